@@ -1,0 +1,14 @@
+//! Authentication: password hashing, access and refresh tokens, the login throttle, the
+//! signing secret, and the [`AuthUser`] extractor every protected handler takes.
+
+mod extractor;
+mod password;
+pub mod secret;
+pub mod session;
+mod throttle;
+mod token;
+
+pub use extractor::AuthUser;
+pub use password::PasswordHasher;
+pub use throttle::ThrottlePolicy;
+pub use token::{AccessClaims, TokenKeys};

@@ -1,0 +1,254 @@
+//! Sessions: login, refresh-token rotation, logout, password change.
+//!
+//! A login opens a refresh-token *family*. Each refresh rotates: the presented token is marked
+//! rotated and a new one of the same family is returned. Presenting a rotated token again means
+//! it was copied, so the whole family is revoked and the caller must log in anew.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::TimeDelta;
+use rand::RngCore;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use super::AuthUser;
+use crate::db::{self, refresh_tokens, users, write_transaction};
+use crate::domain::{Email, NewPassword};
+use crate::error::ApiError;
+use crate::startup::AppState;
+
+#[derive(Debug, Serialize)]
+pub struct TokenPair {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub token_type: &'static str,
+    pub expires_in: i64,
+}
+
+fn invalid_credentials() -> ApiError {
+    ApiError::unauthenticated("invalid_credentials", "The email or password is not correct.")
+}
+
+fn invalid_refresh_token() -> ApiError {
+    ApiError::unauthenticated(
+        "invalid_refresh_token",
+        "The refresh token is not valid; log in again.",
+    )
+}
+
+fn new_refresh_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn refresh_token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// Stores a new refresh token of `family_id` and returns it with a fresh access token.
+fn issue_pair(
+    state: &AppState,
+    conn: &mut db::DbConn,
+    user_id: &str,
+    token_version: i64,
+    family_id: &str,
+) -> Result<TokenPair, ApiError> {
+    let now = db::now();
+    let refresh_token = new_refresh_token();
+    refresh_tokens::insert(
+        conn,
+        &refresh_tokens::NewRefreshToken {
+            id: &uuid::Uuid::new_v4().to_string(),
+            user_id,
+            family_id,
+            token_hash: &refresh_token_hash(&refresh_token),
+            created_at: now,
+            expires_at: now + state.refresh_ttl,
+        },
+    )?;
+    Ok(TokenPair {
+        access_token: state.tokens.issue(user_id, token_version)?,
+        refresh_token,
+        token_type: "Bearer",
+        expires_in: state.tokens.ttl_secs(),
+    })
+}
+
+/// Unknown email, wrong password and disabled account all get the same 401 after the same
+/// amount of hashing work.
+pub async fn login(
+    state: &AppState,
+    email: &str,
+    password: SecretString,
+    client: &str,
+) -> Result<TokenPair, ApiError> {
+    let email = Email::parse(email)
+        .map(|email| email.as_str().to_owned())
+        .unwrap_or_else(|_| email.trim().to_lowercase());
+    let keys = state.throttle.keys(&email, client);
+
+    let throttle = state.throttle;
+    let (lookup_keys, lookup_email) = (keys.clone(), email.clone());
+    let user = state
+        .db
+        .run(move |conn| {
+            throttle.check(conn, &lookup_keys, db::now())?;
+            Ok(users::find_by_email(conn, &lookup_email)?)
+        })
+        .await?;
+    let active = user.filter(|user| !user.disabled);
+    let stored_hash = active.as_ref().map(|user| user.password_hash.clone());
+    let verified = state.hasher.verify(password, stored_hash).await?;
+
+    match active {
+        Some(user) if verified => {
+            let pair = state
+                .db
+                .run({
+                    let state = state.clone();
+                    move |conn| {
+                        throttle.record_success(conn, &keys)?;
+                        let family = uuid::Uuid::new_v4().to_string();
+                        issue_pair(&state, conn, &user.id, user.token_version, &family)
+                    }
+                })
+                .await?;
+            tracing::info!(event = "login_succeeded", "login");
+            Ok(pair)
+        }
+        _ => {
+            state.db.run(move |conn| throttle.record_failure(conn, &keys, db::now())).await?;
+            tracing::info!(event = "login_failed", "login");
+            Err(invalid_credentials())
+        }
+    }
+}
+
+enum Rotation {
+    Rotated(TokenPair),
+    Refused,
+    ReuseDetected,
+}
+
+pub async fn refresh(state: &AppState, presented: SecretString) -> Result<TokenPair, ApiError> {
+    let token_hash = refresh_token_hash(presented.expose_secret());
+    let outcome = state
+        .db
+        .run({
+            let state = state.clone();
+            move |conn| {
+                write_transaction(conn, |conn| {
+                    let now = db::now();
+                    let Some(token) = refresh_tokens::find_by_hash(conn, &token_hash)? else {
+                        return Ok(Rotation::Refused);
+                    };
+                    if token.revoked_at.is_some() || token.expires_at <= now {
+                        return Ok(Rotation::Refused);
+                    }
+                    // Reuse of a rotated token, or losing a race with another refresh of the
+                    // same token: either way one token was used twice.
+                    if token.rotated_at.is_some() || !refresh_tokens::mark_rotated(conn, &token.id, now)? {
+                        refresh_tokens::revoke_family(conn, &token.family_id, now)?;
+                        return Ok(Rotation::ReuseDetected);
+                    }
+                    match users::find(conn, &token.user_id)? {
+                        Some(user) if !user.disabled => Ok(Rotation::Rotated(issue_pair(
+                            &state,
+                            conn,
+                            &user.id,
+                            user.token_version,
+                            &token.family_id,
+                        )?)),
+                        _ => Ok(Rotation::Refused),
+                    }
+                })
+            }
+        })
+        .await?;
+    match outcome {
+        Rotation::Rotated(pair) => Ok(pair),
+        Rotation::Refused => Err(invalid_refresh_token()),
+        Rotation::ReuseDetected => {
+            tracing::warn!(event = "refresh_token_reuse", "a rotated refresh token was presented; its family is revoked");
+            Err(invalid_refresh_token())
+        }
+    }
+}
+
+/// Revokes the family of `presented`. Unknown tokens are ignored: logout always succeeds.
+pub async fn logout(state: &AppState, presented: SecretString) -> Result<(), ApiError> {
+    let token_hash = refresh_token_hash(presented.expose_secret());
+    state
+        .db
+        .run(move |conn| {
+            if let Some(token) = refresh_tokens::find_by_hash(conn, &token_hash)? {
+                refresh_tokens::revoke_family(conn, &token.family_id, db::now())?;
+            }
+            Ok(())
+        })
+        .await
+}
+
+/// Ends every session of `user_id`: access tokens die at once, refresh tokens are revoked.
+pub fn revoke_everything(conn: &mut db::DbConn, user_id: &str, changes: &users::UserChanges) -> Result<bool, ApiError> {
+    let now = db::now();
+    write_transaction(conn, |conn| {
+        let found = users::update(conn, user_id, changes, true, now)?;
+        refresh_tokens::revoke_all_of_user(conn, user_id, now)?;
+        Ok(found)
+    })
+}
+
+pub async fn change_password(
+    state: &AppState,
+    user: &AuthUser,
+    current: SecretString,
+    new: SecretString,
+    client: &str,
+) -> Result<(), ApiError> {
+    let keys = state.throttle.keys(&user.email, client);
+    let (throttle, user_id) = (state.throttle, user.id.clone());
+    let stored = state
+        .db
+        .run({
+            let keys = keys.clone();
+            move |conn| {
+                throttle.check(conn, &keys, db::now())?;
+                users::find(conn, &user_id)?.ok_or(ApiError::NotFound)
+            }
+        })
+        .await?;
+    let same_as_current = current.expose_secret() == new.expose_secret();
+    if !state.hasher.verify(current, Some(stored.password_hash)).await? {
+        state.db.run(move |conn| throttle.record_failure(conn, &keys, db::now())).await?;
+        return Err(ApiError::Forbidden {
+            code: "wrong_password",
+            detail: "The current password is not correct.".into(),
+        });
+    }
+    if same_as_current {
+        return Err(ApiError::invalid("new_password", "must differ from the current password"));
+    }
+    let new = NewPassword::parse(new).map_err(|rule| ApiError::invalid("new_password", rule.message()))?;
+    let password_hash = state.hasher.hash(new).await?;
+    let user_id = user.id.clone();
+    state
+        .db
+        .run(move |conn| {
+            let changes = users::UserChanges {
+                password_hash: Some(password_hash),
+                must_change_password: Some(false),
+                ..Default::default()
+            };
+            revoke_everything(conn, &user_id, &changes).map(drop)
+        })
+        .await?;
+    tracing::info!(event = "password_changed", user_id = %user.id, "password changed");
+    Ok(())
+}
+
+pub fn refresh_ttl(secs: u64) -> TimeDelta {
+    TimeDelta::seconds(i64::try_from(secs).unwrap_or(i64::MAX / 1000).max(1))
+}

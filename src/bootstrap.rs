@@ -1,0 +1,69 @@
+//! First start: an empty database gets one admin, so the service is usable at once.
+
+use std::io::Write;
+
+use rand::Rng;
+use rand::distributions::Alphanumeric;
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::auth::PasswordHasher;
+use crate::db::{self, Db, users};
+use crate::domain::{Email, NewPassword, Role};
+
+/// Creates the first admin if the database has no user. With a configured password that
+/// password is used; otherwise a one-time password is generated and written once to the
+/// terminal (standard error, never the log), and the admin must change it before anything else.
+pub fn ensure_first_admin(db: &Db, email: &str, password: Option<&SecretString>) -> anyhow::Result<()> {
+    let mut conn = db.get().map_err(|error| anyhow::anyhow!("{error}"))?;
+    if users::count(&mut conn)? > 0 {
+        return Ok(());
+    }
+    let email = Email::parse(email).map_err(|error| anyhow::anyhow!("the admin email {error}"))?;
+    let (password, generated) = match password {
+        Some(given) => (given.clone(), false),
+        None => {
+            let random: String = rand::thread_rng().sample_iter(&Alphanumeric).take(24).map(char::from).collect();
+            (SecretString::from(random), true)
+        }
+    };
+    let policy_checked = NewPassword::parse(password.clone())
+        .map_err(|rule| anyhow::anyhow!("the admin password {}", rule.message()))?;
+    let password_hash = PasswordHasher::hash_now(policy_checked)?;
+    let now = db::now();
+    let id = uuid::Uuid::new_v4().to_string();
+    let created = users::insert(
+        &mut conn,
+        &users::NewUserRow {
+            id: &id,
+            email: email.as_str(),
+            display_name: "Administrator",
+            role: Role::Admin.as_str(),
+            password_hash: &password_hash,
+            disabled: false,
+            must_change_password: generated,
+            token_version: 0,
+            created_at: now,
+            updated_at: now,
+        },
+    );
+    match created {
+        Ok(()) => {}
+        // Another instance starting at the same moment created it first.
+        Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)) => {
+            return Ok(());
+        }
+        Err(error) => return Err(error.into()),
+    }
+    tracing::info!(user_id = %id, email = %email, "created the first admin");
+    if generated {
+        let mut terminal = std::io::stderr().lock();
+        writeln!(
+            terminal,
+            "\nFirst start: created the admin account {email}\n  one-time password: {}\n  \
+             Log in with POST /api/v1/auth/login, then set your own password with \
+             PUT /api/v1/me/password.\n  This password is shown only now.\n",
+            password.expose_secret()
+        )?;
+    }
+    Ok(())
+}

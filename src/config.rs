@@ -1,0 +1,118 @@
+//! Settings: each one a command-line flag and an environment variable (SPEC §7).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+use secrecy::SecretString;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Json,
+    Pretty,
+}
+
+/// Where the data lives; shared by every subcommand.
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseSettings {
+    /// Database URL: `postgres://user:pass@host/db` selects PostgreSQL; a file path or
+    /// `sqlite://path` selects SQLite. Default: `sme-ledger.db` in the data directory.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<SecretString>,
+
+    /// Directory for the SQLite database and generated secrets (created if missing).
+    #[arg(long, env = "SME_LEDGER_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+
+    /// Largest number of pooled database connections.
+    #[arg(long, env = "SME_LEDGER_DB_POOL_SIZE", default_value_t = 10)]
+    pub db_pool_size: u32,
+
+    /// Seconds a request waits for a free database connection before answering 503.
+    #[arg(long, env = "SME_LEDGER_DB_TIMEOUT_SECS", default_value_t = 5)]
+    pub db_timeout_secs: u64,
+}
+
+/// Settings of `sme-ledger serve`.
+#[derive(Debug, Clone, Args)]
+pub struct Settings {
+    #[command(flatten)]
+    pub database: DatabaseSettings,
+
+    /// Address to listen on.
+    #[arg(long, env = "SME_LEDGER_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+
+    /// Secret for signing access tokens, at least 32 bytes. Prefer the environment variable
+    /// to the flag (flags show in the process list). Default: generated once and kept in
+    /// `jwt-secret` in the data directory, readable by the owner only.
+    #[arg(long, env = "SME_LEDGER_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<SecretString>,
+
+    /// Log format.
+    #[arg(long, env = "SME_LEDGER_LOG_FORMAT", value_enum, default_value = "json")]
+    pub log_format: LogFormat,
+
+    /// Email of the first admin, created when the database has no user yet.
+    #[arg(long, env = "SME_LEDGER_ADMIN_EMAIL", default_value = "admin@localhost")]
+    pub admin_email: String,
+
+    /// Password of the first admin. If unset, a one-time password is generated and printed
+    /// once on the terminal; that admin must change it before doing anything else.
+    #[arg(long, env = "SME_LEDGER_ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: Option<SecretString>,
+
+    /// Lifetime of access tokens, in seconds.
+    #[arg(long, env = "SME_LEDGER_ACCESS_TOKEN_TTL_SECS", default_value_t = 900)]
+    pub access_token_ttl_secs: u64,
+
+    /// Lifetime of refresh tokens, in seconds (default 14 days).
+    #[arg(long, env = "SME_LEDGER_REFRESH_TOKEN_TTL_SECS", default_value_t = 1_209_600)]
+    pub refresh_token_ttl_secs: u64,
+
+    /// Failed logins for one account, within the throttle window, before it is locked.
+    #[arg(long, env = "SME_LEDGER_LOGIN_MAX_FAILURES_PER_ACCOUNT", default_value_t = 5)]
+    pub login_max_failures_per_account: u32,
+
+    /// Failed logins from one client address, within the throttle window, before it is locked.
+    #[arg(long, env = "SME_LEDGER_LOGIN_MAX_FAILURES_PER_CLIENT", default_value_t = 50)]
+    pub login_max_failures_per_client: u32,
+
+    /// Length of the login throttle window and of the lock that follows, in seconds.
+    #[arg(long, env = "SME_LEDGER_LOGIN_WINDOW_SECS", default_value_t = 900)]
+    pub login_window_secs: u64,
+
+    /// Take the client address from `X-Forwarded-For`/`Forwarded` (only behind a proxy that
+    /// sets them); otherwise the peer address is used for per-client throttling.
+    #[arg(long, env = "SME_LEDGER_TRUST_FORWARDED_FOR", default_value_t = false)]
+    pub trust_forwarded_for: bool,
+
+    /// Password hashes computed at once; further logins wait. Default: the number of cores.
+    #[arg(long, env = "SME_LEDGER_HASH_CONCURRENCY")]
+    pub hash_concurrency: Option<usize>,
+
+    /// HTTP worker threads. Default: the number of cores.
+    #[arg(long, env = "SME_LEDGER_WORKERS")]
+    pub workers: Option<usize>,
+
+    /// Largest accepted JSON body, in bytes.
+    #[arg(long, env = "SME_LEDGER_MAX_BODY_BYTES", default_value_t = 65_536)]
+    pub max_body_bytes: usize,
+}
+
+impl Settings {
+    /// Settings for embedding and tests: every default, with the given database.
+    pub fn with_database(database: DatabaseSettings) -> Self {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Defaults {
+            #[command(flatten)]
+            settings: Settings,
+        }
+        // Parsing an empty command line yields the documented defaults (and, as for the
+        // binary, whatever `SME_LEDGER_*` variables the environment sets).
+        let mut settings = Defaults::parse_from(["sme-ledger"]).settings;
+        settings.database = database;
+        settings
+    }
+}

@@ -1,0 +1,280 @@
+//! The database: one connection type over SQLite and PostgreSQL, the pool, the embedded
+//! migrations, and the helper that runs synchronous diesel code off the async workers.
+
+pub mod refresh_tokens;
+pub mod schema;
+pub mod throttle;
+pub mod users;
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::Context;
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
+use diesel::{Connection, PgConnection, SqliteConnection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use secrecy::ExposeSecret;
+
+use crate::config::DatabaseSettings;
+use crate::error::ApiError;
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// One connection, to whichever backend the URL chose at start-up.
+#[derive(diesel::MultiConnection)]
+pub enum DbConn {
+    Postgres(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+pub type DbPool = Pool<ConnectionManager<DbConn>>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// The pooled database handle shared by all workers.
+#[derive(Clone)]
+pub struct Db {
+    pool: DbPool,
+    backend: Backend,
+}
+
+/// Where to connect, resolved from the settings. `url` may hold a password: never log it.
+struct Target {
+    backend: Backend,
+    url: String,
+    /// What may be logged about the target.
+    display: String,
+}
+
+fn resolve_target(settings: &DatabaseSettings) -> anyhow::Result<Target> {
+    let configured = settings.database_url.as_ref().map(|url| url.expose_secret().trim().to_owned());
+    match configured {
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            let display = match url.split_once('@') {
+                Some((_, host_and_db)) => format!("postgres://…@{host_and_db}"),
+                None => url.clone(),
+            };
+            // libpq waits indefinitely for an unresponsive host unless told otherwise.
+            let url = if url.contains("connect_timeout=") {
+                url
+            } else if url.contains('?') {
+                format!("{url}&connect_timeout=5")
+            } else {
+                format!("{url}?connect_timeout=5")
+            };
+            Ok(Target { backend: Backend::Postgres, url, display })
+        }
+        Some(url) if !url.is_empty() => {
+            let path = url.strip_prefix("sqlite://").unwrap_or(&url).to_owned();
+            if let Some(parent) = Path::new(&path).parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent)
+                    .with_context(|| format!("cannot create the directory {}", parent.display()))?;
+            }
+            Ok(Target { backend: Backend::Sqlite, display: format!("sqlite:{path}"), url: path })
+        }
+        _ => {
+            create_private_dir(&settings.data_dir)?;
+            let path = settings.data_dir.join("sme-ledger.db");
+            let path = path.to_str().context("the data directory path is not valid UTF-8")?.to_owned();
+            Ok(Target { backend: Backend::Sqlite, display: format!("sqlite:{path}"), url: path })
+        }
+    }
+}
+
+/// Creates `dir` (and its parents) if missing; a directory it creates is owner-only, since
+/// it will hold the database and generated secrets.
+pub fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    if dir.is_dir() {
+        return Ok(());
+    }
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .with_context(|| format!("cannot create the data directory {}", dir.display()))
+}
+
+/// Per-connection settings. SQLite's pragmas are per connection, and `busy_timeout` must
+/// come before `journal_mode` or a second connection fails with "database is locked".
+#[derive(Debug)]
+struct SessionSettings;
+
+impl CustomizeConnection<DbConn, diesel::r2d2::Error> for SessionSettings {
+    fn on_acquire(&self, conn: &mut DbConn) -> Result<(), diesel::r2d2::Error> {
+        let sql = match conn {
+            DbConn::Sqlite(_) => {
+                "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
+                 PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;"
+            }
+            DbConn::Postgres(_) => "SET TIME ZONE 'UTC'; SET statement_timeout = '30s';",
+        };
+        conn.batch_execute(sql).map_err(diesel::r2d2::Error::QueryError)
+    }
+}
+
+impl Db {
+    /// Connects, failing fast with a clear message if the database cannot be reached, and
+    /// brings the schema up to date.
+    pub fn connect(settings: &DatabaseSettings) -> anyhow::Result<Self> {
+        let target = resolve_target(settings)?;
+        // A direct connection first: the pool's own error for an unreachable server is an
+        // unhelpful "Invalid connection url" after a long wait.
+        let mut probe = DbConn::establish(&target.url).map_err(|error| {
+            anyhow::anyhow!("cannot connect to the database at {}: {}", target.display, error)
+        })?;
+        SessionSettings
+            .on_acquire(&mut probe)
+            .map_err(|error| anyhow::anyhow!("cannot configure the database connection: {error}"))?;
+        run_migrations(&mut probe)?;
+        drop(probe);
+
+        let manager = ConnectionManager::<DbConn>::new(target.url);
+        let pool = Pool::builder()
+            .max_size(settings.db_pool_size.max(1))
+            .min_idle(Some(1))
+            .connection_timeout(Duration::from_secs(settings.db_timeout_secs.max(1)))
+            .connection_customizer(Box::new(SessionSettings))
+            .build(manager)
+            .with_context(|| format!("cannot open a connection pool to {}", target.display))?;
+        tracing::info!(backend = target.backend.as_str(), database = %target.display, "database ready");
+        Ok(Self { pool, backend: target.backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// A connection for synchronous use (command line, start-up). Not for request handlers.
+    pub fn get(&self) -> Result<PooledConnection<ConnectionManager<DbConn>>, ApiError> {
+        Ok(self.pool.get()?)
+    }
+
+    /// Runs `work` with a pooled connection on the blocking thread pool, never on an actix
+    /// worker, inside the caller's tracing span.
+    pub async fn run<T, F>(&self, work: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        let span = tracing::Span::current();
+        actix_web::web::block(move || {
+            let _entered = span.enter();
+            let mut conn = pool.get()?;
+            work(&mut conn)
+        })
+        .await?
+    }
+
+    /// Whether the database answers now (for `/readyz`).
+    pub async fn is_ready(&self) -> bool {
+        let pool = self.pool.clone();
+        let probe = actix_web::web::block(move || {
+            let mut conn = pool.get_timeout(Duration::from_secs(2)).ok()?;
+            conn.batch_execute("SELECT 1").ok()
+        });
+        matches!(probe.await, Ok(Some(())))
+    }
+}
+
+/// Applies the embedded migrations of the connection's backend. On PostgreSQL an advisory
+/// lock makes instances starting together take turns.
+pub fn run_migrations(conn: &mut DbConn) -> anyhow::Result<()> {
+    const MIGRATION_LOCK: i64 = 0x736d_655f_6c65_6467; // "sme_ledg"
+    let applied = match conn {
+        DbConn::Sqlite(inner) => inner
+            .run_pending_migrations(SQLITE_MIGRATIONS)
+            .map(|versions| versions.len())
+            .map_err(|error| anyhow::anyhow!("migration failed: {error}")),
+        DbConn::Postgres(inner) => {
+            inner
+                .batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
+                .context("cannot take the migration lock")?;
+            let outcome = inner
+                .run_pending_migrations(POSTGRES_MIGRATIONS)
+                .map(|versions| versions.len())
+                .map_err(|error| anyhow::anyhow!("migration failed: {error}"));
+            inner
+                .batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))
+                .context("cannot release the migration lock")?;
+            outcome
+        }
+    }?;
+    if applied > 0 {
+        tracing::info!(applied, "database migrations applied");
+    }
+    Ok(())
+}
+
+/// Runs `work` in a transaction that takes the write lock at its start.
+///
+/// On SQLite a plain `BEGIN` takes the write lock only at the first write, and two readers
+/// upgrading at once deadlock into `SQLITE_BUSY`; `BEGIN IMMEDIATE` queues writers instead.
+/// On PostgreSQL this is an ordinary transaction; use row locks inside it where needed.
+pub fn write_transaction<T, E, F>(conn: &mut DbConn, work: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    if let DbConn::Postgres(_) = conn {
+        return conn.transaction(work);
+    }
+    if let DbConn::Sqlite(inner) = conn {
+        AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
+    }
+    let outcome = work(conn);
+    let DbConn::Sqlite(inner) = conn else {
+        unreachable!("the PostgreSQL case returned above")
+    };
+    match outcome {
+        Ok(value) => {
+            AnsiTransactionManager::commit_transaction(inner)?;
+            Ok(value)
+        }
+        Err(error) => match AnsiTransactionManager::rollback_transaction(inner) {
+            Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(error),
+            Err(rollback_error) => Err(rollback_error.into()),
+        },
+    }
+}
+
+/// Whether a database error message means the server is gone rather than the query wrong.
+pub fn is_connection_failure(message: &str) -> bool {
+    const SIGNS: [&str; 9] = [
+        "server closed the connection",
+        "terminating connection",
+        "could not connect",
+        "connection refused",
+        "no connection to the server",
+        "the database system is",
+        "connection to server",
+        "database is locked",
+        "SSL connection has been closed",
+    ];
+    let message = message.to_ascii_lowercase();
+    SIGNS.iter().any(|sign| message.contains(&sign.to_ascii_lowercase()))
+}
+
+/// Now, in UTC, truncated to microseconds: the precision both backends store, so that a
+/// value read back equals the value written (the ledger hashes timestamps).
+pub fn now() -> chrono::NaiveDateTime {
+    use chrono::{DurationRound, TimeDelta};
+    let now = chrono::Utc::now().naive_utc();
+    now.duration_trunc(TimeDelta::microseconds(1)).unwrap_or(now)
+}

@@ -1,0 +1,44 @@
+//! The `login_throttle` table: failure counters shared by every instance of the service.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::DbConn;
+use super::schema::login_throttle;
+
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = login_throttle)]
+#[diesel(treat_none_as_null = true)]
+pub struct CounterRow {
+    pub key: String,
+    pub failures: i64,
+    pub window_started_at: NaiveDateTime,
+    pub locked_until: Option<NaiveDateTime>,
+}
+
+pub fn find(conn: &mut DbConn, key: &str) -> QueryResult<Option<CounterRow>> {
+    login_throttle::table.find(key).select(CounterRow::as_select()).first(conn).optional()
+}
+
+/// Writes the counter, creating it if needed. Call inside a write transaction.
+pub fn store(conn: &mut DbConn, counter: &CounterRow) -> QueryResult<()> {
+    let updated = diesel::update(login_throttle::table.find(&counter.key)).set(counter).execute(conn)?;
+    if updated == 0 {
+        diesel::insert_into(login_throttle::table).values(counter).execute(conn)?;
+    }
+    Ok(())
+}
+
+pub fn clear(conn: &mut DbConn, key: &str) -> QueryResult<()> {
+    diesel::delete(login_throttle::table.find(key)).execute(conn).map(drop)
+}
+
+/// Takes the row's write lock (PostgreSQL) until the transaction ends, so that concurrent
+/// failures are counted one after the other. On SQLite the write transaction already holds
+/// the database's one write lock.
+pub fn lock(conn: &mut DbConn, key: &str) -> QueryResult<()> {
+    diesel::update(login_throttle::table.find(key))
+        .set(login_throttle::failures.eq(login_throttle::failures))
+        .execute(conn)
+        .map(drop)
+}

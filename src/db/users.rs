@@ -1,0 +1,118 @@
+//! The `users` table.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::DbConn;
+use super::schema::users;
+use crate::domain::Role;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = users)]
+pub struct UserRow {
+    pub id: String,
+    pub email: String,
+    pub display_name: String,
+    pub role: String,
+    pub password_hash: String,
+    pub disabled: bool,
+    pub must_change_password: bool,
+    pub token_version: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl UserRow {
+    /// The stored role. The column has a CHECK constraint, so a failure here is corruption.
+    pub fn role(&self) -> anyhow::Result<Role> {
+        self.role
+            .parse()
+            .map_err(|_| anyhow::anyhow!("user {} has an unknown stored role", self.id))
+    }
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = users)]
+pub struct NewUserRow<'a> {
+    pub id: &'a str,
+    pub email: &'a str,
+    pub display_name: &'a str,
+    pub role: &'a str,
+    pub password_hash: &'a str,
+    pub disabled: bool,
+    pub must_change_password: bool,
+    pub token_version: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// A partial update; `None` leaves a column as it is.
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = users)]
+pub struct UserChanges {
+    pub display_name: Option<String>,
+    pub role: Option<String>,
+    pub disabled: Option<bool>,
+    pub password_hash: Option<String>,
+    pub must_change_password: Option<bool>,
+}
+
+pub fn insert(conn: &mut DbConn, user: &NewUserRow<'_>) -> QueryResult<()> {
+    diesel::insert_into(users::table).values(user).execute(conn).map(drop)
+}
+
+pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<UserRow>> {
+    users::table.find(id).select(UserRow::as_select()).first(conn).optional()
+}
+
+pub fn find_by_email(conn: &mut DbConn, email: &str) -> QueryResult<Option<UserRow>> {
+    users::table
+        .filter(users::email.eq(email))
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn count(conn: &mut DbConn) -> QueryResult<i64> {
+    users::table.count().get_result(conn)
+}
+
+/// One page in creation order, after the `(created_at, id)` of the previous page's last row.
+pub fn page(
+    conn: &mut DbConn,
+    after: Option<(NaiveDateTime, String)>,
+    role: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<UserRow>> {
+    let mut query = users::table.select(UserRow::as_select()).into_boxed();
+    if let Some((created_at, id)) = after {
+        query = query.filter(
+            users::created_at
+                .gt(created_at)
+                .or(users::created_at.eq(created_at).and(users::id.gt(id))),
+        );
+    }
+    if let Some(role) = role {
+        query = query.filter(users::role.eq(role.to_owned()));
+    }
+    query.order((users::created_at.asc(), users::id.asc())).limit(limit).load(conn)
+}
+
+/// Applies `changes`; when `revoke_tokens` is set also raises the token version, which kills
+/// every access token issued so far. Returns false if no such user.
+pub fn update(
+    conn: &mut DbConn,
+    id: &str,
+    changes: &UserChanges,
+    revoke_tokens: bool,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let target = users::table.find(id);
+    let updated = diesel::update(target).set((changes, users::updated_at.eq(now))).execute(conn)?;
+    if revoke_tokens && updated > 0 {
+        diesel::update(users::table.find(id))
+            .set(users::token_version.eq(users::token_version + 1))
+            .execute(conn)?;
+    }
+    Ok(updated > 0)
+}

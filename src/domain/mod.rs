@@ -1,0 +1,30 @@
+//! Pure rules of the product: no HTTP, no database.
+//!
+//! Everything here is parsed from untrusted input once, at the boundary, and carries its
+//! guarantee in its type afterwards ("parse, don't validate").
+
+mod email;
+mod password;
+mod role;
+mod text;
+
+pub use email::Email;
+pub use password::{NewPassword, PasswordRule};
+pub use role::Role;
+pub use text::DisplayName;
+
+/// Why a value from the outside world was refused; becomes one entry of a 422 body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid(pub String);
+
+impl std::fmt::Display for Invalid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Invalid {
+    pub fn new(message: impl Into<String>) -> Self {
+        Self(message.into())
+    }
+}

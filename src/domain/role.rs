@@ -1,0 +1,102 @@
+use std::fmt;
+use std::str::FromStr;
+
+use super::Invalid;
+
+/// The one role a user holds (SPEC §2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    Sme,
+    ProgramManager,
+    Auditor,
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [Role::Sme, Role::ProgramManager, Role::Auditor, Role::Admin];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Sme => "sme",
+            Role::ProgramManager => "program_manager",
+            Role::Auditor => "auditor",
+            Role::Admin => "admin",
+        }
+    }
+
+    /// Which roles a user of this role may create accounts for.
+    /// Admins create any role; program managers onboard SMEs only.
+    pub fn may_create(self, target: Role) -> bool {
+        match self {
+            Role::Admin => true,
+            Role::ProgramManager => target == Role::Sme,
+            Role::Sme | Role::Auditor => false,
+        }
+    }
+
+    /// Roles that may read every user's account (not only their own).
+    pub fn reads_all_users(self) -> bool {
+        matches!(self, Role::Admin | Role::ProgramManager | Role::Auditor)
+    }
+}
+
+impl FromStr for Role {
+    type Err = Invalid;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Role::ALL
+            .into_iter()
+            .find(|role| role.as_str() == s)
+            .ok_or_else(|| {
+                Invalid::new("must be one of: sme, program_manager, auditor, admin")
+            })
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl serde::Serialize for Role {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_role_round_trips_through_its_name() {
+        for role in Role::ALL {
+            assert_eq!(role.as_str().parse::<Role>(), Ok(role));
+        }
+    }
+
+    #[test]
+    fn unknown_role_names_are_refused() {
+        assert!("root".parse::<Role>().is_err());
+        assert!("Admin".parse::<Role>().is_err());
+        assert!("".parse::<Role>().is_err());
+    }
+
+    #[test]
+    fn program_managers_create_smes_only() {
+        assert!(Role::ProgramManager.may_create(Role::Sme));
+        for target in [Role::ProgramManager, Role::Auditor, Role::Admin] {
+            assert!(!Role::ProgramManager.may_create(target));
+        }
+    }
+
+    #[test]
+    fn admins_create_any_role_and_others_none() {
+        for target in Role::ALL {
+            assert!(Role::Admin.may_create(target));
+            assert!(!Role::Sme.may_create(target));
+            assert!(!Role::Auditor.may_create(target));
+        }
+    }
+}

@@ -1,0 +1,130 @@
+//! How request bodies, query strings and paths are read, and what their failures look like.
+
+use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
+use actix_web::{HttpRequest, web};
+use serde_json::error::Category;
+
+use crate::error::ApiError;
+use crate::startup::AppState;
+
+/// JSON bodies: `application/json` only, bounded in size, unknown fields refused by each
+/// request type's `deny_unknown_fields`. Messages never echo type names.
+pub fn json_config(limit: usize) -> web::JsonConfig {
+    web::JsonConfig::default()
+        .limit(limit)
+        .content_type_required(true)
+        .error_handler(move |error, _req| json_error(error, limit).into())
+}
+
+fn json_error(error: JsonPayloadError, limit: usize) -> ApiError {
+    match error {
+        JsonPayloadError::ContentType => ApiError::UnsupportedMediaType,
+        JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
+            ApiError::PayloadTooLarge { limit }
+        }
+        JsonPayloadError::Deserialize(error) => describe_json_error(&error),
+        _ => ApiError::bad_request("malformed_body", "The request body could not be read."),
+    }
+}
+
+/// A client-facing sentence for a body that is not the expected JSON.
+fn describe_json_error(error: &serde_json::Error) -> ApiError {
+    let message = error.to_string();
+    let position = format!("line {}, column {}", error.line(), error.column());
+    let quoted = |prefix: &str| {
+        message
+            .strip_prefix(prefix)
+            .and_then(|rest| rest.split('`').nth(1))
+            .map(|name| name.chars().filter(|c| !c.is_control()).take(64).collect::<String>())
+    };
+    if let Some(field) = quoted("unknown field") {
+        return ApiError::bad_request("unknown_field", format!("Unknown field `{field}`."));
+    }
+    if let Some(field) = quoted("missing field") {
+        return ApiError::bad_request("malformed_body", format!("Missing field `{field}`."));
+    }
+    match error.classify() {
+        Category::Data => ApiError::bad_request(
+            "malformed_body",
+            format!("A value has the wrong type ({position})."),
+        ),
+        Category::Syntax | Category::Eof | Category::Io => ApiError::bad_request(
+            "malformed_body",
+            format!("The request body is not valid JSON ({position})."),
+        ),
+    }
+}
+
+pub fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|error, _req| {
+        let detail = match &error {
+            QueryPayloadError::Deserialize(inner) => {
+                let text = inner.to_string();
+                if text.starts_with("unknown field") {
+                    let name = text.split('`').nth(1).unwrap_or("?").chars().take(64).collect::<String>();
+                    format!("Unknown query parameter `{name}`.")
+                } else {
+                    "A query parameter is missing or has an invalid value.".to_owned()
+                }
+            }
+            _ => "The query string could not be read.".to_owned(),
+        };
+        ApiError::bad_request("invalid_query", detail).into()
+    })
+}
+
+/// A path that does not parse (say, an id that is no UUID) names nothing: 404.
+pub fn path_config() -> web::PathConfig {
+    web::PathConfig::default().error_handler(|_: PathError, _req| ApiError::NotFound.into())
+}
+
+/// The client address used for per-client login throttling.
+pub fn client_address(req: &HttpRequest) -> String {
+    let trust_forwarded = req
+        .app_data::<web::Data<AppState>>()
+        .is_some_and(|state| state.trust_forwarded_for);
+    let info = req.connection_info();
+    let address = if trust_forwarded { info.realip_remote_addr() } else { info.peer_addr() };
+    let address = address.unwrap_or("unknown");
+    // Strip the port: clients reconnect from new ports.
+    match address.parse::<std::net::SocketAddr>() {
+        Ok(socket) => socket.ip().to_string(),
+        Err(_) => address.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code_for(body: &str) -> &'static str {
+        #[derive(serde::Deserialize, Debug)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct Login {
+            email: String,
+        }
+        match serde_json::from_str::<Login>(body) {
+            Ok(_) => "ok",
+            Err(error) => describe_json_error(&error).code(),
+        }
+    }
+
+    #[test]
+    fn body_errors_are_classified() {
+        assert_eq!(code_for(r#"{"email":"a"}"#), "ok");
+        assert_eq!(code_for(r#"{"email":"a","admin":true}"#), "unknown_field");
+        assert_eq!(code_for(r#"{"email":5}"#), "malformed_body");
+        assert_eq!(code_for(r#"{"email":"#), "malformed_body");
+        assert_eq!(code_for("{}"), "malformed_body");
+    }
+
+    #[test]
+    fn body_error_details_never_name_rust_types() {
+        let error = serde_json::from_str::<std::collections::HashMap<String, String>>("[1]");
+        if let Err(error) = error {
+            let text = describe_json_error(&error).to_string();
+            assert!(!text.contains("HashMap") && !text.contains("map"), "{text}");
+        }
+    }
+}

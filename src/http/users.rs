@@ -1,0 +1,279 @@
+//! `/users`: accounts. Admins manage every account; program managers create SMEs; program
+//! managers and auditors read all accounts; an SME reads only their own (404 for others).
+
+use actix_web::{HttpResponse, web};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+
+use super::pagination;
+use crate::auth::{AuthUser, session};
+use crate::db::{self, users};
+use crate::domain::{DisplayName, Email, NewPassword, Role};
+use crate::error::{ApiError, FieldError};
+use crate::startup::AppState;
+
+/// A user as the API shows it. Never carries the password hash or the token version.
+#[derive(Debug, Serialize)]
+pub struct UserView {
+    pub id: String,
+    pub email: String,
+    pub display_name: String,
+    pub role: Role,
+    pub disabled: bool,
+    pub must_change_password: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+impl TryFrom<users::UserRow> for UserView {
+    type Error = ApiError;
+
+    fn try_from(row: users::UserRow) -> Result<Self, ApiError> {
+        Ok(Self {
+            role: row.role()?,
+            id: row.id,
+            email: row.email,
+            display_name: row.display_name,
+            disabled: row.disabled,
+            must_change_password: row.must_change_password,
+            created_at: row.created_at.and_utc(),
+        })
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUser {
+    email: String,
+    password: SecretString,
+    role: String,
+    display_name: Option<String>,
+}
+
+/// Collects every field's problem, so a client fixes them all in one round.
+#[derive(Default)]
+struct Problems(Vec<FieldError>);
+
+impl Problems {
+    fn check<T, E: std::fmt::Display>(&mut self, field: &str, parsed: Result<T, E>) -> Option<T> {
+        parsed.map_err(|error| self.0.push(FieldError::new(field, error))).ok()
+    }
+
+    fn finish(self) -> Result<(), ApiError> {
+        if self.0.is_empty() { Ok(()) } else { Err(ApiError::Validation(self.0)) }
+    }
+}
+
+/// Admin (any role) or program manager (SMEs only).
+#[tracing::instrument(name = "create_user", skip_all)]
+pub async fn create(
+    actor: AuthUser,
+    state: web::Data<AppState>,
+    body: web::Json<CreateUser>,
+) -> Result<HttpResponse, ApiError> {
+    actor.require(&[Role::Admin, Role::ProgramManager])?;
+    let body = body.into_inner();
+    let mut problems = Problems::default();
+    let email = problems.check("email", Email::parse(&body.email));
+    let role = problems.check("role", body.role.parse::<Role>());
+    let password = problems.check("password", NewPassword::parse(body.password).map_err(|rule| rule.message()));
+    let display_name = match &body.display_name {
+        Some(name) => problems.check("display_name", DisplayName::parse(name)),
+        None => None,
+    };
+    problems.finish()?;
+    let (Some(email), Some(role), Some(password)) = (email, role, password) else {
+        return Err(ApiError::Internal(anyhow::anyhow!("validated fields missing")));
+    };
+    if !actor.role.may_create(role) {
+        return Err(ApiError::forbidden(format!("A {} cannot create {} accounts.", actor.role, role)));
+    }
+    let display_name = match display_name {
+        Some(name) => name.into_inner(),
+        None => email.as_str().split('@').next().unwrap_or_default().to_owned(),
+    };
+    let password_hash = state.hasher.hash(password).await?;
+    let row = state
+        .db
+        .run(move |conn| {
+            let now = db::now();
+            let id = uuid::Uuid::new_v4().to_string();
+            let inserted = users::insert(
+                conn,
+                &users::NewUserRow {
+                    id: &id,
+                    email: email.as_str(),
+                    display_name: &display_name,
+                    role: role.as_str(),
+                    password_hash: &password_hash,
+                    disabled: false,
+                    must_change_password: false,
+                    token_version: 0,
+                    created_at: now,
+                    updated_at: now,
+                },
+            );
+            match inserted {
+                Err(diesel::result::Error::DatabaseError(
+                    diesel::result::DatabaseErrorKind::UniqueViolation,
+                    _,
+                )) => {
+                    return Err(ApiError::conflict(
+                        "email_taken",
+                        "An account with this email already exists.",
+                    ));
+                }
+                other => other?,
+            }
+            users::find(conn, &id)?.ok_or(ApiError::NotFound)
+        })
+        .await?;
+    tracing::info!(event = "user_created", user_id = %row.id, role = %row.role, "user created");
+    let view = UserView::try_from(row)?;
+    Ok(HttpResponse::Created()
+        .insert_header(("Location", format!("/api/v1/users/{}", view.id)))
+        .json(view))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListUsers {
+    role: Option<String>,
+    limit: Option<u32>,
+    cursor: Option<String>,
+}
+
+#[derive(Serialize)]
+struct UserList {
+    users: Vec<UserView>,
+    next_cursor: Option<String>,
+}
+
+fn user_cursor(row: &users::UserRow) -> String {
+    pagination::encode_cursor(&format!("{}|{}", row.created_at.and_utc().timestamp_micros(), row.id))
+}
+
+fn parse_user_cursor(cursor: &str) -> Result<(NaiveDateTime, String), ApiError> {
+    let position = pagination::decode_cursor(cursor)?;
+    let invalid = || ApiError::bad_request("invalid_cursor", "The cursor is not one this service issued.");
+    let (micros, id) = position.split_once('|').ok_or_else(invalid)?;
+    let micros = micros.parse::<i64>().map_err(|_| invalid())?;
+    let created_at = DateTime::from_timestamp_micros(micros).ok_or_else(invalid)?.naive_utc();
+    Ok((created_at, id.to_owned()))
+}
+
+/// Admin, program manager, auditor.
+#[tracing::instrument(name = "list_users", skip_all)]
+pub async fn list(
+    actor: AuthUser,
+    state: web::Data<AppState>,
+    query: web::Query<ListUsers>,
+) -> Result<HttpResponse, ApiError> {
+    actor.require(&[Role::Admin, Role::ProgramManager, Role::Auditor])?;
+    let query = query.into_inner();
+    let limit = pagination::limit(query.limit)?;
+    let role = match &query.role {
+        Some(role) => Some(role.parse::<Role>().map_err(|error| ApiError::invalid("role", error))?),
+        None => None,
+    };
+    let after = query.cursor.as_deref().map(parse_user_cursor).transpose()?;
+    let mut rows = state
+        .db
+        .run(move |conn| Ok(users::page(conn, after, role.map(Role::as_str), limit + 1)?))
+        .await?;
+    let more = rows.len() > usize::try_from(limit).unwrap_or(usize::MAX);
+    rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    let next_cursor = if more { rows.last().map(user_cursor) } else { None };
+    let users = rows.into_iter().map(UserView::try_from).collect::<Result<_, _>>()?;
+    Ok(HttpResponse::Ok().json(UserList { users, next_cursor }))
+}
+
+/// Loads a user the actor may see: all of them for admins, program managers and auditors;
+/// only themselves for SMEs (anyone else is "not found").
+async fn visible_user(actor: &AuthUser, state: &AppState, id: String) -> Result<users::UserRow, ApiError> {
+    if !actor.role.reads_all_users() && actor.id != id {
+        return Err(ApiError::NotFound);
+    }
+    state.db.run(move |conn| users::find(conn, &id)?.ok_or(ApiError::NotFound)).await
+}
+
+/// Any authenticated user (SMEs: themselves only).
+#[tracing::instrument(name = "show_user", skip_all, fields(target_id = %path))]
+pub async fn show(actor: AuthUser, state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let row = visible_user(&actor, &state, path.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(UserView::try_from(row)?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateUser {
+    display_name: Option<String>,
+    role: Option<String>,
+    disabled: Option<bool>,
+    /// An admin's reset; the user must change it at next login.
+    password: Option<SecretString>,
+}
+
+/// Admin: any field of any account. Anyone: their own `display_name`.
+/// Role, disabled and password changes end the user's sessions at once.
+#[tracing::instrument(name = "update_user", skip_all, fields(target_id = %path))]
+pub async fn update(
+    actor: AuthUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Json<UpdateUser>,
+) -> Result<HttpResponse, ApiError> {
+    let target = visible_user(&actor, &state, path.into_inner()).await?;
+    let body = body.into_inner();
+    let privileged = body.role.is_some() || body.disabled.is_some() || body.password.is_some();
+    if privileged || actor.id != target.id {
+        actor.require(&[Role::Admin])?;
+    }
+    let mut problems = Problems::default();
+    let display_name = match &body.display_name {
+        Some(name) => problems.check("display_name", DisplayName::parse(name)),
+        None => None,
+    };
+    let role = match &body.role {
+        Some(role) => problems.check("role", role.parse::<Role>()),
+        None => None,
+    };
+    let password = match body.password {
+        Some(password) => problems.check("password", NewPassword::parse(password).map_err(|rule| rule.message())),
+        None => None,
+    };
+    problems.finish()?;
+    let demotes_self = role.is_some_and(|role| role != actor.role) || body.disabled == Some(true);
+    if actor.id == target.id && demotes_self {
+        return Err(ApiError::conflict(
+            "self_lockout",
+            "Admins cannot disable themselves or change their own role; ask another admin.",
+        ));
+    }
+    let password_hash = match password {
+        Some(password) => Some(state.hasher.hash(password).await?),
+        None => None,
+    };
+    let revoke = privileged;
+    let changes = users::UserChanges {
+        display_name: display_name.map(DisplayName::into_inner),
+        role: role.map(|role| role.as_str().to_owned()),
+        disabled: body.disabled,
+        must_change_password: password_hash.as_ref().map(|_| true),
+        password_hash,
+    };
+    let target_id = target.id.clone();
+    let row = state
+        .db
+        .run(move |conn| {
+            if revoke {
+                session::revoke_everything(conn, &target_id, &changes)?;
+            } else if changes.display_name.is_some() {
+                users::update(conn, &target_id, &changes, false, db::now())?;
+            }
+            users::find(conn, &target_id)?.ok_or(ApiError::NotFound)
+        })
+        .await?;
+    tracing::info!(event = "user_updated", user_id = %row.id, revoked_sessions = revoke, "user updated");
+    Ok(HttpResponse::Ok().json(UserView::try_from(row)?))
+}

@@ -1,0 +1,15 @@
+//! sme-ledger: the continuing-education credit ledger of a certification program's exam
+//! authors. See the README for the architecture map.
+
+pub mod auth;
+pub mod bootstrap;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod startup;
+pub mod telemetry;
+
+pub use startup::Application;
