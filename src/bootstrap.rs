@@ -13,7 +13,11 @@ use crate::domain::{Email, NewPassword, Role};
 /// Creates the first admin if the database has no user. With a configured password that
 /// password is used; otherwise a one-time password is generated and written once to the
 /// terminal (standard error, never the log), and the admin must change it before anything else.
-pub fn ensure_first_admin(db: &Db, email: &str, password: Option<&SecretString>) -> anyhow::Result<()> {
+pub fn ensure_first_admin(
+    db: &Db,
+    email: &str,
+    password: Option<&SecretString>,
+) -> anyhow::Result<()> {
     let mut conn = db.get().map_err(|error| anyhow::anyhow!("{error}"))?;
     if users::count(&mut conn)? > 0 {
         return Ok(());
@@ -22,7 +26,11 @@ pub fn ensure_first_admin(db: &Db, email: &str, password: Option<&SecretString>)
     let (password, generated) = match password {
         Some(given) => (given.clone(), false),
         None => {
-            let random: String = rand::thread_rng().sample_iter(&Alphanumeric).take(24).map(char::from).collect();
+            let random: String = rand::thread_rng()
+                .sample_iter(&Alphanumeric)
+                .take(24)
+                .map(char::from)
+                .collect();
             (SecretString::from(random), true)
         }
     };
@@ -49,7 +57,10 @@ pub fn ensure_first_admin(db: &Db, email: &str, password: Option<&SecretString>)
     match created {
         Ok(()) => {}
         // Another instance starting at the same moment created it first.
-        Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)) => {
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )) => {
             return Ok(());
         }
         Err(error) => return Err(error.into()),

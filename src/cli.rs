@@ -7,13 +7,17 @@ use clap::{Parser, Subcommand};
 use secrecy::SecretString;
 
 use crate::auth::PasswordHasher;
-use crate::config::{DatabaseSettings, LogFormat, Settings};
+use crate::config::{DatabaseSettings, Settings};
 use crate::db::{self, Db, users};
 use crate::domain::{DisplayName, Email, NewPassword, Role};
 use crate::{Application, telemetry};
 
 #[derive(Debug, Parser)]
-#[command(name = "sme-ledger", version, about = "Continuing-education credit ledger for exam authors")]
+#[command(
+    name = "sme-ledger",
+    version,
+    about = "Continuing-education credit ledger for exam authors"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -53,11 +57,19 @@ pub fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Serve(settings) => serve(*settings),
         Command::Migrate(database) => {
-            let _ = telemetry::init(LogFormat::Pretty);
+            telemetry::init_for_command();
             Db::connect(&database).map(|_| eprintln!("The database schema is up to date."))
         }
-        Command::Users { command: UsersCommand::Create { database, email, role, display_name } } => {
-            let _ = telemetry::init(LogFormat::Pretty);
+        Command::Users {
+            command:
+                UsersCommand::Create {
+                    database,
+                    email,
+                    role,
+                    display_name,
+                },
+        } => {
+            telemetry::init_for_command();
             create_user(&database, &email, &role, display_name.as_deref())
         }
     };
@@ -80,12 +92,26 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
     })
 }
 
-fn create_user(database: &DatabaseSettings, email: &str, role: &str, display_name: Option<&str>) -> anyhow::Result<()> {
+fn create_user(
+    database: &DatabaseSettings,
+    email: &str,
+    role: &str,
+    display_name: Option<&str>,
+) -> anyhow::Result<()> {
     let email = Email::parse(email).map_err(|error| anyhow::anyhow!("--email {error}"))?;
-    let role: Role = role.parse().map_err(|error| anyhow::anyhow!("--role {error}"))?;
+    let role: Role = role
+        .parse()
+        .map_err(|error| anyhow::anyhow!("--role {error}"))?;
     let display_name = match display_name {
-        Some(name) => DisplayName::parse(name).map_err(|error| anyhow::anyhow!("--display-name {error}"))?.into_inner(),
-        None => email.as_str().split('@').next().unwrap_or_default().to_owned(),
+        Some(name) => DisplayName::parse(name)
+            .map_err(|error| anyhow::anyhow!("--display-name {error}"))?
+            .into_inner(),
+        None => email
+            .as_str()
+            .split('@')
+            .next()
+            .unwrap_or_default()
+            .to_owned(),
     };
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line)?;
@@ -114,7 +140,10 @@ fn create_user(database: &DatabaseSettings, email: &str, role: &str, display_nam
         },
     )
     .map_err(|error| match error {
-        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) => {
+        diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        ) => {
             anyhow::anyhow!("an account with the email {email} already exists")
         }
         other => other.into(),

@@ -50,11 +50,20 @@ pub struct Settings {
     pub jwt_secret: Option<SecretString>,
 
     /// Log format.
-    #[arg(long, env = "SME_LEDGER_LOG_FORMAT", value_enum, default_value = "json")]
+    #[arg(
+        long,
+        env = "SME_LEDGER_LOG_FORMAT",
+        value_enum,
+        default_value = "json"
+    )]
     pub log_format: LogFormat,
 
     /// Email of the first admin, created when the database has no user yet.
-    #[arg(long, env = "SME_LEDGER_ADMIN_EMAIL", default_value = "admin@localhost")]
+    #[arg(
+        long,
+        env = "SME_LEDGER_ADMIN_EMAIL",
+        default_value = "admin@localhost"
+    )]
     pub admin_email: String,
 
     /// Password of the first admin. If unset, a one-time password is generated and printed
@@ -67,15 +76,27 @@ pub struct Settings {
     pub access_token_ttl_secs: u64,
 
     /// Lifetime of refresh tokens, in seconds (default 14 days).
-    #[arg(long, env = "SME_LEDGER_REFRESH_TOKEN_TTL_SECS", default_value_t = 1_209_600)]
+    #[arg(
+        long,
+        env = "SME_LEDGER_REFRESH_TOKEN_TTL_SECS",
+        default_value_t = 1_209_600
+    )]
     pub refresh_token_ttl_secs: u64,
 
     /// Failed logins for one account, within the throttle window, before it is locked.
-    #[arg(long, env = "SME_LEDGER_LOGIN_MAX_FAILURES_PER_ACCOUNT", default_value_t = 5)]
+    #[arg(
+        long,
+        env = "SME_LEDGER_LOGIN_MAX_FAILURES_PER_ACCOUNT",
+        default_value_t = 5
+    )]
     pub login_max_failures_per_account: u32,
 
     /// Failed logins from one client address, within the throttle window, before it is locked.
-    #[arg(long, env = "SME_LEDGER_LOGIN_MAX_FAILURES_PER_CLIENT", default_value_t = 50)]
+    #[arg(
+        long,
+        env = "SME_LEDGER_LOGIN_MAX_FAILURES_PER_CLIENT",
+        default_value_t = 50
+    )]
     pub login_max_failures_per_client: u32,
 
     /// Length of the login throttle window and of the lock that follows, in seconds.

@@ -20,7 +20,10 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, message: impl std::fmt::Display) -> Self {
-        Self { field: field.into(), message: message.to_string() }
+        Self {
+            field: field.into(),
+            message: message.to_string(),
+        }
     }
 }
 
@@ -66,19 +69,31 @@ pub enum ApiError {
 
 impl ApiError {
     pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
-        Self::BadRequest { code, detail: detail.into() }
+        Self::BadRequest {
+            code,
+            detail: detail.into(),
+        }
     }
 
     pub fn unauthenticated(code: &'static str, detail: impl Into<String>) -> Self {
-        Self::Unauthenticated { code, detail: detail.into() }
+        Self::Unauthenticated {
+            code,
+            detail: detail.into(),
+        }
     }
 
     pub fn forbidden(detail: impl Into<String>) -> Self {
-        Self::Forbidden { code: "forbidden", detail: detail.into() }
+        Self::Forbidden {
+            code: "forbidden",
+            detail: detail.into(),
+        }
     }
 
     pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
-        Self::Conflict { code, detail: detail.into() }
+        Self::Conflict {
+            code,
+            detail: detail.into(),
+        }
     }
 
     pub fn invalid(field: &str, message: impl std::fmt::Display) -> Self {
@@ -135,7 +150,10 @@ impl ApiError {
                 "The request body must be sent as Content-Type: application/json.".into()
             }
             ApiError::Validation(errors) => {
-                format!("{} field(s) have invalid values; see `errors`.", errors.len())
+                format!(
+                    "{} field(s) have invalid values; see `errors`.",
+                    errors.len()
+                )
             }
             ApiError::TooManyRequests { retry_after_secs } => {
                 format!("Too many attempts; try again in {retry_after_secs} seconds.")
@@ -231,9 +249,10 @@ impl From<diesel::result::Error> for ApiError {
         use diesel::result::{DatabaseErrorKind as Kind, Error as E};
         match error {
             E::NotFound => ApiError::NotFound,
-            E::DatabaseError(Kind::UniqueViolation, _) => {
-                ApiError::conflict("conflict", "A record with the same unique value already exists.")
-            }
+            E::DatabaseError(Kind::UniqueViolation, _) => ApiError::conflict(
+                "conflict",
+                "A record with the same unique value already exists.",
+            ),
             E::DatabaseError(Kind::SerializationFailure, _) => ApiError::conflict(
                 "concurrent_update",
                 "Another request changed the same records at the same time; retry.",
@@ -290,7 +309,9 @@ mod tests {
 
     #[test]
     fn an_internal_error_never_shows_its_cause() {
-        let error = ApiError::Internal(anyhow::anyhow!("relation \"users\" does not exist at /src/db.rs"));
+        let error = ApiError::Internal(anyhow::anyhow!(
+            "relation \"users\" does not exist at /src/db.rs"
+        ));
         let body = body_of(&error);
         assert_eq!(body["status"], 500);
         assert_eq!(body["code"], "internal_error");
@@ -309,7 +330,10 @@ mod tests {
 
     #[test]
     fn database_errors_map_to_statuses_in_one_place() {
-        assert_eq!(ApiError::from(diesel::result::Error::NotFound).status_code(), StatusCode::NOT_FOUND);
+        assert_eq!(
+            ApiError::from(diesel::result::Error::NotFound).status_code(),
+            StatusCode::NOT_FOUND
+        );
         assert_eq!(
             ApiError::from(diesel::result::Error::RollbackTransaction).status_code(),
             StatusCode::INTERNAL_SERVER_ERROR

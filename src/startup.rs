@@ -76,7 +76,9 @@ impl Application {
 }
 
 fn default_parallelism() -> usize {
-    std::thread::available_parallelism().map(usize::from).unwrap_or(2)
+    std::thread::available_parallelism()
+        .map(usize::from)
+        .unwrap_or(2)
 }
 
 /// The blocking part of start-up.
@@ -91,7 +93,11 @@ fn prepare(settings: &Settings) -> anyhow::Result<AppState> {
     bootstrap::ensure_first_admin(&db, &settings.admin_email, settings.admin_password.as_ref())?;
     Ok(AppState {
         db,
-        hasher: PasswordHasher::new(settings.hash_concurrency.unwrap_or_else(default_parallelism)),
+        hasher: PasswordHasher::new(
+            settings
+                .hash_concurrency
+                .unwrap_or_else(default_parallelism),
+        ),
         tokens: TokenKeys::new(&jwt_secret, settings.access_token_ttl_secs),
         throttle: ThrottlePolicy {
             max_per_account: settings.login_max_failures_per_account,
@@ -100,6 +106,8 @@ fn prepare(settings: &Settings) -> anyhow::Result<AppState> {
         },
         refresh_ttl: session::refresh_ttl(settings.refresh_token_ttl_secs),
         trust_forwarded_for: settings.trust_forwarded_for,
-        limits: Arc::new(Limits { max_body_bytes: settings.max_body_bytes }),
+        limits: Arc::new(Limits {
+            max_body_bytes: settings.max_body_bytes,
+        }),
     })
 }

@@ -28,15 +28,18 @@ tokio::task_local! {
 
 /// The id of the request being served on this task, for error bodies.
 pub fn current_request_id() -> String {
-    REQUEST_ID.try_with(Clone::clone).unwrap_or_else(|_| String::from("none"))
+    REQUEST_ID
+        .try_with(Clone::clone)
+        .unwrap_or_else(|_| String::from("none"))
 }
 
 /// The request id, also available to handlers as a request extension.
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
 
-/// Installs the global subscriber. `RUST_LOG` refines the default `info` filter.
-/// Returns an error instead of panicking if one is already installed (tests start many apps).
+/// Installs the global subscriber for the service: logs on standard output. `RUST_LOG`
+/// refines the default `info` filter. Returns an error instead of panicking if one is
+/// already installed (tests start many apps in one process).
 pub fn init(format: LogFormat) -> anyhow::Result<()> {
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,actix_server=warn"));
@@ -45,17 +48,36 @@ pub fn init(format: LogFormat) -> anyhow::Result<()> {
         .with_target(false)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()));
     let result = match format {
-        LogFormat::Json => builder.json().with_current_span(true).with_span_list(false).try_init(),
+        LogFormat::Json => builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .try_init(),
         LogFormat::Pretty => builder.compact().try_init(),
     };
     result.map_err(|error| anyhow::anyhow!("cannot install the log subscriber: {error}"))
+}
+
+/// For one-shot commands, whose standard output is their answer: readable logs on standard
+/// error.
+pub fn init_for_command() {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .compact()
+        .try_init();
 }
 
 fn acceptable_client_id(value: &HeaderValue) -> Option<String> {
     let text = value.to_str().ok()?;
     let ok = !text.is_empty()
         && text.len() <= 64
-        && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
     ok.then(|| text.to_owned())
 }
 

@@ -20,8 +20,11 @@ pub struct AuthUser {
 }
 
 /// Paths a user who must change their password may still use.
-const ALLOWED_BEFORE_PASSWORD_CHANGE: [&str; 3] =
-    ["/api/v1/me", "/api/v1/me/password", "/api/v1/auth/logout-all"];
+const ALLOWED_BEFORE_PASSWORD_CHANGE: [&str; 3] = [
+    "/api/v1/me",
+    "/api/v1/me/password",
+    "/api/v1/auth/logout-all",
+];
 
 impl AuthUser {
     /// 403 unless the caller holds one of `roles`.
@@ -30,7 +33,10 @@ impl AuthUser {
             return Ok(());
         }
         let names: Vec<&str> = roles.iter().map(|role| role.as_str()).collect();
-        Err(ApiError::forbidden(format!("This action needs the role {}.", names.join(" or "))))
+        Err(ApiError::forbidden(format!(
+            "This action needs the role {}.",
+            names.join(" or ")
+        )))
     }
 
     pub fn is(&self, role: Role) -> bool {
@@ -39,16 +45,24 @@ impl AuthUser {
 }
 
 fn invalid_token() -> ApiError {
-    ApiError::unauthenticated("invalid_token", "The access token is not valid; log in again.")
+    ApiError::unauthenticated(
+        "invalid_token",
+        "The access token is not valid; log in again.",
+    )
 }
 
 fn bearer_token(req: &HttpRequest) -> Result<String, ApiError> {
     let header = req.headers().get(AUTHORIZATION).ok_or_else(|| {
-        ApiError::unauthenticated("missing_token", "Send an access token as `Authorization: Bearer …`.")
+        ApiError::unauthenticated(
+            "missing_token",
+            "Send an access token as `Authorization: Bearer …`.",
+        )
     })?;
     let value = header.to_str().map_err(|_| invalid_token())?;
     match value.split_once(' ') {
-        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+        {
             Ok(token.trim().to_owned())
         }
         _ => Err(invalid_token()),
@@ -64,7 +78,8 @@ impl FromRequest for AuthUser {
         let token = bearer_token(req);
         let path = req.path().to_owned();
         Box::pin(async move {
-            let state = state.ok_or_else(|| ApiError::Internal(anyhow::anyhow!("application state missing")))?;
+            let state = state
+                .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("application state missing")))?;
             let claims = state.tokens.verify(&token?).ok_or_else(invalid_token)?;
             let user_id = claims.sub.clone();
             let user = state
@@ -76,7 +91,8 @@ impl FromRequest for AuthUser {
             if user.disabled || user.token_version != claims.ver {
                 return Err(invalid_token());
             }
-            if user.must_change_password && !ALLOWED_BEFORE_PASSWORD_CHANGE.contains(&path.as_str()) {
+            if user.must_change_password && !ALLOWED_BEFORE_PASSWORD_CHANGE.contains(&path.as_str())
+            {
                 return Err(ApiError::Forbidden {
                     code: "password_change_required",
                     detail: "Change your password with PUT /api/v1/me/password first.".into(),
@@ -84,7 +100,11 @@ impl FromRequest for AuthUser {
             }
             let role = user.role()?;
             tracing::Span::current().record("user_id", user.id.as_str());
-            Ok(AuthUser { id: user.id, email: user.email, role })
+            Ok(AuthUser {
+                id: user.id,
+                email: user.email,
+                role,
+            })
         })
     }
 }

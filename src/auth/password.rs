@@ -63,7 +63,9 @@ pub struct PasswordHasher {
 
 impl PasswordHasher {
     pub fn new(concurrency: usize) -> Self {
-        Self { slots: Arc::new(Semaphore::new(concurrency.max(1))) }
+        Self {
+            slots: Arc::new(Semaphore::new(concurrency.max(1))),
+        }
     }
 
     /// Computes the dummy hash now rather than during the first unknown-email login.
@@ -84,13 +86,20 @@ impl PasswordHasher {
 
     pub async fn hash(&self, password: NewPassword) -> Result<String, ApiError> {
         let secret = password.into_secret();
-        self.with_slot(move || hash_blocking(&secret)).await?.map_err(ApiError::Internal)
+        self.with_slot(move || hash_blocking(&secret))
+            .await?
+            .map_err(ApiError::Internal)
     }
 
     /// True only if `stored` is present and matches. With `None` the same work is done
     /// against a dummy hash and the answer is false.
-    pub async fn verify(&self, password: SecretString, stored: Option<String>) -> Result<bool, ApiError> {
-        self.with_slot(move || verify_blocking(&password, stored.as_deref())).await
+    pub async fn verify(
+        &self,
+        password: SecretString,
+        stored: Option<String>,
+    ) -> Result<bool, ApiError> {
+        self.with_slot(move || verify_blocking(&password, stored.as_deref()))
+            .await
     }
 
     /// For the command line, which has no async runtime.
@@ -107,18 +116,30 @@ mod tests {
     fn a_hash_verifies_its_password_only() {
         let secret = SecretString::from("a long enough passphrase");
         let hash = hash_blocking(&secret).unwrap_or_default();
-        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
+        assert!(
+            hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{hash}"
+        );
         assert!(verify_blocking(&secret, Some(&hash)));
-        assert!(!verify_blocking(&SecretString::from("a long enough passphrasE"), Some(&hash)));
+        assert!(!verify_blocking(
+            &SecretString::from("a long enough passphrasE"),
+            Some(&hash)
+        ));
     }
 
     #[test]
     fn an_unknown_account_never_verifies() {
-        assert!(!verify_blocking(&SecretString::from("anything at all"), None));
+        assert!(!verify_blocking(
+            &SecretString::from("anything at all"),
+            None
+        ));
     }
 
     #[test]
     fn a_malformed_stored_hash_does_not_verify() {
-        assert!(!verify_blocking(&SecretString::from("anything at all"), Some("not-a-phc-string")));
+        assert!(!verify_blocking(
+            &SecretString::from("anything at all"),
+            Some("not-a-phc-string")
+        ));
     }
 }

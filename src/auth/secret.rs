@@ -32,7 +32,12 @@ pub fn load_or_generate(
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     let fresh = hex::encode(bytes);
     // `create_new` makes two processes starting together agree on one secret.
-    match OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path) {
+    match OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+    {
         Ok(mut file) => {
             file.write_all(fresh.as_bytes())
                 .and_then(|()| file.sync_all())
@@ -70,7 +75,9 @@ mod tests {
         let second = load_or_generate(None, dir.path(), "jwt-secret")?;
         assert_eq!(first.expose_secret(), second.expose_secret());
         assert_eq!(first.expose_secret().len(), 128);
-        let mode = std::fs::metadata(dir.path().join("jwt-secret"))?.permissions().mode();
+        let mode = std::fs::metadata(dir.path().join("jwt-secret"))?
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
         Ok(())
     }
@@ -78,7 +85,10 @@ mod tests {
     #[test]
     fn a_short_configured_secret_is_refused() {
         let dir = tempfile::tempdir().ok();
-        let path = dir.as_ref().map(|d| d.path()).unwrap_or(Path::new("/nonexistent"));
+        let path = dir
+            .as_ref()
+            .map(|d| d.path())
+            .unwrap_or(Path::new("/nonexistent"));
         let short = SecretString::from("x".repeat(31));
         assert!(load_or_generate(Some(&short), path, "jwt-secret").is_err());
         let enough = SecretString::from("x".repeat(32));

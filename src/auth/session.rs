@@ -27,7 +27,10 @@ pub struct TokenPair {
 }
 
 fn invalid_credentials() -> ApiError {
-    ApiError::unauthenticated("invalid_credentials", "The email or password is not correct.")
+    ApiError::unauthenticated(
+        "invalid_credentials",
+        "The email or password is not correct.",
+    )
 }
 
 fn invalid_refresh_token() -> ApiError {
@@ -119,7 +122,10 @@ pub async fn login(
             Ok(pair)
         }
         _ => {
-            state.db.run(move |conn| throttle.record_failure(conn, &keys, db::now())).await?;
+            state
+                .db
+                .run(move |conn| throttle.record_failure(conn, &keys, db::now()))
+                .await?;
             tracing::info!(event = "login_failed", "login");
             Err(invalid_credentials())
         }
@@ -149,7 +155,9 @@ pub async fn refresh(state: &AppState, presented: SecretString) -> Result<TokenP
                     }
                     // Reuse of a rotated token, or losing a race with another refresh of the
                     // same token: either way one token was used twice.
-                    if token.rotated_at.is_some() || !refresh_tokens::mark_rotated(conn, &token.id, now)? {
+                    if token.rotated_at.is_some()
+                        || !refresh_tokens::mark_rotated(conn, &token.id, now)?
+                    {
                         refresh_tokens::revoke_family(conn, &token.family_id, now)?;
                         return Ok(Rotation::ReuseDetected);
                     }
@@ -171,7 +179,10 @@ pub async fn refresh(state: &AppState, presented: SecretString) -> Result<TokenP
         Rotation::Rotated(pair) => Ok(pair),
         Rotation::Refused => Err(invalid_refresh_token()),
         Rotation::ReuseDetected => {
-            tracing::warn!(event = "refresh_token_reuse", "a rotated refresh token was presented; its family is revoked");
+            tracing::warn!(
+                event = "refresh_token_reuse",
+                "a rotated refresh token was presented; its family is revoked"
+            );
             Err(invalid_refresh_token())
         }
     }
@@ -192,7 +203,11 @@ pub async fn logout(state: &AppState, presented: SecretString) -> Result<(), Api
 }
 
 /// Ends every session of `user_id`: access tokens die at once, refresh tokens are revoked.
-pub fn revoke_everything(conn: &mut db::DbConn, user_id: &str, changes: &users::UserChanges) -> Result<bool, ApiError> {
+pub fn revoke_everything(
+    conn: &mut db::DbConn,
+    user_id: &str,
+    changes: &users::UserChanges,
+) -> Result<bool, ApiError> {
     let now = db::now();
     write_transaction(conn, |conn| {
         let found = users::update(conn, user_id, changes, true, now)?;
@@ -221,17 +236,28 @@ pub async fn change_password(
         })
         .await?;
     let same_as_current = current.expose_secret() == new.expose_secret();
-    if !state.hasher.verify(current, Some(stored.password_hash)).await? {
-        state.db.run(move |conn| throttle.record_failure(conn, &keys, db::now())).await?;
+    if !state
+        .hasher
+        .verify(current, Some(stored.password_hash))
+        .await?
+    {
+        state
+            .db
+            .run(move |conn| throttle.record_failure(conn, &keys, db::now()))
+            .await?;
         return Err(ApiError::Forbidden {
             code: "wrong_password",
             detail: "The current password is not correct.".into(),
         });
     }
     if same_as_current {
-        return Err(ApiError::invalid("new_password", "must differ from the current password"));
+        return Err(ApiError::invalid(
+            "new_password",
+            "must differ from the current password",
+        ));
     }
-    let new = NewPassword::parse(new).map_err(|rule| ApiError::invalid("new_password", rule.message()))?;
+    let new = NewPassword::parse(new)
+        .map_err(|rule| ApiError::invalid("new_password", rule.message()))?;
     let password_hash = state.hasher.hash(new).await?;
     let user_id = user.id.clone();
     state

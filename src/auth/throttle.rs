@@ -35,7 +35,10 @@ fn digest(scope: &str, value: &str) -> String {
 
 impl ThrottlePolicy {
     pub fn keys(&self, email: &str, client: &str) -> ThrottleKeys {
-        ThrottleKeys { account: digest("account", email), client: digest("client", client) }
+        ThrottleKeys {
+            account: digest("account", email),
+            client: digest("client", client),
+        }
     }
 
     fn window(&self) -> TimeDelta {
@@ -50,11 +53,22 @@ impl ThrottlePolicy {
     }
 
     /// The counter after one more failure at `now`.
-    pub fn after_failure(&self, key: &str, previous: Option<CounterRow>, max: u32, now: NaiveDateTime) -> CounterRow {
+    pub fn after_failure(
+        &self,
+        key: &str,
+        previous: Option<CounterRow>,
+        max: u32,
+        now: NaiveDateTime,
+    ) -> CounterRow {
         let window = self.window();
         let mut counter = match previous {
             Some(counter) if now < counter.window_started_at + window => counter,
-            _ => CounterRow { key: key.to_owned(), failures: 0, window_started_at: now, locked_until: None },
+            _ => CounterRow {
+                key: key.to_owned(),
+                failures: 0,
+                window_started_at: now,
+                locked_until: None,
+            },
         };
         counter.failures += 1;
         if counter.failures >= i64::from(max.max(1)) {
@@ -64,7 +78,12 @@ impl ThrottlePolicy {
     }
 
     /// 429 if either counter is locked now.
-    pub fn check(&self, conn: &mut DbConn, keys: &ThrottleKeys, now: NaiveDateTime) -> Result<(), ApiError> {
+    pub fn check(
+        &self,
+        conn: &mut DbConn,
+        keys: &ThrottleKeys,
+        now: NaiveDateTime,
+    ) -> Result<(), ApiError> {
         let mut wait = 0;
         for key in [&keys.account, &keys.client] {
             if let Some(counter) = throttle::find(conn, key)? {
@@ -77,9 +96,17 @@ impl ThrottlePolicy {
         }
     }
 
-    pub fn record_failure(&self, conn: &mut DbConn, keys: &ThrottleKeys, now: NaiveDateTime) -> Result<(), ApiError> {
+    pub fn record_failure(
+        &self,
+        conn: &mut DbConn,
+        keys: &ThrottleKeys,
+        now: NaiveDateTime,
+    ) -> Result<(), ApiError> {
         write_transaction(conn, |conn| {
-            for (key, max) in [(&keys.account, self.max_per_account), (&keys.client, self.max_per_client)] {
+            for (key, max) in [
+                (&keys.account, self.max_per_account),
+                (&keys.client, self.max_per_client),
+            ] {
                 throttle::lock(conn, key)?;
                 let previous = throttle::find(conn, key)?;
                 throttle::store(conn, &self.after_failure(key, previous, max, now))?;
@@ -98,11 +125,17 @@ mod tests {
     use super::*;
 
     fn policy() -> ThrottlePolicy {
-        ThrottlePolicy { max_per_account: 3, max_per_client: 10, window: Duration::from_secs(60) }
+        ThrottlePolicy {
+            max_per_account: 3,
+            max_per_client: 10,
+            window: Duration::from_secs(60),
+        }
     }
 
     fn at(secs: i64) -> NaiveDateTime {
-        chrono::DateTime::from_timestamp(1_800_000_000 + secs, 0).map(|t| t.naive_utc()).unwrap_or_default()
+        chrono::DateTime::from_timestamp(1_800_000_000 + secs, 0)
+            .map(|t| t.naive_utc())
+            .unwrap_or_default()
     }
 
     #[test]
@@ -134,7 +167,10 @@ mod tests {
     fn keys_hide_the_email_and_separate_scopes() {
         let keys = policy().keys("ann@example.org", "127.0.0.1");
         assert!(!keys.account.contains("ann"));
-        assert_ne!(keys.account, policy().keys("127.0.0.1", "ann@example.org").client);
+        assert_ne!(
+            keys.account,
+            policy().keys("127.0.0.1", "ann@example.org").client
+        );
         assert_eq!(keys.account.len(), 64);
     }
 }

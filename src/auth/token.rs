@@ -74,7 +74,9 @@ impl TokenKeys {
     /// Checks signature, algorithm, issuer, audience, expiry, not-before and issued-at.
     /// Errors say nothing about which check failed: the caller answers one generic 401.
     pub fn verify(&self, token: &str) -> Option<AccessClaims> {
-        let claims = decode::<AccessClaims>(token, &self.decoding, &self.validation).ok()?.claims;
+        let claims = decode::<AccessClaims>(token, &self.decoding, &self.validation)
+            .ok()?
+            .claims;
         let now = chrono::Utc::now().timestamp();
         let leeway = i64::try_from(LEEWAY_SECS).unwrap_or(0);
         (claims.iat <= now + leeway).then_some(claims)
@@ -103,7 +105,10 @@ mod tests {
         let keys = keys();
         let token = keys.issue("user-1", 7).unwrap_or_default();
         let claims = keys.verify(&token);
-        assert_eq!(claims.map(|c| (c.sub, c.ver)), Some(("user-1".to_owned(), 7)));
+        assert_eq!(
+            claims.map(|c| (c.sub, c.ver)),
+            Some(("user-1".to_owned(), 7))
+        );
     }
 
     #[test]

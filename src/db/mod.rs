@@ -62,7 +62,10 @@ struct Target {
 }
 
 fn resolve_target(settings: &DatabaseSettings) -> anyhow::Result<Target> {
-    let configured = settings.database_url.as_ref().map(|url| url.expose_secret().trim().to_owned());
+    let configured = settings
+        .database_url
+        .as_ref()
+        .map(|url| url.expose_secret().trim().to_owned());
     match configured {
         Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
             let display = match url.split_once('@') {
@@ -77,21 +80,39 @@ fn resolve_target(settings: &DatabaseSettings) -> anyhow::Result<Target> {
             } else {
                 format!("{url}?connect_timeout=5")
             };
-            Ok(Target { backend: Backend::Postgres, url, display })
+            Ok(Target {
+                backend: Backend::Postgres,
+                url,
+                display,
+            })
         }
         Some(url) if !url.is_empty() => {
             let path = url.strip_prefix("sqlite://").unwrap_or(&url).to_owned();
-            if let Some(parent) = Path::new(&path).parent().filter(|p| !p.as_os_str().is_empty()) {
+            if let Some(parent) = Path::new(&path)
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+            {
                 std::fs::create_dir_all(parent)
                     .with_context(|| format!("cannot create the directory {}", parent.display()))?;
             }
-            Ok(Target { backend: Backend::Sqlite, display: format!("sqlite:{path}"), url: path })
+            Ok(Target {
+                backend: Backend::Sqlite,
+                display: format!("sqlite:{path}"),
+                url: path,
+            })
         }
         _ => {
             create_private_dir(&settings.data_dir)?;
             let path = settings.data_dir.join("sme-ledger.db");
-            let path = path.to_str().context("the data directory path is not valid UTF-8")?.to_owned();
-            Ok(Target { backend: Backend::Sqlite, display: format!("sqlite:{path}"), url: path })
+            let path = path
+                .to_str()
+                .context("the data directory path is not valid UTF-8")?
+                .to_owned();
+            Ok(Target {
+                backend: Backend::Sqlite,
+                display: format!("sqlite:{path}"),
+                url: path,
+            })
         }
     }
 }
@@ -124,7 +145,8 @@ impl CustomizeConnection<DbConn, diesel::r2d2::Error> for SessionSettings {
             }
             DbConn::Postgres(_) => "SET TIME ZONE 'UTC'; SET statement_timeout = '30s';",
         };
-        conn.batch_execute(sql).map_err(diesel::r2d2::Error::QueryError)
+        conn.batch_execute(sql)
+            .map_err(diesel::r2d2::Error::QueryError)
     }
 }
 
@@ -136,11 +158,15 @@ impl Db {
         // A direct connection first: the pool's own error for an unreachable server is an
         // unhelpful "Invalid connection url" after a long wait.
         let mut probe = DbConn::establish(&target.url).map_err(|error| {
-            anyhow::anyhow!("cannot connect to the database at {}: {}", target.display, error)
+            anyhow::anyhow!(
+                "cannot connect to the database at {}: {}",
+                target.display,
+                error
+            )
         })?;
-        SessionSettings
-            .on_acquire(&mut probe)
-            .map_err(|error| anyhow::anyhow!("cannot configure the database connection: {error}"))?;
+        SessionSettings.on_acquire(&mut probe).map_err(|error| {
+            anyhow::anyhow!("cannot configure the database connection: {error}")
+        })?;
         run_migrations(&mut probe)?;
         drop(probe);
 
@@ -153,7 +179,10 @@ impl Db {
             .build(manager)
             .with_context(|| format!("cannot open a connection pool to {}", target.display))?;
         tracing::info!(backend = target.backend.as_str(), database = %target.display, "database ready");
-        Ok(Self { pool, backend: target.backend })
+        Ok(Self {
+            pool,
+            backend: target.backend,
+        })
     }
 
     pub fn backend(&self) -> Backend {
@@ -268,7 +297,9 @@ pub fn is_connection_failure(message: &str) -> bool {
         "SSL connection has been closed",
     ];
     let message = message.to_ascii_lowercase();
-    SIGNS.iter().any(|sign| message.contains(&sign.to_ascii_lowercase()))
+    SIGNS
+        .iter()
+        .any(|sign| message.contains(&sign.to_ascii_lowercase()))
 }
 
 /// Now, in UTC, truncated to microseconds: the precision both backends store, so that a
@@ -276,5 +307,6 @@ pub fn is_connection_failure(message: &str) -> bool {
 pub fn now() -> chrono::NaiveDateTime {
     use chrono::{DurationRound, TimeDelta};
     let now = chrono::Utc::now().naive_utc();
-    now.duration_trunc(TimeDelta::microseconds(1)).unwrap_or(now)
+    now.duration_trunc(TimeDelta::microseconds(1))
+        .unwrap_or(now)
 }

@@ -31,7 +31,10 @@ pub struct NewRefreshToken<'a> {
 }
 
 pub fn insert(conn: &mut DbConn, token: &NewRefreshToken<'_>) -> QueryResult<()> {
-    diesel::insert_into(refresh_tokens::table).values(token).execute(conn).map(drop)
+    diesel::insert_into(refresh_tokens::table)
+        .values(token)
+        .execute(conn)
+        .map(drop)
 }
 
 pub fn find_by_hash(conn: &mut DbConn, token_hash: &str) -> QueryResult<Option<RefreshTokenRow>> {
@@ -49,7 +52,9 @@ pub fn mark_rotated(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> QueryRes
         .find(id)
         .filter(refresh_tokens::rotated_at.is_null())
         .filter(refresh_tokens::revoked_at.is_null());
-    let updated = diesel::update(live).set(refresh_tokens::rotated_at.eq(now)).execute(conn)?;
+    let updated = diesel::update(live)
+        .set(refresh_tokens::rotated_at.eq(now))
+        .execute(conn)?;
     Ok(updated == 1)
 }
 
@@ -57,12 +62,20 @@ pub fn revoke_family(conn: &mut DbConn, family_id: &str, now: NaiveDateTime) -> 
     let family = refresh_tokens::table
         .filter(refresh_tokens::family_id.eq(family_id))
         .filter(refresh_tokens::revoked_at.is_null());
-    diesel::update(family).set(refresh_tokens::revoked_at.eq(now)).execute(conn)
+    diesel::update(family)
+        .set(refresh_tokens::revoked_at.eq(now))
+        .execute(conn)
 }
 
-pub fn revoke_all_of_user(conn: &mut DbConn, user_id: &str, now: NaiveDateTime) -> QueryResult<usize> {
+pub fn revoke_all_of_user(
+    conn: &mut DbConn,
+    user_id: &str,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
     let tokens = refresh_tokens::table
         .filter(refresh_tokens::user_id.eq(user_id))
         .filter(refresh_tokens::revoked_at.is_null());
-    diesel::update(tokens).set(refresh_tokens::revoked_at.eq(now)).execute(conn)
+    diesel::update(tokens)
+        .set(refresh_tokens::revoked_at.eq(now))
+        .execute(conn)
 }

@@ -17,20 +17,30 @@ pub struct CounterRow {
 }
 
 pub fn find(conn: &mut DbConn, key: &str) -> QueryResult<Option<CounterRow>> {
-    login_throttle::table.find(key).select(CounterRow::as_select()).first(conn).optional()
+    login_throttle::table
+        .find(key)
+        .select(CounterRow::as_select())
+        .first(conn)
+        .optional()
 }
 
 /// Writes the counter, creating it if needed. Call inside a write transaction.
 pub fn store(conn: &mut DbConn, counter: &CounterRow) -> QueryResult<()> {
-    let updated = diesel::update(login_throttle::table.find(&counter.key)).set(counter).execute(conn)?;
+    let updated = diesel::update(login_throttle::table.find(&counter.key))
+        .set(counter)
+        .execute(conn)?;
     if updated == 0 {
-        diesel::insert_into(login_throttle::table).values(counter).execute(conn)?;
+        diesel::insert_into(login_throttle::table)
+            .values(counter)
+            .execute(conn)?;
     }
     Ok(())
 }
 
 pub fn clear(conn: &mut DbConn, key: &str) -> QueryResult<()> {
-    diesel::delete(login_throttle::table.find(key)).execute(conn).map(drop)
+    diesel::delete(login_throttle::table.find(key))
+        .execute(conn)
+        .map(drop)
 }
 
 /// Takes the row's write lock (PostgreSQL) until the transaction ends, so that concurrent

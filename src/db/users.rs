@@ -58,11 +58,18 @@ pub struct UserChanges {
 }
 
 pub fn insert(conn: &mut DbConn, user: &NewUserRow<'_>) -> QueryResult<()> {
-    diesel::insert_into(users::table).values(user).execute(conn).map(drop)
+    diesel::insert_into(users::table)
+        .values(user)
+        .execute(conn)
+        .map(drop)
 }
 
 pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<UserRow>> {
-    users::table.find(id).select(UserRow::as_select()).first(conn).optional()
+    users::table
+        .find(id)
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()
 }
 
 pub fn find_by_email(conn: &mut DbConn, email: &str) -> QueryResult<Option<UserRow>> {
@@ -95,7 +102,10 @@ pub fn page(
     if let Some(role) = role {
         query = query.filter(users::role.eq(role.to_owned()));
     }
-    query.order((users::created_at.asc(), users::id.asc())).limit(limit).load(conn)
+    query
+        .order((users::created_at.asc(), users::id.asc()))
+        .limit(limit)
+        .load(conn)
 }
 
 /// Applies `changes`; when `revoke_tokens` is set also raises the token version, which kills
@@ -108,7 +118,9 @@ pub fn update(
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
     let target = users::table.find(id);
-    let updated = diesel::update(target).set((changes, users::updated_at.eq(now))).execute(conn)?;
+    let updated = diesel::update(target)
+        .set((changes, users::updated_at.eq(now)))
+        .execute(conn)?;
     if revoke_tokens && updated > 0 {
         diesel::update(users::table.find(id))
             .set(users::token_version.eq(users::token_version + 1))

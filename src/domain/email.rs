@@ -18,10 +18,15 @@ impl Email {
             return Err(Invalid::new("must not be empty"));
         }
         if email.chars().count() > Self::MAX_LEN {
-            return Err(Invalid::new(format!("must be at most {} characters", Self::MAX_LEN)));
+            return Err(Invalid::new(format!(
+                "must be at most {} characters",
+                Self::MAX_LEN
+            )));
         }
         if email.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(Invalid::new("must not contain spaces or control characters"));
+            return Err(Invalid::new(
+                "must not contain spaces or control characters",
+            ));
         }
         match email.split_once('@') {
             Some((local, domain))
@@ -29,7 +34,9 @@ impl Email {
             {
                 Ok(Self(email))
             }
-            _ => Err(Invalid::new("must be an email address like name@example.org")),
+            _ => Err(Invalid::new(
+                "must be an email address like name@example.org",
+            )),
         }
     }
 
@@ -50,12 +57,24 @@ mod tests {
 
     #[test]
     fn emails_are_trimmed_and_lower_cased() {
-        assert_eq!(Email::parse("  Ann@Example.ORG ").map(|e| e.0), Ok("ann@example.org".into()));
+        assert_eq!(
+            Email::parse("  Ann@Example.ORG ").map(|e| e.0),
+            Ok("ann@example.org".into())
+        );
     }
 
     #[test]
     fn malformed_emails_are_refused() {
-        for raw in ["", "   ", "ann", "@example.org", "ann@", "a@b@c", "a n@x.org", "a\u{7}@x.org"] {
+        for raw in [
+            "",
+            "   ",
+            "ann",
+            "@example.org",
+            "ann@",
+            "a@b@c",
+            "a n@x.org",
+            "a\u{7}@x.org",
+        ] {
             assert!(Email::parse(raw).is_err(), "{raw:?} should be refused");
         }
     }

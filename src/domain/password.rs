@@ -7,8 +7,11 @@ use super::Invalid;
 
 /// The 8,000-odd passwords of eight characters or more from Django's list of the 20,000 most
 /// common passwords (BSD-3-Clause), lower-cased, one a line.
-static COMMON_PASSWORDS: LazyLock<HashSet<&'static str>> =
-    LazyLock::new(|| include_str!("../auth/common-passwords.txt").lines().collect());
+static COMMON_PASSWORDS: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
+    include_str!("../auth/common-passwords.txt")
+        .lines()
+        .collect()
+});
 
 /// Which rule a refused password broke; the message is safe to show (it never echoes it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -47,9 +47,7 @@ impl FromStr for Role {
         Role::ALL
             .into_iter()
             .find(|role| role.as_str() == s)
-            .ok_or_else(|| {
-                Invalid::new("must be one of: sme, program_manager, auditor, admin")
-            })
+            .ok_or_else(|| Invalid::new("must be one of: sme, program_manager, auditor, admin"))
     }
 }
 

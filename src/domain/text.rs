@@ -13,7 +13,10 @@ impl DisplayName {
             return Err(Invalid::new("must not be empty"));
         }
         if name.chars().count() > Self::MAX_LEN {
-            return Err(Invalid::new(format!("must be at most {} characters", Self::MAX_LEN)));
+            return Err(Invalid::new(format!(
+                "must be at most {} characters",
+                Self::MAX_LEN
+            )));
         }
         if name.chars().any(char::is_control) {
             return Err(Invalid::new("must not contain control characters"));
@@ -32,7 +35,10 @@ mod tests {
 
     #[test]
     fn names_are_trimmed() {
-        assert_eq!(DisplayName::parse(" Ann Lee ").map(DisplayName::into_inner), Ok("Ann Lee".into()));
+        assert_eq!(
+            DisplayName::parse(" Ann Lee ").map(DisplayName::into_inner),
+            Ok("Ann Lee".into())
+        );
     }
 
     #[test]

@@ -32,30 +32,45 @@ pub async fn login(
 ) -> Result<HttpResponse, ApiError> {
     let LoginRequest { email, password } = body.into_inner();
     let pair = session::login(&state, &email, password, &client_address(&req)).await?;
-    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(pair))
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(pair))
 }
 
 /// Anyone holding a live refresh token.
 #[tracing::instrument(name = "refresh", skip_all)]
-pub async fn refresh(state: web::Data<AppState>, body: web::Json<RefreshRequest>) -> Result<HttpResponse, ApiError> {
+pub async fn refresh(
+    state: web::Data<AppState>,
+    body: web::Json<RefreshRequest>,
+) -> Result<HttpResponse, ApiError> {
     let pair = session::refresh(&state, body.into_inner().refresh_token).await?;
-    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(pair))
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(pair))
 }
 
 /// Anyone: revokes the refresh token's family. Always 204.
 #[tracing::instrument(name = "logout", skip_all)]
-pub async fn logout(state: web::Data<AppState>, body: web::Json<RefreshRequest>) -> Result<HttpResponse, ApiError> {
+pub async fn logout(
+    state: web::Data<AppState>,
+    body: web::Json<RefreshRequest>,
+) -> Result<HttpResponse, ApiError> {
     session::logout(&state, body.into_inner().refresh_token).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
 /// Any authenticated user: ends all of their own sessions at once.
 #[tracing::instrument(name = "logout_all", skip_all)]
-pub async fn logout_all(user: AuthUser, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn logout_all(
+    user: AuthUser,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     let user_id = user.id.clone();
     state
         .db
-        .run(move |conn| session::revoke_everything(conn, &user_id, &UserChanges::default()).map(drop))
+        .run(move |conn| {
+            session::revoke_everything(conn, &user_id, &UserChanges::default()).map(drop)
+        })
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -35,7 +35,12 @@ fn describe_json_error(error: &serde_json::Error) -> ApiError {
         message
             .strip_prefix(prefix)
             .and_then(|rest| rest.split('`').nth(1))
-            .map(|name| name.chars().filter(|c| !c.is_control()).take(64).collect::<String>())
+            .map(|name| {
+                name.chars()
+                    .filter(|c| !c.is_control())
+                    .take(64)
+                    .collect::<String>()
+            })
     };
     if let Some(field) = quoted("unknown field") {
         return ApiError::bad_request("unknown_field", format!("Unknown field `{field}`."));
@@ -61,7 +66,13 @@ pub fn query_config() -> web::QueryConfig {
             QueryPayloadError::Deserialize(inner) => {
                 let text = inner.to_string();
                 if text.starts_with("unknown field") {
-                    let name = text.split('`').nth(1).unwrap_or("?").chars().take(64).collect::<String>();
+                    let name = text
+                        .split('`')
+                        .nth(1)
+                        .unwrap_or("?")
+                        .chars()
+                        .take(64)
+                        .collect::<String>();
                     format!("Unknown query parameter `{name}`.")
                 } else {
                     "A query parameter is missing or has an invalid value.".to_owned()
@@ -84,7 +95,11 @@ pub fn client_address(req: &HttpRequest) -> String {
         .app_data::<web::Data<AppState>>()
         .is_some_and(|state| state.trust_forwarded_for);
     let info = req.connection_info();
-    let address = if trust_forwarded { info.realip_remote_addr() } else { info.peer_addr() };
+    let address = if trust_forwarded {
+        info.realip_remote_addr()
+    } else {
+        info.peer_addr()
+    };
     let address = address.unwrap_or("unknown");
     // Strip the port: clients reconnect from new ports.
     match address.parse::<std::net::SocketAddr>() {

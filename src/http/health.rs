@@ -14,8 +14,11 @@ pub async fn healthz() -> HttpResponse {
 /// The database answers; 503 otherwise, so a balancer can route around this instance.
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     if state.db.is_ready().await {
-        Ok(HttpResponse::Ok().json(json!({ "status": "ready", "database": state.db.backend().as_str() })))
+        Ok(HttpResponse::Ok()
+            .json(json!({ "status": "ready", "database": state.db.backend().as_str() })))
     } else {
-        Err(ApiError::Unavailable("readiness probe: database unreachable".into()))
+        Err(ApiError::Unavailable(
+            "readiness probe: database unreachable".into(),
+        ))
     }
 }

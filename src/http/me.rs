@@ -36,7 +36,17 @@ pub async fn change_password(
     state: web::Data<AppState>,
     body: web::Json<ChangePassword>,
 ) -> Result<HttpResponse, ApiError> {
-    let ChangePassword { current_password, new_password } = body.into_inner();
-    session::change_password(&state, &user, current_password, new_password, &client_address(&req)).await?;
+    let ChangePassword {
+        current_password,
+        new_password,
+    } = body.into_inner();
+    session::change_password(
+        &state,
+        &user,
+        current_password,
+        new_password,
+        &client_address(&req),
+    )
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -30,7 +30,12 @@ pub fn decode_cursor(cursor: &str) -> Result<String, ApiError> {
         .decode(cursor)
         .ok()
         .and_then(|bytes| String::from_utf8(bytes).ok())
-        .ok_or_else(|| ApiError::bad_request("invalid_cursor", "The cursor is not one this service issued."))
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_cursor",
+                "The cursor is not one this service issued.",
+            )
+        })
 }
 
 #[cfg(test)]
@@ -48,7 +53,10 @@ mod tests {
     #[test]
     fn cursors_round_trip_and_garbage_is_refused() {
         let cursor = encode_cursor("2026-01-01T00:00:00|abc");
-        assert_eq!(decode_cursor(&cursor).ok().as_deref(), Some("2026-01-01T00:00:00|abc"));
+        assert_eq!(
+            decode_cursor(&cursor).ok().as_deref(),
+            Some("2026-01-01T00:00:00|abc")
+        );
         assert!(decode_cursor("***").is_err());
     }
 }

@@ -56,11 +56,17 @@ struct Problems(Vec<FieldError>);
 
 impl Problems {
     fn check<T, E: std::fmt::Display>(&mut self, field: &str, parsed: Result<T, E>) -> Option<T> {
-        parsed.map_err(|error| self.0.push(FieldError::new(field, error))).ok()
+        parsed
+            .map_err(|error| self.0.push(FieldError::new(field, error)))
+            .ok()
     }
 
     fn finish(self) -> Result<(), ApiError> {
-        if self.0.is_empty() { Ok(()) } else { Err(ApiError::Validation(self.0)) }
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::Validation(self.0))
+        }
     }
 }
 
@@ -76,21 +82,34 @@ pub async fn create(
     let mut problems = Problems::default();
     let email = problems.check("email", Email::parse(&body.email));
     let role = problems.check("role", body.role.parse::<Role>());
-    let password = problems.check("password", NewPassword::parse(body.password).map_err(|rule| rule.message()));
+    let password = problems.check(
+        "password",
+        NewPassword::parse(body.password).map_err(|rule| rule.message()),
+    );
     let display_name = match &body.display_name {
         Some(name) => problems.check("display_name", DisplayName::parse(name)),
         None => None,
     };
     problems.finish()?;
     let (Some(email), Some(role), Some(password)) = (email, role, password) else {
-        return Err(ApiError::Internal(anyhow::anyhow!("validated fields missing")));
+        return Err(ApiError::Internal(anyhow::anyhow!(
+            "validated fields missing"
+        )));
     };
     if !actor.role.may_create(role) {
-        return Err(ApiError::forbidden(format!("A {} cannot create {} accounts.", actor.role, role)));
+        return Err(ApiError::forbidden(format!(
+            "A {} cannot create {} accounts.",
+            actor.role, role
+        )));
     }
     let display_name = match display_name {
         Some(name) => name.into_inner(),
-        None => email.as_str().split('@').next().unwrap_or_default().to_owned(),
+        None => email
+            .as_str()
+            .split('@')
+            .next()
+            .unwrap_or_default()
+            .to_owned(),
     };
     let password_hash = state.hasher.hash(password).await?;
     let row = state
@@ -150,15 +169,26 @@ struct UserList {
 }
 
 fn user_cursor(row: &users::UserRow) -> String {
-    pagination::encode_cursor(&format!("{}|{}", row.created_at.and_utc().timestamp_micros(), row.id))
+    pagination::encode_cursor(&format!(
+        "{}|{}",
+        row.created_at.and_utc().timestamp_micros(),
+        row.id
+    ))
 }
 
 fn parse_user_cursor(cursor: &str) -> Result<(NaiveDateTime, String), ApiError> {
     let position = pagination::decode_cursor(cursor)?;
-    let invalid = || ApiError::bad_request("invalid_cursor", "The cursor is not one this service issued.");
+    let invalid = || {
+        ApiError::bad_request(
+            "invalid_cursor",
+            "The cursor is not one this service issued.",
+        )
+    };
     let (micros, id) = position.split_once('|').ok_or_else(invalid)?;
     let micros = micros.parse::<i64>().map_err(|_| invalid())?;
-    let created_at = DateTime::from_timestamp_micros(micros).ok_or_else(invalid)?.naive_utc();
+    let created_at = DateTime::from_timestamp_micros(micros)
+        .ok_or_else(invalid)?
+        .naive_utc();
     Ok((created_at, id.to_owned()))
 }
 
@@ -173,7 +203,10 @@ pub async fn list(
     let query = query.into_inner();
     let limit = pagination::limit(query.limit)?;
     let role = match &query.role {
-        Some(role) => Some(role.parse::<Role>().map_err(|error| ApiError::invalid("role", error))?),
+        Some(role) => Some(
+            role.parse::<Role>()
+                .map_err(|error| ApiError::invalid("role", error))?,
+        ),
         None => None,
     };
     let after = query.cursor.as_deref().map(parse_user_cursor).transpose()?;
@@ -183,23 +216,41 @@ pub async fn list(
         .await?;
     let more = rows.len() > usize::try_from(limit).unwrap_or(usize::MAX);
     rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
-    let next_cursor = if more { rows.last().map(user_cursor) } else { None };
-    let users = rows.into_iter().map(UserView::try_from).collect::<Result<_, _>>()?;
+    let next_cursor = if more {
+        rows.last().map(user_cursor)
+    } else {
+        None
+    };
+    let users = rows
+        .into_iter()
+        .map(UserView::try_from)
+        .collect::<Result<_, _>>()?;
     Ok(HttpResponse::Ok().json(UserList { users, next_cursor }))
 }
 
 /// Loads a user the actor may see: all of them for admins, program managers and auditors;
 /// only themselves for SMEs (anyone else is "not found").
-async fn visible_user(actor: &AuthUser, state: &AppState, id: String) -> Result<users::UserRow, ApiError> {
+async fn visible_user(
+    actor: &AuthUser,
+    state: &AppState,
+    id: String,
+) -> Result<users::UserRow, ApiError> {
     if !actor.role.reads_all_users() && actor.id != id {
         return Err(ApiError::NotFound);
     }
-    state.db.run(move |conn| users::find(conn, &id)?.ok_or(ApiError::NotFound)).await
+    state
+        .db
+        .run(move |conn| users::find(conn, &id)?.ok_or(ApiError::NotFound))
+        .await
 }
 
 /// Any authenticated user (SMEs: themselves only).
 #[tracing::instrument(name = "show_user", skip_all, fields(target_id = %path))]
-pub async fn show(actor: AuthUser, state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn show(
+    actor: AuthUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let row = visible_user(&actor, &state, path.into_inner()).await?;
     Ok(HttpResponse::Ok().json(UserView::try_from(row)?))
 }
@@ -239,7 +290,10 @@ pub async fn update(
         None => None,
     };
     let password = match body.password {
-        Some(password) => problems.check("password", NewPassword::parse(password).map_err(|rule| rule.message())),
+        Some(password) => problems.check(
+            "password",
+            NewPassword::parse(password).map_err(|rule| rule.message()),
+        ),
         None => None,
     };
     problems.finish()?;

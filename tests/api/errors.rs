@@ -1,0 +1,111 @@
+//! How malformed requests are refused: always problem+json with a stable code.
+
+use reqwest::Method;
+use serde_json::json;
+
+use crate::helpers::{spawn_app, spawn_app_with};
+
+#[tokio::test]
+async fn malformed_json_is_400() {
+    let app = spawn_app().await;
+    let reply = app
+        .send(
+            app.request(Method::POST, "/api/v1/auth/login", None)
+                .header("content-type", "application/json")
+                .body("{\"email\": "),
+        )
+        .await;
+    reply.expect_problem(400, "malformed_body");
+    assert_eq!(reply.body["status"], 400);
+    assert!(
+        reply.body["type"]
+            .as_str()
+            .unwrap()
+            .ends_with("malformed_body")
+    );
+}
+
+#[tokio::test]
+async fn unknown_fields_are_400_and_named() {
+    let app = spawn_app().await;
+    let body = json!({ "email": "a@example.org", "password": "whatever1234", "is_admin": true });
+    let reply = app.post("/api/v1/auth/login", None, &body).await;
+    reply.expect_problem(400, "unknown_field");
+    assert!(reply.body["detail"].as_str().unwrap().contains("is_admin"));
+}
+
+#[tokio::test]
+async fn a_missing_field_or_wrong_type_is_400_without_type_names() {
+    let app = spawn_app().await;
+    let reply = app
+        .post(
+            "/api/v1/auth/login",
+            None,
+            &json!({ "email": "a@example.org" }),
+        )
+        .await;
+    reply.expect_problem(400, "malformed_body");
+    let reply = app.post("/api/v1/auth/login", None, &json!([1, 2])).await;
+    reply.expect_problem(400, "malformed_body");
+    assert!(
+        !reply.text.contains("LoginRequest") && !reply.text.contains("struct"),
+        "{}",
+        reply.text
+    );
+}
+
+#[tokio::test]
+async fn a_body_that_is_not_json_is_415() {
+    let app = spawn_app().await;
+    let reply = app
+        .send(
+            app.request(Method::POST, "/api/v1/auth/login", None)
+                .header("content-type", "text/plain")
+                .body("{}"),
+        )
+        .await;
+    reply.expect_problem(415, "unsupported_media_type");
+    let reply = app
+        .send(
+            app.request(Method::POST, "/api/v1/auth/login", None)
+                .body("{}"),
+        )
+        .await;
+    reply.expect_problem(415, "unsupported_media_type");
+}
+
+#[tokio::test]
+async fn a_body_over_the_limit_is_413() {
+    let app = spawn_app_with(|settings| settings.max_body_bytes = 1024).await;
+    let body = json!({ "email": "a@example.org", "password": "x".repeat(2000) });
+    let reply = app.post("/api/v1/auth/login", None, &body).await;
+    reply.expect_problem(413, "payload_too_large");
+}
+
+#[tokio::test]
+async fn deeply_nested_json_is_400() {
+    let app = spawn_app().await;
+    let body = format!("{}{}", "[".repeat(200), "]".repeat(200));
+    let reply = app
+        .send(
+            app.request(Method::POST, "/api/v1/auth/login", None)
+                .header("content-type", "application/json")
+                .body(body),
+        )
+        .await;
+    reply.expect_problem(400, "malformed_body");
+}
+
+#[tokio::test]
+async fn a_path_id_that_is_not_an_id_is_404() {
+    let app = spawn_app().await;
+    let reply = app.get("/api/v1/users/not-a-uuid", &app.admin_token).await;
+    reply.expect_problem(404, "not_found");
+}
+
+#[tokio::test]
+async fn unknown_query_parameters_are_400() {
+    let app = spawn_app().await;
+    let reply = app.get("/api/v1/users?colour=red", &app.admin_token).await;
+    reply.expect_problem(400, "invalid_query");
+}

@@ -1,0 +1,281 @@
+//! Test fixtures: a running service per test, and clients for each role.
+
+use std::sync::LazyLock;
+
+use diesel::{Connection, PgConnection, RunQueryDsl};
+use reqwest::{Method, StatusCode};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use sme_ledger::Application;
+use sme_ledger::config::{DatabaseSettings, Settings};
+
+pub const ADMIN_EMAIL: &str = "admin@example.org";
+pub const ADMIN_PASSWORD: &str = "first admin's own passphrase";
+pub const JWT_SECRET: &str = "test-secret-of-at-least-thirty-two-bytes!";
+
+/// Logs to the terminal when `TEST_LOG` is set.
+static TRACING: LazyLock<()> = LazyLock::new(|| {
+    if std::env::var_os("TEST_LOG").is_some() {
+        let _ = sme_ledger::telemetry::init(sme_ledger::config::LogFormat::Pretty);
+    }
+});
+
+/// Where a test's database lives; kept alive as long as the test runs.
+pub struct TestDatabase {
+    pub url: String,
+    pub dir: tempfile::TempDir,
+}
+
+impl TestDatabase {
+    /// A new empty database on the backend under test.
+    pub fn create() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let url = match std::env::var("TEST_DATABASE_URL") {
+            Ok(server) if !server.is_empty() => {
+                let name = format!("test_{}", uuid::Uuid::new_v4().simple());
+                let mut conn =
+                    PgConnection::establish(&server).expect("TEST_DATABASE_URL is not reachable");
+                diesel::sql_query(format!("CREATE DATABASE {name}"))
+                    .execute(&mut conn)
+                    .unwrap();
+                with_database_name(&server, &name)
+            }
+            _ => dir.path().join("test.db").to_str().unwrap().to_owned(),
+        };
+        Self { url, dir }
+    }
+
+    pub fn settings(&self) -> DatabaseSettings {
+        DatabaseSettings {
+            database_url: Some(SecretString::from(self.url.clone())),
+            data_dir: self.dir.path().join("data"),
+            db_pool_size: 8,
+            db_timeout_secs: 5,
+        }
+    }
+}
+
+pub fn is_postgres() -> bool {
+    std::env::var("TEST_DATABASE_URL").is_ok_and(|url| !url.is_empty())
+}
+
+/// `postgres://u@h:p/old?x` with the database name replaced.
+pub fn with_database_name(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, format!("?{query}")),
+        None => (url, String::new()),
+    };
+    let authority_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let host_part = match base[authority_end..].find('/') {
+        Some(slash) => &base[..authority_end + slash],
+        None => base,
+    };
+    format!("{host_part}/{name}{query}")
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub db: std::sync::Arc<TestDatabase>,
+    pub admin_token: String,
+}
+
+/// Settings every test starts from.
+pub fn test_settings(db: &TestDatabase) -> Settings {
+    let mut settings = Settings::with_database(db.settings());
+    settings.bind = "127.0.0.1:0".parse().unwrap();
+    settings.jwt_secret = Some(SecretString::from(JWT_SECRET));
+    settings.admin_email = ADMIN_EMAIL.into();
+    settings.admin_password = Some(SecretString::from(ADMIN_PASSWORD));
+    settings.workers = Some(2);
+    settings.hash_concurrency = Some(2);
+    settings
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(customize: impl FnOnce(&mut Settings)) -> TestApp {
+    let db = std::sync::Arc::new(TestDatabase::create());
+    spawn_on(db, customize).await
+}
+
+/// Another instance of the service on the same database (and the same secret), as behind a
+/// load balancer.
+pub async fn spawn_on(
+    db: std::sync::Arc<TestDatabase>,
+    customize: impl FnOnce(&mut Settings),
+) -> TestApp {
+    LazyLock::force(&TRACING);
+    let mut settings = test_settings(&db);
+    customize(&mut settings);
+    let application = Application::build(settings)
+        .await
+        .expect("the service failed to start");
+    let port = application.port();
+    tokio::spawn(application.run_until_stopped());
+    let mut app = TestApp {
+        address: format!("http://127.0.0.1:{port}"),
+
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        db,
+        admin_token: String::new(),
+    };
+    app.admin_token = app.login_ok(ADMIN_EMAIL, ADMIN_PASSWORD).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app
+}
+
+/// A user created through the API, with a live access token.
+#[derive(Debug, Clone)]
+pub struct TestUser {
+    pub id: String,
+    pub email: String,
+    pub password: String,
+    pub token: String,
+    pub refresh_token: String,
+}
+
+/// A response reduced to what tests look at.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Reply {
+    pub fn code(&self) -> &str {
+        self.body["code"].as_str().unwrap_or("")
+    }
+
+    pub fn content_type(&self) -> &str {
+        self.headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+
+    /// Asserts the status, with the body in the failure message.
+    #[track_caller]
+    pub fn expect(&self, status: u16) -> &Self {
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status; body: {}",
+            self.text
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn expect_problem(&self, status: u16, code: &str) -> &Self {
+        self.expect(status);
+        assert_eq!(
+            self.content_type(),
+            "application/problem+json",
+            "{}",
+            self.text
+        );
+        assert_eq!(self.code(), code, "{}", self.text);
+        self
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> Reply {
+        let response = request.send().await.expect("request failed");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.unwrap();
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Reply {
+            status,
+            headers,
+            body,
+            text,
+        }
+    }
+
+    pub fn request(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+    ) -> reqwest::RequestBuilder {
+        let builder = self.client.request(method, self.url(path));
+        match token {
+            Some(token) => builder.bearer_auth(token),
+            None => builder,
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Reply {
+        self.send(self.request(Method::GET, path, Some(token)))
+            .await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> Reply {
+        self.send(self.request(Method::POST, path, token).json(body))
+            .await
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, body: &Value) -> Reply {
+        self.send(self.request(Method::PATCH, path, Some(token)).json(body))
+            .await
+    }
+
+    pub async fn put(&self, path: &str, token: &str, body: &Value) -> Reply {
+        self.send(self.request(Method::PUT, path, Some(token)).json(body))
+            .await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Reply {
+        self.post(
+            "/api/v1/auth/login",
+            None,
+            &json!({ "email": email, "password": password }),
+        )
+        .await
+    }
+
+    pub async fn login_ok(&self, email: &str, password: &str) -> Value {
+        let reply = self.login(email, password).await;
+        reply.expect(200);
+        reply.body
+    }
+
+    /// Creates a user of `role` as the admin and logs them in.
+    pub async fn create_user(&self, role: &str) -> TestUser {
+        let email = format!("{role}-{}@example.org", uuid::Uuid::new_v4().simple());
+        let password = format!("pw-{}", uuid::Uuid::new_v4());
+        let reply = self
+            .post(
+                "/api/v1/users",
+                Some(&self.admin_token),
+                &json!({ "email": email, "password": password, "role": role }),
+            )
+            .await;
+        reply.expect(201);
+        let id = reply.body["id"].as_str().unwrap().to_owned();
+        let tokens = self.login_ok(&email, &password).await;
+        TestUser {
+            id,
+            email,
+            password,
+            token: tokens["access_token"].as_str().unwrap().to_owned(),
+            refresh_token: tokens["refresh_token"].as_str().unwrap().to_owned(),
+        }
+    }
+}

@@ -1,0 +1,11 @@
+//! Black-box tests through HTTP. Each test starts its own service on its own database: a
+//! temporary SQLite file, or a fresh PostgreSQL database when `TEST_DATABASE_URL` is set.
+#![allow(clippy::unwrap_used)]
+
+mod auth;
+mod cli;
+mod errors;
+mod health;
+mod helpers;
+mod tokens;
+mod users;
