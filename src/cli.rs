@@ -29,6 +29,8 @@ enum Command {
     Serve(Box<Settings>),
     /// Apply pending database migrations and exit.
     Migrate(DatabaseSettings),
+    /// Recompute the ledger's hash chain (and the audit log's); exit 0 only if both verify.
+    VerifyLedger(DatabaseSettings),
     /// Manage accounts.
     Users {
         #[command(subcommand)]
@@ -59,6 +61,10 @@ pub fn main() -> ExitCode {
         Command::Migrate(database) => {
             telemetry::init_for_command();
             Db::connect(&database).map(|_| eprintln!("The database schema is up to date."))
+        }
+        Command::VerifyLedger(database) => {
+            telemetry::init_for_command();
+            return verify_ledger(&database);
         }
         Command::Users {
             command:
@@ -151,4 +157,41 @@ fn create_user(
     println!("{id}");
     eprintln!("Created {role} account {email} ({id}).");
     Ok(())
+}
+
+/// Prints the verification of both chains; exit status 0 only if both verify.
+fn verify_ledger(database: &DatabaseSettings) -> ExitCode {
+    let outcome = (|| -> anyhow::Result<bool> {
+        let db = Db::connect(database)?;
+        let mut conn = db.get().map_err(|error| anyhow::anyhow!("{error}"))?;
+        let mut all_ok = true;
+        for (name, verification) in [
+            ("ledger", crate::ledger::verify(&mut conn)),
+            ("audit log", crate::audit::verify(&mut conn)),
+        ] {
+            let verification = verification.map_err(|error| anyhow::anyhow!("{error}"))?;
+            match verification.first_bad_seq {
+                None => println!(
+                    "{name}: ok, {} entries, head seq {} hash {}",
+                    verification.entries, verification.head_seq, verification.head_hash
+                ),
+                Some(seq) => {
+                    all_ok = false;
+                    println!(
+                        "{name}: BROKEN at seq {seq} ({} entries read)",
+                        verification.entries
+                    );
+                }
+            }
+        }
+        Ok(all_ok)
+    })();
+    match outcome {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(2)
+        }
+    }
 }

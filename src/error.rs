@@ -47,6 +47,12 @@ pub enum ApiError {
     /// 409: conflicts with the current state.
     #[error("{detail}")]
     Conflict { code: &'static str, detail: String },
+    /// 409 on a state machine: the action does not fit the current status.
+    #[error("{detail}")]
+    StateConflict {
+        current_status: &'static str,
+        detail: String,
+    },
     /// 413
     #[error("request body too large")]
     PayloadTooLarge { limit: usize },
@@ -107,6 +113,7 @@ impl ApiError {
             | ApiError::Forbidden { code, .. }
             | ApiError::Conflict { code, .. } => code,
             ApiError::NotFound => "not_found",
+            ApiError::StateConflict { .. } => "invalid_transition",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
@@ -124,7 +131,7 @@ impl ApiError {
             ApiError::Forbidden { .. } => "Forbidden",
             ApiError::NotFound => "Not found",
             ApiError::MethodNotAllowed => "Method not allowed",
-            ApiError::Conflict { .. } => "Conflict",
+            ApiError::Conflict { .. } | ApiError::StateConflict { .. } => "Conflict",
             ApiError::PayloadTooLarge { .. } => "Payload too large",
             ApiError::UnsupportedMediaType => "Unsupported media type",
             ApiError::Validation(_) => "Invalid values",
@@ -140,7 +147,8 @@ impl ApiError {
             ApiError::BadRequest { detail, .. }
             | ApiError::Unauthenticated { detail, .. }
             | ApiError::Forbidden { detail, .. }
-            | ApiError::Conflict { detail, .. } => detail.clone(),
+            | ApiError::Conflict { detail, .. }
+            | ApiError::StateConflict { detail, .. } => detail.clone(),
             ApiError::NotFound => "The resource does not exist or is not yours to see.".into(),
             ApiError::MethodNotAllowed => "This path does not accept that method.".into(),
             ApiError::PayloadTooLarge { limit } => {
@@ -181,6 +189,10 @@ impl ApiError {
                 ApiError::Validation(errors) => Some(errors.clone()),
                 _ => None,
             },
+            current_status: match self {
+                ApiError::StateConflict { current_status, .. } => Some(current_status),
+                _ => None,
+            },
         }
     }
 }
@@ -198,6 +210,9 @@ pub struct Problem {
     pub request_id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub errors: Option<Vec<FieldError>>,
+    /// For `invalid_transition`: the status the resource is in now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_status: Option<&'static str>,
 }
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -210,7 +225,7 @@ impl ResponseError for ApiError {
             ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::Conflict { .. } | ApiError::StateConflict { .. } => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,

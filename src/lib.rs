@@ -1,6 +1,7 @@
 //! sme-ledger: the continuing-education credit ledger of a certification program's exam
 //! authors. See the README for the architecture map.
 
+pub mod audit;
 pub mod auth;
 pub mod bootstrap;
 pub mod cli;
@@ -9,6 +10,9 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod idempotency;
+pub mod items;
+pub mod ledger;
 pub mod startup;
 pub mod telemetry;
 

@@ -13,6 +13,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::AuthUser;
+use crate::audit;
 use crate::db::{self, refresh_tokens, users, write_transaction};
 use crate::domain::{Email, NewPassword};
 use crate::error::ApiError;
@@ -260,6 +261,7 @@ pub async fn change_password(
         .map_err(|rule| ApiError::invalid("new_password", rule.message()))?;
     let password_hash = state.hasher.hash(new).await?;
     let user_id = user.id.clone();
+    let actor = audit::Actor::new(user, &crate::telemetry::current_request_id());
     state
         .db
         .run(move |conn| {
@@ -268,7 +270,20 @@ pub async fn change_password(
                 must_change_password: Some(false),
                 ..Default::default()
             };
-            revoke_everything(conn, &user_id, &changes).map(drop)
+            write_transaction(conn, |conn| {
+                revoke_everything(conn, &user_id, &changes)?;
+                audit::record(
+                    conn,
+                    &actor,
+                    &audit::Event {
+                        action: "user.password_changed",
+                        target_type: "user",
+                        target_id: Some(&user_id),
+                        details: serde_json::json!({}),
+                    },
+                    204,
+                )
+            })
         })
         .await?;
     tracing::info!(event = "password_changed", user_id = %user.id, "password changed");

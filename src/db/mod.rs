@@ -1,6 +1,12 @@
 //! The database: one connection type over SQLite and PostgreSQL, the pool, the embedded
 //! migrations, and the helper that runs synchronous diesel code off the async workers.
 
+pub mod audit;
+pub mod chain_heads;
+pub mod idempotency;
+pub mod items;
+pub mod ledger;
+pub mod rates;
 pub mod refresh_tokens;
 pub mod schema;
 pub mod throttle;
@@ -256,12 +262,20 @@ pub fn run_migrations(conn: &mut DbConn) -> anyhow::Result<()> {
 /// On SQLite a plain `BEGIN` takes the write lock only at the first write, and two readers
 /// upgrading at once deadlock into `SQLITE_BUSY`; `BEGIN IMMEDIATE` queues writers instead.
 /// On PostgreSQL this is an ordinary transaction; use row locks inside it where needed.
+/// Called inside another transaction, it opens a savepoint.
 pub fn write_transaction<T, E, F>(conn: &mut DbConn, work: F) -> Result<T, E>
 where
     F: FnOnce(&mut DbConn) -> Result<T, E>,
     E: From<diesel::result::Error>,
 {
-    if let DbConn::Postgres(_) = conn {
+    let nested = match conn {
+        DbConn::Postgres(_) => true,
+        DbConn::Sqlite(inner) => AnsiTransactionManager::transaction_manager_status_mut(inner)
+            .transaction_depth()?
+            .is_some(),
+    };
+    // Inside a transaction that already holds the write lock, a savepoint is enough.
+    if nested {
         return conn.transaction(work);
     }
     if let DbConn::Sqlite(inner) = conn {

@@ -38,5 +38,138 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    item_rates (id) {
+        id -> Text,
+        exam_tier -> Text,
+        item_type -> Text,
+        credits -> BigInt,
+        effective_from -> Date,
+        created_at -> Timestamp,
+        created_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    workshop_rates (id) {
+        id -> Text,
+        certification_level -> Text,
+        credits_per_day -> BigInt,
+        effective_from -> Date,
+        created_at -> Timestamp,
+        created_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    items (id) {
+        id -> Text,
+        sme_id -> Text,
+        exam_code -> Text,
+        exam_tier -> Text,
+        item_type -> Text,
+        authoring_channel -> Text,
+        external_ref -> Text,
+        blueprint_objective -> Nullable<Text>,
+        status -> Text,
+        eligible -> Bool,
+        ineligible_reason -> Nullable<Text>,
+        credits_awarded -> Nullable<BigInt>,
+        submitted_at -> Timestamp,
+        decided_at -> Nullable<Timestamp>,
+        decided_by -> Nullable<Text>,
+        decision_reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    workshops (id) {
+        id -> Text,
+        kind -> Text,
+        title -> Text,
+        certification_level -> Text,
+        exam_code -> Nullable<Text>,
+        starts_on -> Date,
+        ends_on -> Date,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    ledger_entries (seq) {
+        seq -> BigInt,
+        id -> Text,
+        sme_id -> Text,
+        kind -> Text,
+        amount -> BigInt,
+        rate_id -> Nullable<Text>,
+        item_id -> Nullable<Text>,
+        workshop_id -> Nullable<Text>,
+        day -> Nullable<Date>,
+        reverses_entry_id -> Nullable<Text>,
+        reason -> Nullable<Text>,
+        posted_at -> Timestamp,
+        posted_by -> Text,
+        prev_hash -> Text,
+        hash -> Text,
+    }
+}
+
+diesel::table! {
+    audit_events (seq) {
+        seq -> BigInt,
+        id -> Text,
+        occurred_at -> Timestamp,
+        actor_id -> Nullable<Text>,
+        actor_role -> Nullable<Text>,
+        action -> Text,
+        outcome -> Text,
+        status -> BigInt,
+        target_type -> Text,
+        target_id -> Nullable<Text>,
+        request_id -> Text,
+        details -> Text,
+        prev_hash -> Text,
+        hash -> Text,
+    }
+}
+
+diesel::table! {
+    chain_heads (chain) {
+        chain -> Text,
+        seq -> BigInt,
+        hash -> Text,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (user_id, key) {
+        user_id -> Text,
+        key -> Text,
+        request_hash -> Text,
+        state -> Text,
+        response_status -> Nullable<BigInt>,
+        response_body -> Nullable<Text>,
+        response_location -> Nullable<Text>,
+        created_at -> Timestamp,
+        completed_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(refresh_tokens -> users (user_id));
-diesel::allow_tables_to_appear_in_same_query!(users, refresh_tokens, login_throttle);
+diesel::joinable!(items -> users (sme_id));
+diesel::joinable!(ledger_entries -> items (item_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    refresh_tokens,
+    login_throttle,
+    item_rates,
+    workshop_rates,
+    items,
+    workshops,
+    ledger_entries,
+    audit_events,
+    chain_heads,
+    idempotency_keys,
+);

@@ -3,15 +3,22 @@
 //! Everything here is parsed from untrusted input once, at the boundary, and carries its
 //! guarantee in its type afterwards ("parse, don't validate").
 
+pub mod chain;
+pub mod credits;
 mod email;
+pub mod entry;
+pub mod item_status;
 mod password;
 mod role;
 mod text;
 
+pub use credits::{AuthoringChannel, CertificationLevel, Credits, ExamTier, ItemType};
 pub use email::Email;
+pub use entry::EntryKind;
+pub use item_status::{ItemAction, ItemStatus};
 pub use password::{NewPassword, PasswordRule};
 pub use role::Role;
-pub use text::DisplayName;
+pub use text::{DisplayName, bounded_text, code};
 
 /// Why a value from the outside world was refused; becomes one entry of a 422 body.
 #[derive(Debug, Clone, PartialEq, Eq)]

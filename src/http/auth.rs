@@ -5,10 +5,13 @@ use secrecy::SecretString;
 use serde::Deserialize;
 
 use super::client_address;
+use crate::audit::{self, Actor, Event};
 use crate::auth::{AuthUser, session};
 use crate::db::users::UserChanges;
+use crate::db::write_transaction;
 use crate::error::ApiError;
 use crate::startup::AppState;
+use crate::telemetry::current_request_id;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -65,11 +68,20 @@ pub async fn logout_all(
     user: AuthUser,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let user_id = user.id.clone();
+    let actor = Actor::new(&user, &current_request_id());
     state
         .db
         .run(move |conn| {
-            session::revoke_everything(conn, &user_id, &UserChanges::default()).map(drop)
+            write_transaction(conn, |conn| {
+                session::revoke_everything(conn, &actor.id, &UserChanges::default())?;
+                let event = Event {
+                    action: "user.sessions_revoked",
+                    target_type: "user",
+                    target_id: Some(&actor.id),
+                    details: serde_json::json!({}),
+                };
+                audit::record(conn, &actor, &event, 204)
+            })
         })
         .await?;
     Ok(HttpResponse::NoContent().finish())

@@ -1,11 +1,45 @@
 //! How request bodies, query strings and paths are read, and what their failures look like.
 
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
-use actix_web::{HttpRequest, web};
+use actix_web::{HttpRequest, mime, web};
 use serde_json::error::Category;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, FieldError};
 use crate::startup::AppState;
+
+/// Collects every field's problem, so a client fixes them all in one round.
+#[derive(Default)]
+pub struct Problems(Vec<FieldError>);
+
+impl Problems {
+    pub fn check<T, E: std::fmt::Display>(
+        &mut self,
+        field: &str,
+        parsed: Result<T, E>,
+    ) -> Option<T> {
+        parsed
+            .map_err(|error| self.0.push(FieldError::new(field, error)))
+            .ok()
+    }
+
+    /// Parses an optional field; absent stays `None` without complaint.
+    pub fn optional<T, E: std::fmt::Display>(
+        &mut self,
+        field: &str,
+        raw: Option<&str>,
+        parse: impl FnOnce(&str) -> Result<T, E>,
+    ) -> Option<T> {
+        raw.and_then(|raw| self.check(field, parse(raw)))
+    }
+
+    pub fn finish(self) -> Result<(), ApiError> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::Validation(self.0))
+        }
+    }
+}
 
 /// JSON bodies: `application/json` only, bounded in size, unknown fields refused by each
 /// request type's `deny_unknown_fields`. Messages never echo type names.
@@ -60,6 +94,11 @@ fn describe_json_error(error: &serde_json::Error) -> ApiError {
     }
 }
 
+/// Raw bodies (read by [`OptionalJson`]) obey the same size limit as JSON ones.
+pub fn payload_config(limit: usize) -> web::PayloadConfig {
+    web::PayloadConfig::new(limit)
+}
+
 pub fn query_config() -> web::QueryConfig {
     web::QueryConfig::default().error_handler(|error, _req| {
         let detail = match &error {
@@ -105,6 +144,86 @@ pub fn client_address(req: &HttpRequest) -> String {
     match address.parse::<std::net::SocketAddr>() {
         Ok(socket) => socket.ip().to_string(),
         Err(_) => address.to_owned(),
+    }
+}
+
+/// A time filter's lower bound: an RFC 3339 timestamp, or a date meaning its first instant
+/// (UTC). Inclusive.
+pub fn lower_bound(field: &str, raw: &str) -> Result<chrono::NaiveDateTime, ApiError> {
+    parse_instant(raw, false).ok_or_else(|| {
+        ApiError::invalid(
+            field,
+            "must be a date (YYYY-MM-DD) or an RFC 3339 timestamp",
+        )
+    })
+}
+
+/// A time filter's upper bound, exclusive: an RFC 3339 timestamp, or a date meaning the end of
+/// that whole day (so `to=2026-03-31` includes March 31).
+pub fn upper_bound(field: &str, raw: &str) -> Result<chrono::NaiveDateTime, ApiError> {
+    parse_instant(raw, true).ok_or_else(|| {
+        ApiError::invalid(
+            field,
+            "must be a date (YYYY-MM-DD) or an RFC 3339 timestamp",
+        )
+    })
+}
+
+fn parse_instant(raw: &str, end_of_day: bool) -> Option<chrono::NaiveDateTime> {
+    if let Ok(at) = chrono::DateTime::parse_from_rfc3339(raw) {
+        return Some(at.naive_utc());
+    }
+    let day = chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d").ok()?;
+    let day = if end_of_day { day.succ_opt()? } else { day };
+    day.and_hms_opt(0, 0, 0)
+}
+
+/// A body that may be absent (empty) or JSON; when present it obeys the same rules as
+/// `web::Json` (content type, size limit, unknown fields).
+pub struct OptionalJson<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned + Default + 'static> actix_web::FromRequest
+    for OptionalJson<T>
+{
+    type Error = ApiError;
+    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+        let limit = req
+            .app_data::<web::Data<AppState>>()
+            .map_or(65_536, |state| state.limits.max_body_bytes);
+        let is_json = req
+            .headers()
+            .get(actix_web::http::header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.parse::<mime::Mime>().ok())
+            .is_some_and(|mime| mime.subtype() == mime::JSON || mime.suffix() == Some(mime::JSON));
+        let bytes = web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            let bytes = bytes.await.map_err(|error| {
+                match error.as_error::<actix_web::error::PayloadError>() {
+                    Some(actix_web::error::PayloadError::Overflow) => {
+                        ApiError::PayloadTooLarge { limit }
+                    }
+                    _ => ApiError::bad_request(
+                        "malformed_body",
+                        "The request body could not be read.",
+                    ),
+                }
+            })?;
+            if bytes.len() > limit {
+                return Err(ApiError::PayloadTooLarge { limit });
+            }
+            if bytes.iter().all(u8::is_ascii_whitespace) {
+                return Ok(OptionalJson(T::default()));
+            }
+            if !is_json {
+                return Err(ApiError::UnsupportedMediaType);
+            }
+            serde_json::from_slice(&bytes)
+                .map(OptionalJson)
+                .map_err(|error| describe_json_error(&error))
+        })
     }
 }
 

@@ -1,11 +1,16 @@
 //! The HTTP layer: the one route table, and a module per resource.
 
+mod audit;
 mod auth;
 mod extract;
 mod health;
+mod items;
+mod ledger;
 mod me;
 mod pagination;
+mod rates;
 mod users;
+mod views;
 
 use actix_web::{HttpResponse, Resource, web};
 
@@ -30,6 +35,7 @@ fn resource(path: &str) -> Resource {
 pub fn configure(max_body_bytes: usize) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg| {
         cfg.app_data(extract::json_config(max_body_bytes))
+            .app_data(extract::payload_config(max_body_bytes))
             .app_data(extract::query_config())
             .app_data(extract::path_config())
             .service(resource("/healthz").route(web::get().to(health::healthz)))
@@ -51,7 +57,38 @@ pub fn configure(max_body_bytes: usize) -> impl FnOnce(&mut web::ServiceConfig) 
                         resource("/users/{id}")
                             .route(web::get().to(users::show))
                             .route(web::patch().to(users::update)),
-                    ),
+                    )
+                    .service(
+                        resource("/rates/items")
+                            .route(web::get().to(rates::list_item_rates))
+                            .route(web::post().to(rates::publish_item_rate)),
+                    )
+                    .service(
+                        resource("/rates/workshops")
+                            .route(web::get().to(rates::list_workshop_rates))
+                            .route(web::post().to(rates::publish_workshop_rate)),
+                    )
+                    .service(
+                        resource("/items")
+                            .route(web::get().to(items::list))
+                            .route(web::post().to(items::submit)),
+                    )
+                    .service(resource("/items/{id}").route(web::get().to(items::show)))
+                    .service(resource("/items/{id}/history").route(web::get().to(items::history)))
+                    .service(resource("/items/{id}/accept").route(web::post().to(items::accept)))
+                    .service(resource("/items/{id}/reject").route(web::post().to(items::reject)))
+                    .service(
+                        resource("/items/{id}/withdraw").route(web::post().to(items::withdraw)),
+                    )
+                    .service(resource("/items/{id}/revoke").route(web::post().to(items::revoke)))
+                    .service(resource("/ledger").route(web::get().to(ledger::list)))
+                    .service(resource("/ledger/verify").route(web::get().to(ledger::verify)))
+                    .service(
+                        resource("/ledger/{entry_id}/reverse")
+                            .route(web::post().to(ledger::reverse)),
+                    )
+                    .service(resource("/audit-events").route(web::get().to(audit::list)))
+                    .service(resource("/audit-events/verify").route(web::get().to(audit::verify))),
             )
             .default_service(web::to(no_such_route));
     }

@@ -1,17 +1,24 @@
 //! `/users`: accounts. Admins manage every account; program managers create SMEs; program
 //! managers and auditors read all accounts; an SME reads only their own (404 for others).
 
-use actix_web::{HttpResponse, web};
-use chrono::{DateTime, NaiveDateTime, Utc};
-use secrecy::SecretString;
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::{DateTime, Utc};
+use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sha2::{Digest, Sha256};
 
+use super::extract::Problems;
 use super::pagination;
+use crate::audit::{self, Actor, Event};
 use crate::auth::{AuthUser, session};
-use crate::db::{self, users};
+use crate::db::{self, users, write_transaction};
 use crate::domain::{DisplayName, Email, NewPassword, Role};
-use crate::error::{ApiError, FieldError};
+use crate::error::ApiError;
+use crate::idempotency::{self, IdempotencyKey, Reply};
 use crate::startup::AppState;
+use crate::telemetry::current_request_id;
 
 /// A user as the API shows it. Never carries the password hash or the token version.
 #[derive(Debug, Serialize)]
@@ -50,35 +57,18 @@ pub struct CreateUser {
     display_name: Option<String>,
 }
 
-/// Collects every field's problem, so a client fixes them all in one round.
-#[derive(Default)]
-struct Problems(Vec<FieldError>);
-
-impl Problems {
-    fn check<T, E: std::fmt::Display>(&mut self, field: &str, parsed: Result<T, E>) -> Option<T> {
-        parsed
-            .map_err(|error| self.0.push(FieldError::new(field, error)))
-            .ok()
-    }
-
-    fn finish(self) -> Result<(), ApiError> {
-        if self.0.is_empty() {
-            Ok(())
-        } else {
-            Err(ApiError::Validation(self.0))
-        }
-    }
-}
-
 /// Admin (any role) or program manager (SMEs only).
 #[tracing::instrument(name = "create_user", skip_all)]
 pub async fn create(
-    actor: AuthUser,
+    req: HttpRequest,
+    user: AuthUser,
     state: web::Data<AppState>,
+    key: IdempotencyKey,
     body: web::Json<CreateUser>,
 ) -> Result<HttpResponse, ApiError> {
-    actor.require(&[Role::Admin, Role::ProgramManager])?;
+    user.require(&[Role::Admin, Role::ProgramManager])?;
     let body = body.into_inner();
+    let password_sha256 = hex::encode(Sha256::digest(body.password.expose_secret()));
     let mut problems = Problems::default();
     let email = problems.check("email", Email::parse(&body.email));
     let role = problems.check("role", body.role.parse::<Role>());
@@ -96,10 +86,10 @@ pub async fn create(
             "validated fields missing"
         )));
     };
-    if !actor.role.may_create(role) {
+    if !user.role.may_create(role) {
         return Err(ApiError::forbidden(format!(
             "A {} cannot create {} accounts.",
-            actor.role, role
+            user.role, role
         )));
     }
     let display_name = match display_name {
@@ -111,47 +101,68 @@ pub async fn create(
             .unwrap_or_default()
             .to_owned(),
     };
+    let fingerprint = idempotency::fingerprint(
+        &req,
+        &json!({
+            "email": email.as_str(),
+            "role": role.as_str(),
+            "display_name": display_name,
+            "password_sha256": password_sha256,
+        }),
+    );
     let password_hash = state.hasher.hash(password).await?;
-    let row = state
+    let actor = Actor::new(&user, &current_request_id());
+    state
         .db
         .run(move |conn| {
-            let now = db::now();
-            let id = uuid::Uuid::new_v4().to_string();
-            let inserted = users::insert(
-                conn,
-                &users::NewUserRow {
-                    id: &id,
-                    email: email.as_str(),
-                    display_name: &display_name,
-                    role: role.as_str(),
-                    password_hash: &password_hash,
-                    disabled: false,
-                    must_change_password: false,
-                    token_version: 0,
-                    created_at: now,
-                    updated_at: now,
-                },
-            );
-            match inserted {
-                Err(diesel::result::Error::DatabaseError(
+            idempotency::run(conn, &actor.id, key.0.as_deref(), &fingerprint, |conn| {
+                let now = db::now();
+                let id = uuid::Uuid::new_v4().to_string();
+                let inserted = users::insert(
+                    conn,
+                    &users::NewUserRow {
+                        id: &id,
+                        email: email.as_str(),
+                        display_name: &display_name,
+                        role: role.as_str(),
+                        password_hash: &password_hash,
+                        disabled: false,
+                        must_change_password: false,
+                        token_version: 0,
+                        created_at: now,
+                        updated_at: now,
+                    },
+                );
+                if let Err(diesel::result::Error::DatabaseError(
                     diesel::result::DatabaseErrorKind::UniqueViolation,
                     _,
-                )) => {
+                )) = inserted
+                {
                     return Err(ApiError::conflict(
                         "email_taken",
                         "An account with this email already exists.",
                     ));
                 }
-                other => other?,
-            }
-            users::find(conn, &id)?.ok_or(ApiError::NotFound)
+                inserted?;
+                audit::record(
+                    conn,
+                    &actor,
+                    &Event {
+                        action: "user.created",
+                        target_type: "user",
+                        target_id: Some(&id),
+                        details: json!({ "email": email.as_str(), "role": role.as_str() }),
+                    },
+                    201,
+                )?;
+                let row = users::find(conn, &id)?.ok_or(ApiError::NotFound)?;
+                let location = format!("/api/v1/users/{id}");
+                Ok(Reply::json(StatusCode::CREATED, &UserView::try_from(row)?)?
+                    .with_location(location))
+            })
         })
-        .await?;
-    tracing::info!(event = "user_created", user_id = %row.id, role = %row.role, "user created");
-    let view = UserView::try_from(row)?;
-    Ok(HttpResponse::Created()
-        .insert_header(("Location", format!("/api/v1/users/{}", view.id)))
-        .json(view))
+        .await
+        .map(idempotency::Outcome::into_response)
 }
 
 #[derive(Deserialize)]
@@ -166,30 +177,6 @@ pub struct ListUsers {
 struct UserList {
     users: Vec<UserView>,
     next_cursor: Option<String>,
-}
-
-fn user_cursor(row: &users::UserRow) -> String {
-    pagination::encode_cursor(&format!(
-        "{}|{}",
-        row.created_at.and_utc().timestamp_micros(),
-        row.id
-    ))
-}
-
-fn parse_user_cursor(cursor: &str) -> Result<(NaiveDateTime, String), ApiError> {
-    let position = pagination::decode_cursor(cursor)?;
-    let invalid = || {
-        ApiError::bad_request(
-            "invalid_cursor",
-            "The cursor is not one this service issued.",
-        )
-    };
-    let (micros, id) = position.split_once('|').ok_or_else(invalid)?;
-    let micros = micros.parse::<i64>().map_err(|_| invalid())?;
-    let created_at = DateTime::from_timestamp_micros(micros)
-        .ok_or_else(invalid)?
-        .naive_utc();
-    Ok((created_at, id.to_owned()))
 }
 
 /// Admin, program manager, auditor.
@@ -209,18 +196,14 @@ pub async fn list(
         ),
         None => None,
     };
-    let after = query.cursor.as_deref().map(parse_user_cursor).transpose()?;
-    let mut rows = state
+    let after = pagination::parse_time_cursor(query.cursor.as_deref())?;
+    let rows = state
         .db
         .run(move |conn| Ok(users::page(conn, after, role.map(Role::as_str), limit + 1)?))
         .await?;
-    let more = rows.len() > usize::try_from(limit).unwrap_or(usize::MAX);
-    rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
-    let next_cursor = if more {
-        rows.last().map(user_cursor)
-    } else {
-        None
-    };
+    let (rows, next_cursor) = pagination::finish(rows, limit, |row| {
+        pagination::time_cursor(row.created_at, &row.id)
+    });
     let users = rows
         .into_iter()
         .map(UserView::try_from)
@@ -317,15 +300,35 @@ pub async fn update(
         password_hash,
     };
     let target_id = target.id.clone();
+    let details = json!({
+        "display_name": changes.display_name,
+        "role": changes.role,
+        "disabled": changes.disabled,
+        "password_reset": changes.password_hash.is_some(),
+    });
+    let audit_actor = Actor::new(&actor, &current_request_id());
     let row = state
         .db
         .run(move |conn| {
-            if revoke {
-                session::revoke_everything(conn, &target_id, &changes)?;
-            } else if changes.display_name.is_some() {
-                users::update(conn, &target_id, &changes, false, db::now())?;
-            }
-            users::find(conn, &target_id)?.ok_or(ApiError::NotFound)
+            write_transaction(conn, |conn| {
+                if revoke {
+                    session::revoke_everything(conn, &target_id, &changes)?;
+                } else if changes.display_name.is_some() {
+                    users::update(conn, &target_id, &changes, false, db::now())?;
+                }
+                audit::record(
+                    conn,
+                    &audit_actor,
+                    &Event {
+                        action: "user.updated",
+                        target_type: "user",
+                        target_id: Some(&target_id),
+                        details,
+                    },
+                    200,
+                )?;
+                users::find(conn, &target_id)?.ok_or(ApiError::NotFound)
+            })
         })
         .await?;
     tracing::info!(event = "user_updated", user_id = %row.id, revoked_sessions = revoke, "user updated");

@@ -1,0 +1,160 @@
+//! The audit log: every change, every refused decision and every export, chained like the
+//! ledger (see [`crate::domain::chain`] for the encoding) and append-only.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::auth::AuthUser;
+use crate::db::audit::{self, AuditEventRow};
+use crate::db::chain_heads::{self, Chain};
+use crate::db::{self, DbConn, write_transaction};
+use crate::domain::chain::{Verifier, canonical_time, link_hash};
+use crate::error::ApiError;
+use crate::ledger::Verification;
+
+/// Who did it and under which request.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub id: String,
+    pub role: String,
+    pub request_id: String,
+}
+
+impl Actor {
+    pub fn new(user: &AuthUser, request_id: &str) -> Self {
+        Self {
+            id: user.id.clone(),
+            role: user.role.as_str().to_owned(),
+            request_id: request_id.to_owned(),
+        }
+    }
+}
+
+/// One event to record.
+#[derive(Debug, Clone)]
+pub struct Event<'a> {
+    pub action: &'a str,
+    pub target_type: &'a str,
+    pub target_id: Option<&'a str>,
+    pub details: Value,
+}
+
+/// The fields the hash covers, in canonical order.
+#[derive(Serialize)]
+struct AuditContent<'a> {
+    seq: i64,
+    id: &'a str,
+    occurred_at: String,
+    actor_id: Option<&'a str>,
+    actor_role: Option<&'a str>,
+    action: &'a str,
+    outcome: &'a str,
+    status: i64,
+    target_type: &'a str,
+    target_id: Option<&'a str>,
+    request_id: &'a str,
+    details: &'a str,
+}
+
+fn canonical(row: &AuditEventRow) -> Vec<u8> {
+    let content = AuditContent {
+        seq: row.seq,
+        id: &row.id,
+        occurred_at: canonical_time(row.occurred_at),
+        actor_id: row.actor_id.as_deref(),
+        actor_role: row.actor_role.as_deref(),
+        action: &row.action,
+        outcome: &row.outcome,
+        status: row.status,
+        target_type: &row.target_type,
+        target_id: row.target_id.as_deref(),
+        request_id: &row.request_id,
+        details: &row.details,
+    };
+    serde_json::to_vec(&content).unwrap_or_default()
+}
+
+fn append(
+    conn: &mut DbConn,
+    actor: &Actor,
+    event: &Event<'_>,
+    outcome: &str,
+    status: u16,
+) -> Result<(), ApiError> {
+    write_transaction(conn, |conn| {
+        let (head_seq, head_hash) = chain_heads::lock(conn, Chain::Audit)?;
+        let mut row = AuditEventRow {
+            seq: head_seq + 1,
+            id: uuid::Uuid::new_v4().to_string(),
+            occurred_at: db::now(),
+            actor_id: Some(actor.id.clone()),
+            actor_role: Some(actor.role.clone()),
+            action: event.action.to_owned(),
+            outcome: outcome.to_owned(),
+            status: i64::from(status),
+            target_type: event.target_type.to_owned(),
+            target_id: event.target_id.map(str::to_owned),
+            request_id: actor.request_id.clone(),
+            details: event.details.to_string(),
+            prev_hash: head_hash,
+            hash: String::new(),
+        };
+        row.hash = link_hash(&row.prev_hash, &canonical(&row));
+        audit::insert(conn, &row)?;
+        chain_heads::advance(conn, Chain::Audit, row.seq, &row.hash)?;
+        Ok(())
+    })
+}
+
+/// Records a change, in the caller's transaction: the change and its record commit together.
+pub fn record(
+    conn: &mut DbConn,
+    actor: &Actor,
+    event: &Event<'_>,
+    status: u16,
+) -> Result<(), ApiError> {
+    append(conn, actor, event, "ok", status)
+}
+
+/// Records a refused attempt (403 or 409), in a transaction of its own since the attempt's
+/// own transaction was rolled back. Other errors are not recorded. Returns the error.
+pub fn refusal(conn: &mut DbConn, actor: &Actor, event: &Event<'_>, error: ApiError) -> ApiError {
+    use actix_web::ResponseError;
+    let status = error.status_code().as_u16();
+    if matches!(status, 403 | 409) {
+        let mut event = event.clone();
+        if let Value::Object(details) = &mut event.details {
+            details.insert("code".into(), Value::from(error.code()));
+        }
+        if let Err(audit_error) = append(conn, actor, &event, "refused", status) {
+            tracing::error!(error.cause = %audit_error, "could not record a refused attempt in the audit log");
+        }
+    }
+    error
+}
+
+/// Recomputes the audit chain, as [`crate::ledger::verify`] does for the ledger.
+pub fn verify(conn: &mut DbConn) -> Result<Verification, ApiError> {
+    const BATCH: i64 = 1_000;
+    let (head_seq, _) = chain_heads::read(conn, Chain::Audit)?;
+    let mut verifier = Verifier::new();
+    let mut after = 0;
+    loop {
+        let filter = audit::AuditFilter::default();
+        let rows: Vec<AuditEventRow> = audit::page(conn, &filter, after, BATCH)?
+            .into_iter()
+            .filter(|row| row.seq <= head_seq)
+            .collect();
+        for row in &rows {
+            verifier.feed(row.seq, &row.prev_hash, &row.hash, &canonical(row));
+        }
+        match rows.last() {
+            Some(last) if rows.len() == usize::try_from(BATCH).unwrap_or(usize::MAX) => {
+                after = last.seq
+            }
+            _ => break,
+        }
+    }
+    verifier.expect_head(head_seq);
+    Ok(Verification::from(&verifier))
+}

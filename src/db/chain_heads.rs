@@ -1,0 +1,50 @@
+//! The `chain_heads` table: where each hash chain ends.
+
+use diesel::prelude::*;
+
+use super::DbConn;
+use super::schema::chain_heads;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Chain {
+    Ledger,
+    Audit,
+}
+
+impl Chain {
+    fn name(self) -> &'static str {
+        match self {
+            Chain::Ledger => "ledger",
+            Chain::Audit => "audit",
+        }
+    }
+}
+
+/// Locks the chain's head until the transaction ends and returns its `(seq, hash)`.
+///
+/// On PostgreSQL the no-op UPDATE takes the row lock, so appenders queue here and each sees the
+/// head its predecessor left. On SQLite the write transaction (`BEGIN IMMEDIATE`) already holds
+/// the database's single write lock. Always lock the ledger before the audit log.
+pub fn lock(conn: &mut DbConn, chain: Chain) -> QueryResult<(i64, String)> {
+    let head = chain_heads::table.find(chain.name());
+    diesel::update(head)
+        .set(chain_heads::seq.eq(chain_heads::seq))
+        .execute(conn)?;
+    head.select((chain_heads::seq, chain_heads::hash))
+        .first(conn)
+}
+
+/// Reads the head without locking (for verification).
+pub fn read(conn: &mut DbConn, chain: Chain) -> QueryResult<(i64, String)> {
+    chain_heads::table
+        .find(chain.name())
+        .select((chain_heads::seq, chain_heads::hash))
+        .first(conn)
+}
+
+pub fn advance(conn: &mut DbConn, chain: Chain, seq: i64, hash: &str) -> QueryResult<()> {
+    diesel::update(chain_heads::table.find(chain.name()))
+        .set((chain_heads::seq.eq(seq), chain_heads::hash.eq(hash)))
+        .execute(conn)
+        .map(drop)
+}

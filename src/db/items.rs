@@ -1,0 +1,129 @@
+//! The `items` table.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::DbConn;
+use super::schema::items;
+
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = items)]
+pub struct ItemRow {
+    pub id: String,
+    pub sme_id: String,
+    pub exam_code: String,
+    pub exam_tier: String,
+    pub item_type: String,
+    pub authoring_channel: String,
+    pub external_ref: String,
+    pub blueprint_objective: Option<String>,
+    pub status: String,
+    pub eligible: bool,
+    pub ineligible_reason: Option<String>,
+    pub credits_awarded: Option<i64>,
+    pub submitted_at: NaiveDateTime,
+    pub decided_at: Option<NaiveDateTime>,
+    pub decided_by: Option<String>,
+    pub decision_reason: Option<String>,
+}
+
+pub fn insert(conn: &mut DbConn, item: &ItemRow) -> QueryResult<()> {
+    diesel::insert_into(items::table)
+        .values(item)
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<ItemRow>> {
+    items::table
+        .find(id)
+        .select(ItemRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The decision to record with a status change.
+#[derive(Debug, Clone)]
+pub struct Decision<'a> {
+    pub to_status: &'a str,
+    pub decided_at: NaiveDateTime,
+    pub decided_by: &'a str,
+    pub reason: Option<&'a str>,
+    pub credits_awarded: Option<i64>,
+}
+
+/// Moves the item from `from_status` to the decision's status. Returns false if the item was
+/// not in `from_status` (someone else decided first): the compare-and-set that makes racing
+/// decisions produce exactly one winner. On PostgreSQL the row lock makes the loser wait for
+/// the winner's commit and then see the new status.
+pub fn transition(
+    conn: &mut DbConn,
+    id: &str,
+    from_status: &str,
+    decision: &Decision<'_>,
+) -> QueryResult<bool> {
+    let target = items::table.find(id).filter(items::status.eq(from_status));
+    let updated = diesel::update(target)
+        .set((
+            items::status.eq(decision.to_status),
+            items::decided_at.eq(decision.decided_at),
+            items::decided_by.eq(decision.decided_by),
+            items::decision_reason.eq(decision.reason),
+        ))
+        .execute(conn)?;
+    if updated == 1 && decision.credits_awarded.is_some() {
+        diesel::update(items::table.find(id))
+            .set(items::credits_awarded.eq(decision.credits_awarded))
+            .execute(conn)?;
+    }
+    Ok(updated == 1)
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ItemFilter {
+    pub sme_id: Option<String>,
+    pub status: Option<String>,
+    pub exam_tier: Option<String>,
+    pub item_type: Option<String>,
+    pub submitted_from: Option<NaiveDateTime>,
+    pub submitted_before: Option<NaiveDateTime>,
+}
+
+/// One page in submission order, after the `(submitted_at, id)` of the previous page.
+pub fn page(
+    conn: &mut DbConn,
+    filter: &ItemFilter,
+    after: Option<(NaiveDateTime, String)>,
+    limit: i64,
+) -> QueryResult<Vec<ItemRow>> {
+    let mut query = items::table.select(ItemRow::as_select()).into_boxed();
+    if let Some((at, id)) = after {
+        query = query.filter(
+            items::submitted_at
+                .gt(at)
+                .or(items::submitted_at.eq(at).and(items::id.gt(id))),
+        );
+    }
+    if let Some(sme_id) = &filter.sme_id {
+        query = query.filter(items::sme_id.eq(sme_id.clone()));
+    }
+    if let Some(status) = &filter.status {
+        query = query.filter(items::status.eq(status.clone()));
+    }
+    if let Some(tier) = &filter.exam_tier {
+        query = query.filter(items::exam_tier.eq(tier.clone()));
+    }
+    if let Some(item_type) = &filter.item_type {
+        query = query.filter(items::item_type.eq(item_type.clone()));
+    }
+    if let Some(from) = filter.submitted_from {
+        query = query.filter(items::submitted_at.ge(from));
+    }
+    if let Some(before) = filter.submitted_before {
+        query = query.filter(items::submitted_at.lt(before));
+    }
+    query
+        .order((items::submitted_at.asc(), items::id.asc()))
+        .limit(limit)
+        .load(conn)
+}

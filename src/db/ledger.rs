@@ -1,0 +1,111 @@
+//! The `ledger_entries` table. Rows are only ever inserted (triggers refuse the rest).
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use super::DbConn;
+use super::schema::ledger_entries;
+
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = ledger_entries)]
+pub struct LedgerEntryRow {
+    pub seq: i64,
+    pub id: String,
+    pub sme_id: String,
+    pub kind: String,
+    pub amount: i64,
+    pub rate_id: Option<String>,
+    pub item_id: Option<String>,
+    pub workshop_id: Option<String>,
+    pub day: Option<NaiveDate>,
+    pub reverses_entry_id: Option<String>,
+    pub reason: Option<String>,
+    pub posted_at: NaiveDateTime,
+    pub posted_by: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+pub fn insert(conn: &mut DbConn, entry: &LedgerEntryRow) -> QueryResult<()> {
+    diesel::insert_into(ledger_entries::table)
+        .values(entry)
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<LedgerEntryRow>> {
+    ledger_entries::table
+        .filter(ledger_entries::id.eq(id))
+        .select(LedgerEntryRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The reversal of `entry_id`, if it has one.
+pub fn reversal_of(conn: &mut DbConn, entry_id: &str) -> QueryResult<Option<LedgerEntryRow>> {
+    ledger_entries::table
+        .filter(ledger_entries::reverses_entry_id.eq(entry_id))
+        .select(LedgerEntryRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The award of an item, if it has one.
+pub fn award_of_item(conn: &mut DbConn, item_id: &str) -> QueryResult<Option<LedgerEntryRow>> {
+    ledger_entries::table
+        .filter(ledger_entries::item_id.eq(item_id))
+        .filter(ledger_entries::kind.eq("item_award"))
+        .select(LedgerEntryRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Filters of `GET /ledger`.
+#[derive(Debug, Clone, Default)]
+pub struct EntryFilter {
+    pub sme_id: Option<String>,
+    pub kind: Option<String>,
+    pub item_id: Option<String>,
+    pub workshop_id: Option<String>,
+    pub posted_from: Option<NaiveDateTime>,
+    pub posted_before: Option<NaiveDateTime>,
+    pub until_seq: Option<i64>,
+}
+
+/// Entries in `seq` order after `after_seq`, at most `limit`.
+pub fn page(
+    conn: &mut DbConn,
+    filter: &EntryFilter,
+    after_seq: i64,
+    limit: i64,
+) -> QueryResult<Vec<LedgerEntryRow>> {
+    let mut query = ledger_entries::table
+        .select(LedgerEntryRow::as_select())
+        .filter(ledger_entries::seq.gt(after_seq))
+        .into_boxed();
+    if let Some(sme_id) = &filter.sme_id {
+        query = query.filter(ledger_entries::sme_id.eq(sme_id.clone()));
+    }
+    if let Some(kind) = &filter.kind {
+        query = query.filter(ledger_entries::kind.eq(kind.clone()));
+    }
+    if let Some(item_id) = &filter.item_id {
+        query = query.filter(ledger_entries::item_id.eq(item_id.clone()));
+    }
+    if let Some(workshop_id) = &filter.workshop_id {
+        query = query.filter(ledger_entries::workshop_id.eq(workshop_id.clone()));
+    }
+    if let Some(from) = filter.posted_from {
+        query = query.filter(ledger_entries::posted_at.ge(from));
+    }
+    if let Some(before) = filter.posted_before {
+        query = query.filter(ledger_entries::posted_at.lt(before));
+    }
+    if let Some(until) = filter.until_seq {
+        query = query.filter(ledger_entries::seq.le(until));
+    }
+    query
+        .order(ledger_entries::seq.asc())
+        .limit(limit)
+        .load(conn)
+}

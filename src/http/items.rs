@@ -1,0 +1,437 @@
+//! `/items`: submission, listing and decisions. SMEs see only their own items (another SME's
+//! item is 404); program managers and auditors see all; admins none.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::extract::{OptionalJson, Problems, lower_bound, upper_bound};
+use super::pagination;
+use super::views::{EntryView, ItemView};
+use crate::audit::{self, Actor, Event};
+use crate::auth::AuthUser;
+use crate::db::audit::AuditFilter;
+use crate::db::items::{self as item_rows, ItemFilter, ItemRow};
+use crate::domain::{
+    AuthoringChannel, ExamTier, ItemAction, ItemStatus, ItemType, Role, bounded_text, code,
+};
+use crate::error::ApiError;
+use crate::idempotency::{self, IdempotencyKey, Reply};
+use crate::items::{self, NewItem};
+use crate::startup::AppState;
+use crate::telemetry::current_request_id;
+
+/// Longest reason or note accepted.
+pub const MAX_REASON_CHARS: usize = 500;
+
+const READERS: [Role; 3] = [Role::Sme, Role::ProgramManager, Role::Auditor];
+
+#[derive(Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubmitItem {
+    exam_code: String,
+    exam_tier: String,
+    item_type: String,
+    authoring_channel: String,
+    external_ref: String,
+    blueprint_objective: Option<String>,
+}
+
+/// SME.
+#[tracing::instrument(name = "submit_item", skip_all)]
+pub async fn submit(
+    req: HttpRequest,
+    user: AuthUser,
+    state: web::Data<AppState>,
+    key: IdempotencyKey,
+    body: web::Json<SubmitItem>,
+) -> Result<HttpResponse, ApiError> {
+    user.require(&[Role::Sme])?;
+    let fingerprint = idempotency::fingerprint(&req, &*body);
+    let mut problems = Problems::default();
+    let exam_code = problems.check("exam_code", code(&body.exam_code, 32));
+    let exam_tier = problems.check("exam_tier", body.exam_tier.parse::<ExamTier>());
+    let item_type = problems.check("item_type", body.item_type.parse::<ItemType>());
+    let authoring_channel = problems.check(
+        "authoring_channel",
+        body.authoring_channel.parse::<AuthoringChannel>(),
+    );
+    let external_ref = problems.check("external_ref", code(&body.external_ref, 128));
+    let blueprint_objective = problems.optional(
+        "blueprint_objective",
+        body.blueprint_objective.as_deref(),
+        |raw| bounded_text(raw, 200),
+    );
+    if let (Some(tier), Some(item_type)) = (exam_tier, item_type) {
+        problems.check(
+            "item_type",
+            crate::domain::credits::admissible(tier, item_type),
+        );
+    }
+    problems.finish()?;
+    let (
+        Some(exam_code),
+        Some(exam_tier),
+        Some(item_type),
+        Some(authoring_channel),
+        Some(external_ref),
+    ) = (
+        exam_code,
+        exam_tier,
+        item_type,
+        authoring_channel,
+        external_ref,
+    )
+    else {
+        return Err(ApiError::Internal(anyhow::anyhow!(
+            "validated fields missing"
+        )));
+    };
+    let item = NewItem {
+        exam_code,
+        exam_tier,
+        item_type,
+        authoring_channel,
+        external_ref,
+        blueprint_objective,
+    };
+    let actor = Actor::new(&user, &current_request_id());
+    state
+        .db
+        .run(move |conn| {
+            idempotency::run(conn, &actor.id, key.0.as_deref(), &fingerprint, |conn| {
+                let row = items::submit(conn, &actor, &item)?;
+                let location = format!("/api/v1/items/{}", row.id);
+                Ok(Reply::json(StatusCode::CREATED, &ItemView::from(row))?.with_location(location))
+            })
+        })
+        .await
+        .map(idempotency::Outcome::into_response)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListItems {
+    status: Option<String>,
+    exam_tier: Option<String>,
+    item_type: Option<String>,
+    sme_id: Option<String>,
+    submitted_from: Option<String>,
+    submitted_to: Option<String>,
+    limit: Option<u32>,
+    cursor: Option<String>,
+}
+
+#[derive(Serialize)]
+struct ItemList {
+    items: Vec<ItemView>,
+    next_cursor: Option<String>,
+}
+
+/// SME (own items only), program manager, auditor.
+#[tracing::instrument(name = "list_items", skip_all)]
+pub async fn list(
+    user: AuthUser,
+    state: web::Data<AppState>,
+    query: web::Query<ListItems>,
+) -> Result<HttpResponse, ApiError> {
+    user.require(&READERS)?;
+    let query = query.into_inner();
+    let limit = pagination::limit(query.limit)?;
+    let after = pagination::parse_time_cursor(query.cursor.as_deref())?;
+    let mut problems = Problems::default();
+    let status = problems.optional("status", query.status.as_deref(), str::parse::<ItemStatus>);
+    let tier = problems.optional(
+        "exam_tier",
+        query.exam_tier.as_deref(),
+        str::parse::<ExamTier>,
+    );
+    let item_type = problems.optional(
+        "item_type",
+        query.item_type.as_deref(),
+        str::parse::<ItemType>,
+    );
+    problems.finish()?;
+    let filter = ItemFilter {
+        sme_id: query.sme_id.clone(),
+        status: status.map(|s| s.as_str().to_owned()),
+        exam_tier: tier.map(|t| t.as_str().to_owned()),
+        item_type: item_type.map(|t| t.as_str().to_owned()),
+        submitted_from: query
+            .submitted_from
+            .as_deref()
+            .map(|raw| lower_bound("submitted_from", raw))
+            .transpose()?,
+        submitted_before: query
+            .submitted_to
+            .as_deref()
+            .map(|raw| upper_bound("submitted_to", raw))
+            .transpose()?,
+    };
+    // An SME's list is their own, whatever `sme_id` says.
+    if user.is(Role::Sme) && filter.sme_id.as_ref().is_some_and(|id| *id != user.id) {
+        return Ok(HttpResponse::Ok().json(ItemList {
+            items: Vec::new(),
+            next_cursor: None,
+        }));
+    }
+    let filter = if user.is(Role::Sme) {
+        ItemFilter {
+            sme_id: Some(user.id.clone()),
+            ..filter
+        }
+    } else {
+        filter
+    };
+    let rows = state
+        .db
+        .run(move |conn| Ok(item_rows::page(conn, &filter, after, limit + 1)?))
+        .await?;
+    let (rows, next_cursor) = pagination::finish(rows, limit, |r| {
+        pagination::time_cursor(r.submitted_at, &r.id)
+    });
+    Ok(HttpResponse::Ok().json(ItemList {
+        items: rows.into_iter().map(ItemView::from).collect(),
+        next_cursor,
+    }))
+}
+
+/// Loads an item the caller may see; another SME's item is "not found".
+async fn visible_item(user: &AuthUser, state: &AppState, id: String) -> Result<ItemRow, ApiError> {
+    user.require(&READERS)?;
+    let row = state
+        .db
+        .run(move |conn| item_rows::find(conn, &id)?.ok_or(ApiError::NotFound))
+        .await?;
+    if user.is(Role::Sme) && row.sme_id != user.id {
+        return Err(ApiError::NotFound);
+    }
+    Ok(row)
+}
+
+/// SME (own), program manager, auditor.
+#[tracing::instrument(name = "show_item", skip_all, fields(item_id = %path))]
+pub async fn show(
+    user: AuthUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let row = visible_item(&user, &state, path.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(ItemView::from(row)))
+}
+
+#[derive(Serialize)]
+struct HistoryEntry {
+    at: DateTime<Utc>,
+    action: String,
+    actor_id: Option<String>,
+    actor_role: Option<String>,
+    from_status: Value,
+    to_status: Value,
+    reason: Value,
+    ledger_entry_id: Value,
+}
+
+/// SME (own), program manager, auditor: the item's status changes, oldest first, from the
+/// audit log.
+#[tracing::instrument(name = "item_history", skip_all, fields(item_id = %path))]
+pub async fn history(
+    user: AuthUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let row = visible_item(&user, &state, path.into_inner()).await?;
+    let filter = AuditFilter {
+        target_type: Some("item".into()),
+        target_id: Some(row.id.clone()),
+        outcome: Some("ok".into()),
+        ..AuditFilter::default()
+    };
+    let events = state
+        .db
+        .run(move |conn| Ok(crate::db::audit::page(conn, &filter, 0, 1_000)?))
+        .await?;
+    let history: Vec<HistoryEntry> = events
+        .into_iter()
+        .map(|event| {
+            let details: Value = serde_json::from_str(&event.details).unwrap_or(Value::Null);
+            HistoryEntry {
+                at: event.occurred_at.and_utc(),
+                action: event.action,
+                actor_id: event.actor_id,
+                actor_role: event.actor_role,
+                from_status: details.get("from_status").cloned().unwrap_or(Value::Null),
+                to_status: details.get("to_status").cloned().unwrap_or(Value::Null),
+                reason: details.get("reason").cloned().unwrap_or(Value::Null),
+                ledger_entry_id: details
+                    .get("ledger_entry_id")
+                    .cloned()
+                    .unwrap_or(Value::Null),
+            }
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({ "item_id": row.id, "history": history })))
+}
+
+#[derive(Deserialize, Serialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct AcceptItem {
+    note: Option<String>,
+}
+
+#[derive(Deserialize, Serialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ReasonBody {
+    pub reason: String,
+}
+
+#[derive(Deserialize, Serialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct NoBody {}
+
+/// Runs one decision: role check, idempotency, the use case, and an audit record of any
+/// refusal (403 or 409).
+async fn decide(
+    user: AuthUser,
+    state: web::Data<AppState>,
+    item_id: String,
+    action: ItemAction,
+    reason: Option<String>,
+    key: IdempotencyKey,
+    fingerprint: String,
+) -> Result<HttpResponse, ApiError> {
+    let allowed: &[Role] = match action {
+        ItemAction::Withdraw => &[Role::Sme],
+        _ => &[Role::ProgramManager],
+    };
+    let actor = Actor::new(&user, &current_request_id());
+    state
+        .db
+        .run(move |conn| {
+            let event = Event {
+                action: items::action_name(action),
+                target_type: "item",
+                target_id: Some(&item_id),
+                details: json!({}),
+            };
+            if let Err(error) = user.require(allowed) {
+                return Err(audit::refusal(conn, &actor, &event, error));
+            }
+            idempotency::run(conn, &actor.id, key.0.as_deref(), &fingerprint, |conn| {
+                let decided = items::decide(conn, &actor, &item_id, action, reason.as_deref())?;
+                let item = ItemView::from(decided.item);
+                let entry = decided.entry.map(EntryView::from);
+                let body = match action {
+                    ItemAction::Accept => json!({ "item": item, "award": entry }),
+                    ItemAction::Revoke => json!({ "item": item, "reversal": entry }),
+                    ItemAction::Reject | ItemAction::Withdraw => json!({ "item": item }),
+                };
+                Reply::json(StatusCode::OK, &body)
+            })
+            .map_err(|error| audit::refusal(conn, &actor, &event, error))
+        })
+        .await
+        .map(idempotency::Outcome::into_response)
+}
+
+fn parse_reason(field: &str, raw: Option<&str>) -> Result<Option<String>, ApiError> {
+    raw.map(|raw| bounded_text(raw, MAX_REASON_CHARS).map_err(|why| ApiError::invalid(field, why)))
+        .transpose()
+}
+
+/// Program manager, not the author: `{item, award}`; `award` is null for an ineligible item.
+#[tracing::instrument(name = "accept_item", skip_all, fields(item_id = %path))]
+pub async fn accept(
+    req: HttpRequest,
+    user: AuthUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    key: IdempotencyKey,
+    body: OptionalJson<AcceptItem>,
+) -> Result<HttpResponse, ApiError> {
+    let fingerprint = idempotency::fingerprint(&req, &body.0);
+    let note = parse_reason("note", body.0.note.as_deref())?;
+    decide(
+        user,
+        state,
+        path.into_inner(),
+        ItemAction::Accept,
+        note,
+        key,
+        fingerprint,
+    )
+    .await
+}
+
+/// Program manager, not the author. A reason is required.
+#[tracing::instrument(name = "reject_item", skip_all, fields(item_id = %path))]
+pub async fn reject(
+    req: HttpRequest,
+    user: AuthUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    key: IdempotencyKey,
+    body: web::Json<ReasonBody>,
+) -> Result<HttpResponse, ApiError> {
+    let fingerprint = idempotency::fingerprint(&req, &*body);
+    let reason = parse_reason("reason", Some(&body.reason))?;
+    decide(
+        user,
+        state,
+        path.into_inner(),
+        ItemAction::Reject,
+        reason,
+        key,
+        fingerprint,
+    )
+    .await
+}
+
+/// The author (an SME), while the item is submitted.
+#[tracing::instrument(name = "withdraw_item", skip_all, fields(item_id = %path))]
+pub async fn withdraw(
+    req: HttpRequest,
+    user: AuthUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    key: IdempotencyKey,
+    body: OptionalJson<NoBody>,
+) -> Result<HttpResponse, ApiError> {
+    let fingerprint = idempotency::fingerprint(&req, &body.0);
+    decide(
+        user,
+        state,
+        path.into_inner(),
+        ItemAction::Withdraw,
+        None,
+        key,
+        fingerprint,
+    )
+    .await
+}
+
+/// Program manager, not the author: an accepted item becomes revoked and its award is reversed.
+#[tracing::instrument(name = "revoke_item", skip_all, fields(item_id = %path))]
+pub async fn revoke(
+    req: HttpRequest,
+    user: AuthUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    key: IdempotencyKey,
+    body: web::Json<ReasonBody>,
+) -> Result<HttpResponse, ApiError> {
+    let fingerprint = idempotency::fingerprint(&req, &*body);
+    let reason = parse_reason("reason", Some(&body.reason))?;
+    decide(
+        user,
+        state,
+        path.into_inner(),
+        ItemAction::Revoke,
+        reason,
+        key,
+        fingerprint,
+    )
+    .await
+}

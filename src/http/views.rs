@@ -1,0 +1,140 @@
+//! Resources as the API shows them (SPEC §8): field names are part of the contract.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+
+use crate::db::items::ItemRow;
+use crate::db::ledger::LedgerEntryRow;
+use crate::db::rates::{ItemRateRow, WorkshopRateRow};
+
+#[derive(Debug, Serialize)]
+pub struct ItemView {
+    pub id: String,
+    pub sme_id: String,
+    pub exam_code: String,
+    pub exam_tier: String,
+    pub item_type: String,
+    pub authoring_channel: String,
+    pub external_ref: String,
+    pub blueprint_objective: Option<String>,
+    pub status: String,
+    pub eligible: bool,
+    pub ineligible_reason: Option<String>,
+    pub credits_awarded: Option<i64>,
+    pub submitted_at: DateTime<Utc>,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub decided_by: Option<String>,
+    pub decision_reason: Option<String>,
+}
+
+impl From<ItemRow> for ItemView {
+    fn from(row: ItemRow) -> Self {
+        Self {
+            id: row.id,
+            sme_id: row.sme_id,
+            exam_code: row.exam_code,
+            exam_tier: row.exam_tier,
+            item_type: row.item_type,
+            authoring_channel: row.authoring_channel,
+            external_ref: row.external_ref,
+            blueprint_objective: row.blueprint_objective,
+            status: row.status,
+            eligible: row.eligible,
+            ineligible_reason: row.ineligible_reason,
+            credits_awarded: row.credits_awarded,
+            submitted_at: row.submitted_at.and_utc(),
+            decided_at: row.decided_at.map(|at| at.and_utc()),
+            decided_by: row.decided_by,
+            decision_reason: row.decision_reason,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct EntryView {
+    pub id: String,
+    pub seq: i64,
+    pub sme_id: String,
+    pub kind: String,
+    pub amount: i64,
+    pub rate_id: Option<String>,
+    pub item_id: Option<String>,
+    pub workshop_id: Option<String>,
+    pub day: Option<NaiveDate>,
+    pub reverses_entry_id: Option<String>,
+    pub reason: Option<String>,
+    pub posted_at: DateTime<Utc>,
+    pub posted_by: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+impl From<LedgerEntryRow> for EntryView {
+    fn from(row: LedgerEntryRow) -> Self {
+        Self {
+            id: row.id,
+            seq: row.seq,
+            sme_id: row.sme_id,
+            kind: row.kind,
+            amount: row.amount,
+            rate_id: row.rate_id,
+            item_id: row.item_id,
+            workshop_id: row.workshop_id,
+            day: row.day,
+            reverses_entry_id: row.reverses_entry_id,
+            reason: row.reason,
+            posted_at: row.posted_at.and_utc(),
+            posted_by: row.posted_by,
+            prev_hash: row.prev_hash,
+            hash: row.hash,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct ItemRateView {
+    pub id: String,
+    pub exam_tier: String,
+    pub item_type: String,
+    pub credits: i64,
+    pub effective_from: NaiveDate,
+    pub created_at: DateTime<Utc>,
+    pub created_by: Option<String>,
+}
+
+impl From<ItemRateRow> for ItemRateView {
+    fn from(row: ItemRateRow) -> Self {
+        Self {
+            id: row.id,
+            exam_tier: row.exam_tier,
+            item_type: row.item_type,
+            credits: row.credits,
+            effective_from: row.effective_from,
+            created_at: row.created_at.and_utc(),
+            created_by: row.created_by,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct WorkshopRateView {
+    pub id: String,
+    pub certification_level: String,
+    pub credits_per_day: i64,
+    pub effective_from: NaiveDate,
+    pub created_at: DateTime<Utc>,
+    pub created_by: Option<String>,
+}
+
+impl From<WorkshopRateRow> for WorkshopRateView {
+    fn from(row: WorkshopRateRow) -> Self {
+        Self {
+            id: row.id,
+            certification_level: row.certification_level,
+            credits_per_day: row.credits_per_day,
+            effective_from: row.effective_from,
+            created_at: row.created_at.and_utc(),
+            created_by: row.created_by,
+        }
+    }
+}

@@ -1,0 +1,231 @@
+//! The item workflow: submission and decisions, each in one transaction with its posting and
+//! its audit record.
+
+use chrono::Utc;
+use serde_json::json;
+
+use crate::audit::{self, Actor, Event};
+use crate::db::items::{self, Decision, ItemRow};
+use crate::db::ledger::{self as ledger_table, LedgerEntryRow};
+use crate::db::{self, DbConn, rates};
+use crate::domain::credits::{self, RateVersion};
+use crate::domain::{
+    AuthoringChannel, Credits, EntryKind, ExamTier, ItemAction, ItemStatus, ItemType,
+};
+use crate::error::ApiError;
+use crate::ledger::{self, Posting};
+
+/// A submission, already parsed.
+#[derive(Debug, Clone)]
+pub struct NewItem {
+    pub exam_code: String,
+    pub exam_tier: ExamTier,
+    pub item_type: ItemType,
+    pub authoring_channel: AuthoringChannel,
+    pub external_ref: String,
+    pub blueprint_objective: Option<String>,
+}
+
+pub fn submit(conn: &mut DbConn, actor: &Actor, item: &NewItem) -> Result<ItemRow, ApiError> {
+    credits::admissible(item.exam_tier, item.item_type)
+        .map_err(|why| ApiError::invalid("item_type", why))?;
+    let ineligible_reason = credits::ineligibility(item.authoring_channel);
+    let row = ItemRow {
+        id: uuid::Uuid::new_v4().to_string(),
+        sme_id: actor.id.clone(),
+        exam_code: item.exam_code.clone(),
+        exam_tier: item.exam_tier.as_str().to_owned(),
+        item_type: item.item_type.as_str().to_owned(),
+        authoring_channel: item.authoring_channel.as_str().to_owned(),
+        external_ref: item.external_ref.clone(),
+        blueprint_objective: item.blueprint_objective.clone(),
+        status: ItemStatus::Submitted.as_str().to_owned(),
+        eligible: ineligible_reason.is_none(),
+        ineligible_reason: ineligible_reason.map(str::to_owned),
+        credits_awarded: None,
+        submitted_at: db::now(),
+        decided_at: None,
+        decided_by: None,
+        decision_reason: None,
+    };
+    items::insert(conn, &row).map_err(|error| match error {
+        diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        ) => ApiError::conflict(
+            "external_ref_taken",
+            "An item with this external_ref has already been submitted.",
+        ),
+        other => other.into(),
+    })?;
+    audit::record(
+        conn,
+        actor,
+        &Event {
+            action: "item.submitted",
+            target_type: "item",
+            target_id: Some(&row.id),
+            details: json!({ "to_status": "submitted", "eligible": row.eligible }),
+        },
+        201,
+    )?;
+    Ok(row)
+}
+
+/// The rate version in force today for an item's tier and type.
+fn item_rate_in_force(
+    conn: &mut DbConn,
+    tier: &str,
+    item_type: &str,
+) -> Result<rates::ItemRateRow, ApiError> {
+    let today = Utc::now().date_naive();
+    let rows = rates::item_rate_versions(conn, tier, item_type, today)?;
+    let versions: Vec<RateVersion<usize>> = rows
+        .iter()
+        .enumerate()
+        .filter_map(|(index, row)| {
+            Some(RateVersion {
+                id: index,
+                effective_from: row.effective_from,
+                published_seq: row.created_at.and_utc().timestamp_micros(),
+                credits: Credits::new(row.credits).ok()?,
+            })
+        })
+        .collect();
+    let chosen = credits::rate_in_force(&versions, today).ok_or_else(|| {
+        ApiError::conflict(
+            "no_rate_in_force",
+            format!("No rate is in force today for {tier} {item_type} items."),
+        )
+    })?;
+    Ok(rows[chosen.id].clone())
+}
+
+/// An item decision's outcome: the item as it now is, and the ledger entry it posted.
+#[derive(Debug, Clone)]
+pub struct Decided {
+    pub item: ItemRow,
+    pub entry: Option<LedgerEntryRow>,
+}
+
+fn invalid_transition(current: ItemStatus, action: ItemAction) -> ApiError {
+    let refusal = ItemStatus::apply(current, action).err();
+    ApiError::StateConflict {
+        current_status: current.as_str(),
+        detail: refusal.map(|r| r.to_string()).unwrap_or_default(),
+    }
+}
+
+/// Accept, reject, withdraw or revoke an item. The status change, its posting (an award on
+/// acceptance of an eligible item, a reversal on revocation) and the audit record commit
+/// together. Must run inside a write transaction.
+pub fn decide(
+    conn: &mut DbConn,
+    actor: &Actor,
+    item_id: &str,
+    action: ItemAction,
+    reason: Option<&str>,
+) -> Result<Decided, ApiError> {
+    let item = items::find(conn, item_id)?.ok_or(ApiError::NotFound)?;
+    let owner = item.sme_id == actor.id;
+    match action {
+        // Only the author withdraws; to anyone else another SME's item does not exist.
+        ItemAction::Withdraw if !owner => return Err(ApiError::NotFound),
+        ItemAction::Accept | ItemAction::Reject | ItemAction::Revoke if owner => {
+            return Err(ApiError::Forbidden {
+                code: "own_item",
+                detail:
+                    "Nobody decides, revokes or reverses anything about an item they submitted."
+                        .into(),
+            });
+        }
+        _ => {}
+    }
+    let current: ItemStatus = item
+        .status
+        .parse()
+        .map_err(|_| ApiError::Internal(anyhow::anyhow!("stored status")))?;
+    let next = current
+        .apply(action)
+        .map_err(|refusal| invalid_transition(refusal.current, action))?;
+
+    let award_rate = match action {
+        ItemAction::Accept if item.eligible => {
+            Some(item_rate_in_force(conn, &item.exam_tier, &item.item_type)?)
+        }
+        _ => None,
+    };
+    let credits_awarded = match action {
+        ItemAction::Accept => Some(award_rate.as_ref().map_or(0, |rate| rate.credits)),
+        _ => None,
+    };
+    let decision = Decision {
+        to_status: next.as_str(),
+        decided_at: db::now(),
+        decided_by: &actor.id,
+        reason,
+        credits_awarded,
+    };
+    if !items::transition(conn, &item.id, current.as_str(), &decision)? {
+        // Someone decided first; report the status they left.
+        let now = items::find(conn, &item.id)?.ok_or(ApiError::NotFound)?;
+        let status = now.status.parse().unwrap_or(current);
+        return Err(invalid_transition(status, action));
+    }
+
+    let entry = match (action, &award_rate) {
+        (ItemAction::Accept, Some(rate)) => Some(ledger::post(
+            conn,
+            &Posting {
+                sme_id: &item.sme_id,
+                kind: EntryKind::ItemAward,
+                amount: rate.credits,
+                rate_id: Some(&rate.id),
+                item_id: Some(&item.id),
+                workshop_id: None,
+                day: None,
+                reverses_entry_id: None,
+                reason: None,
+                posted_by: &actor.id,
+            },
+        )?),
+        (ItemAction::Revoke, _) => match ledger_table::award_of_item(conn, &item.id)? {
+            Some(award) => Some(ledger::reverse(
+                conn,
+                &award,
+                reason.unwrap_or("item revoked"),
+                &actor.id,
+            )?),
+            None => None,
+        },
+        _ => None,
+    };
+    let item = items::find(conn, &item.id)?.ok_or(ApiError::NotFound)?;
+    audit::record(
+        conn,
+        actor,
+        &Event {
+            action: action_name(action),
+            target_type: "item",
+            target_id: Some(&item.id),
+            details: json!({
+                "from_status": current.as_str(),
+                "to_status": next.as_str(),
+                "reason": reason,
+                "ledger_entry_id": entry.as_ref().map(|e| e.id.as_str()),
+                "amount": entry.as_ref().map(|e| e.amount),
+            }),
+        },
+        200,
+    )?;
+    Ok(Decided { item, entry })
+}
+
+pub fn action_name(action: ItemAction) -> &'static str {
+    match action {
+        ItemAction::Accept => "item.accepted",
+        ItemAction::Reject => "item.rejected",
+        ItemAction::Withdraw => "item.withdrawn",
+        ItemAction::Revoke => "item.revoked",
+    }
+}

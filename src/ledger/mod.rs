@@ -1,0 +1,168 @@
+//! The ledger: postings appended under the chain lock, reversals, and verification.
+//!
+//! Every function here runs inside the caller's write transaction, so a posting commits
+//! together with the state change that caused it, or not at all.
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+use crate::db::chain_heads::{self, Chain};
+use crate::db::ledger::{self, EntryFilter, LedgerEntryRow};
+use crate::db::{self, DbConn};
+use crate::domain::EntryKind;
+use crate::domain::chain::{Verifier, link_hash};
+use crate::domain::entry::EntryContent;
+use crate::error::ApiError;
+
+/// What to post. `seq`, `id`, `posted_at` and the hashes are assigned by [`post`].
+#[derive(Debug, Clone)]
+pub struct Posting<'a> {
+    pub sme_id: &'a str,
+    pub kind: EntryKind,
+    pub amount: i64,
+    pub rate_id: Option<&'a str>,
+    pub item_id: Option<&'a str>,
+    pub workshop_id: Option<&'a str>,
+    pub day: Option<NaiveDate>,
+    pub reverses_entry_id: Option<&'a str>,
+    pub reason: Option<&'a str>,
+    pub posted_by: &'a str,
+}
+
+pub fn canonical(row: &LedgerEntryRow) -> Vec<u8> {
+    EntryContent {
+        seq: row.seq,
+        id: &row.id,
+        sme_id: &row.sme_id,
+        kind: &row.kind,
+        amount: row.amount,
+        rate_id: row.rate_id.as_deref(),
+        item_id: row.item_id.as_deref(),
+        workshop_id: row.workshop_id.as_deref(),
+        day: row.day,
+        reverses_entry_id: row.reverses_entry_id.as_deref(),
+        reason: row.reason.as_deref(),
+        posted_at: EntryContent::time(row.posted_at),
+        posted_by: &row.posted_by,
+    }
+    .canonical()
+}
+
+/// Appends one entry to the chain. Must run inside a write transaction.
+pub fn post(conn: &mut DbConn, posting: &Posting<'_>) -> Result<LedgerEntryRow, ApiError> {
+    let (head_seq, head_hash) = chain_heads::lock(conn, Chain::Ledger)?;
+    let mut row = LedgerEntryRow {
+        seq: head_seq + 1,
+        id: uuid::Uuid::new_v4().to_string(),
+        sme_id: posting.sme_id.to_owned(),
+        kind: posting.kind.as_str().to_owned(),
+        amount: posting.amount,
+        rate_id: posting.rate_id.map(str::to_owned),
+        item_id: posting.item_id.map(str::to_owned),
+        workshop_id: posting.workshop_id.map(str::to_owned),
+        day: posting.day,
+        reverses_entry_id: posting.reverses_entry_id.map(str::to_owned),
+        reason: posting.reason.map(str::to_owned),
+        // Taken under the lock, so posting times never go backwards along the chain.
+        posted_at: db::now(),
+        posted_by: posting.posted_by.to_owned(),
+        prev_hash: head_hash,
+        hash: String::new(),
+    };
+    row.hash = link_hash(&row.prev_hash, &canonical(&row));
+    ledger::insert(conn, &row)?;
+    chain_heads::advance(conn, Chain::Ledger, row.seq, &row.hash)?;
+    Ok(row)
+}
+
+/// Posts the exact negative of `entry`. Refuses a reversal of a reversal and a second
+/// reversal of one entry (the unique `reverses_entry_id` enforces the latter under races).
+pub fn reverse(
+    conn: &mut DbConn,
+    entry: &LedgerEntryRow,
+    reason: &str,
+    posted_by: &str,
+) -> Result<LedgerEntryRow, ApiError> {
+    if entry.kind == EntryKind::Reversal.as_str() {
+        return Err(ApiError::conflict(
+            "cannot_reverse_reversal",
+            "A reversal cannot itself be reversed.",
+        ));
+    }
+    // Under the chain lock, so the check and the insert see the same ledger.
+    chain_heads::lock(conn, Chain::Ledger)?;
+    if ledger::reversal_of(conn, &entry.id)?.is_some() {
+        return Err(already_reversed());
+    }
+    let posting = Posting {
+        sme_id: &entry.sme_id,
+        kind: EntryKind::Reversal,
+        amount: -entry.amount,
+        rate_id: entry.rate_id.as_deref(),
+        item_id: entry.item_id.as_deref(),
+        workshop_id: entry.workshop_id.as_deref(),
+        day: entry.day,
+        reverses_entry_id: Some(&entry.id),
+        reason: Some(reason),
+        posted_by,
+    };
+    post(conn, &posting).map_err(|error| match error {
+        ApiError::Conflict { .. } => already_reversed(),
+        other => other,
+    })
+}
+
+fn already_reversed() -> ApiError {
+    ApiError::conflict("already_reversed", "This entry has already been reversed.")
+}
+
+/// The result of recomputing a chain (SPEC §8).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Verification {
+    pub ok: bool,
+    pub entries: u64,
+    pub head_seq: i64,
+    pub head_hash: String,
+    pub first_bad_seq: Option<i64>,
+}
+
+impl From<&Verifier> for Verification {
+    fn from(verifier: &Verifier) -> Self {
+        let (head_seq, head_hash) = verifier.head();
+        let first_bad_seq = verifier.first_break().map(|problem| problem.seq());
+        Self {
+            ok: first_bad_seq.is_none(),
+            entries: verifier.links(),
+            head_seq,
+            head_hash: head_hash.to_owned(),
+            first_bad_seq,
+        }
+    }
+}
+
+/// Recomputes the whole ledger chain in `seq` order, a batch at a time, up to the head as it
+/// was when verification began (later postings are left for the next run).
+pub fn verify(conn: &mut DbConn) -> Result<Verification, ApiError> {
+    const BATCH: i64 = 1_000;
+    let (head_seq, _) = chain_heads::read(conn, Chain::Ledger)?;
+    let filter = EntryFilter {
+        until_seq: Some(head_seq),
+        ..EntryFilter::default()
+    };
+    let mut verifier = Verifier::new();
+    let mut after = 0;
+    loop {
+        let rows = ledger::page(conn, &filter, after, BATCH)?;
+        for row in &rows {
+            verifier.feed(row.seq, &row.prev_hash, &row.hash, &canonical(row));
+        }
+        match rows.last() {
+            Some(last) if rows.len() == usize::try_from(BATCH).unwrap_or(usize::MAX) => {
+                after = last.seq
+            }
+            _ => break,
+        }
+    }
+    verifier.expect_head(head_seq);
+    Ok(Verification::from(&verifier))
+}
