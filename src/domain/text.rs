@@ -65,27 +65,6 @@ pub fn code(raw: &str, max: usize) -> Result<String, Invalid> {
 }
 
 #[cfg(test)]
-mod more_tests {
-    use super::*;
-
-    #[test]
-    fn free_text_keeps_line_breaks_and_refuses_other_controls() {
-        assert_eq!(bounded_text("  two\nlines ", 20), Ok("two\nlines".into()));
-        assert!(bounded_text("bell\u{7}", 20).is_err());
-        assert!(bounded_text("   ", 20).is_err());
-        assert!(bounded_text(&"x".repeat(21), 20).is_err());
-    }
-
-    #[test]
-    fn codes_are_plain_identifiers() {
-        assert_eq!(code(" 350-401 ", 32), Ok("350-401".into()));
-        assert!(code("a b", 32).is_err());
-        assert!(code("=cmd()", 32).is_err());
-        assert!(code("", 32).is_err());
-    }
-}
-
-#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -103,5 +82,21 @@ mod tests {
         assert!(DisplayName::parse(&"x".repeat(101)).is_err());
         assert!(DisplayName::parse("Ann\nLee").is_err());
         assert!(DisplayName::parse(&"x".repeat(100)).is_ok());
+    }
+
+    #[test]
+    fn free_text_keeps_line_breaks_and_refuses_other_controls() {
+        assert_eq!(bounded_text("  two\nlines ", 20), Ok("two\nlines".into()));
+        assert!(bounded_text("bell\u{7}", 20).is_err());
+        assert!(bounded_text("   ", 20).is_err());
+        assert!(bounded_text(&"x".repeat(21), 20).is_err());
+    }
+
+    #[test]
+    fn codes_are_plain_identifiers() {
+        assert_eq!(code(" 350-401 ", 32), Ok("350-401".into()));
+        assert!(code("a b", 32).is_err());
+        assert!(code("=cmd()", 32).is_err());
+        assert!(code("", 32).is_err());
     }
 }

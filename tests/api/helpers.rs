@@ -279,3 +279,82 @@ impl TestApp {
         }
     }
 }
+
+/// An item body with a fresh `external_ref`.
+pub fn item_body(tier: &str, item_type: &str, channel: &str) -> Value {
+    json!({
+        "exam_code": "350-401",
+        "exam_tier": tier,
+        "item_type": item_type,
+        "authoring_channel": channel,
+        "external_ref": format!("IB-{}", uuid::Uuid::new_v4().simple()),
+        "blueprint_objective": "1.2 Describe routing",
+    })
+}
+
+impl TestApp {
+    /// Submits an item as `sme` and returns its id.
+    pub async fn submit_item(&self, sme: &TestUser, tier: &str, item_type: &str) -> String {
+        let reply = self
+            .post(
+                "/api/v1/items",
+                Some(&sme.token),
+                &item_body(tier, item_type, "sme_program"),
+            )
+            .await;
+        reply.expect(201);
+        reply.body["id"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn accept(&self, token: &str, item_id: &str) -> Reply {
+        self.post(
+            &format!("/api/v1/items/{item_id}/accept"),
+            Some(token),
+            &json!({}),
+        )
+        .await
+    }
+
+    /// Every ledger entry the token may see, following cursors.
+    pub async fn all_entries(&self, token: &str, query: &str) -> Vec<Value> {
+        let mut entries = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut path = format!("/api/v1/ledger?limit=500{query}");
+            if let Some(cursor) = &cursor {
+                path.push_str(&format!("&cursor={cursor}"));
+            }
+            let page = self.get(&path, token).await;
+            page.expect(200);
+            entries.extend(page.body["entries"].as_array().unwrap().iter().cloned());
+            match page.body["next_cursor"].as_str() {
+                Some(next) => cursor = Some(next.to_owned()),
+                None => return entries,
+            }
+        }
+    }
+
+    /// An SME's balance, summed from the ledger.
+    pub async fn balance(&self, token: &str, sme_id: &str) -> i64 {
+        self.all_entries(token, &format!("&sme_id={sme_id}"))
+            .await
+            .iter()
+            .map(|entry| entry["amount"].as_i64().unwrap())
+            .sum()
+    }
+
+    /// Asserts that the ledger chain verifies, as an auditor sees it.
+    pub async fn assert_chain_verifies(&self) -> Value {
+        let reply = self.get("/api/v1/ledger/verify", &self.admin_token).await;
+        reply.expect(200);
+        assert_eq!(reply.body["ok"], true, "{}", reply.text);
+        assert!(reply.body["first_bad_seq"].is_null());
+        reply.body
+    }
+
+    /// A direct connection to this test's database, for what no API allows.
+    pub fn connect_directly(&self) -> sme_ledger::db::DbConn {
+        use diesel::Connection;
+        sme_ledger::db::DbConn::establish(&self.db.url).unwrap()
+    }
+}

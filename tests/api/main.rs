@@ -2,10 +2,16 @@
 //! temporary SQLite file, or a fresh PostgreSQL database when `TEST_DATABASE_URL` is set.
 #![allow(clippy::unwrap_used)]
 
+mod audit;
 mod auth;
 mod cli;
+mod concurrency;
 mod errors;
 mod health;
 mod helpers;
+mod idempotency;
+mod items;
+mod ledger;
+mod rates;
 mod tokens;
 mod users;
