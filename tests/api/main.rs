@@ -12,6 +12,7 @@ mod helpers;
 mod idempotency;
 mod items;
 mod ledger;
+mod model;
 mod rates;
 mod tokens;
 mod users;
