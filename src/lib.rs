@@ -15,5 +15,6 @@ pub mod items;
 pub mod ledger;
 pub mod startup;
 pub mod telemetry;
+pub mod workshops;
 
 pub use startup::Application;

@@ -11,6 +11,7 @@ pub mod refresh_tokens;
 pub mod schema;
 pub mod throttle;
 pub mod users;
+pub mod workshops;
 
 use std::path::Path;
 use std::time::Duration;

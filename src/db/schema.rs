@@ -157,6 +157,14 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    workshop_day_claims (sme_id, day) {
+        sme_id -> Text,
+        day -> Date,
+        entry_id -> Text,
+    }
+}
+
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(items -> users (sme_id));
 diesel::joinable!(ledger_entries -> items (item_id));
@@ -172,4 +180,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
     chain_heads,
     idempotency_keys,
+    workshop_day_claims,
 );

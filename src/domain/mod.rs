@@ -11,6 +11,7 @@ pub mod item_status;
 mod password;
 mod role;
 mod text;
+pub mod workshop;
 
 pub use credits::{AuthoringChannel, CertificationLevel, Credits, ExamTier, ItemType};
 pub use email::Email;
@@ -19,6 +20,7 @@ pub use item_status::{ItemAction, ItemStatus};
 pub use password::{NewPassword, PasswordRule};
 pub use role::Role;
 pub use text::{DisplayName, bounded_text, code};
+pub use workshop::WorkshopKind;
 
 /// Why a value from the outside world was refused; becomes one entry of a 422 body.
 #[derive(Debug, Clone, PartialEq, Eq)]

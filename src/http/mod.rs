@@ -11,6 +11,7 @@ mod pagination;
 mod rates;
 mod users;
 mod views;
+mod workshops;
 
 use actix_web::{HttpResponse, Resource, web};
 
@@ -86,6 +87,17 @@ pub fn configure(max_body_bytes: usize) -> impl FnOnce(&mut web::ServiceConfig) 
                     .service(
                         resource("/ledger/{entry_id}/reverse")
                             .route(web::post().to(ledger::reverse)),
+                    )
+                    .service(
+                        resource("/workshops")
+                            .route(web::get().to(workshops::list))
+                            .route(web::post().to(workshops::create)),
+                    )
+                    .service(resource("/workshops/{id}").route(web::get().to(workshops::show)))
+                    .service(
+                        resource("/workshops/{id}/attendance")
+                            .route(web::get().to(workshops::list_attendance))
+                            .route(web::post().to(workshops::log_attendance)),
                     )
                     .service(resource("/audit-events").route(web::get().to(audit::list)))
                     .service(resource("/audit-events/verify").route(web::get().to(audit::verify))),

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::db::chain_heads::{self, Chain};
 use crate::db::ledger::{self, EntryFilter, LedgerEntryRow};
-use crate::db::{self, DbConn};
+use crate::db::{self, DbConn, workshops};
 use crate::domain::EntryKind;
 use crate::domain::chain::{Verifier, link_hash};
 use crate::domain::entry::EntryContent;
@@ -106,10 +106,15 @@ pub fn reverse(
         reason: Some(reason),
         posted_by,
     };
-    post(conn, &posting).map_err(|error| match error {
+    let reversal = post(conn, &posting).map_err(|error| match error {
         ApiError::Conflict { .. } => already_reversed(),
         other => other,
-    })
+    })?;
+    if entry.kind == EntryKind::WorkshopDay.as_str() {
+        // The day is free again: it may be logged anew, correctly this time.
+        workshops::release_claim(conn, &entry.id)?;
+    }
+    Ok(reversal)
 }
 
 fn already_reversed() -> ApiError {

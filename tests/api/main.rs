@@ -16,3 +16,4 @@ mod model;
 mod rates;
 mod tokens;
 mod users;
+mod workshops;

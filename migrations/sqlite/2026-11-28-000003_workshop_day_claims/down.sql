@@ -1,0 +1,1 @@
+DROP TABLE workshop_day_claims;

@@ -1,0 +1,441 @@
+//! MQC and JTA workshops: days credited per certification level, all or nothing, once per day.
+
+use chrono::{Duration, NaiveDate, Utc};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, TestUser, spawn_app};
+
+fn today() -> NaiveDate {
+    Utc::now().date_naive()
+}
+
+fn days_ago(n: i64) -> String {
+    (today() - Duration::days(n)).to_string()
+}
+
+async fn publish_rate(app: &TestApp, level: &str, credits: i64) -> Value {
+    let body = json!({ "certification_level": level, "credits_per_day": credits, "effective_from": today().to_string() });
+    let reply = app
+        .post("/api/v1/rates/workshops", Some(&app.admin_token), &body)
+        .await;
+    reply.expect(201);
+    reply.body
+}
+
+async fn create_workshop(
+    app: &TestApp,
+    pm: &TestUser,
+    level: &str,
+    starts_on: String,
+    ends_on: String,
+) -> String {
+    let body = json!({
+        "kind": "mqc", "title": "ENCOR cut score", "certification_level": level,
+        "exam_code": "350-401", "starts_on": starts_on, "ends_on": ends_on,
+    });
+    let reply = app.post("/api/v1/workshops", Some(&pm.token), &body).await;
+    reply.expect(201);
+    reply.body["id"].as_str().unwrap().to_owned()
+}
+
+async fn log(
+    app: &TestApp,
+    pm: &TestUser,
+    workshop: &str,
+    sme: &str,
+    days: &[String],
+) -> crate::helpers::Reply {
+    app.post(
+        &format!("/api/v1/workshops/{workshop}/attendance"),
+        Some(&pm.token),
+        &json!({ "sme_id": sme, "days": days }),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_program_manager_creates_a_workshop_that_others_can_read() {
+    let app = spawn_app().await;
+    let pm = app.create_user("program_manager").await;
+    let sme = app.create_user("sme").await;
+    let body = json!({
+        "kind": "jta", "title": "Enterprise JTA", "certification_level": "professional",
+        "starts_on": days_ago(3), "ends_on": days_ago(1),
+    });
+    let created = app.post("/api/v1/workshops", Some(&pm.token), &body).await;
+    created.expect(201);
+    for field in [
+        "id",
+        "kind",
+        "title",
+        "certification_level",
+        "exam_code",
+        "starts_on",
+        "ends_on",
+        "created_by",
+    ] {
+        assert!(created.body.get(field).is_some(), "missing {field}");
+    }
+    assert_eq!(created.body["created_by"], pm.id);
+    assert!(created.body["exam_code"].is_null());
+    let id = created.body["id"].as_str().unwrap();
+    app.get(&format!("/api/v1/workshops/{id}"), &sme.token)
+        .await
+        .expect(200);
+    let listed = app
+        .get(
+            "/api/v1/workshops?kind=jta&certification_level=professional",
+            &sme.token,
+        )
+        .await;
+    assert_eq!(listed.body["workshops"].as_array().unwrap().len(), 1);
+    let none = app.get("/api/v1/workshops?kind=mqc", &sme.token).await;
+    assert_eq!(none.body["workshops"].as_array().unwrap().len(), 0);
+    app.post("/api/v1/workshops", Some(&sme.token), &body)
+        .await
+        .expect_problem(403, "forbidden");
+}
+
+#[tokio::test]
+async fn invalid_workshops_are_refused() {
+    let app = spawn_app().await;
+    let pm = app.create_user("program_manager").await;
+    let body = json!({
+        "kind": "seminar", "title": " ", "certification_level": "master",
+        "starts_on": days_ago(1), "ends_on": days_ago(2),
+    });
+    let reply = app.post("/api/v1/workshops", Some(&pm.token), &body).await;
+    reply.expect_problem(422, "validation_failed");
+    let mut fields: Vec<&str> = reply.body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    fields.sort();
+    assert_eq!(fields, ["certification_level", "ends_on", "kind", "title"]);
+    let long = json!({
+        "kind": "mqc", "title": "Marathon", "certification_level": "expert",
+        "starts_on": days_ago(40), "ends_on": days_ago(1),
+    });
+    app.post("/api/v1/workshops", Some(&pm.token), &long)
+        .await
+        .expect_problem(422, "validation_failed");
+}
+
+#[tokio::test]
+async fn attendance_posts_one_entry_per_day_at_the_levels_rate() {
+    let app = spawn_app().await;
+    let pm = app.create_user("program_manager").await;
+    let sme = app.create_user("sme").await;
+    let workshop = create_workshop(&app, &pm, "expert", days_ago(4), days_ago(0)).await;
+    let days = [days_ago(2), days_ago(3)];
+    log(&app, &pm, &workshop, &sme.id, &days)
+        .await
+        .expect_problem(409, "no_rate_in_force");
+
+    let rate = publish_rate(&app, "expert", 8).await;
+    let reply = log(&app, &pm, &workshop, &sme.id, &days).await;
+    reply.expect(201);
+    let entries = reply.body["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 2);
+    assert_eq!(
+        entries[0]["day"],
+        days_ago(3),
+        "days are posted in date order"
+    );
+    assert_eq!(entries[1]["day"], days_ago(2));
+    for entry in entries {
+        assert_eq!(entry["kind"], "workshop_day");
+        assert_eq!(entry["amount"], 8);
+        assert_eq!(entry["rate_id"], rate["id"]);
+        assert_eq!(entry["workshop_id"], workshop.as_str());
+        assert_eq!(entry["sme_id"], sme.id);
+        assert_eq!(entry["posted_by"], pm.id);
+    }
+    assert_eq!(app.balance(&sme.token, &sme.id).await, 16);
+    app.assert_chain_verifies().await;
+}
+
+#[tokio::test]
+async fn one_bad_day_refuses_the_whole_request() {
+    let app = spawn_app().await;
+    let pm = app.create_user("program_manager").await;
+    let sme = app.create_user("sme").await;
+    publish_rate(&app, "associate", 2).await;
+    let workshop = create_workshop(
+        &app,
+        &pm,
+        "associate",
+        days_ago(3),
+        (today() + Duration::days(2)).to_string(),
+    )
+    .await;
+    let cases: [(Vec<String>, &str); 4] = [
+        (vec![days_ago(1), days_ago(5)], "outside"),
+        (vec![days_ago(1), days_ago(1)], "more than once"),
+        (
+            vec![days_ago(1), (today() + Duration::days(1)).to_string()],
+            "future",
+        ),
+        (vec![days_ago(1), "yesterday".into()], "date"),
+    ];
+    for (days, why) in cases {
+        let reply = log(&app, &pm, &workshop, &sme.id, &days).await;
+        reply.expect_problem(422, "validation_failed");
+        assert!(
+            reply.body["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains(why),
+            "{}",
+            reply.text
+        );
+    }
+    log(&app, &pm, &workshop, &sme.id, &[])
+        .await
+        .expect_problem(422, "validation_failed");
+    assert!(
+        app.all_entries(&pm.token, "").await.is_empty(),
+        "nothing may be posted"
+    );
+}
+
+#[tokio::test]
+async fn a_day_is_credited_once_across_all_workshops() {
+    let app = spawn_app().await;
+    let pm = app.create_user("program_manager").await;
+    let sme = app.create_user("sme").await;
+    publish_rate(&app, "specialist", 3).await;
+    let first = create_workshop(&app, &pm, "specialist", days_ago(5), days_ago(1)).await;
+    let second = create_workshop(&app, &pm, "specialist", days_ago(3), days_ago(0)).await;
+    log(&app, &pm, &first, &sme.id, &[days_ago(3)])
+        .await
+        .expect(201);
+    let again = log(&app, &pm, &second, &sme.id, &[days_ago(2), days_ago(3)]).await;
+    again.expect_problem(409, "day_already_credited");
+    assert!(
+        again.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains(&days_ago(3))
+    );
+    assert_eq!(
+        app.all_entries(&pm.token, "").await.len(),
+        1,
+        "the good day was not posted either"
+    );
+    log(&app, &pm, &second, &sme.id, &[days_ago(2)])
+        .await
+        .expect(201);
+}
+
+#[tokio::test]
+async fn only_active_smes_attend_and_nobody_logs_their_own_days() {
+    let app = spawn_app().await;
+    let pm = app.create_user("program_manager").await;
+    let auditor = app.create_user("auditor").await;
+    publish_rate(&app, "entry", 1).await;
+    let workshop = create_workshop(&app, &pm, "entry", days_ago(2), days_ago(0)).await;
+    log(&app, &pm, &workshop, &pm.id, &[days_ago(1)])
+        .await
+        .expect_problem(403, "own_attendance");
+    log(&app, &pm, &workshop, &auditor.id, &[days_ago(1)])
+        .await
+        .expect_problem(422, "validation_failed");
+    log(
+        &app,
+        &pm,
+        &workshop,
+        &uuid::Uuid::new_v4().to_string(),
+        &[days_ago(1)],
+    )
+    .await
+    .expect_problem(422, "validation_failed");
+    let sme = app.create_user("sme").await;
+    let reply = app
+        .post(
+            &format!("/api/v1/workshops/{workshop}/attendance"),
+            Some(&sme.token),
+            &json!({ "sme_id": sme.id, "days": [days_ago(1)] }),
+        )
+        .await;
+    reply.expect_problem(403, "forbidden");
+    log(
+        &app,
+        &pm,
+        &uuid::Uuid::new_v4().to_string(),
+        &sme.id,
+        &[days_ago(1)],
+    )
+    .await
+    .expect_problem(404, "not_found");
+
+    let refused = app
+        .get(
+            &format!("/api/v1/audit-events?outcome=refused&target_id={workshop}"),
+            &app.admin_token,
+        )
+        .await;
+    assert_eq!(
+        refused.body["audit_events"].as_array().unwrap().len(),
+        2,
+        "{}",
+        refused.text
+    );
+}
+
+#[tokio::test]
+async fn a_wrongly_logged_day_is_reversed_and_can_be_logged_again() {
+    let app = spawn_app().await;
+    let pm = app.create_user("program_manager").await;
+    let sme = app.create_user("sme").await;
+    publish_rate(&app, "professional", 5).await;
+    let workshop = create_workshop(&app, &pm, "professional", days_ago(3), days_ago(0)).await;
+    let posted = log(&app, &pm, &workshop, &sme.id, &[days_ago(1)]).await;
+    let entry_id = posted.body["entries"][0]["id"].as_str().unwrap().to_owned();
+
+    let reversal = app
+        .post(
+            &format!("/api/v1/ledger/{entry_id}/reverse"),
+            Some(&pm.token),
+            &json!({ "reason": "was on leave that day" }),
+        )
+        .await;
+    reversal.expect(201);
+    assert_eq!(reversal.body["amount"], -5);
+    assert_eq!(reversal.body["day"], days_ago(1));
+    assert_eq!(reversal.body["workshop_id"], workshop.as_str());
+    app.post(
+        &format!("/api/v1/ledger/{entry_id}/reverse"),
+        Some(&pm.token),
+        &json!({ "reason": "twice" }),
+    )
+    .await
+    .expect_problem(409, "already_reversed");
+    assert_eq!(app.balance(&sme.token, &sme.id).await, 0);
+
+    log(&app, &pm, &workshop, &sme.id, &[days_ago(1)])
+        .await
+        .expect(201);
+    assert_eq!(app.balance(&sme.token, &sme.id).await, 5);
+    let attendance = app
+        .get(
+            &format!("/api/v1/workshops/{workshop}/attendance"),
+            &pm.token,
+        )
+        .await;
+    let kinds: Vec<&str> = attendance.body["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["workshop_day", "reversal", "workshop_day"]);
+    app.assert_chain_verifies().await;
+}
+
+#[tokio::test]
+async fn an_sme_sees_only_their_own_attendance() {
+    let app = spawn_app().await;
+    let pm = app.create_user("program_manager").await;
+    let (ann, bob) = (app.create_user("sme").await, app.create_user("sme").await);
+    publish_rate(&app, "associate", 2).await;
+    let workshop = create_workshop(&app, &pm, "associate", days_ago(2), days_ago(0)).await;
+    log(&app, &pm, &workshop, &ann.id, &[days_ago(1)])
+        .await
+        .expect(201);
+    log(&app, &pm, &workshop, &bob.id, &[days_ago(1), days_ago(2)])
+        .await
+        .expect(201);
+    let path = format!("/api/v1/workshops/{workshop}/attendance");
+    assert_eq!(
+        app.get(&path, &pm.token).await.body["entries"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    let own = app.get(&path, &ann.token).await;
+    let entries = own.body["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0]["sme_id"], ann.id);
+    let snooping = app
+        .get(&format!("{path}?sme_id={}", bob.id), &ann.token)
+        .await;
+    assert!(
+        snooping.body["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["sme_id"] == ann.id)
+    );
+}
+
+#[tokio::test]
+async fn concurrent_logging_of_one_day_from_two_workshops_posts_it_once() {
+    let app = spawn_app().await;
+    let pm = app.create_user("program_manager").await;
+    let other_pm = app.create_user("program_manager").await;
+    let sme = app.create_user("sme").await;
+    publish_rate(&app, "expert", 10).await;
+    let first = create_workshop(&app, &pm, "expert", days_ago(9), days_ago(0)).await;
+    let second = create_workshop(&app, &other_pm, "expert", days_ago(9), days_ago(0)).await;
+    for n in 1..=5 {
+        let day = [days_ago(n)];
+        let requests = (0..8).map(|i| {
+            let (workshop, manager) = if i % 2 == 0 {
+                (&first, &pm)
+            } else {
+                (&second, &other_pm)
+            };
+            log(&app, manager, workshop, &sme.id, &day)
+        });
+        let replies = futures::future::join_all(requests).await;
+        let created = replies.iter().filter(|r| r.status == 201).count();
+        let refused = replies
+            .iter()
+            .filter(|r| r.status == 409 && r.code() == "day_already_credited")
+            .count();
+        assert_eq!(
+            (created, refused),
+            (1, 7),
+            "{:?}",
+            replies.iter().map(|r| r.status).collect::<Vec<_>>()
+        );
+    }
+    let entries = app
+        .all_entries(&pm.token, &format!("&sme_id={}", sme.id))
+        .await;
+    assert_eq!(entries.len(), 5);
+    assert_eq!(app.balance(&pm.token, &sme.id).await, 50);
+    app.assert_chain_verifies().await;
+}
+
+#[tokio::test]
+async fn a_retried_attendance_request_replays_without_posting_again() {
+    let app = spawn_app().await;
+    let pm = app.create_user("program_manager").await;
+    let sme = app.create_user("sme").await;
+    publish_rate(&app, "entry", 1).await;
+    let workshop = create_workshop(&app, &pm, "entry", days_ago(2), days_ago(0)).await;
+    let key = uuid::Uuid::new_v4().to_string();
+    let body = json!({ "sme_id": sme.id, "days": [days_ago(1), days_ago(2)] });
+    let send = || {
+        app.send(
+            app.request(
+                Method::POST,
+                &format!("/api/v1/workshops/{workshop}/attendance"),
+                Some(&pm.token),
+            )
+            .header("Idempotency-Key", &key)
+            .json(&body),
+        )
+    };
+    let first = send().await;
+    first.expect(201);
+    let second = send().await;
+    assert_eq!(second.text, first.text);
+    assert_eq!(app.all_entries(&pm.token, "").await.len(), 2);
+}
