@@ -31,6 +31,39 @@ enum Command {
     Migrate(DatabaseSettings),
     /// Recompute the ledger's hash chain (and the audit log's); exit 0 only if both verify.
     VerifyLedger(DatabaseSettings),
+    /// Check a downloaded export against its signed manifest, offline; exit 0 only if it is
+    /// genuine.
+    VerifyExport {
+        /// The manifest (from GET /api/v1/reports/ledger.manifest).
+        #[arg(long)]
+        manifest: std::path::PathBuf,
+        /// The export (ledger.csv or ledger.jsonl).
+        #[arg(long)]
+        data: std::path::PathBuf,
+        /// The service's public key: the JSON of GET /api/v1/reports/signing-key, or its hex.
+        /// Without it the key inside the manifest is used, which proves integrity but not who
+        /// signed.
+        #[arg(long)]
+        public_key: Option<std::path::PathBuf>,
+    },
+    /// Fill the database with SMEs, accepted items and workshop days, through the service's
+    /// own use cases (for trials and benchmarks). The password is read from standard input.
+    Seed {
+        #[command(flatten)]
+        database: DatabaseSettings,
+        #[arg(long, default_value_t = 10)]
+        smes: usize,
+        #[arg(long, default_value_t = 10)]
+        items_per_sme: usize,
+        #[arg(long, default_value_t = 0)]
+        workshop_days_per_sme: usize,
+        /// Operations per transaction.
+        #[arg(long, default_value_t = 500)]
+        batch: usize,
+        /// Distinguishes the accounts and item references of one seeding run from another's.
+        #[arg(long, default_value = "a")]
+        run: String,
+    },
     /// Manage accounts.
     Users {
         #[command(subcommand)]
@@ -65,6 +98,14 @@ pub fn main() -> ExitCode {
         Command::VerifyLedger(database) => {
             telemetry::init_for_command();
             return verify_ledger(&database);
+        }
+        Command::VerifyExport { manifest, data, public_key } => {
+            return verify_export(&manifest, &data, public_key.as_deref());
+        }
+        Command::Seed { database, smes, items_per_sme, workshop_days_per_sme, batch, run } => {
+            telemetry::init_for_command();
+            let plan = crate::seed::SeedPlan { smes, items_per_sme, workshop_days_per_sme, batch };
+            seed(&database, &plan, &run)
         }
         Command::Users {
             command:
@@ -119,10 +160,7 @@ fn create_user(
             .unwrap_or_default()
             .to_owned(),
     };
-    let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line)?;
-    let password = line.trim_end_matches(['\r', '\n']).to_owned();
-    let password = NewPassword::parse(SecretString::from(password))
+    let password = NewPassword::parse(read_password_line()?)
         .map_err(|rule| anyhow::anyhow!("the password {}", rule.message()))?;
     let password_hash = PasswordHasher::hash_now(password)?;
 
@@ -192,6 +230,56 @@ fn verify_ledger(database: &DatabaseSettings) -> ExitCode {
         Err(error) => {
             eprintln!("error: {error:#}");
             ExitCode::from(2)
+        }
+    }
+}
+
+fn read_password_line() -> anyhow::Result<SecretString> {
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(SecretString::from(line.trim_end_matches(['\r', '\n']).to_owned()))
+}
+
+fn seed(database: &DatabaseSettings, plan: &crate::seed::SeedPlan, run: &str) -> anyhow::Result<()> {
+    let password = read_password_line()?;
+    let db = Db::connect(database)?;
+    let mut conn = db.get().map_err(|error| anyhow::anyhow!("{error}"))?;
+    let started = std::time::Instant::now();
+    let seeded = crate::seed::seed(&mut conn, plan, password, run)?;
+    eprintln!(
+        "Seeded {} SMEs and {} ledger entries in {:.1} s; program manager pm-{run}@seed.invalid.",
+        seeded.smes.len(),
+        seeded.entries,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Prints what was checked; exit status 0 only for a genuine export.
+fn verify_export(manifest: &std::path::Path, data: &std::path::Path, public_key: Option<&std::path::Path>) -> ExitCode {
+    let read = |path: &std::path::Path| std::fs::read(path).map_err(|error| format!("cannot read {}: {error}", path.display()));
+    let outcome = (|| -> Result<crate::reports::manifest::Verified, String> {
+        let manifest = read(manifest)?;
+        let data = read(data)?;
+        let key = public_key.map(read).transpose()?.map(|bytes| String::from_utf8_lossy(&bytes).into_owned());
+        crate::reports::manifest::verify_export(&manifest, &data, key.as_deref())
+    })();
+    match outcome {
+        Ok(verified) => {
+            println!(
+                "ok: {} export of {} rows up to seq {} matches its signed manifest",
+                verified.format.as_str(),
+                verified.rows,
+                verified.until_seq
+            );
+            if verified.key_from_manifest {
+                println!("note: the signature was checked with the key inside the manifest; pass --public-key to check who signed it");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(reason) => {
+            println!("FAILED: {reason}");
+            ExitCode::FAILURE
         }
     }
 }

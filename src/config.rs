@@ -49,6 +49,12 @@ pub struct Settings {
     #[arg(long, env = "SME_LEDGER_JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<SecretString>,
 
+    /// Ed25519 key that signs export manifests: 64 hex digits (the 32-byte seed). Prefer the
+    /// environment variable. Default: generated once into `signing-key` in the data directory,
+    /// readable by the owner only.
+    #[arg(long, env = "SME_LEDGER_SIGNING_KEY", hide_env_values = true)]
+    pub signing_key: Option<SecretString>,
+
     /// Log format.
     #[arg(
         long,

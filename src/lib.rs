@@ -13,6 +13,8 @@ pub mod http;
 pub mod idempotency;
 pub mod items;
 pub mod ledger;
+pub mod reports;
+pub mod seed;
 pub mod startup;
 pub mod telemetry;
 pub mod workshops;

@@ -12,6 +12,7 @@ use crate::bootstrap;
 use crate::config::Settings;
 use crate::db::Db;
 use crate::http;
+use crate::reports;
 use crate::telemetry;
 
 /// What every handler can reach, shared by all workers.
@@ -24,6 +25,8 @@ pub struct AppState {
     pub refresh_ttl: TimeDelta,
     pub trust_forwarded_for: bool,
     pub limits: Arc<Limits>,
+    /// Signs export manifests.
+    pub signing_key: Arc<ed25519_dalek::SigningKey>,
 }
 
 #[derive(Debug, Clone)]
@@ -88,7 +91,9 @@ fn prepare(settings: &Settings) -> anyhow::Result<AppState> {
         settings.jwt_secret.as_ref(),
         &settings.database.data_dir,
         "jwt-secret",
+        64,
     )?;
+    let signing_key = reports::manifest::load_signing_key(settings.signing_key.as_ref(), &settings.database.data_dir)?;
     PasswordHasher::warm_up();
     bootstrap::ensure_first_admin(&db, &settings.admin_email, settings.admin_password.as_ref())?;
     Ok(AppState {
@@ -109,5 +114,6 @@ fn prepare(settings: &Settings) -> anyhow::Result<AppState> {
         limits: Arc::new(Limits {
             max_body_bytes: settings.max_body_bytes,
         }),
+        signing_key: Arc::new(signing_key),
     })
 }

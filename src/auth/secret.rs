@@ -13,11 +13,13 @@ use secrecy::{ExposeSecret, SecretString};
 pub const MIN_SECRET_BYTES: usize = 32;
 
 /// The secret from the settings if given (refused if shorter than 256 bits), else the one
-/// in `data_dir/file_name`, generated (64 random bytes, hex) with mode 0600 on first use.
+/// in `data_dir/file_name`, generated (`generated_bytes` random bytes, hex) with mode 0600 on
+/// first use.
 pub fn load_or_generate(
     configured: Option<&SecretString>,
     data_dir: &Path,
     file_name: &str,
+    generated_bytes: usize,
 ) -> anyhow::Result<SecretString> {
     if let Some(secret) = configured {
         anyhow::ensure!(
@@ -28,7 +30,7 @@ pub fn load_or_generate(
     }
     crate::db::create_private_dir(data_dir)?;
     let path = data_dir.join(file_name);
-    let mut bytes = [0u8; 64];
+    let mut bytes = vec![0u8; generated_bytes.max(MIN_SECRET_BYTES)];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     let fresh = hex::encode(bytes);
     // `create_new` makes two processes starting together agree on one secret.
@@ -71,8 +73,8 @@ mod tests {
     #[test]
     fn a_generated_secret_is_owner_only_and_stable() -> anyhow::Result<()> {
         let dir = tempfile::tempdir()?;
-        let first = load_or_generate(None, dir.path(), "jwt-secret")?;
-        let second = load_or_generate(None, dir.path(), "jwt-secret")?;
+        let first = load_or_generate(None, dir.path(), "jwt-secret", 64)?;
+        let second = load_or_generate(None, dir.path(), "jwt-secret", 64)?;
         assert_eq!(first.expose_secret(), second.expose_secret());
         assert_eq!(first.expose_secret().len(), 128);
         let mode = std::fs::metadata(dir.path().join("jwt-secret"))?
@@ -90,8 +92,8 @@ mod tests {
             .map(|d| d.path())
             .unwrap_or(Path::new("/nonexistent"));
         let short = SecretString::from("x".repeat(31));
-        assert!(load_or_generate(Some(&short), path, "jwt-secret").is_err());
+        assert!(load_or_generate(Some(&short), path, "jwt-secret", 64).is_err());
         let enough = SecretString::from("x".repeat(32));
-        assert!(load_or_generate(Some(&enough), path, "jwt-secret").is_ok());
+        assert!(load_or_generate(Some(&enough), path, "jwt-secret", 64).is_ok());
     }
 }

@@ -4,7 +4,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::DbConn;
-use super::schema::ledger_entries;
+use super::schema::{items, ledger_entries, workshops};
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = ledger_entries)]
@@ -60,52 +60,93 @@ pub fn award_of_item(conn: &mut DbConn, item_id: &str) -> QueryResult<Option<Led
         .optional()
 }
 
-/// Filters of `GET /ledger`.
+/// Filters of `GET /ledger`, the exports and balances.
 #[derive(Debug, Clone, Default)]
 pub struct EntryFilter {
     pub sme_id: Option<String>,
     pub kind: Option<String>,
     pub item_id: Option<String>,
     pub workshop_id: Option<String>,
+    /// Inclusive lower bound on `posted_at`.
     pub posted_from: Option<NaiveDateTime>,
+    /// Exclusive upper bound on `posted_at`.
     pub posted_before: Option<NaiveDateTime>,
+    /// Inclusive upper bound on `posted_at` (a point in time, `as_of`).
+    pub posted_at_most: Option<NaiveDateTime>,
     pub until_seq: Option<i64>,
 }
 
+/// Applies an [`EntryFilter`] to a boxed query over `ledger_entries` (joined or not).
+macro_rules! filtered {
+    ($query:expr, $filter:expr, $after_seq:expr) => {{
+        let filter: &EntryFilter = $filter;
+        let mut query = $query.filter(ledger_entries::seq.gt($after_seq));
+        if let Some(sme_id) = &filter.sme_id {
+            query = query.filter(ledger_entries::sme_id.eq(sme_id.clone()));
+        }
+        if let Some(kind) = &filter.kind {
+            query = query.filter(ledger_entries::kind.eq(kind.clone()));
+        }
+        if let Some(item_id) = &filter.item_id {
+            query = query.filter(ledger_entries::item_id.eq(item_id.clone()));
+        }
+        if let Some(workshop_id) = &filter.workshop_id {
+            query = query.filter(ledger_entries::workshop_id.eq(workshop_id.clone()));
+        }
+        if let Some(from) = filter.posted_from {
+            query = query.filter(ledger_entries::posted_at.ge(from));
+        }
+        if let Some(before) = filter.posted_before {
+            query = query.filter(ledger_entries::posted_at.lt(before));
+        }
+        if let Some(at_most) = filter.posted_at_most {
+            query = query.filter(ledger_entries::posted_at.le(at_most));
+        }
+        if let Some(until) = filter.until_seq {
+            query = query.filter(ledger_entries::seq.le(until));
+        }
+        query
+    }};
+}
+
 /// Entries in `seq` order after `after_seq`, at most `limit`.
-pub fn page(
+pub fn page(conn: &mut DbConn, filter: &EntryFilter, after_seq: i64, limit: i64) -> QueryResult<Vec<LedgerEntryRow>> {
+    let query = ledger_entries::table.select(LedgerEntryRow::as_select()).into_boxed();
+    filtered!(query, filter, after_seq).order(ledger_entries::seq.asc()).limit(limit).load(conn)
+}
+
+/// An entry with what its credits are attributed to: the item's tier and type, the
+/// workshop's level.
+#[derive(Debug, Clone, Queryable)]
+pub struct AttributedRow {
+    pub seq: i64,
+    pub sme_id: String,
+    pub kind: String,
+    pub amount: i64,
+    pub exam_tier: Option<String>,
+    pub item_type: Option<String>,
+    pub certification_level: Option<String>,
+}
+
+/// Like [`page`], with each entry's attribution.
+pub fn attributed_page(
     conn: &mut DbConn,
     filter: &EntryFilter,
     after_seq: i64,
     limit: i64,
-) -> QueryResult<Vec<LedgerEntryRow>> {
-    let mut query = ledger_entries::table
-        .select(LedgerEntryRow::as_select())
-        .filter(ledger_entries::seq.gt(after_seq))
+) -> QueryResult<Vec<AttributedRow>> {
+    let query = ledger_entries::table
+        .left_join(items::table)
+        .left_join(workshops::table)
+        .select((
+            ledger_entries::seq,
+            ledger_entries::sme_id,
+            ledger_entries::kind,
+            ledger_entries::amount,
+            items::exam_tier.nullable(),
+            items::item_type.nullable(),
+            workshops::certification_level.nullable(),
+        ))
         .into_boxed();
-    if let Some(sme_id) = &filter.sme_id {
-        query = query.filter(ledger_entries::sme_id.eq(sme_id.clone()));
-    }
-    if let Some(kind) = &filter.kind {
-        query = query.filter(ledger_entries::kind.eq(kind.clone()));
-    }
-    if let Some(item_id) = &filter.item_id {
-        query = query.filter(ledger_entries::item_id.eq(item_id.clone()));
-    }
-    if let Some(workshop_id) = &filter.workshop_id {
-        query = query.filter(ledger_entries::workshop_id.eq(workshop_id.clone()));
-    }
-    if let Some(from) = filter.posted_from {
-        query = query.filter(ledger_entries::posted_at.ge(from));
-    }
-    if let Some(before) = filter.posted_before {
-        query = query.filter(ledger_entries::posted_at.lt(before));
-    }
-    if let Some(until) = filter.until_seq {
-        query = query.filter(ledger_entries::seq.le(until));
-    }
-    query
-        .order(ledger_entries::seq.asc())
-        .limit(limit)
-        .load(conn)
+    filtered!(query, filter, after_seq).order(ledger_entries::seq.asc()).limit(limit).load(conn)
 }

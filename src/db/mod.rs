@@ -263,20 +263,22 @@ pub fn run_migrations(conn: &mut DbConn) -> anyhow::Result<()> {
 /// On SQLite a plain `BEGIN` takes the write lock only at the first write, and two readers
 /// upgrading at once deadlock into `SQLITE_BUSY`; `BEGIN IMMEDIATE` queues writers instead.
 /// On PostgreSQL this is an ordinary transaction; use row locks inside it where needed.
-/// Called inside another transaction, it opens a savepoint.
+/// Called inside another transaction, it joins that transaction.
 pub fn write_transaction<T, E, F>(conn: &mut DbConn, work: F) -> Result<T, E>
 where
     F: FnOnce(&mut DbConn) -> Result<T, E>,
     E: From<diesel::result::Error>,
 {
-    let nested = match conn {
-        DbConn::Postgres(_) => true,
-        DbConn::Sqlite(inner) => AnsiTransactionManager::transaction_manager_status_mut(inner)
-            .transaction_depth()?
-            .is_some(),
+    let depth = match conn {
+        DbConn::Postgres(inner) => AnsiTransactionManager::transaction_manager_status_mut(inner).transaction_depth()?,
+        DbConn::Sqlite(inner) => AnsiTransactionManager::transaction_manager_status_mut(inner).transaction_depth()?,
     };
-    // Inside a transaction that already holds the write lock, a savepoint is enough.
-    if nested {
+    // Inside a transaction that already holds the write lock, the work simply joins it: an
+    // error rolls the whole outer transaction back, and no caller continues after one.
+    if depth.is_some() {
+        return work(conn);
+    }
+    if let DbConn::Postgres(_) = conn {
         return conn.transaction(work);
     }
     if let DbConn::Sqlite(inner) = conn {

@@ -168,6 +168,7 @@ diesel::table! {
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(items -> users (sme_id));
 diesel::joinable!(ledger_entries -> items (item_id));
+diesel::joinable!(ledger_entries -> workshops (workshop_id));
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     refresh_tokens,

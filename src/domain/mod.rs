@@ -3,6 +3,7 @@
 //! Everything here is parsed from untrusted input once, at the boundary, and carries its
 //! guarantee in its type afterwards ("parse, don't validate").
 
+pub mod balance;
 pub mod chain;
 pub mod credits;
 mod email;

@@ -1,0 +1,217 @@
+//! Balances: what a set of postings adds up to, broken down by source (SPEC §8 "Credits").
+//! Derived from entries only; never stored.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::EntryKind;
+
+/// One posting as the breakdown needs it: its kind and amount, and where an award came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attributed {
+    pub kind: EntryKind,
+    pub amount: i64,
+    /// For item awards: the item's tier and type.
+    pub exam_tier: Option<String>,
+    pub item_type: Option<String>,
+    /// For workshop days: the workshop's certification level.
+    pub certification_level: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct TierTypeLine {
+    pub exam_tier: String,
+    pub item_type: String,
+    pub count: u64,
+    pub credits: i64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ItemCredits {
+    pub count: u64,
+    pub credits: i64,
+    pub by_tier_type: Vec<TierTypeLine>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct LevelLine {
+    pub certification_level: String,
+    pub days: u64,
+    pub credits: i64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct WorkshopCredits {
+    pub days: u64,
+    pub credits: i64,
+    pub by_level: Vec<LevelLine>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ReversalCredits {
+    pub count: u64,
+    pub credits: i64,
+}
+
+/// The breakdown. `total` is the sum of every amount, which is `items.credits +
+/// workshops.credits + reversals.credits` (reversal credits are negative).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Breakdown {
+    pub total: i64,
+    pub items: ItemCredits,
+    pub workshops: WorkshopCredits,
+    pub reversals: ReversalCredits,
+}
+
+/// Adds postings up, one at a time, in constant memory per distinct tier, type and level.
+#[derive(Debug, Clone, Default)]
+pub struct Tally {
+    total: i64,
+    items: (u64, i64),
+    by_tier_type: BTreeMap<(String, String), (u64, i64)>,
+    workshops: (u64, i64),
+    by_level: BTreeMap<String, (u64, i64)>,
+    reversals: (u64, i64),
+}
+
+impl Tally {
+    pub fn add(&mut self, posting: &Attributed) {
+        self.total += posting.amount;
+        match posting.kind {
+            EntryKind::ItemAward => {
+                self.items.0 += 1;
+                self.items.1 += posting.amount;
+                let key = (
+                    posting.exam_tier.clone().unwrap_or_default(),
+                    posting.item_type.clone().unwrap_or_default(),
+                );
+                let line = self.by_tier_type.entry(key).or_default();
+                line.0 += 1;
+                line.1 += posting.amount;
+            }
+            EntryKind::WorkshopDay => {
+                self.workshops.0 += 1;
+                self.workshops.1 += posting.amount;
+                let line = self.by_level.entry(posting.certification_level.clone().unwrap_or_default()).or_default();
+                line.0 += 1;
+                line.1 += posting.amount;
+            }
+            EntryKind::Reversal => {
+                self.reversals.0 += 1;
+                self.reversals.1 += posting.amount;
+            }
+        }
+    }
+
+    pub fn finish(self) -> Breakdown {
+        Breakdown {
+            total: self.total,
+            items: ItemCredits {
+                count: self.items.0,
+                credits: self.items.1,
+                by_tier_type: self
+                    .by_tier_type
+                    .into_iter()
+                    .map(|((exam_tier, item_type), (count, credits))| TierTypeLine { exam_tier, item_type, count, credits })
+                    .collect(),
+            },
+            workshops: WorkshopCredits {
+                days: self.workshops.0,
+                credits: self.workshops.1,
+                by_level: self
+                    .by_level
+                    .into_iter()
+                    .map(|(certification_level, (days, credits))| LevelLine { certification_level, days, credits })
+                    .collect(),
+            },
+            reversals: ReversalCredits { count: self.reversals.0, credits: self.reversals.1 },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn award(tier: &str, item_type: &str, amount: i64) -> Attributed {
+        Attributed {
+            kind: EntryKind::ItemAward,
+            amount,
+            exam_tier: Some(tier.into()),
+            item_type: Some(item_type.into()),
+            certification_level: None,
+        }
+    }
+
+    fn day(level: &str, amount: i64) -> Attributed {
+        Attributed {
+            kind: EntryKind::WorkshopDay,
+            amount,
+            exam_tier: None,
+            item_type: None,
+            certification_level: Some(level.into()),
+        }
+    }
+
+    fn reversal(amount: i64) -> Attributed {
+        Attributed { kind: EntryKind::Reversal, amount, exam_tier: None, item_type: None, certification_level: None }
+    }
+
+    #[test]
+    fn postings_are_broken_down_by_source() {
+        let mut tally = Tally::default();
+        for posting in [
+            award("associate", "standard", 1),
+            award("associate", "standard", 1),
+            award("ccie_lab", "performance", 12),
+            day("expert", 8),
+            day("expert", 8),
+            day("entry", 1),
+            reversal(-12),
+        ] {
+            tally.add(&posting);
+        }
+        let breakdown = tally.finish();
+        assert_eq!(breakdown.total, 19);
+        assert_eq!((breakdown.items.count, breakdown.items.credits), (3, 14));
+        assert_eq!(
+            breakdown.items.by_tier_type[0],
+            TierTypeLine { exam_tier: "associate".into(), item_type: "standard".into(), count: 2, credits: 2 }
+        );
+        assert_eq!((breakdown.workshops.days, breakdown.workshops.credits), (3, 17));
+        assert_eq!(breakdown.workshops.by_level.len(), 2);
+        assert_eq!(breakdown.reversals, ReversalCredits { count: 1, credits: -12 });
+    }
+
+    #[test]
+    fn nothing_adds_up_to_zero() {
+        assert_eq!(Tally::default().finish(), Breakdown::default());
+    }
+
+    proptest! {
+        /// The total is the sum of all amounts and the sum of the three parts; each part is the
+        /// sum of its lines.
+        #[test]
+        fn the_parts_add_up_to_the_total(postings in prop::collection::vec((0u8..3, 0i64..50), 0..60)) {
+            let mut tally = Tally::default();
+            let mut sum = 0;
+            for (kind, amount) in &postings {
+                let posting = match kind {
+                    0 => award(["associate", "specialist"][(*amount % 2) as usize], "standard", *amount),
+                    1 => day(["entry", "expert"][(*amount % 2) as usize], *amount),
+                    _ => reversal(-amount),
+                };
+                sum += posting.amount;
+                tally.add(&posting);
+            }
+            let b = tally.finish();
+            prop_assert_eq!(b.total, sum);
+            prop_assert_eq!(b.total, b.items.credits + b.workshops.credits + b.reversals.credits);
+            prop_assert_eq!(b.items.credits, b.items.by_tier_type.iter().map(|l| l.credits).sum::<i64>());
+            prop_assert_eq!(b.workshops.days, b.workshops.by_level.iter().map(|l| l.days).sum::<u64>());
+        }
+    }
+}

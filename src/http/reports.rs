@@ -1,0 +1,280 @@
+//! Credits, the summary, and ledger exports (CSV, JSON Lines) with signed manifests.
+
+use actix_web::http::header::{CONTENT_DISPOSITION, HeaderName};
+use actix_web::{HttpResponse, web};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use futures_util::stream;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::extract::{Problems, lower_bound, upper_bound};
+use crate::audit::{self, Actor, Event};
+use crate::auth::AuthUser;
+use crate::db::ledger::{self as entries, EntryFilter};
+use crate::db::{self, Db, users, write_transaction};
+use crate::domain::balance::Breakdown;
+use crate::domain::{EntryKind, Role, code};
+use crate::error::ApiError;
+use crate::reports::format::Format;
+use crate::reports::manifest::{self, Digest2};
+use crate::reports::{self, BATCH};
+use crate::startup::AppState;
+use crate::telemetry::current_request_id;
+
+pub const UNTIL_SEQ_HEADER: HeaderName = HeaderName::from_static("x-ledger-until-seq");
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreditsQuery {
+    as_of: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Credits {
+    sme_id: String,
+    as_of: DateTime<Utc>,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+    #[serde(flatten)]
+    credits: Breakdown,
+}
+
+async fn credits_of(state: &AppState, sme_id: String, query: CreditsQuery) -> Result<HttpResponse, ApiError> {
+    let now = db::now();
+    let as_of = match query.as_of.as_deref() {
+        // A date means the whole of that day.
+        Some(raw) => upper_bound("as_of", raw).map(|end| end - chrono::TimeDelta::microseconds(1))?,
+        None => now,
+    };
+    if as_of > now {
+        return Err(ApiError::invalid("as_of", "must not be in the future: later postings could still change it"));
+    }
+    let from = query.from.as_deref().map(|raw| lower_bound("from", raw)).transpose()?;
+    let to = query.to.as_deref().map(|raw| upper_bound("to", raw)).transpose()?;
+    let id = sme_id.clone();
+    let credits = state
+        .db
+        .run(move |conn| {
+            let sme = users::find(conn, &id)?.filter(|user| user.role == Role::Sme.as_str());
+            if sme.is_none() {
+                return Err(ApiError::NotFound);
+            }
+            reports::credits(conn, &id, as_of, from, to)
+        })
+        .await?;
+    let utc = |at: NaiveDateTime| at.and_utc();
+    Ok(HttpResponse::Ok().json(Credits { sme_id, as_of: utc(as_of), from: from.map(utc), to: to.map(utc), credits }))
+}
+
+/// An SME: their own credits.
+#[tracing::instrument(name = "my_credits", skip_all)]
+pub async fn my_credits(user: AuthUser, state: web::Data<AppState>, query: web::Query<CreditsQuery>) -> Result<HttpResponse, ApiError> {
+    user.require(&[Role::Sme])?;
+    credits_of(&state, user.id.clone(), query.into_inner()).await
+}
+
+/// SME (own), program manager, auditor. Another SME's id, or one that is no SME, is 404.
+#[tracing::instrument(name = "sme_credits", skip_all, fields(sme_id = %path))]
+pub async fn sme_credits(
+    user: AuthUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    query: web::Query<CreditsQuery>,
+) -> Result<HttpResponse, ApiError> {
+    user.require(&[Role::Sme, Role::ProgramManager, Role::Auditor])?;
+    let sme_id = path.into_inner();
+    if user.is(Role::Sme) && sme_id != user.id {
+        return Err(ApiError::NotFound);
+    }
+    credits_of(&state, sme_id, query.into_inner()).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SummaryQuery {
+    from: Option<String>,
+    to: Option<String>,
+}
+
+/// Program manager, auditor.
+#[tracing::instrument(name = "summary", skip_all)]
+pub async fn summary(user: AuthUser, state: web::Data<AppState>, query: web::Query<SummaryQuery>) -> Result<HttpResponse, ApiError> {
+    user.require(&[Role::ProgramManager, Role::Auditor])?;
+    let from = query.from.as_deref().map(|raw| lower_bound("from", raw)).transpose()?;
+    let to = query.to.as_deref().map(|raw| upper_bound("to", raw)).transpose()?;
+    let summary = state.db.run(move |conn| reports::summary(conn, from, to)).await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "from": from.map(|at| at.and_utc()),
+        "to": to.map(|at| at.and_utc()),
+        "totals": summary.totals,
+        "smes": summary.smes,
+        "items": summary.items,
+    })))
+}
+
+#[derive(Deserialize, Serialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct ExportQuery {
+    sme_id: Option<String>,
+    kind: Option<String>,
+    item_id: Option<String>,
+    workshop_id: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    until_seq: Option<i64>,
+}
+
+impl ExportQuery {
+    /// The filter, checked, without `until_seq`.
+    fn filter(&self) -> Result<EntryFilter, ApiError> {
+        let mut problems = Problems::default();
+        let sme_id = problems.optional("sme_id", self.sme_id.as_deref(), |raw| code(raw, 64));
+        let item_id = problems.optional("item_id", self.item_id.as_deref(), |raw| code(raw, 64));
+        let workshop_id = problems.optional("workshop_id", self.workshop_id.as_deref(), |raw| code(raw, 64));
+        let kind = problems.optional("kind", self.kind.as_deref(), str::parse::<EntryKind>);
+        if self.until_seq.is_some_and(|seq| seq < 0) {
+            problems.check::<(), _>("until_seq", Err("must not be negative"));
+        }
+        problems.finish()?;
+        Ok(EntryFilter {
+            sme_id,
+            kind: kind.map(|k| k.as_str().to_owned()),
+            item_id,
+            workshop_id,
+            posted_from: self.from.as_deref().map(|raw| lower_bound("from", raw)).transpose()?,
+            posted_before: self.to.as_deref().map(|raw| upper_bound("to", raw)).transpose()?,
+            ..EntryFilter::default()
+        })
+    }
+
+    /// The filters as recorded in the audit log and the manifest.
+    fn described(&self) -> serde_json::Value {
+        json!({
+            "sme_id": self.sme_id, "kind": self.kind, "item_id": self.item_id,
+            "workshop_id": self.workshop_id, "from": self.from, "to": self.to,
+        })
+    }
+}
+
+/// Fixes `until_seq` and records the export in the audit log.
+async fn begin_export(
+    state: &AppState,
+    user: &AuthUser,
+    query: &ExportQuery,
+    what: &'static str,
+) -> Result<EntryFilter, ApiError> {
+    user.require(&[Role::Auditor, Role::ProgramManager])?;
+    let mut filter = query.filter()?;
+    let requested = query.until_seq;
+    let actor = Actor::new(user, &current_request_id());
+    let described = query.described();
+    let until_seq = state
+        .db
+        .run(move |conn| {
+            write_transaction(conn, |conn| {
+                let until_seq = reports::resolve_until_seq(conn, requested)?;
+                let event = Event {
+                    action: "report.exported",
+                    target_type: "ledger",
+                    target_id: None,
+                    details: json!({ "what": what, "filters": described, "until_seq": until_seq }),
+                };
+                audit::record(conn, &actor, &event, 200)?;
+                Ok(until_seq)
+            })
+        })
+        .await?;
+    filter.until_seq = Some(until_seq);
+    Ok(filter)
+}
+
+struct ExportState {
+    db: Db,
+    filter: EntryFilter,
+    format: Format,
+    after: i64,
+    started: bool,
+    done: bool,
+}
+
+/// The next chunk of an export: the header first, then one batch of rows per database trip.
+async fn next_chunk(mut state: ExportState) -> Result<Option<(web::Bytes, ExportState)>, ApiError> {
+    if state.done {
+        return Ok(None);
+    }
+    let mut chunk = if state.started { Vec::new() } else { state.format.preamble() };
+    state.started = true;
+    let (filter, after) = (state.filter.clone(), state.after);
+    let rows = state.db.run(move |conn| Ok(entries::page(conn, &filter, after, BATCH)?)).await?;
+    state.done = (rows.len() as i64) < BATCH;
+    for row in &rows {
+        state.format.write_row(row, &mut chunk);
+        state.after = row.seq;
+    }
+    Ok(Some((web::Bytes::from(chunk), state)))
+}
+
+async fn export(state: web::Data<AppState>, user: AuthUser, query: ExportQuery, format: Format) -> Result<HttpResponse, ApiError> {
+    let filter = begin_export(&state, &user, &query, format.as_str()).await?;
+    let until_seq = filter.until_seq.unwrap_or(0);
+    let chunks = stream::try_unfold(
+        ExportState { db: state.db.clone(), filter, format, after: 0, started: false, done: false },
+        next_chunk,
+    );
+    Ok(HttpResponse::Ok()
+        .content_type(format.content_type())
+        .insert_header((UNTIL_SEQ_HEADER, until_seq.to_string()))
+        .insert_header((
+            CONTENT_DISPOSITION,
+            format!("attachment; filename=\"ledger-until-{until_seq}.{}\"", format.as_str()),
+        ))
+        .streaming(chunks))
+}
+
+/// Auditor, program manager: the ledger as CSV, streamed.
+#[tracing::instrument(name = "export_csv", skip_all)]
+pub async fn ledger_csv(user: AuthUser, state: web::Data<AppState>, query: web::Query<ExportQuery>) -> Result<HttpResponse, ApiError> {
+    export(state, user, query.into_inner(), Format::Csv).await
+}
+
+/// Auditor, program manager: the ledger as JSON Lines, streamed.
+#[tracing::instrument(name = "export_jsonl", skip_all)]
+pub async fn ledger_jsonl(user: AuthUser, state: web::Data<AppState>, query: web::Query<ExportQuery>) -> Result<HttpResponse, ApiError> {
+    export(state, user, query.into_inner(), Format::Jsonl).await
+}
+
+/// Auditor, program manager: the signed manifest of the export with the same filters.
+#[tracing::instrument(name = "export_manifest", skip_all)]
+pub async fn ledger_manifest(
+    user: AuthUser,
+    state: web::Data<AppState>,
+    query: web::Query<ExportQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let query = query.into_inner();
+    let filter = begin_export(&state, &user, &query, "manifest").await?;
+    let until_seq = filter.until_seq.unwrap_or(0);
+    let key = state.signing_key.clone();
+    let described = query.described();
+    let signed = state
+        .db
+        .run(move |conn| {
+            let mut digest = Digest2::default();
+            reports::for_each_entry(conn, &filter, |row| {
+                digest.add(&row);
+                Ok(())
+            })?;
+            let unsigned = digest.manifest(described, until_seq, &manifest::public_key_hex(&key));
+            Ok(manifest::sign(unsigned, &key))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().insert_header((UNTIL_SEQ_HEADER, until_seq.to_string())).json(signed))
+}
+
+/// Any signed-in user: the public half of the manifest signing key.
+#[tracing::instrument(name = "signing_key", skip_all)]
+pub async fn signing_key(_user: AuthUser, state: web::Data<AppState>) -> HttpResponse {
+    let public_key = manifest::public_key_hex(&state.signing_key);
+    HttpResponse::Ok().json(json!({ "algorithm": "ed25519", "public_key": public_key }))
+}

@@ -1,0 +1,155 @@
+//! Bulk data for trials and benchmarks, made through the service's own use cases (the same
+//! item workflow, postings, chain and audit records as the API), in large transactions.
+
+use chrono::{Duration, Utc};
+use secrecy::SecretString;
+
+use crate::audit::Actor;
+use crate::auth::PasswordHasher;
+use crate::db::{self, DbConn, rates, users, write_transaction};
+use crate::domain::{AuthoringChannel, CertificationLevel, ExamTier, ItemAction, ItemType, NewPassword, Role, WorkshopKind};
+use crate::error::ApiError;
+use crate::items::{self, NewItem};
+use crate::workshops::{self, NewWorkshop};
+
+#[derive(Debug, Clone)]
+pub struct SeedPlan {
+    pub smes: usize,
+    pub items_per_sme: usize,
+    pub workshop_days_per_sme: usize,
+    /// Operations per transaction.
+    pub batch: usize,
+}
+
+#[derive(Debug, Default)]
+pub struct Seeded {
+    pub smes: Vec<String>,
+    pub program_manager: String,
+    pub entries: u64,
+}
+
+const TIERS: [(ExamTier, ItemType); 4] = [
+    (ExamTier::Associate, ItemType::Standard),
+    (ExamTier::Specialist, ItemType::Performance),
+    (ExamTier::TechnologyCore, ItemType::Standard),
+    (ExamTier::CcieLab, ItemType::Performance),
+];
+
+fn new_user(conn: &mut DbConn, email: &str, role: Role, password_hash: &str) -> Result<String, ApiError> {
+    let now = db::now();
+    let id = uuid::Uuid::new_v4().to_string();
+    users::insert(
+        conn,
+        &users::NewUserRow {
+            id: &id,
+            email,
+            display_name: email.split('@').next().unwrap_or_default(),
+            role: role.as_str(),
+            password_hash,
+            disabled: false,
+            must_change_password: false,
+            token_version: 0,
+            created_at: now,
+            updated_at: now,
+        },
+    )?;
+    Ok(id)
+}
+
+/// Creates `plan.smes` SMEs (`sme-00001@seed.invalid`, …) and one program manager
+/// (`pm@seed.invalid`), all with `password`; then for each SME submits and accepts
+/// `items_per_sme` items and logs `workshop_days_per_sme` past workshop days.
+pub fn seed(conn: &mut DbConn, plan: &SeedPlan, password: SecretString, run: &str) -> anyhow::Result<Seeded> {
+    let password = NewPassword::parse(password).map_err(|rule| anyhow::anyhow!("the password {}", rule.message()))?;
+    let hash = PasswordHasher::hash_now(password)?;
+    let err = |error: ApiError| anyhow::anyhow!("{error}: {error:?}");
+    let batch = plan.batch.max(1);
+
+    let mut seeded = Seeded::default();
+    write_transaction(conn, |conn| -> Result<(), ApiError> {
+        seeded.program_manager = new_user(conn, &format!("pm-{run}@seed.invalid"), Role::ProgramManager, &hash)?;
+        for n in 0..plan.smes {
+            seeded.smes.push(new_user(conn, &format!("sme-{run}-{n:05}@seed.invalid"), Role::Sme, &hash)?);
+        }
+        Ok(())
+    })
+    .map_err(err)?;
+    let pm = Actor { id: seeded.program_manager.clone(), role: Role::ProgramManager.as_str().into(), request_id: format!("seed-{run}") };
+
+    // Items: submitted by each SME, accepted by the program manager.
+    let work: Vec<(usize, usize)> = (0..plan.smes).flat_map(|s| (0..plan.items_per_sme).map(move |i| (s, i))).collect();
+    for chunk in work.chunks(batch) {
+        write_transaction(conn, |conn| -> Result<(), ApiError> {
+            for &(s, i) in chunk {
+                let sme = Actor { id: seeded.smes[s].clone(), role: Role::Sme.as_str().into(), request_id: pm.request_id.clone() };
+                let (exam_tier, item_type) = TIERS[i % TIERS.len()];
+                let item = NewItem {
+                    exam_code: "350-401".into(),
+                    exam_tier,
+                    item_type,
+                    authoring_channel: AuthoringChannel::SmeProgram,
+                    external_ref: format!("SEED-{run}-{s}-{i}"),
+                    blueprint_objective: None,
+                };
+                let row = items::submit(conn, &sme, &item)?;
+                items::decide(conn, &pm, &row.id, ItemAction::Accept, None)?;
+            }
+            Ok(())
+        })
+        .map_err(err)?;
+        seeded.entries += chunk.len() as u64;
+    }
+
+    // Workshop days: consecutive past days, in workshops of at most 31 days.
+    if plan.workshop_days_per_sme > 0 {
+        let today = Utc::now().date_naive();
+        write_transaction(conn, |conn| {
+            let rate = rates::WorkshopRateRow {
+                id: uuid::Uuid::new_v4().to_string(),
+                certification_level: CertificationLevel::Professional.as_str().into(),
+                credits_per_day: 5,
+                effective_from: today,
+                created_at: db::now(),
+                created_by: None,
+            };
+            rates::insert_workshop_rate(conn, &rate).map_err(ApiError::from)
+        })
+        .map_err(err)?;
+        let mut first_day = today - Duration::days(plan.workshop_days_per_sme as i64);
+        let mut remaining = plan.workshop_days_per_sme;
+        while remaining > 0 {
+            let span = remaining.min(31);
+            let last_day = first_day + Duration::days(span as i64 - 1);
+            let days: Vec<_> = (0..span).map(|d| first_day + Duration::days(d as i64)).collect();
+            let workshop = write_transaction(conn, |conn| {
+                workshops::create(
+                    conn,
+                    &pm,
+                    &NewWorkshop {
+                        kind: WorkshopKind::Jta,
+                        title: format!("Seeded JTA from {first_day}"),
+                        certification_level: CertificationLevel::Professional,
+                        exam_code: None,
+                        starts_on: first_day,
+                        ends_on: last_day,
+                    },
+                )
+            })
+            .map_err(err)?;
+            let per_batch = (batch / span).max(1);
+            for smes in seeded.smes.chunks(per_batch) {
+                write_transaction(conn, |conn| -> Result<(), ApiError> {
+                    for sme in smes {
+                        workshops::log_attendance(conn, &pm, &workshop.id, sme, &days)?;
+                    }
+                    Ok(())
+                })
+                .map_err(err)?;
+                seeded.entries += (smes.len() * span) as u64;
+            }
+            first_day = last_day + Duration::days(1);
+            remaining -= span;
+        }
+    }
+    Ok(seeded)
+}
