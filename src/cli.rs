@@ -99,12 +99,28 @@ pub fn main() -> ExitCode {
             telemetry::init_for_command();
             return verify_ledger(&database);
         }
-        Command::VerifyExport { manifest, data, public_key } => {
+        Command::VerifyExport {
+            manifest,
+            data,
+            public_key,
+        } => {
             return verify_export(&manifest, &data, public_key.as_deref());
         }
-        Command::Seed { database, smes, items_per_sme, workshop_days_per_sme, batch, run } => {
+        Command::Seed {
+            database,
+            smes,
+            items_per_sme,
+            workshop_days_per_sme,
+            batch,
+            run,
+        } => {
             telemetry::init_for_command();
-            let plan = crate::seed::SeedPlan { smes, items_per_sme, workshop_days_per_sme, batch };
+            let plan = crate::seed::SeedPlan {
+                smes,
+                items_per_sme,
+                workshop_days_per_sme,
+                batch,
+            };
             seed(&database, &plan, &run)
         }
         Command::Users {
@@ -237,10 +253,16 @@ fn verify_ledger(database: &DatabaseSettings) -> ExitCode {
 fn read_password_line() -> anyhow::Result<SecretString> {
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line)?;
-    Ok(SecretString::from(line.trim_end_matches(['\r', '\n']).to_owned()))
+    Ok(SecretString::from(
+        line.trim_end_matches(['\r', '\n']).to_owned(),
+    ))
 }
 
-fn seed(database: &DatabaseSettings, plan: &crate::seed::SeedPlan, run: &str) -> anyhow::Result<()> {
+fn seed(
+    database: &DatabaseSettings,
+    plan: &crate::seed::SeedPlan,
+    run: &str,
+) -> anyhow::Result<()> {
     let password = read_password_line()?;
     let db = Db::connect(database)?;
     let mut conn = db.get().map_err(|error| anyhow::anyhow!("{error}"))?;
@@ -256,12 +278,21 @@ fn seed(database: &DatabaseSettings, plan: &crate::seed::SeedPlan, run: &str) ->
 }
 
 /// Prints what was checked; exit status 0 only for a genuine export.
-fn verify_export(manifest: &std::path::Path, data: &std::path::Path, public_key: Option<&std::path::Path>) -> ExitCode {
-    let read = |path: &std::path::Path| std::fs::read(path).map_err(|error| format!("cannot read {}: {error}", path.display()));
+fn verify_export(
+    manifest: &std::path::Path,
+    data: &std::path::Path,
+    public_key: Option<&std::path::Path>,
+) -> ExitCode {
+    let read = |path: &std::path::Path| {
+        std::fs::read(path).map_err(|error| format!("cannot read {}: {error}", path.display()))
+    };
     let outcome = (|| -> Result<crate::reports::manifest::Verified, String> {
         let manifest = read(manifest)?;
         let data = read(data)?;
-        let key = public_key.map(read).transpose()?.map(|bytes| String::from_utf8_lossy(&bytes).into_owned());
+        let key = public_key
+            .map(read)
+            .transpose()?
+            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned());
         crate::reports::manifest::verify_export(&manifest, &data, key.as_deref())
     })();
     match outcome {
@@ -273,7 +304,9 @@ fn verify_export(manifest: &std::path::Path, data: &std::path::Path, public_key:
                 verified.until_seq
             );
             if verified.key_from_manifest {
-                println!("note: the signature was checked with the key inside the manifest; pass --public-key to check who signed it");
+                println!(
+                    "note: the signature was checked with the key inside the manifest; pass --public-key to check who signed it"
+                );
             }
             ExitCode::SUCCESS
         }

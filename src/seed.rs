@@ -7,7 +7,10 @@ use secrecy::SecretString;
 use crate::audit::Actor;
 use crate::auth::PasswordHasher;
 use crate::db::{self, DbConn, rates, users, write_transaction};
-use crate::domain::{AuthoringChannel, CertificationLevel, ExamTier, ItemAction, ItemType, NewPassword, Role, WorkshopKind};
+use crate::domain::{
+    AuthoringChannel, CertificationLevel, ExamTier, ItemAction, ItemType, NewPassword, Role,
+    WorkshopKind,
+};
 use crate::error::ApiError;
 use crate::items::{self, NewItem};
 use crate::workshops::{self, NewWorkshop};
@@ -35,7 +38,12 @@ const TIERS: [(ExamTier, ItemType); 4] = [
     (ExamTier::CcieLab, ItemType::Performance),
 ];
 
-fn new_user(conn: &mut DbConn, email: &str, role: Role, password_hash: &str) -> Result<String, ApiError> {
+fn new_user(
+    conn: &mut DbConn,
+    email: &str,
+    role: Role,
+    password_hash: &str,
+) -> Result<String, ApiError> {
     let now = db::now();
     let id = uuid::Uuid::new_v4().to_string();
     users::insert(
@@ -59,29 +67,55 @@ fn new_user(conn: &mut DbConn, email: &str, role: Role, password_hash: &str) -> 
 /// Creates `plan.smes` SMEs (`sme-00001@seed.invalid`, …) and one program manager
 /// (`pm@seed.invalid`), all with `password`; then for each SME submits and accepts
 /// `items_per_sme` items and logs `workshop_days_per_sme` past workshop days.
-pub fn seed(conn: &mut DbConn, plan: &SeedPlan, password: SecretString, run: &str) -> anyhow::Result<Seeded> {
-    let password = NewPassword::parse(password).map_err(|rule| anyhow::anyhow!("the password {}", rule.message()))?;
+pub fn seed(
+    conn: &mut DbConn,
+    plan: &SeedPlan,
+    password: SecretString,
+    run: &str,
+) -> anyhow::Result<Seeded> {
+    let password = NewPassword::parse(password)
+        .map_err(|rule| anyhow::anyhow!("the password {}", rule.message()))?;
     let hash = PasswordHasher::hash_now(password)?;
     let err = |error: ApiError| anyhow::anyhow!("{error}: {error:?}");
     let batch = plan.batch.max(1);
 
     let mut seeded = Seeded::default();
     write_transaction(conn, |conn| -> Result<(), ApiError> {
-        seeded.program_manager = new_user(conn, &format!("pm-{run}@seed.invalid"), Role::ProgramManager, &hash)?;
+        seeded.program_manager = new_user(
+            conn,
+            &format!("pm-{run}@seed.invalid"),
+            Role::ProgramManager,
+            &hash,
+        )?;
         for n in 0..plan.smes {
-            seeded.smes.push(new_user(conn, &format!("sme-{run}-{n:05}@seed.invalid"), Role::Sme, &hash)?);
+            seeded.smes.push(new_user(
+                conn,
+                &format!("sme-{run}-{n:05}@seed.invalid"),
+                Role::Sme,
+                &hash,
+            )?);
         }
         Ok(())
     })
     .map_err(err)?;
-    let pm = Actor { id: seeded.program_manager.clone(), role: Role::ProgramManager.as_str().into(), request_id: format!("seed-{run}") };
+    let pm = Actor {
+        id: seeded.program_manager.clone(),
+        role: Role::ProgramManager.as_str().into(),
+        request_id: format!("seed-{run}"),
+    };
 
     // Items: submitted by each SME, accepted by the program manager.
-    let work: Vec<(usize, usize)> = (0..plan.smes).flat_map(|s| (0..plan.items_per_sme).map(move |i| (s, i))).collect();
+    let work: Vec<(usize, usize)> = (0..plan.smes)
+        .flat_map(|s| (0..plan.items_per_sme).map(move |i| (s, i)))
+        .collect();
     for chunk in work.chunks(batch) {
         write_transaction(conn, |conn| -> Result<(), ApiError> {
             for &(s, i) in chunk {
-                let sme = Actor { id: seeded.smes[s].clone(), role: Role::Sme.as_str().into(), request_id: pm.request_id.clone() };
+                let sme = Actor {
+                    id: seeded.smes[s].clone(),
+                    role: Role::Sme.as_str().into(),
+                    request_id: pm.request_id.clone(),
+                };
                 let (exam_tier, item_type) = TIERS[i % TIERS.len()];
                 let item = NewItem {
                     exam_code: "350-401".into(),
@@ -120,7 +154,9 @@ pub fn seed(conn: &mut DbConn, plan: &SeedPlan, password: SecretString, run: &st
         while remaining > 0 {
             let span = remaining.min(31);
             let last_day = first_day + Duration::days(span as i64 - 1);
-            let days: Vec<_> = (0..span).map(|d| first_day + Duration::days(d as i64)).collect();
+            let days: Vec<_> = (0..span)
+                .map(|d| first_day + Duration::days(d as i64))
+                .collect();
             let workshop = write_transaction(conn, |conn| {
                 workshops::create(
                     conn,

@@ -93,7 +93,10 @@ fn prepare(settings: &Settings) -> anyhow::Result<AppState> {
         "jwt-secret",
         64,
     )?;
-    let signing_key = reports::manifest::load_signing_key(settings.signing_key.as_ref(), &settings.database.data_dir)?;
+    let signing_key = reports::manifest::load_signing_key(
+        settings.signing_key.as_ref(),
+        &settings.database.data_dir,
+    )?;
     PasswordHasher::warm_up();
     bootstrap::ensure_first_admin(&db, &settings.admin_email, settings.admin_password.as_ref())?;
     Ok(AppState {

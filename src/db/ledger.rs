@@ -110,9 +110,19 @@ macro_rules! filtered {
 }
 
 /// Entries in `seq` order after `after_seq`, at most `limit`.
-pub fn page(conn: &mut DbConn, filter: &EntryFilter, after_seq: i64, limit: i64) -> QueryResult<Vec<LedgerEntryRow>> {
-    let query = ledger_entries::table.select(LedgerEntryRow::as_select()).into_boxed();
-    filtered!(query, filter, after_seq).order(ledger_entries::seq.asc()).limit(limit).load(conn)
+pub fn page(
+    conn: &mut DbConn,
+    filter: &EntryFilter,
+    after_seq: i64,
+    limit: i64,
+) -> QueryResult<Vec<LedgerEntryRow>> {
+    let query = ledger_entries::table
+        .select(LedgerEntryRow::as_select())
+        .into_boxed();
+    filtered!(query, filter, after_seq)
+        .order(ledger_entries::seq.asc())
+        .limit(limit)
+        .load(conn)
 }
 
 /// An entry with what its credits are attributed to: the item's tier and type, the
@@ -148,5 +158,8 @@ pub fn attributed_page(
             workshops::certification_level.nullable(),
         ))
         .into_boxed();
-    filtered!(query, filter, after_seq).order(ledger_entries::seq.asc()).limit(limit).load(conn)
+    filtered!(query, filter, after_seq)
+        .order(ledger_entries::seq.asc())
+        .limit(limit)
+        .load(conn)
 }

@@ -270,8 +270,12 @@ where
     E: From<diesel::result::Error>,
 {
     let depth = match conn {
-        DbConn::Postgres(inner) => AnsiTransactionManager::transaction_manager_status_mut(inner).transaction_depth()?,
-        DbConn::Sqlite(inner) => AnsiTransactionManager::transaction_manager_status_mut(inner).transaction_depth()?,
+        DbConn::Postgres(inner) => {
+            AnsiTransactionManager::transaction_manager_status_mut(inner).transaction_depth()?
+        }
+        DbConn::Sqlite(inner) => {
+            AnsiTransactionManager::transaction_manager_status_mut(inner).transaction_depth()?
+        }
     };
     // Inside a transaction that already holds the write lock, the work simply joins it: an
     // error rolls the whole outer transaction back, and no caller continues after one.

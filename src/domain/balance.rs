@@ -93,7 +93,10 @@ impl Tally {
             EntryKind::WorkshopDay => {
                 self.workshops.0 += 1;
                 self.workshops.1 += posting.amount;
-                let line = self.by_level.entry(posting.certification_level.clone().unwrap_or_default()).or_default();
+                let line = self
+                    .by_level
+                    .entry(posting.certification_level.clone().unwrap_or_default())
+                    .or_default();
                 line.0 += 1;
                 line.1 += posting.amount;
             }
@@ -113,7 +116,12 @@ impl Tally {
                 by_tier_type: self
                     .by_tier_type
                     .into_iter()
-                    .map(|((exam_tier, item_type), (count, credits))| TierTypeLine { exam_tier, item_type, count, credits })
+                    .map(|((exam_tier, item_type), (count, credits))| TierTypeLine {
+                        exam_tier,
+                        item_type,
+                        count,
+                        credits,
+                    })
                     .collect(),
             },
             workshops: WorkshopCredits {
@@ -122,10 +130,17 @@ impl Tally {
                 by_level: self
                     .by_level
                     .into_iter()
-                    .map(|(certification_level, (days, credits))| LevelLine { certification_level, days, credits })
+                    .map(|(certification_level, (days, credits))| LevelLine {
+                        certification_level,
+                        days,
+                        credits,
+                    })
                     .collect(),
             },
-            reversals: ReversalCredits { count: self.reversals.0, credits: self.reversals.1 },
+            reversals: ReversalCredits {
+                count: self.reversals.0,
+                credits: self.reversals.1,
+            },
         }
     }
 }
@@ -157,7 +172,13 @@ mod tests {
     }
 
     fn reversal(amount: i64) -> Attributed {
-        Attributed { kind: EntryKind::Reversal, amount, exam_tier: None, item_type: None, certification_level: None }
+        Attributed {
+            kind: EntryKind::Reversal,
+            amount,
+            exam_tier: None,
+            item_type: None,
+            certification_level: None,
+        }
     }
 
     #[test]
@@ -179,11 +200,25 @@ mod tests {
         assert_eq!((breakdown.items.count, breakdown.items.credits), (3, 14));
         assert_eq!(
             breakdown.items.by_tier_type[0],
-            TierTypeLine { exam_tier: "associate".into(), item_type: "standard".into(), count: 2, credits: 2 }
+            TierTypeLine {
+                exam_tier: "associate".into(),
+                item_type: "standard".into(),
+                count: 2,
+                credits: 2
+            }
         );
-        assert_eq!((breakdown.workshops.days, breakdown.workshops.credits), (3, 17));
+        assert_eq!(
+            (breakdown.workshops.days, breakdown.workshops.credits),
+            (3, 17)
+        );
         assert_eq!(breakdown.workshops.by_level.len(), 2);
-        assert_eq!(breakdown.reversals, ReversalCredits { count: 1, credits: -12 });
+        assert_eq!(
+            breakdown.reversals,
+            ReversalCredits {
+                count: 1,
+                credits: -12
+            }
+        );
     }
 
     #[test]

@@ -51,13 +51,23 @@ pub fn configure(max_body_bytes: usize) -> impl FnOnce(&mut web::ServiceConfig) 
                     .service(resource("/me").route(web::get().to(me::show)))
                     .service(resource("/me/password").route(web::put().to(me::change_password)))
                     .service(resource("/me/credits").route(web::get().to(reports::my_credits)))
-                    .service(resource("/smes/{id}/credits").route(web::get().to(reports::sme_credits)))
-                    .service(resource("/reports/ledger.csv").route(web::get().to(reports::ledger_csv)))
-                    .service(resource("/reports/ledger.jsonl").route(web::get().to(reports::ledger_jsonl)))
                     .service(
-                        resource("/reports/ledger.manifest").route(web::get().to(reports::ledger_manifest)),
+                        resource("/smes/{id}/credits").route(web::get().to(reports::sme_credits)),
                     )
-                    .service(resource("/reports/signing-key").route(web::get().to(reports::signing_key)))
+                    .service(
+                        resource("/reports/ledger.csv").route(web::get().to(reports::ledger_csv)),
+                    )
+                    .service(
+                        resource("/reports/ledger.jsonl")
+                            .route(web::get().to(reports::ledger_jsonl)),
+                    )
+                    .service(
+                        resource("/reports/ledger.manifest")
+                            .route(web::get().to(reports::ledger_manifest)),
+                    )
+                    .service(
+                        resource("/reports/signing-key").route(web::get().to(reports::signing_key)),
+                    )
                     .service(resource("/reports/summary").route(web::get().to(reports::summary)))
                     .service(
                         resource("/users")

@@ -41,18 +41,35 @@ struct Credits {
     credits: Breakdown,
 }
 
-async fn credits_of(state: &AppState, sme_id: String, query: CreditsQuery) -> Result<HttpResponse, ApiError> {
+async fn credits_of(
+    state: &AppState,
+    sme_id: String,
+    query: CreditsQuery,
+) -> Result<HttpResponse, ApiError> {
     let now = db::now();
     let as_of = match query.as_of.as_deref() {
         // A date means the whole of that day.
-        Some(raw) => upper_bound("as_of", raw).map(|end| end - chrono::TimeDelta::microseconds(1))?,
+        Some(raw) => {
+            upper_bound("as_of", raw).map(|end| end - chrono::TimeDelta::microseconds(1))?
+        }
         None => now,
     };
     if as_of > now {
-        return Err(ApiError::invalid("as_of", "must not be in the future: later postings could still change it"));
+        return Err(ApiError::invalid(
+            "as_of",
+            "must not be in the future: later postings could still change it",
+        ));
     }
-    let from = query.from.as_deref().map(|raw| lower_bound("from", raw)).transpose()?;
-    let to = query.to.as_deref().map(|raw| upper_bound("to", raw)).transpose()?;
+    let from = query
+        .from
+        .as_deref()
+        .map(|raw| lower_bound("from", raw))
+        .transpose()?;
+    let to = query
+        .to
+        .as_deref()
+        .map(|raw| upper_bound("to", raw))
+        .transpose()?;
     let id = sme_id.clone();
     let credits = state
         .db
@@ -65,12 +82,22 @@ async fn credits_of(state: &AppState, sme_id: String, query: CreditsQuery) -> Re
         })
         .await?;
     let utc = |at: NaiveDateTime| at.and_utc();
-    Ok(HttpResponse::Ok().json(Credits { sme_id, as_of: utc(as_of), from: from.map(utc), to: to.map(utc), credits }))
+    Ok(HttpResponse::Ok().json(Credits {
+        sme_id,
+        as_of: utc(as_of),
+        from: from.map(utc),
+        to: to.map(utc),
+        credits,
+    }))
 }
 
 /// An SME: their own credits.
 #[tracing::instrument(name = "my_credits", skip_all)]
-pub async fn my_credits(user: AuthUser, state: web::Data<AppState>, query: web::Query<CreditsQuery>) -> Result<HttpResponse, ApiError> {
+pub async fn my_credits(
+    user: AuthUser,
+    state: web::Data<AppState>,
+    query: web::Query<CreditsQuery>,
+) -> Result<HttpResponse, ApiError> {
     user.require(&[Role::Sme])?;
     credits_of(&state, user.id.clone(), query.into_inner()).await
 }
@@ -100,11 +127,26 @@ pub struct SummaryQuery {
 
 /// Program manager, auditor.
 #[tracing::instrument(name = "summary", skip_all)]
-pub async fn summary(user: AuthUser, state: web::Data<AppState>, query: web::Query<SummaryQuery>) -> Result<HttpResponse, ApiError> {
+pub async fn summary(
+    user: AuthUser,
+    state: web::Data<AppState>,
+    query: web::Query<SummaryQuery>,
+) -> Result<HttpResponse, ApiError> {
     user.require(&[Role::ProgramManager, Role::Auditor])?;
-    let from = query.from.as_deref().map(|raw| lower_bound("from", raw)).transpose()?;
-    let to = query.to.as_deref().map(|raw| upper_bound("to", raw)).transpose()?;
-    let summary = state.db.run(move |conn| reports::summary(conn, from, to)).await?;
+    let from = query
+        .from
+        .as_deref()
+        .map(|raw| lower_bound("from", raw))
+        .transpose()?;
+    let to = query
+        .to
+        .as_deref()
+        .map(|raw| upper_bound("to", raw))
+        .transpose()?;
+    let summary = state
+        .db
+        .run(move |conn| reports::summary(conn, from, to))
+        .await?;
     Ok(HttpResponse::Ok().json(json!({
         "from": from.map(|at| at.and_utc()),
         "to": to.map(|at| at.and_utc()),
@@ -132,7 +174,9 @@ impl ExportQuery {
         let mut problems = Problems::default();
         let sme_id = problems.optional("sme_id", self.sme_id.as_deref(), |raw| code(raw, 64));
         let item_id = problems.optional("item_id", self.item_id.as_deref(), |raw| code(raw, 64));
-        let workshop_id = problems.optional("workshop_id", self.workshop_id.as_deref(), |raw| code(raw, 64));
+        let workshop_id = problems.optional("workshop_id", self.workshop_id.as_deref(), |raw| {
+            code(raw, 64)
+        });
         let kind = problems.optional("kind", self.kind.as_deref(), str::parse::<EntryKind>);
         if self.until_seq.is_some_and(|seq| seq < 0) {
             problems.check::<(), _>("until_seq", Err("must not be negative"));
@@ -143,8 +187,16 @@ impl ExportQuery {
             kind: kind.map(|k| k.as_str().to_owned()),
             item_id,
             workshop_id,
-            posted_from: self.from.as_deref().map(|raw| lower_bound("from", raw)).transpose()?,
-            posted_before: self.to.as_deref().map(|raw| upper_bound("to", raw)).transpose()?,
+            posted_from: self
+                .from
+                .as_deref()
+                .map(|raw| lower_bound("from", raw))
+                .transpose()?,
+            posted_before: self
+                .to
+                .as_deref()
+                .map(|raw| upper_bound("to", raw))
+                .transpose()?,
             ..EntryFilter::default()
         })
     }
@@ -204,10 +256,17 @@ async fn next_chunk(mut state: ExportState) -> Result<Option<(web::Bytes, Export
     if state.done {
         return Ok(None);
     }
-    let mut chunk = if state.started { Vec::new() } else { state.format.preamble() };
+    let mut chunk = if state.started {
+        Vec::new()
+    } else {
+        state.format.preamble()
+    };
     state.started = true;
     let (filter, after) = (state.filter.clone(), state.after);
-    let rows = state.db.run(move |conn| Ok(entries::page(conn, &filter, after, BATCH)?)).await?;
+    let rows = state
+        .db
+        .run(move |conn| Ok(entries::page(conn, &filter, after, BATCH)?))
+        .await?;
     state.done = (rows.len() as i64) < BATCH;
     for row in &rows {
         state.format.write_row(row, &mut chunk);
@@ -216,11 +275,23 @@ async fn next_chunk(mut state: ExportState) -> Result<Option<(web::Bytes, Export
     Ok(Some((web::Bytes::from(chunk), state)))
 }
 
-async fn export(state: web::Data<AppState>, user: AuthUser, query: ExportQuery, format: Format) -> Result<HttpResponse, ApiError> {
+async fn export(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    query: ExportQuery,
+    format: Format,
+) -> Result<HttpResponse, ApiError> {
     let filter = begin_export(&state, &user, &query, format.as_str()).await?;
     let until_seq = filter.until_seq.unwrap_or(0);
     let chunks = stream::try_unfold(
-        ExportState { db: state.db.clone(), filter, format, after: 0, started: false, done: false },
+        ExportState {
+            db: state.db.clone(),
+            filter,
+            format,
+            after: 0,
+            started: false,
+            done: false,
+        },
         next_chunk,
     );
     Ok(HttpResponse::Ok()
@@ -228,20 +299,31 @@ async fn export(state: web::Data<AppState>, user: AuthUser, query: ExportQuery, 
         .insert_header((UNTIL_SEQ_HEADER, until_seq.to_string()))
         .insert_header((
             CONTENT_DISPOSITION,
-            format!("attachment; filename=\"ledger-until-{until_seq}.{}\"", format.as_str()),
+            format!(
+                "attachment; filename=\"ledger-until-{until_seq}.{}\"",
+                format.as_str()
+            ),
         ))
         .streaming(chunks))
 }
 
 /// Auditor, program manager: the ledger as CSV, streamed.
 #[tracing::instrument(name = "export_csv", skip_all)]
-pub async fn ledger_csv(user: AuthUser, state: web::Data<AppState>, query: web::Query<ExportQuery>) -> Result<HttpResponse, ApiError> {
+pub async fn ledger_csv(
+    user: AuthUser,
+    state: web::Data<AppState>,
+    query: web::Query<ExportQuery>,
+) -> Result<HttpResponse, ApiError> {
     export(state, user, query.into_inner(), Format::Csv).await
 }
 
 /// Auditor, program manager: the ledger as JSON Lines, streamed.
 #[tracing::instrument(name = "export_jsonl", skip_all)]
-pub async fn ledger_jsonl(user: AuthUser, state: web::Data<AppState>, query: web::Query<ExportQuery>) -> Result<HttpResponse, ApiError> {
+pub async fn ledger_jsonl(
+    user: AuthUser,
+    state: web::Data<AppState>,
+    query: web::Query<ExportQuery>,
+) -> Result<HttpResponse, ApiError> {
     export(state, user, query.into_inner(), Format::Jsonl).await
 }
 
@@ -269,7 +351,9 @@ pub async fn ledger_manifest(
             Ok(manifest::sign(unsigned, &key))
         })
         .await?;
-    Ok(HttpResponse::Ok().insert_header((UNTIL_SEQ_HEADER, until_seq.to_string())).json(signed))
+    Ok(HttpResponse::Ok()
+        .insert_header((UNTIL_SEQ_HEADER, until_seq.to_string()))
+        .json(signed))
 }
 
 /// Any signed-in user: the public half of the manifest signing key.

@@ -130,7 +130,12 @@ impl From<&LedgerEntryRow> for ExportRecord {
 impl ExportRecord {
     pub fn into_row(self) -> Result<LedgerEntryRow, String> {
         let posted_at = NaiveDateTime::parse_from_str(&self.posted_at, "%Y-%m-%dT%H:%M:%S%.6fZ")
-            .map_err(|_| format!("seq {}: posted_at {:?} is not a canonical timestamp", self.seq, self.posted_at))?;
+            .map_err(|_| {
+                format!(
+                    "seq {}: posted_at {:?} is not a canonical timestamp",
+                    self.seq, self.posted_at
+                )
+            })?;
         Ok(LedgerEntryRow {
             seq: self.seq,
             id: self.id,
@@ -208,8 +213,13 @@ pub fn read_rows(format: Format, data: &[u8]) -> Result<Vec<LedgerEntryRow>, Str
             })
             .collect(),
         Format::Csv => {
-            let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(data);
-            let headers = reader.headers().map_err(|error| format!("CSV header: {error}"))?.clone();
+            let mut reader = csv::ReaderBuilder::new()
+                .has_headers(true)
+                .from_reader(data);
+            let headers = reader
+                .headers()
+                .map_err(|error| format!("CSV header: {error}"))?
+                .clone();
             if headers.iter().collect::<Vec<_>>() != FIELDS {
                 return Err("the CSV header is not the export header".into());
             }
@@ -220,7 +230,9 @@ pub fn read_rows(format: Format, data: &[u8]) -> Result<Vec<LedgerEntryRow>, Str
                 let text = |i: usize| restore(cell(i)).to_owned();
                 let optional = |i: usize| (!cell(i).is_empty()).then(|| text(i));
                 let number_at = |i: usize| {
-                    cell(i).parse::<i64>().map_err(|_| format!("CSV row {}: {} is not a number", number + 1, FIELDS[i]))
+                    cell(i).parse::<i64>().map_err(|_| {
+                        format!("CSV row {}: {} is not a number", number + 1, FIELDS[i])
+                    })
                 };
                 let day = match cell(8) {
                     "" => None,
@@ -293,18 +305,37 @@ mod tests {
         let text = String::from_utf8(bytes).unwrap_or_default();
         assert!(text.starts_with("id,seq,sme_id,kind,amount,rate_id,item_id,workshop_id,day,reverses_entry_id,reason,posted_at,posted_by,prev_hash,hash\r\n"));
         assert!(text.contains(",-3,"), "numbers are not neutralized: {text}");
-        assert!(text.contains("\"said \"\"no\"\", twice\nthen yes\""), "{text}");
+        assert!(
+            text.contains("\"said \"\"no\"\", twice\nthen yes\""),
+            "{text}"
+        );
         assert!(text.contains(",2026-05-04T03:02:01.000500Z,"));
         assert!(text.ends_with("\r\n"));
     }
 
     #[test]
     fn formula_like_text_is_neutralized_and_restored() {
-        for dangerous in ["=HYPERLINK(\"http://x\")", "+1+1", "-2", "@SUM(A1)", "\tx", "\rx", "'quoted"] {
+        for dangerous in [
+            "=HYPERLINK(\"http://x\")",
+            "+1+1",
+            "-2",
+            "@SUM(A1)",
+            "\tx",
+            "\rx",
+            "'quoted",
+        ] {
             let bytes = export(Format::Csv, &[entry(Some(dangerous))]);
             let mut reader = csv::Reader::from_reader(bytes.as_slice());
-            let raw = reader.records().next().and_then(Result::ok).unwrap_or_default();
-            assert_eq!(raw.get(10), Some(format!("'{dangerous}").as_str()), "{dangerous:?}");
+            let raw = reader
+                .records()
+                .next()
+                .and_then(Result::ok)
+                .unwrap_or_default();
+            assert_eq!(
+                raw.get(10),
+                Some(format!("'{dangerous}").as_str()),
+                "{dangerous:?}"
+            );
             let back = read_rows(Format::Csv, &bytes).unwrap_or_default();
             assert_eq!(back[0].reason.as_deref(), Some(dangerous));
         }
@@ -314,14 +345,23 @@ mod tests {
     fn both_formats_read_back_to_the_same_rows() {
         let rows = vec![entry(Some("=1+1")), entry(None)];
         for format in [Format::Csv, Format::Jsonl] {
-            assert_eq!(read_rows(format, &export(format, &rows)), Ok(rows.clone()), "{format:?}");
+            assert_eq!(
+                read_rows(format, &export(format, &rows)),
+                Ok(rows.clone()),
+                "{format:?}"
+            );
         }
     }
 
     #[test]
     fn jsonl_is_one_compact_object_per_line_in_field_order() {
         let text = String::from_utf8(export(Format::Jsonl, &[entry(None)])).unwrap_or_default();
-        assert!(text.starts_with(r#"{"id":"e-1","seq":2,"sme_id":"s-1","kind":"reversal","amount":-3,"#), "{text}");
+        assert!(
+            text.starts_with(
+                r#"{"id":"e-1","seq":2,"sme_id":"s-1","kind":"reversal","amount":-3,"#
+            ),
+            "{text}"
+        );
         assert!(text.ends_with("}\n"));
         assert_eq!(text.lines().count(), 1);
     }

@@ -23,12 +23,19 @@ pub const MANIFEST_FORMAT: &str = "sme-ledger-export-manifest/1";
 
 /// The service's signing key, from the settings (64 hex digits: the 32-byte Ed25519 seed) or
 /// generated once into `data_dir/signing-key`, owner-only.
-pub fn load_signing_key(configured: Option<&SecretString>, data_dir: &Path) -> anyhow::Result<SigningKey> {
+pub fn load_signing_key(
+    configured: Option<&SecretString>,
+    data_dir: &Path,
+) -> anyhow::Result<SigningKey> {
     let secret = secret::load_or_generate(configured, data_dir, "signing-key", 32)?;
     let seed: [u8; 32] = hex::decode(secret.expose_secret().trim())
         .ok()
         .and_then(|bytes| bytes.try_into().ok())
-        .ok_or_else(|| anyhow::anyhow!("the signing key must be 64 hexadecimal digits (a 32-byte Ed25519 seed)"))?;
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "the signing key must be 64 hexadecimal digits (a 32-byte Ed25519 seed)"
+            )
+        })?;
     Ok(SigningKey::from_bytes(&seed))
 }
 
@@ -44,11 +51,24 @@ pub fn canonical_json(value: &Value) -> String {
             keys.sort();
             let members: Vec<String> = keys
                 .into_iter()
-                .map(|key| format!("{}:{}", Value::String(key.clone()), canonical_json(&map[key])))
+                .map(|key| {
+                    format!(
+                        "{}:{}",
+                        Value::String(key.clone()),
+                        canonical_json(&map[key])
+                    )
+                })
                 .collect();
             format!("{{{}}}", members.join(","))
         }
-        Value::Array(items) => format!("[{}]", items.iter().map(canonical_json).collect::<Vec<_>>().join(",")),
+        Value::Array(items) => format!(
+            "[{}]",
+            items
+                .iter()
+                .map(canonical_json)
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
         scalar => scalar.to_string(),
     }
 }
@@ -57,7 +77,10 @@ pub fn canonical_json(value: &Value) -> String {
 pub fn sign(mut manifest: Map<String, Value>, key: &SigningKey) -> Value {
     manifest.remove("signature");
     let signature = key.sign(canonical_json(&Value::Object(manifest.clone())).as_bytes());
-    manifest.insert("signature".into(), Value::String(hex::encode(signature.to_bytes())));
+    manifest.insert(
+        "signature".into(),
+        Value::String(hex::encode(signature.to_bytes())),
+    );
     Value::Object(manifest)
 }
 
@@ -77,13 +100,23 @@ impl Default for Digest2 {
         csv.update(Format::Csv.preamble());
         let mut jsonl = Sha256::new();
         jsonl.update(Format::Jsonl.preamble());
-        Self { csv, jsonl, rows: 0, first: None, last: None, buffer: Vec::new() }
+        Self {
+            csv,
+            jsonl,
+            rows: 0,
+            first: None,
+            last: None,
+            buffer: Vec::new(),
+        }
     }
 }
 
 impl Digest2 {
     pub fn add(&mut self, row: &crate::db::ledger::LedgerEntryRow) {
-        for (format, hasher) in [(Format::Csv, &mut self.csv), (Format::Jsonl, &mut self.jsonl)] {
+        for (format, hasher) in [
+            (Format::Csv, &mut self.csv),
+            (Format::Jsonl, &mut self.jsonl),
+        ] {
             self.buffer.clear();
             format.write_row(row, &mut self.buffer);
             hasher.update(&self.buffer);
@@ -128,18 +161,27 @@ pub struct Verified {
 }
 
 fn field<'a>(manifest: &'a Map<String, Value>, name: &str) -> Result<&'a Value, String> {
-    manifest.get(name).ok_or_else(|| format!("the manifest has no `{name}`"))
+    manifest
+        .get(name)
+        .ok_or_else(|| format!("the manifest has no `{name}`"))
 }
 
 fn text_field(manifest: &Map<String, Value>, name: &str) -> Result<String, String> {
-    field(manifest, name)?.as_str().map(str::to_owned).ok_or_else(|| format!("`{name}` is not text"))
+    field(manifest, name)?
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| format!("`{name}` is not text"))
 }
 
 fn parse_public_key(text: &str) -> Result<VerifyingKey, String> {
     let trimmed = text.trim();
     // Accept the JSON of GET /reports/signing-key as well as the bare hex key.
     let hex_key = match serde_json::from_str::<Value>(trimmed) {
-        Ok(Value::Object(map)) => map.get("public_key").and_then(Value::as_str).map(str::to_owned).unwrap_or_default(),
+        Ok(Value::Object(map)) => map
+            .get("public_key")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .unwrap_or_default(),
         _ => trimmed.to_owned(),
     };
     let bytes: [u8; 32] = hex::decode(hex_key.trim())
@@ -152,9 +194,13 @@ fn parse_public_key(text: &str) -> Result<VerifyingKey, String> {
 /// Checks an export against its manifest: the signature, the digest of the exact bytes, the
 /// row count and `seq` range, every row's hash, and — for an unfiltered export — the links
 /// between rows from the start of the chain. Any changed byte makes it fail.
-pub fn verify_export(manifest: &[u8], data: &[u8], public_key: Option<&str>) -> Result<Verified, String> {
-    let Value::Object(mut manifest) =
-        serde_json::from_slice::<Value>(manifest).map_err(|error| format!("the manifest is not JSON: {error}"))?
+pub fn verify_export(
+    manifest: &[u8],
+    data: &[u8],
+    public_key: Option<&str>,
+) -> Result<Verified, String> {
+    let Value::Object(mut manifest) = serde_json::from_slice::<Value>(manifest)
+        .map_err(|error| format!("the manifest is not JSON: {error}"))?
     else {
         return Err("the manifest is not a JSON object".into());
     };
@@ -175,22 +221,35 @@ pub fn verify_export(manifest: &[u8], data: &[u8], public_key: Option<&str>) -> 
     key.verify(canonical_json(&Value::Object(manifest.clone())).as_bytes(), &Signature::from_bytes(&signature))
         .map_err(|_| "the manifest's signature does not verify: the manifest was altered or signed by another key")?;
 
-    let format = if data.starts_with(b"id,seq,") { Format::Csv } else { Format::Jsonl };
+    let format = if data.starts_with(b"id,seq,") {
+        Format::Csv
+    } else {
+        Format::Jsonl
+    };
     let digest_field = match format {
         Format::Csv => "csv_sha256",
         Format::Jsonl => "jsonl_sha256",
     };
     let digest = hex::encode(Sha256::digest(data));
     if digest != text_field(&manifest, digest_field)? {
-        return Err(format!("the data's SHA-256 is {digest}, not the manifest's `{digest_field}`: the file was changed"));
+        return Err(format!(
+            "the data's SHA-256 is {digest}, not the manifest's `{digest_field}`: the file was changed"
+        ));
     }
 
     let rows = read_rows(format, data)?;
-    let expected_rows = field(&manifest, "row_count")?.as_u64().ok_or("`row_count` is not a number")?;
+    let expected_rows = field(&manifest, "row_count")?
+        .as_u64()
+        .ok_or("`row_count` is not a number")?;
     if rows.len() as u64 != expected_rows {
-        return Err(format!("the data holds {} rows, the manifest says {expected_rows}", rows.len()));
+        return Err(format!(
+            "the data holds {} rows, the manifest says {expected_rows}",
+            rows.len()
+        ));
     }
-    let until_seq = field(&manifest, "until_seq")?.as_i64().ok_or("`until_seq` is not a number")?;
+    let until_seq = field(&manifest, "until_seq")?
+        .as_i64()
+        .ok_or("`until_seq` is not a number")?;
     let first = rows.first();
     let last = rows.last();
     if field(&manifest, "first_seq")?.as_i64() != first.map(|row| row.seq)
@@ -198,7 +257,8 @@ pub fn verify_export(manifest: &[u8], data: &[u8], public_key: Option<&str>) -> 
     {
         return Err("the rows' seq range is not the manifest's".into());
     }
-    if field(&manifest, "chain_hash_before_first")?.as_str() != first.map(|row| row.prev_hash.as_str())
+    if field(&manifest, "chain_hash_before_first")?.as_str()
+        != first.map(|row| row.prev_hash.as_str())
         || field(&manifest, "chain_hash_at_last")?.as_str() != last.map(|row| row.hash.as_str())
     {
         return Err("the chain hashes at the ends of the rows are not the manifest's".into());
@@ -215,7 +275,10 @@ pub fn verify_export(manifest: &[u8], data: &[u8], public_key: Option<&str>) -> 
             return Err(format!("seq {} is out of order", row.seq));
         }
         if link_hash(&row.prev_hash, &canonical(row)) != row.hash {
-            return Err(format!("seq {}: the row does not hash to its `hash`: it was altered", row.seq));
+            return Err(format!(
+                "seq {}: the row does not hash to its `hash`: it was altered",
+                row.seq
+            ));
         }
         if unfiltered {
             let (expected_seq, expected_prev) = match previous {
@@ -223,15 +286,25 @@ pub fn verify_export(manifest: &[u8], data: &[u8], public_key: Option<&str>) -> 
                 None => (1, GENESIS_HASH),
             };
             if row.seq != expected_seq || row.prev_hash != expected_prev {
-                return Err(format!("seq {}: the chain is broken before this row (a row is missing or moved)", row.seq));
+                return Err(format!(
+                    "seq {}: the chain is broken before this row (a row is missing or moved)",
+                    row.seq
+                ));
             }
         }
         previous = Some(row);
     }
     if unfiltered && last.map_or(0, |row| row.seq) != until_seq {
-        return Err(format!("the rows end before until_seq {until_seq}: rows are missing at the end"));
+        return Err(format!(
+            "the rows end before until_seq {until_seq}: rows are missing at the end"
+        ));
     }
-    Ok(Verified { format, rows: expected_rows, until_seq, key_from_manifest })
+    Ok(Verified {
+        format,
+        rows: expected_rows,
+        until_seq,
+        key_from_manifest,
+    })
 }
 
 #[cfg(test)]
@@ -241,7 +314,10 @@ mod tests {
     #[test]
     fn canonical_json_sorts_keys_at_every_level() {
         let value = json!({ "b": 1, "a": { "d": [true, null], "c": "é\"" } });
-        assert_eq!(canonical_json(&value), r#"{"a":{"c":"é\"","d":[true,null]},"b":1}"#);
+        assert_eq!(
+            canonical_json(&value),
+            r#"{"a":{"c":"é\"","d":[true,null]},"b":1}"#
+        );
     }
 
     #[test]
@@ -249,7 +325,8 @@ mod tests {
         let key = SigningKey::from_bytes(&[7u8; 32]);
         let other = SigningKey::from_bytes(&[8u8; 32]);
         let data = b"";
-        let manifest = Digest2::default().manifest(json!({ "kind": null }), 0, &public_key_hex(&key));
+        let manifest =
+            Digest2::default().manifest(json!({ "kind": null }), 0, &public_key_hex(&key));
         let mut csv_manifest = manifest.clone();
         // An empty JSONL export is empty bytes.
         csv_manifest.insert("row_count".into(), json!(0));
@@ -258,7 +335,9 @@ mod tests {
         assert!(verify_export(&bytes, data, None).is_ok());
         assert!(verify_export(&bytes, data, Some(&public_key_hex(&key))).is_ok());
         assert!(verify_export(&bytes, data, Some(&public_key_hex(&other))).is_err());
-        let tampered = String::from_utf8(bytes).unwrap_or_default().replace("\"until_seq\":0", "\"until_seq\":1");
+        let tampered = String::from_utf8(bytes)
+            .unwrap_or_default()
+            .replace("\"until_seq\":0", "\"until_seq\":1");
         assert!(verify_export(tampered.as_bytes(), data, None).is_err());
     }
 }

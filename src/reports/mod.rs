@@ -21,7 +21,10 @@ pub const BATCH: i64 = 1_000;
 
 fn attributed(row: AttributedRow) -> Result<Attributed, ApiError> {
     Ok(Attributed {
-        kind: row.kind.parse::<EntryKind>().map_err(|_| ApiError::Internal(anyhow::anyhow!("stored entry kind")))?,
+        kind: row
+            .kind
+            .parse::<EntryKind>()
+            .map_err(|_| ApiError::Internal(anyhow::anyhow!("stored entry kind")))?,
         amount: row.amount,
         exam_tier: row.exam_tier,
         item_type: row.item_type,
@@ -120,8 +123,16 @@ pub struct Summary {
 /// Totals over `[from, to)`: overall and per SME (by tier and type, by workshop level), and
 /// how many items were submitted, accepted, rejected, withdrawn and revoked in the window
 /// (counted from the audit log, so a later revocation does not erase an earlier acceptance).
-pub fn summary(conn: &mut DbConn, from: Option<NaiveDateTime>, to: Option<NaiveDateTime>) -> Result<Summary, ApiError> {
-    let filter = EntryFilter { posted_from: from, posted_before: to, ..EntryFilter::default() };
+pub fn summary(
+    conn: &mut DbConn,
+    from: Option<NaiveDateTime>,
+    to: Option<NaiveDateTime>,
+) -> Result<Summary, ApiError> {
+    let filter = EntryFilter {
+        posted_from: from,
+        posted_before: to,
+        ..EntryFilter::default()
+    };
     let mut overall = Tally::default();
     let mut per_sme: BTreeMap<String, Tally> = BTreeMap::new();
     for_each_attributed(conn, &filter, |row| {
@@ -142,7 +153,13 @@ pub fn summary(conn: &mut DbConn, from: Option<NaiveDateTime>, to: Option<NaiveD
         });
     }
     let mut items = DecisionCounts::default();
-    let events = AuditFilter { target_type: Some("item".into()), outcome: Some("ok".into()), from, before: to, ..AuditFilter::default() };
+    let events = AuditFilter {
+        target_type: Some("item".into()),
+        outcome: Some("ok".into()),
+        from,
+        before: to,
+        ..AuditFilter::default()
+    };
     let mut after = 0;
     loop {
         let rows = audit_rows::page(conn, &events, after, BATCH)?;
@@ -162,7 +179,11 @@ pub fn summary(conn: &mut DbConn, from: Option<NaiveDateTime>, to: Option<NaiveD
             break;
         }
     }
-    Ok(Summary { totals: overall.finish(), smes, items })
+    Ok(Summary {
+        totals: overall.finish(),
+        smes,
+        items,
+    })
 }
 
 /// The last `seq` an export covers: the one asked for, but never past the current head, so
