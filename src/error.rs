@@ -272,6 +272,10 @@ impl From<diesel::result::Error> for ApiError {
                 "concurrent_update",
                 "Another request changed the same records at the same time; retry.",
             ),
+            // A transaction whose connection died cannot even be rolled back.
+            E::BrokenTransactionManager => {
+                ApiError::Unavailable("the connection broke during a transaction".into())
+            }
             E::DatabaseError(Kind::ClosedConnection | Kind::UnableToSendCommand, info) => {
                 ApiError::Unavailable(info.message().to_owned())
             }

@@ -306,7 +306,7 @@ where
 
 /// Whether a database error message means the server is gone rather than the query wrong.
 pub fn is_connection_failure(message: &str) -> bool {
-    const SIGNS: [&str; 9] = [
+    const SIGNS: [&str; 15] = [
         "server closed the connection",
         "terminating connection",
         "could not connect",
@@ -314,8 +314,14 @@ pub fn is_connection_failure(message: &str) -> bool {
         "no connection to the server",
         "the database system is",
         "connection to server",
+        "could not receive data",
+        "could not send data",
+        "connection reset",
+        "broken pipe",
+        "eof detected",
+        "ssl connection has been closed",
         "database is locked",
-        "SSL connection has been closed",
+        "canceling statement due to conflict",
     ];
     let message = message.to_ascii_lowercase();
     SIGNS

@@ -33,95 +33,64 @@ fn resource(path: &str) -> Resource {
     web::resource(path).default_service(web::to(method_not_allowed))
 }
 
-/// Every route of the service.
+/// Declares the route table once: it both registers the routes and lists them in [`ROUTES`],
+/// so tests can check every route against the OpenAPI document and the access matrix.
+macro_rules! route_table {
+    ($($path:literal => { $($method:ident : $handler:path),+ $(,)? }),+ $(,)?) => {
+        /// Every `(method, path)` of the service, paths as registered (`{id}` placeholders).
+        pub const ROUTES: &[(&str, &str)] = &[$($((stringify!($method), $path)),+),+];
+
+        fn register(cfg: &mut web::ServiceConfig) {
+            $(cfg.service(resource($path)$(.route(web::$method().to($handler)))+);)+
+        }
+    };
+}
+
+route_table! {
+    "/healthz" => { get: health::healthz },
+    "/readyz" => { get: health::readyz },
+    "/api/v1/auth/login" => { post: auth::login },
+    "/api/v1/auth/refresh" => { post: auth::refresh },
+    "/api/v1/auth/logout" => { post: auth::logout },
+    "/api/v1/auth/logout-all" => { post: auth::logout_all },
+    "/api/v1/me" => { get: me::show },
+    "/api/v1/me/password" => { put: me::change_password },
+    "/api/v1/me/credits" => { get: reports::my_credits },
+    "/api/v1/users" => { get: users::list, post: users::create },
+    "/api/v1/users/{id}" => { get: users::show, patch: users::update },
+    "/api/v1/rates/items" => { get: rates::list_item_rates, post: rates::publish_item_rate },
+    "/api/v1/rates/workshops" => { get: rates::list_workshop_rates, post: rates::publish_workshop_rate },
+    "/api/v1/items" => { get: items::list, post: items::submit },
+    "/api/v1/items/{id}" => { get: items::show },
+    "/api/v1/items/{id}/history" => { get: items::history },
+    "/api/v1/items/{id}/accept" => { post: items::accept },
+    "/api/v1/items/{id}/reject" => { post: items::reject },
+    "/api/v1/items/{id}/withdraw" => { post: items::withdraw },
+    "/api/v1/items/{id}/revoke" => { post: items::revoke },
+    "/api/v1/workshops" => { get: workshops::list, post: workshops::create },
+    "/api/v1/workshops/{id}" => { get: workshops::show },
+    "/api/v1/workshops/{id}/attendance" => { get: workshops::list_attendance, post: workshops::log_attendance },
+    "/api/v1/ledger" => { get: ledger::list },
+    "/api/v1/ledger/verify" => { get: ledger::verify },
+    "/api/v1/ledger/{entry_id}/reverse" => { post: ledger::reverse },
+    "/api/v1/smes/{id}/credits" => { get: reports::sme_credits },
+    "/api/v1/reports/ledger.csv" => { get: reports::ledger_csv },
+    "/api/v1/reports/ledger.jsonl" => { get: reports::ledger_jsonl },
+    "/api/v1/reports/ledger.manifest" => { get: reports::ledger_manifest },
+    "/api/v1/reports/signing-key" => { get: reports::signing_key },
+    "/api/v1/reports/summary" => { get: reports::summary },
+    "/api/v1/audit-events" => { get: audit::list },
+    "/api/v1/audit-events/verify" => { get: audit::verify },
+}
+
+/// Every route of the service, with the extractors' configuration.
 pub fn configure(max_body_bytes: usize) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg| {
         cfg.app_data(extract::json_config(max_body_bytes))
             .app_data(extract::payload_config(max_body_bytes))
             .app_data(extract::query_config())
-            .app_data(extract::path_config())
-            .service(resource("/healthz").route(web::get().to(health::healthz)))
-            .service(resource("/readyz").route(web::get().to(health::readyz)))
-            .service(
-                web::scope("/api/v1")
-                    .service(resource("/auth/login").route(web::post().to(auth::login)))
-                    .service(resource("/auth/refresh").route(web::post().to(auth::refresh)))
-                    .service(resource("/auth/logout").route(web::post().to(auth::logout)))
-                    .service(resource("/auth/logout-all").route(web::post().to(auth::logout_all)))
-                    .service(resource("/me").route(web::get().to(me::show)))
-                    .service(resource("/me/password").route(web::put().to(me::change_password)))
-                    .service(resource("/me/credits").route(web::get().to(reports::my_credits)))
-                    .service(
-                        resource("/smes/{id}/credits").route(web::get().to(reports::sme_credits)),
-                    )
-                    .service(
-                        resource("/reports/ledger.csv").route(web::get().to(reports::ledger_csv)),
-                    )
-                    .service(
-                        resource("/reports/ledger.jsonl")
-                            .route(web::get().to(reports::ledger_jsonl)),
-                    )
-                    .service(
-                        resource("/reports/ledger.manifest")
-                            .route(web::get().to(reports::ledger_manifest)),
-                    )
-                    .service(
-                        resource("/reports/signing-key").route(web::get().to(reports::signing_key)),
-                    )
-                    .service(resource("/reports/summary").route(web::get().to(reports::summary)))
-                    .service(
-                        resource("/users")
-                            .route(web::get().to(users::list))
-                            .route(web::post().to(users::create)),
-                    )
-                    .service(
-                        resource("/users/{id}")
-                            .route(web::get().to(users::show))
-                            .route(web::patch().to(users::update)),
-                    )
-                    .service(
-                        resource("/rates/items")
-                            .route(web::get().to(rates::list_item_rates))
-                            .route(web::post().to(rates::publish_item_rate)),
-                    )
-                    .service(
-                        resource("/rates/workshops")
-                            .route(web::get().to(rates::list_workshop_rates))
-                            .route(web::post().to(rates::publish_workshop_rate)),
-                    )
-                    .service(
-                        resource("/items")
-                            .route(web::get().to(items::list))
-                            .route(web::post().to(items::submit)),
-                    )
-                    .service(resource("/items/{id}").route(web::get().to(items::show)))
-                    .service(resource("/items/{id}/history").route(web::get().to(items::history)))
-                    .service(resource("/items/{id}/accept").route(web::post().to(items::accept)))
-                    .service(resource("/items/{id}/reject").route(web::post().to(items::reject)))
-                    .service(
-                        resource("/items/{id}/withdraw").route(web::post().to(items::withdraw)),
-                    )
-                    .service(resource("/items/{id}/revoke").route(web::post().to(items::revoke)))
-                    .service(resource("/ledger").route(web::get().to(ledger::list)))
-                    .service(resource("/ledger/verify").route(web::get().to(ledger::verify)))
-                    .service(
-                        resource("/ledger/{entry_id}/reverse")
-                            .route(web::post().to(ledger::reverse)),
-                    )
-                    .service(
-                        resource("/workshops")
-                            .route(web::get().to(workshops::list))
-                            .route(web::post().to(workshops::create)),
-                    )
-                    .service(resource("/workshops/{id}").route(web::get().to(workshops::show)))
-                    .service(
-                        resource("/workshops/{id}/attendance")
-                            .route(web::get().to(workshops::list_attendance))
-                            .route(web::post().to(workshops::log_attendance)),
-                    )
-                    .service(resource("/audit-events").route(web::get().to(audit::list)))
-                    .service(resource("/audit-events/verify").route(web::get().to(audit::verify))),
-            )
-            .default_service(web::to(no_such_route));
+            .app_data(extract::path_config());
+        register(cfg);
+        cfg.default_service(web::to(no_such_route));
     }
 }

@@ -2,6 +2,7 @@
 //! temporary SQLite file, or a fresh PostgreSQL database when `TEST_DATABASE_URL` is set.
 #![allow(clippy::unwrap_used)]
 
+mod access;
 mod audit;
 mod auth;
 mod cli;
@@ -16,6 +17,8 @@ mod ledger;
 mod model;
 mod rates;
 mod reports;
+mod resilience;
+mod secrets;
 mod tokens;
 mod users;
 mod workshops;

@@ -1,0 +1,566 @@
+//! Crash safety and scale-out: a server killed mid-flight, a database stopped under load, two
+//! instances on one database. After each, every acknowledged posting is there exactly once,
+//! items and awards agree, and the chain verifies.
+
+use std::collections::{HashMap, HashSet};
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::helpers::{
+    ADMIN_EMAIL, ADMIN_PASSWORD, JWT_SECRET, TestApp, TestDatabase, is_postgres, item_body,
+    spawn_app, spawn_on,
+};
+
+/// The service as its own process, on the given database.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    fn start(database: &TestDatabase) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sme-ledger"))
+            .args([
+                "serve",
+                "--bind",
+                "127.0.0.1:0",
+                "--log-format",
+                "json",
+                "--db-timeout-secs",
+                "2",
+            ])
+            .env("DATABASE_URL", &database.url)
+            .env("SME_LEDGER_DATA_DIR", database.dir.path().join("data"))
+            .env("SME_LEDGER_ADMIN_EMAIL", ADMIN_EMAIL)
+            .env("SME_LEDGER_ADMIN_PASSWORD", ADMIN_PASSWORD)
+            .env("SME_LEDGER_JWT_SECRET", JWT_SECRET)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut lines = stdout.lines().map_while(Result::ok);
+        let port = lines
+            .find(|line| line.contains("\"listening\""))
+            .and_then(|line| serde_json::from_str::<Value>(&line).ok())
+            .and_then(|log| log["fields"]["port"].as_u64())
+            .expect("the server did not start");
+        // Keep draining the log so the server never blocks on a full pipe.
+        std::thread::spawn(move || lines.for_each(drop));
+        Self {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+async fn call(
+    client: &reqwest::Client,
+    base: &str,
+    path: &str,
+    token: &str,
+    body: &Value,
+) -> Option<(u16, Value)> {
+    let response = client
+        .post(format!("{base}{path}"))
+        .bearer_auth(token)
+        .json(body)
+        .send()
+        .await
+        .ok()?;
+    let status = response.status().as_u16();
+    let body = response.json::<Value>().await.ok()?;
+    Some((status, body))
+}
+
+async fn token_for(client: &reqwest::Client, base: &str, email: &str, password: &str) -> String {
+    let reply = client
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({ "email": email, "password": password }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 200);
+    reply.json::<Value>().await.unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn create(client: &reqwest::Client, base: &str, token: &str, role: &str) -> (String, String) {
+    let email = format!("{role}-{}@example.org", uuid::Uuid::new_v4().simple());
+    let body = json!({ "email": email, "password": "resilience passphrase", "role": role });
+    let (status, user) = call(client, base, "/api/v1/users", token, &body)
+        .await
+        .unwrap();
+    assert_eq!(status, 201);
+    (
+        user["id"].as_str().unwrap().to_owned(),
+        token_for(client, base, &email, "resilience passphrase").await,
+    )
+}
+
+async fn get_all(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    path: &str,
+    key: &str,
+) -> Vec<Value> {
+    let mut all = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut url = format!("{base}{path}?limit=500");
+        if let Some(cursor) = &cursor {
+            url.push_str(&format!("&cursor={cursor}"));
+        }
+        let page: Value = client
+            .get(url)
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        all.extend(page[key].as_array().unwrap().iter().cloned());
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => return all,
+        }
+    }
+}
+
+/// Every acknowledged entry id appears exactly once; every accepted item has exactly one
+/// award and every award an accepted item; the chain verifies.
+async fn assert_invariants(
+    client: &reqwest::Client,
+    base: &str,
+    pm: &str,
+    acknowledged: &HashSet<String>,
+) {
+    let admin = token_for(client, base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let entries = get_all(client, base, pm, "/api/v1/ledger", "entries").await;
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for entry in &entries {
+        *seen.entry(entry["id"].as_str().unwrap()).or_default() += 1;
+    }
+    for id in acknowledged {
+        assert_eq!(
+            seen.get(id.as_str()),
+            Some(&1),
+            "acknowledged entry {id} is not there exactly once"
+        );
+    }
+    let items = get_all(client, base, pm, "/api/v1/items", "items").await;
+    let mut awards: HashMap<&str, usize> = HashMap::new();
+    for entry in entries.iter().filter(|e| e["kind"] == "item_award") {
+        *awards
+            .entry(entry["item_id"].as_str().unwrap())
+            .or_default() += 1;
+    }
+    for item in &items {
+        let id = item["id"].as_str().unwrap();
+        let accepted = item["status"] == "accepted";
+        assert_eq!(
+            awards.get(id).copied().unwrap_or(0),
+            usize::from(accepted),
+            "item {id} ({})",
+            item["status"]
+        );
+    }
+    let verification: Value = client
+        .get(format!("{base}/api/v1/ledger/verify"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(verification["ok"], true, "{verification}");
+    assert_eq!(
+        verification["entries"].as_u64().unwrap() as usize,
+        entries.len()
+    );
+}
+
+/// Items to accept and SMEs whose days to log, on a fresh server.
+struct Workload {
+    pm: String,
+    items: Vec<String>,
+    workshop: String,
+    smes: Vec<String>,
+}
+
+async fn prepare(client: &reqwest::Client, base: &str) -> Workload {
+    let admin = token_for(client, base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let today = chrono::Utc::now().date_naive();
+    let rate = json!({ "certification_level": "specialist", "credits_per_day": 4, "effective_from": today.to_string() });
+    assert_eq!(
+        call(client, base, "/api/v1/rates/workshops", &admin, &rate)
+            .await
+            .unwrap()
+            .0,
+        201
+    );
+    let (_, pm) = create(client, base, &admin, "program_manager").await;
+    let mut items = Vec::new();
+    let mut smes = Vec::new();
+    for _ in 0..4 {
+        let (sme_id, sme) = create(client, base, &admin, "sme").await;
+        for _ in 0..30 {
+            let (status, item) = call(
+                client,
+                base,
+                "/api/v1/items",
+                &sme,
+                &item_body("specialist", "standard", "sme_program"),
+            )
+            .await
+            .unwrap();
+            assert_eq!(status, 201);
+            items.push(item["id"].as_str().unwrap().to_owned());
+        }
+        smes.push(sme_id);
+    }
+    let workshop = json!({
+        "kind": "jta", "title": "Resilience", "certification_level": "specialist",
+        "starts_on": (today - chrono::Duration::days(30)).to_string(), "ends_on": today.to_string(),
+    });
+    let (_, workshop) = call(client, base, "/api/v1/workshops", &pm, &workshop)
+        .await
+        .unwrap();
+    Workload {
+        pm,
+        items,
+        workshop: workshop["id"].as_str().unwrap().to_owned(),
+        smes,
+    }
+}
+
+/// Sends every acceptance and one attendance request per SME and day, all at once; returns
+/// the ids of the entries whose postings were acknowledged, and the statuses seen.
+async fn storm(
+    client: &reqwest::Client,
+    base: &str,
+    work: &Workload,
+    acks: Arc<AtomicUsize>,
+) -> (HashSet<String>, Vec<u16>) {
+    let today = chrono::Utc::now().date_naive();
+    let accepts = work.items.iter().map(|item| {
+        let acks = acks.clone();
+        async move {
+            let reply = call(
+                client,
+                base,
+                &format!("/api/v1/items/{item}/accept"),
+                &work.pm,
+                &json!({}),
+            )
+            .await;
+            if let Some((200, body)) = &reply {
+                acks.fetch_add(1, Ordering::SeqCst);
+                return (
+                    Some(vec![body["award"]["id"].as_str().unwrap().to_owned()]),
+                    200,
+                );
+            }
+            (None, reply.map_or(0, |(status, _)| status))
+        }
+    });
+    let days = work.smes.iter().flat_map(|sme| (1..=10).map(move |n| (sme, n))).map(|(sme, n)| {
+        let acks = acks.clone();
+        async move {
+            let body = json!({ "sme_id": sme, "days": [(today - chrono::Duration::days(n)).to_string()] });
+            let reply = call(client, base, &format!("/api/v1/workshops/{}/attendance", work.workshop), &work.pm, &body).await;
+            if let Some((201, body)) = &reply {
+                acks.fetch_add(1, Ordering::SeqCst);
+                let ids = body["entries"].as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap().to_owned()).collect();
+                return (Some(ids), 201);
+            }
+            (None, reply.map_or(0, |(status, _)| status))
+        }
+    });
+    let (accepted, logged) = futures::join!(
+        futures::future::join_all(accepts),
+        futures::future::join_all(days)
+    );
+    let mut acknowledged = HashSet::new();
+    let mut statuses = Vec::new();
+    for (ids, status) in accepted.into_iter().chain(logged) {
+        acknowledged.extend(ids.unwrap_or_default());
+        statuses.push(status);
+    }
+    (acknowledged, statuses)
+}
+
+#[tokio::test]
+async fn a_server_killed_mid_flight_loses_no_acknowledged_posting() {
+    let database = TestDatabase::create();
+    let client = reqwest::Client::new();
+    let server = Server::start(&database);
+    let work = prepare(&client, &server.base).await;
+    let acks = Arc::new(AtomicUsize::new(0));
+    let pid = server.child.id();
+    let killer = {
+        let acks = acks.clone();
+        tokio::spawn(async move {
+            while acks.load(Ordering::SeqCst) < 25 {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status()
+                .unwrap();
+        })
+    };
+    let (acknowledged, statuses) = storm(&client, &server.base, &work, acks).await;
+    killer.await.unwrap();
+    server.kill();
+    assert!(
+        acknowledged.len() >= 25,
+        "only {} postings were acknowledged",
+        acknowledged.len()
+    );
+    assert!(
+        statuses.iter().all(|s| [0, 200, 201].contains(s)),
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.contains(&0),
+        "the kill came after every request finished"
+    );
+
+    let restarted = Server::start(&database);
+    assert_invariants(&client, &restarted.base, &work.pm, &acknowledged).await;
+    let output = Command::new(env!("CARGO_BIN_EXE_sme-ledger"))
+        .arg("verify-ledger")
+        .env("DATABASE_URL", &database.url)
+        .env("SME_LEDGER_DATA_DIR", database.dir.path().join("data"))
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    restarted.kill();
+}
+
+/// A PostgreSQL cluster of this test's own, durable (fsync and synchronous commit on, unlike
+/// the shared test cluster), so that stopping it hurts no other test and an acknowledged commit
+/// survives the crash.
+struct OwnCluster {
+    dir: tempfile::TempDir,
+    url: String,
+}
+
+impl OwnCluster {
+    fn bin(tool: &str) -> String {
+        let bin = std::env::var("PG_BIN").unwrap_or_else(|_| "/usr/lib/postgresql/15/bin".into());
+        format!("{bin}/{tool}")
+    }
+
+    fn as_postgres(args: &[&str]) -> bool {
+        let root = Command::new("id")
+            .arg("-u")
+            .output()
+            .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+        let mut command = if root {
+            Command::new("runuser")
+        } else {
+            Command::new(args[0])
+        };
+        if root {
+            command.args(["-u", "postgres", "--"]).arg(args[0]);
+        }
+        command
+            .args(&args[1..])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
+    fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().to_str().unwrap().to_owned();
+        Command::new("chmod")
+            .args(["0777", &path])
+            .status()
+            .unwrap();
+        let data = format!("{path}/data");
+        assert!(Self::as_postgres(&[
+            &Self::bin("initdb"),
+            "-D",
+            &data,
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "--no-sync"
+        ]));
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let conf = format!(
+            "port = {port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{path}'\n"
+        );
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(format!("{data}/postgresql.conf"))
+            .unwrap()
+            .write_all(conf.as_bytes())
+            .unwrap();
+        let cluster = Self {
+            dir,
+            url: format!("postgres://postgres@127.0.0.1:{port}/postgres"),
+        };
+        cluster.pg_ctl(&["start"]);
+        cluster
+    }
+
+    fn pg_ctl(&self, action: &[&str]) {
+        let data = format!("{}/data", self.dir.path().display());
+        let log = format!("{}/server.log", self.dir.path().display());
+        let mut args = vec![
+            Self::bin("pg_ctl"),
+            "-D".into(),
+            data,
+            "-l".into(),
+            log,
+            "-w".into(),
+        ];
+        args.extend(action.iter().map(|a| a.to_string()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        assert!(Self::as_postgres(&args), "pg_ctl {action:?} failed");
+    }
+}
+
+impl Drop for OwnCluster {
+    fn drop(&mut self) {
+        let data = format!("{}/data", self.dir.path().display());
+        Self::as_postgres(&[&Self::bin("pg_ctl"), "-D", &data, "-m", "immediate", "stop"]);
+    }
+}
+
+/// PostgreSQL only: the database stops abruptly under load and comes back.
+#[tokio::test]
+async fn a_database_stopped_under_load_gives_503_and_the_service_recovers_by_itself() {
+    if !is_postgres() {
+        return;
+    }
+    let cluster = Arc::new(OwnCluster::start());
+    let database = TestDatabase {
+        url: cluster.url.clone(),
+        dir: tempfile::tempdir().unwrap(),
+    };
+    let client = reqwest::Client::new();
+    let server = Server::start(&database);
+    let work = prepare(&client, &server.base).await;
+    let acks = Arc::new(AtomicUsize::new(0));
+    let stopper = {
+        let acks = acks.clone();
+        let cluster = cluster.clone();
+        tokio::spawn(async move {
+            while acks.load(Ordering::SeqCst) < 20 {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            tokio::task::spawn_blocking(move || {
+                cluster.pg_ctl(&["stop", "-m", "immediate"]);
+                std::thread::sleep(Duration::from_secs(3));
+                cluster.pg_ctl(&["start"]);
+            })
+            .await
+            .unwrap();
+        })
+    };
+    let mut acknowledged = HashSet::new();
+    let mut statuses = Vec::new();
+    // Keep the load on until the database has been down and back.
+    while !stopper.is_finished() || statuses.len() < 2 {
+        let (acked, seen) = storm(&client, &server.base, &work, acks.clone()).await;
+        acknowledged.extend(acked);
+        statuses.extend(seen);
+    }
+    stopper.await.unwrap();
+    assert!(
+        statuses.contains(&503),
+        "no request saw 503 while the database was down"
+    );
+    assert!(
+        statuses.iter().all(|s| [200, 201, 409, 503].contains(s)),
+        "{statuses:?}"
+    );
+
+    let mut ready = false;
+    for _ in 0..100 {
+        if client
+            .get(format!("{}/readyz", server.base))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200)
+        {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        ready,
+        "the service did not recover after the database came back"
+    );
+    // Postings work again, and nothing acknowledged was lost.
+    let (more, _) = storm(&client, &server.base, &work, Arc::new(AtomicUsize::new(0))).await;
+    acknowledged.extend(more);
+    assert_invariants(&client, &server.base, &work.pm, &acknowledged).await;
+    server.kill();
+}
+
+#[tokio::test]
+async fn two_instances_on_one_database_still_award_each_item_once() {
+    let first = spawn_app().await;
+    let second = spawn_on(first.db.clone(), |_| {}).await;
+    let sme = first.create_user("sme").await;
+    let pm = first.create_user("program_manager").await;
+    let mut items = Vec::new();
+    for _ in 0..10 {
+        items.push(
+            first
+                .submit_item(&sme, "technology_core", "performance")
+                .await,
+        );
+    }
+    let token = pm.token.as_str();
+    let attempts = items.iter().flat_map(|item| {
+        let via: [&TestApp; 2] = [&first, &second];
+        (0..6).map(move |n| via[n % 2].accept(token, item))
+    });
+    let replies = futures::future::join_all(attempts).await;
+    assert_eq!(replies.iter().filter(|r| r.status == 200).count(), 10);
+    assert_eq!(replies.iter().filter(|r| r.status == 409).count(), 50);
+    for item in &items {
+        assert_eq!(
+            second
+                .all_entries(&pm.token, &format!("&item_id={item}"))
+                .await
+                .len(),
+            1
+        );
+    }
+    second.assert_chain_verifies().await;
+    first.assert_chain_verifies().await;
+}

@@ -1,0 +1,200 @@
+//! The server's log of a full run holds none of the passwords, tokens, hashes or secrets it
+//! handled, even at debug level.
+
+use std::io::Read;
+use std::process::{Command, Stdio};
+
+use diesel::{QueryDsl, RunQueryDsl};
+use reqwest::Client;
+use serde_json::{Value, json};
+
+use crate::helpers::{ADMIN_EMAIL, ADMIN_PASSWORD, JWT_SECRET, TestDatabase, item_body};
+
+const SIGNING_KEY: &str = "4f1c0e5d2b7a9386a1c4e7f0b3d6a9c2e5f8b1d4a7c0e3f6b9d2a5c8e1f4b7a0";
+
+async fn post(client: &Client, url: String, token: Option<&str>, body: Value) -> Value {
+    let mut request = client.post(url).json(&body);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.unwrap();
+    response.json().await.unwrap_or(Value::Null)
+}
+
+#[tokio::test]
+async fn the_log_of_a_full_run_holds_no_secret() {
+    let database = TestDatabase::create();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sme-ledger"))
+        .args(["serve", "--bind", "127.0.0.1:0", "--log-format", "json"])
+        .env("RUST_LOG", "debug")
+        .env("DATABASE_URL", &database.url)
+        .env("SME_LEDGER_DATA_DIR", database.dir.path().join("data"))
+        .env("SME_LEDGER_ADMIN_EMAIL", ADMIN_EMAIL)
+        .env("SME_LEDGER_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .env("SME_LEDGER_JWT_SECRET", JWT_SECRET)
+        .env("SME_LEDGER_SIGNING_KEY", SIGNING_KEY)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let (sender, receiver) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut log = Vec::new();
+        let mut buffer = [0u8; 8192];
+        while let Ok(n) = stdout.read(&mut buffer) {
+            if n == 0 {
+                break;
+            }
+            log.extend_from_slice(&buffer[..n]);
+            if let Some(line) = String::from_utf8_lossy(&log)
+                .lines()
+                .find(|l| l.contains("\"listening\""))
+            {
+                let _ = sender.send(line.to_owned());
+            }
+        }
+        log
+    });
+    let listening: Value = serde_json::from_str(&receiver.recv().unwrap()).unwrap();
+    let base = format!("http://127.0.0.1:{}/api/v1", listening["fields"]["port"]);
+    let client = Client::new();
+
+    let mut secrets: Vec<String> =
+        vec![ADMIN_PASSWORD.into(), JWT_SECRET.into(), SIGNING_KEY.into()];
+    let admin = post(
+        &client,
+        format!("{base}/auth/login"),
+        None,
+        json!({ "email": ADMIN_EMAIL, "password": ADMIN_PASSWORD }),
+    )
+    .await;
+    let admin_token = admin["access_token"].as_str().unwrap().to_owned();
+    secrets.extend([
+        admin_token.clone(),
+        admin["refresh_token"].as_str().unwrap().to_owned(),
+    ]);
+    let mut people = Vec::new();
+    for role in ["sme", "program_manager"] {
+        let email = format!("{role}@example.org");
+        let password = format!("{role}'s secret passphrase 42");
+        post(
+            &client,
+            format!("{base}/users"),
+            Some(&admin_token),
+            json!({ "email": email, "password": password, "role": role }),
+        )
+        .await;
+        let tokens = post(
+            &client,
+            format!("{base}/auth/login"),
+            None,
+            json!({ "email": email, "password": password }),
+        )
+        .await;
+        let refreshed = post(
+            &client,
+            format!("{base}/auth/refresh"),
+            None,
+            json!({ "refresh_token": tokens["refresh_token"] }),
+        )
+        .await;
+        secrets.extend([
+            password,
+            tokens["access_token"].as_str().unwrap().into(),
+            tokens["refresh_token"].as_str().unwrap().into(),
+        ]);
+        secrets.extend([
+            refreshed["access_token"].as_str().unwrap().into(),
+            refreshed["refresh_token"].as_str().unwrap().into(),
+        ]);
+        people.push(refreshed["access_token"].as_str().unwrap().to_owned());
+    }
+    // Failed attempts carry secrets too.
+    secrets.push("a wrong guess at the password".into());
+    post(
+        &client,
+        format!("{base}/auth/login"),
+        None,
+        json!({ "email": ADMIN_EMAIL, "password": "a wrong guess at the password" }),
+    )
+    .await;
+    let item = post(
+        &client,
+        format!("{base}/items"),
+        Some(&people[0]),
+        item_body("associate", "standard", "sme_program"),
+    )
+    .await;
+    post(
+        &client,
+        format!("{base}/items/{}/accept", item["id"].as_str().unwrap()),
+        Some(&people[1]),
+        json!({}),
+    )
+    .await;
+    let new_password = "the sme's next passphrase";
+    secrets.push(new_password.into());
+    let request = client
+        .put(format!("{base}/me/password"))
+        .bearer_auth(&people[0]);
+    request.json(&json!({ "current_password": "sme's secret passphrase 42", "new_password": new_password })).send().await.unwrap();
+    client
+        .get(format!("{base}/reports/ledger.manifest"))
+        .bearer_auth(&people[1])
+        .send()
+        .await
+        .unwrap();
+    client
+        .get(format!("{base}/me"))
+        .bearer_auth("forged.token.value")
+        .send()
+        .await
+        .unwrap();
+
+    // The stored password hashes.
+    let mut conn = {
+        use diesel::Connection;
+        sme_ledger::db::DbConn::establish(&database.url).unwrap()
+    };
+    use sme_ledger::db::schema::users;
+    let hashes: Vec<String> = users::table
+        .select(users::password_hash)
+        .load(&mut conn)
+        .unwrap();
+    assert_eq!(hashes.len(), 3);
+    secrets.extend(
+        hashes
+            .iter()
+            .map(|hash| hash.rsplit('$').next().unwrap().to_owned()),
+    );
+    secrets.extend(hashes);
+
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    child.wait().unwrap();
+    let log = String::from_utf8(reader.join().unwrap()).unwrap();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert!(
+        log.lines().count() > 20,
+        "the log is suspiciously short:\n{log}"
+    );
+    for secret in &secrets {
+        assert!(
+            !log.contains(secret.as_str()),
+            "the log holds a secret: {secret}"
+        );
+        assert!(
+            !stderr.contains(secret.as_str()),
+            "standard error holds a secret: {secret}"
+        );
+    }
+}
