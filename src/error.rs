@@ -12,7 +12,7 @@ use serde::Serialize;
 use crate::telemetry;
 
 /// One refused field of a 422 answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct FieldError {
     pub field: String,
     pub message: String,
@@ -199,19 +199,22 @@ impl ApiError {
 
 /// The problem+json document (RFC 9457) with the service's own members `code`,
 /// `request_id` and, for 422, `errors`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Problem {
     #[serde(rename = "type")]
     pub problem_type: String,
+    #[schema(value_type = String)]
     pub title: &'static str,
     pub status: u16,
     pub detail: String,
+    #[schema(value_type = String)]
     pub code: &'static str,
     pub request_id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub errors: Option<Vec<FieldError>>,
     /// For `invalid_transition`: the status the resource is in now.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
     pub current_status: Option<&'static str>,
 }
 

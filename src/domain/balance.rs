@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::EntryKind;
 
@@ -19,7 +20,7 @@ pub struct Attributed {
     pub certification_level: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
 pub struct TierTypeLine {
     pub exam_tier: String,
     pub item_type: String,
@@ -27,28 +28,28 @@ pub struct TierTypeLine {
     pub credits: i64,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
 pub struct ItemCredits {
     pub count: u64,
     pub credits: i64,
     pub by_tier_type: Vec<TierTypeLine>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
 pub struct LevelLine {
     pub certification_level: String,
     pub days: u64,
     pub credits: i64,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
 pub struct WorkshopCredits {
     pub days: u64,
     pub credits: i64,
     pub by_level: Vec<LevelLine>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
 pub struct ReversalCredits {
     pub count: u64,
     pub credits: i64,
@@ -56,7 +57,7 @@ pub struct ReversalCredits {
 
 /// The breakdown. `total` is the sum of every amount, which is `items.credits +
 /// workshops.credits + reversals.credits` (reversal credits are negative).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Breakdown {
     pub total: i64,
     pub items: ItemCredits,

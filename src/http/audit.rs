@@ -4,6 +4,7 @@ use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
 
 use super::extract::{lower_bound, upper_bound};
 use super::pagination;
@@ -13,8 +14,9 @@ use crate::domain::Role;
 use crate::error::ApiError;
 use crate::startup::AppState;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListEvents {
     actor_id: Option<String>,
     action: Option<String>,
@@ -27,8 +29,8 @@ pub struct ListEvents {
     cursor: Option<String>,
 }
 
-#[derive(Serialize)]
-struct EventView {
+#[derive(Serialize, ToSchema)]
+pub struct EventView {
     id: String,
     seq: i64,
     occurred_at: DateTime<Utc>,
@@ -40,6 +42,7 @@ struct EventView {
     target_type: String,
     target_id: Option<String>,
     request_id: String,
+    #[schema(value_type = Object)]
     details: Value,
     prev_hash: String,
     hash: String,
@@ -66,13 +69,14 @@ impl From<AuditEventRow> for EventView {
     }
 }
 
-#[derive(Serialize)]
-struct EventList {
+#[derive(Serialize, ToSchema)]
+pub struct EventList {
     audit_events: Vec<EventView>,
     next_cursor: Option<String>,
 }
 
 /// Auditor, admin. In `seq` order.
+#[utoipa::path(get, path = "/api/v1/audit-events", tag = "audit", params(ListEvents), responses((status = 200, body = EventList)))]
 #[tracing::instrument(name = "list_audit_events", skip_all)]
 pub async fn list(
     user: AuthUser,
@@ -119,6 +123,7 @@ pub async fn list(
 }
 
 /// Auditor, admin: recomputes the audit chain.
+#[utoipa::path(get, path = "/api/v1/audit-events/verify", tag = "audit", responses((status = 200, body = crate::ledger::Verification)))]
 #[tracing::instrument(name = "verify_audit_events", skip_all)]
 pub async fn verify(user: AuthUser, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     user.require(&[Role::Auditor, Role::Admin])?;

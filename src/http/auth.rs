@@ -3,9 +3,11 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use secrecy::SecretString;
 use serde::Deserialize;
+use utoipa::ToSchema;
 
 use super::client_address;
 use crate::audit::{self, Actor, Event};
+use crate::auth::session::TokenPair;
 use crate::auth::{AuthUser, session};
 use crate::db::users::UserChanges;
 use crate::db::write_transaction;
@@ -13,20 +15,24 @@ use crate::error::ApiError;
 use crate::startup::AppState;
 use crate::telemetry::current_request_id;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     email: String,
+    #[schema(value_type = String, format = Password)]
     password: SecretString,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
+    #[schema(value_type = String, format = Password)]
     refresh_token: SecretString,
 }
 
 /// Anyone. Unknown email and wrong password get the same 401 body after the same work.
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
+    responses((status = 200, body = TokenPair)))]
 #[tracing::instrument(name = "login", skip_all)]
 pub async fn login(
     req: HttpRequest,
@@ -41,6 +47,8 @@ pub async fn login(
 }
 
 /// Anyone holding a live refresh token.
+#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
+    responses((status = 200, body = TokenPair)))]
 #[tracing::instrument(name = "refresh", skip_all)]
 pub async fn refresh(
     state: web::Data<AppState>,
@@ -53,6 +61,8 @@ pub async fn refresh(
 }
 
 /// Anyone: revokes the refresh token's family. Always 204.
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", request_body = RefreshRequest,
+    responses((status = 204, description = "Logged out")))]
 #[tracing::instrument(name = "logout", skip_all)]
 pub async fn logout(
     state: web::Data<AppState>,
@@ -63,6 +73,8 @@ pub async fn logout(
 }
 
 /// Any authenticated user: ends all of their own sessions at once.
+#[utoipa::path(post, path = "/api/v1/auth/logout-all", tag = "auth",
+    responses((status = 204, description = "Every session ended")))]
 #[tracing::instrument(name = "logout_all", skip_all)]
 pub async fn logout_all(
     user: AuthUser,

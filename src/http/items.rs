@@ -6,6 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use utoipa::{IntoParams, ToSchema};
 
 use super::extract::{OptionalJson, Problems, lower_bound, upper_bound};
 use super::pagination;
@@ -28,7 +29,7 @@ pub const MAX_REASON_CHARS: usize = 500;
 
 const READERS: [Role; 3] = [Role::Sme, Role::ProgramManager, Role::Auditor];
 
-#[derive(Deserialize, Serialize)]
+#[derive(Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubmitItem {
     exam_code: String,
@@ -40,6 +41,7 @@ pub struct SubmitItem {
 }
 
 /// SME.
+#[utoipa::path(post, path = "/api/v1/items", tag = "items", params(IdempotencyKey), request_body = SubmitItem, responses((status = 201, body = ItemView)))]
 #[tracing::instrument(name = "submit_item", skip_all)]
 pub async fn submit(
     req: HttpRequest,
@@ -111,8 +113,9 @@ pub async fn submit(
         .map(idempotency::Outcome::into_response)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListItems {
     status: Option<String>,
     exam_tier: Option<String>,
@@ -124,13 +127,14 @@ pub struct ListItems {
     cursor: Option<String>,
 }
 
-#[derive(Serialize)]
-struct ItemList {
+#[derive(Serialize, ToSchema)]
+pub struct ItemList {
     items: Vec<ItemView>,
     next_cursor: Option<String>,
 }
 
 /// SME (own items only), program manager, auditor.
+#[utoipa::path(get, path = "/api/v1/items", tag = "items", params(ListItems), responses((status = 200, body = ItemList)))]
 #[tracing::instrument(name = "list_items", skip_all)]
 pub async fn list(
     user: AuthUser,
@@ -212,6 +216,7 @@ async fn visible_item(user: &AuthUser, state: &AppState, id: String) -> Result<I
 }
 
 /// SME (own), program manager, auditor.
+#[utoipa::path(get, path = "/api/v1/items/{id}", tag = "items", params(("id" = String, Path)), responses((status = 200, body = ItemView)))]
 #[tracing::instrument(name = "show_item", skip_all, fields(item_id = %path))]
 pub async fn show(
     user: AuthUser,
@@ -222,20 +227,51 @@ pub async fn show(
     Ok(HttpResponse::Ok().json(ItemView::from(row)))
 }
 
-#[derive(Serialize)]
-struct HistoryEntry {
+#[derive(Serialize, ToSchema)]
+pub struct HistoryEntry {
     at: DateTime<Utc>,
     action: String,
     actor_id: Option<String>,
     actor_role: Option<String>,
+    #[schema(value_type = Option<String>)]
     from_status: Value,
+    #[schema(value_type = Option<String>)]
     to_status: Value,
+    #[schema(value_type = Option<String>)]
     reason: Value,
+    #[schema(value_type = Option<String>)]
     ledger_entry_id: Value,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ItemHistory {
+    item_id: String,
+    history: Vec<HistoryEntry>,
+}
+
+/// `POST /items/{id}/accept`: the item and its award (null for an ineligible item).
+#[derive(Serialize, ToSchema)]
+pub struct AcceptedItem {
+    item: ItemView,
+    award: Option<EntryView>,
+}
+
+/// `POST /items/{id}/revoke`: the item and the reversal of its award (null if it had none).
+#[derive(Serialize, ToSchema)]
+pub struct RevokedItem {
+    item: ItemView,
+    reversal: Option<EntryView>,
+}
+
+/// `POST /items/{id}/reject` and `/withdraw`: the item.
+#[derive(Serialize, ToSchema)]
+pub struct DecidedItem {
+    item: ItemView,
 }
 
 /// SME (own), program manager, auditor: the item's status changes, oldest first, from the
 /// audit log.
+#[utoipa::path(get, path = "/api/v1/items/{id}/history", tag = "items", params(("id" = String, Path)), responses((status = 200, body = ItemHistory)))]
 #[tracing::instrument(name = "item_history", skip_all, fields(item_id = %path))]
 pub async fn history(
     user: AuthUser,
@@ -272,22 +308,22 @@ pub async fn history(
             }
         })
         .collect();
-    Ok(HttpResponse::Ok().json(json!({ "item_id": row.id, "history": history })))
+    Ok(HttpResponse::Ok().json(ItemHistory { item_id: row.id, history }))
 }
 
-#[derive(Deserialize, Serialize, Default)]
+#[derive(Deserialize, Serialize, Default, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AcceptItem {
     note: Option<String>,
 }
 
-#[derive(Deserialize, Serialize, Default)]
+#[derive(Deserialize, Serialize, Default, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReasonBody {
     pub reason: String,
 }
 
-#[derive(Deserialize, Serialize, Default)]
+#[derive(Deserialize, Serialize, Default, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NoBody {}
 
@@ -323,12 +359,11 @@ async fn decide(
                 let decided = items::decide(conn, &actor, &item_id, action, reason.as_deref())?;
                 let item = ItemView::from(decided.item);
                 let entry = decided.entry.map(EntryView::from);
-                let body = match action {
-                    ItemAction::Accept => json!({ "item": item, "award": entry }),
-                    ItemAction::Revoke => json!({ "item": item, "reversal": entry }),
-                    ItemAction::Reject | ItemAction::Withdraw => json!({ "item": item }),
-                };
-                Reply::json(StatusCode::OK, &body)
+                match action {
+                    ItemAction::Accept => Reply::json(StatusCode::OK, &AcceptedItem { item, award: entry }),
+                    ItemAction::Revoke => Reply::json(StatusCode::OK, &RevokedItem { item, reversal: entry }),
+                    ItemAction::Reject | ItemAction::Withdraw => Reply::json(StatusCode::OK, &DecidedItem { item }),
+                }
             })
             .map_err(|error| audit::refusal(conn, &actor, &event, error))
         })
@@ -342,6 +377,7 @@ fn parse_reason(field: &str, raw: Option<&str>) -> Result<Option<String>, ApiErr
 }
 
 /// Program manager, not the author: `{item, award}`; `award` is null for an ineligible item.
+#[utoipa::path(post, path = "/api/v1/items/{id}/accept", tag = "items", params(("id" = String, Path), IdempotencyKey), request_body(content = AcceptItem, description = "Optional: an empty body is accepted too"), responses((status = 200, body = AcceptedItem)))]
 #[tracing::instrument(name = "accept_item", skip_all, fields(item_id = %path))]
 pub async fn accept(
     req: HttpRequest,
@@ -366,6 +402,7 @@ pub async fn accept(
 }
 
 /// Program manager, not the author. A reason is required.
+#[utoipa::path(post, path = "/api/v1/items/{id}/reject", tag = "items", params(("id" = String, Path), IdempotencyKey), request_body = ReasonBody, responses((status = 200, body = DecidedItem)))]
 #[tracing::instrument(name = "reject_item", skip_all, fields(item_id = %path))]
 pub async fn reject(
     req: HttpRequest,
@@ -390,6 +427,7 @@ pub async fn reject(
 }
 
 /// The author (an SME), while the item is submitted.
+#[utoipa::path(post, path = "/api/v1/items/{id}/withdraw", tag = "items", params(("id" = String, Path), IdempotencyKey), request_body(content = NoBody, description = "Optional: an empty body is accepted too"), responses((status = 200, body = DecidedItem)))]
 #[tracing::instrument(name = "withdraw_item", skip_all, fields(item_id = %path))]
 pub async fn withdraw(
     req: HttpRequest,
@@ -413,6 +451,7 @@ pub async fn withdraw(
 }
 
 /// Program manager, not the author: an accepted item becomes revoked and its award is reversed.
+#[utoipa::path(post, path = "/api/v1/items/{id}/revoke", tag = "items", params(("id" = String, Path), IdempotencyKey), request_body = ReasonBody, responses((status = 200, body = RevokedItem)))]
 #[tracing::instrument(name = "revoke_item", skip_all, fields(item_id = %path))]
 pub async fn revoke(
     req: HttpRequest,

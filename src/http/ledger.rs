@@ -4,6 +4,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
 
 use super::extract::{Problems, lower_bound, upper_bound};
 use super::items::{MAX_REASON_CHARS, ReasonBody};
@@ -20,8 +21,9 @@ use crate::ledger;
 use crate::startup::AppState;
 use crate::telemetry::current_request_id;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListEntries {
     sme_id: Option<String>,
     kind: Option<String>,
@@ -33,8 +35,8 @@ pub struct ListEntries {
     cursor: Option<String>,
 }
 
-#[derive(Serialize)]
-struct EntryList {
+#[derive(Serialize, ToSchema)]
+pub struct EntryList {
     entries: Vec<EntryView>,
     next_cursor: Option<String>,
 }
@@ -70,6 +72,7 @@ pub fn entry_filter(
 }
 
 /// SME (own entries), program manager, auditor. In `seq` order.
+#[utoipa::path(get, path = "/api/v1/ledger", tag = "ledger", params(ListEntries), responses((status = 200, body = EntryList)))]
 #[tracing::instrument(name = "list_ledger", skip_all)]
 pub async fn list(
     user: AuthUser,
@@ -111,6 +114,7 @@ pub async fn list(
 
 /// Program manager: posts the exact negative of an entry, with a reason. Not for one's own
 /// entries, and not for item awards (revoke the item instead, so item and ledger agree).
+#[utoipa::path(post, path = "/api/v1/ledger/{entry_id}/reverse", tag = "ledger", params(("entry_id" = String, Path), IdempotencyKey), request_body = ReasonBody, responses((status = 201, body = EntryView)))]
 #[tracing::instrument(name = "reverse_entry", skip_all, fields(entry_id = %path))]
 pub async fn reverse(
     req: HttpRequest,
@@ -176,6 +180,7 @@ pub async fn reverse(
 }
 
 /// Auditor, admin: recomputes the whole chain.
+#[utoipa::path(get, path = "/api/v1/ledger/verify", tag = "ledger", responses((status = 200, body = crate::ledger::Verification)))]
 #[tracing::instrument(name = "verify_ledger", skip_all)]
 pub async fn verify(user: AuthUser, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     user.require(&[Role::Auditor, Role::Admin])?;

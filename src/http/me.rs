@@ -3,6 +3,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use secrecy::SecretString;
 use serde::Deserialize;
+use utoipa::ToSchema;
 
 use super::client_address;
 use super::users::UserView;
@@ -12,6 +13,7 @@ use crate::error::ApiError;
 use crate::startup::AppState;
 
 /// Any authenticated user.
+#[utoipa::path(get, path = "/api/v1/me", tag = "users", responses((status = 200, body = UserView)))]
 #[tracing::instrument(name = "me", skip_all)]
 pub async fn show(user: AuthUser, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let row = state
@@ -21,14 +23,18 @@ pub async fn show(user: AuthUser, state: web::Data<AppState>) -> Result<HttpResp
     Ok(HttpResponse::Ok().json(UserView::try_from(row)?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChangePassword {
+    #[schema(value_type = String, format = Password)]
     current_password: SecretString,
+    #[schema(value_type = String, format = Password)]
     new_password: SecretString,
 }
 
 /// Any authenticated user. Ends every session of the user: log in again with the new password.
+#[utoipa::path(put, path = "/api/v1/me/password", tag = "users", request_body = ChangePassword,
+    responses((status = 204, description = "Changed; every session ended")))]
 #[tracing::instrument(name = "change_password", skip_all)]
 pub async fn change_password(
     req: HttpRequest,

@@ -7,6 +7,7 @@ mod health;
 mod items;
 mod ledger;
 mod me;
+pub mod openapi;
 mod pagination;
 mod rates;
 mod reports;
@@ -49,6 +50,7 @@ macro_rules! route_table {
 route_table! {
     "/healthz" => { get: health::healthz },
     "/readyz" => { get: health::readyz },
+    "/api/v1/openapi.json" => { get: openapi::openapi_json },
     "/api/v1/auth/login" => { post: auth::login },
     "/api/v1/auth/refresh" => { post: auth::refresh },
     "/api/v1/auth/logout" => { post: auth::logout },

@@ -6,6 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
 
 use super::extract::Problems;
 use super::pagination;
@@ -20,15 +21,16 @@ use crate::idempotency::{self, IdempotencyKey, Reply};
 use crate::startup::AppState;
 use crate::telemetry::current_request_id;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListRates {
     limit: Option<u32>,
     cursor: Option<String>,
 }
 
-#[derive(Serialize)]
-struct RateList<T> {
+#[derive(Serialize, ToSchema)]
+pub struct RateList<T> {
     rates: Vec<T>,
     next_cursor: Option<String>,
 }
@@ -44,6 +46,7 @@ fn parse_effective_from(problems: &mut Problems, raw: &str) -> Option<NaiveDate>
 }
 
 /// Any signed-in user.
+#[utoipa::path(get, path = "/api/v1/rates/items", tag = "rates", params(ListRates), responses((status = 200, body = RateList<ItemRateView>)))]
 #[tracing::instrument(name = "list_item_rates", skip_all)]
 pub async fn list_item_rates(
     _user: AuthUser,
@@ -63,7 +66,7 @@ pub async fn list_item_rates(
     Ok(HttpResponse::Ok().json(RateList { rates, next_cursor }))
 }
 
-#[derive(Deserialize, Serialize)]
+#[derive(Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewItemRate {
     exam_tier: String,
@@ -73,6 +76,7 @@ pub struct NewItemRate {
 }
 
 /// Admin.
+#[utoipa::path(post, path = "/api/v1/rates/items", tag = "rates", params(IdempotencyKey), request_body = NewItemRate, responses((status = 201, body = ItemRateView)))]
 #[tracing::instrument(name = "publish_item_rate", skip_all)]
 pub async fn publish_item_rate(
     req: HttpRequest,
@@ -136,6 +140,7 @@ pub async fn publish_item_rate(
 }
 
 /// Any signed-in user.
+#[utoipa::path(get, path = "/api/v1/rates/workshops", tag = "rates", params(ListRates), responses((status = 200, body = RateList<WorkshopRateView>)))]
 #[tracing::instrument(name = "list_workshop_rates", skip_all)]
 pub async fn list_workshop_rates(
     _user: AuthUser,
@@ -155,7 +160,7 @@ pub async fn list_workshop_rates(
     Ok(HttpResponse::Ok().json(RateList { rates, next_cursor }))
 }
 
-#[derive(Deserialize, Serialize)]
+#[derive(Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewWorkshopRate {
     certification_level: String,
@@ -164,6 +169,7 @@ pub struct NewWorkshopRate {
 }
 
 /// Admin.
+#[utoipa::path(post, path = "/api/v1/rates/workshops", tag = "rates", params(IdempotencyKey), request_body = NewWorkshopRate, responses((status = 201, body = WorkshopRateView)))]
 #[tracing::instrument(name = "publish_workshop_rate", skip_all)]
 pub async fn publish_workshop_rate(
     req: HttpRequest,

@@ -6,6 +6,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use futures_util::stream;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
 
 use super::extract::{Problems, lower_bound, upper_bound};
 use crate::audit::{self, Actor, Event};
@@ -23,16 +24,17 @@ use crate::telemetry::current_request_id;
 
 pub const UNTIL_SEQ_HEADER: HeaderName = HeaderName::from_static("x-ledger-until-seq");
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct CreditsQuery {
     as_of: Option<String>,
     from: Option<String>,
     to: Option<String>,
 }
 
-#[derive(Serialize)]
-struct Credits {
+#[derive(Serialize, ToSchema)]
+pub struct Credits {
     sme_id: String,
     as_of: DateTime<Utc>,
     from: Option<DateTime<Utc>>,
@@ -92,6 +94,7 @@ async fn credits_of(
 }
 
 /// An SME: their own credits.
+#[utoipa::path(get, path = "/api/v1/me/credits", tag = "credits", params(CreditsQuery), responses((status = 200, body = Credits)))]
 #[tracing::instrument(name = "my_credits", skip_all)]
 pub async fn my_credits(
     user: AuthUser,
@@ -103,6 +106,7 @@ pub async fn my_credits(
 }
 
 /// SME (own), program manager, auditor. Another SME's id, or one that is no SME, is 404.
+#[utoipa::path(get, path = "/api/v1/smes/{id}/credits", tag = "credits", params(("id" = String, Path), CreditsQuery), responses((status = 200, body = Credits)))]
 #[tracing::instrument(name = "sme_credits", skip_all, fields(sme_id = %path))]
 pub async fn sme_credits(
     user: AuthUser,
@@ -118,14 +122,33 @@ pub async fn sme_credits(
     credits_of(&state, sme_id, query.into_inner()).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct SummaryQuery {
     from: Option<String>,
     to: Option<String>,
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct SummaryView {
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+    totals: Breakdown,
+    smes: Vec<reports::SmeTotal>,
+    items: reports::DecisionCounts,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SigningKeyView {
+    #[schema(value_type = String, example = "ed25519")]
+    algorithm: &'static str,
+    /// The Ed25519 public key, 64 hexadecimal digits.
+    public_key: String,
+}
+
 /// Program manager, auditor.
+#[utoipa::path(get, path = "/api/v1/reports/summary", tag = "reports", params(SummaryQuery), responses((status = 200, body = SummaryView)))]
 #[tracing::instrument(name = "summary", skip_all)]
 pub async fn summary(
     user: AuthUser,
@@ -147,17 +170,18 @@ pub async fn summary(
         .db
         .run(move |conn| reports::summary(conn, from, to))
         .await?;
-    Ok(HttpResponse::Ok().json(json!({
-        "from": from.map(|at| at.and_utc()),
-        "to": to.map(|at| at.and_utc()),
-        "totals": summary.totals,
-        "smes": summary.smes,
-        "items": summary.items,
-    })))
+    Ok(HttpResponse::Ok().json(SummaryView {
+        from: from.map(|at| at.and_utc()),
+        to: to.map(|at| at.and_utc()),
+        totals: summary.totals,
+        smes: summary.smes,
+        items: summary.items,
+    }))
 }
 
-#[derive(Deserialize, Serialize, Clone)]
+#[derive(Deserialize, Serialize, Clone, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ExportQuery {
     sme_id: Option<String>,
     kind: Option<String>,
@@ -308,6 +332,7 @@ async fn export(
 }
 
 /// Auditor, program manager: the ledger as CSV, streamed.
+#[utoipa::path(get, path = "/api/v1/reports/ledger.csv", tag = "reports", params(ExportQuery), responses((status = 200, description = "The ledger as CSV (RFC 4180), streamed", content_type = "text/csv", body = String, headers(("X-Ledger-Until-Seq" = i64, description = "The last seq covered")))))]
 #[tracing::instrument(name = "export_csv", skip_all)]
 pub async fn ledger_csv(
     user: AuthUser,
@@ -318,6 +343,7 @@ pub async fn ledger_csv(
 }
 
 /// Auditor, program manager: the ledger as JSON Lines, streamed.
+#[utoipa::path(get, path = "/api/v1/reports/ledger.jsonl", tag = "reports", params(ExportQuery), responses((status = 200, description = "The ledger as JSON Lines, streamed", content_type = "application/jsonl", body = String, headers(("X-Ledger-Until-Seq" = i64, description = "The last seq covered")))))]
 #[tracing::instrument(name = "export_jsonl", skip_all)]
 pub async fn ledger_jsonl(
     user: AuthUser,
@@ -328,6 +354,7 @@ pub async fn ledger_jsonl(
 }
 
 /// Auditor, program manager: the signed manifest of the export with the same filters.
+#[utoipa::path(get, path = "/api/v1/reports/ledger.manifest", tag = "reports", params(ExportQuery), responses((status = 200, description = "The signed manifest of the export with the same filters", body = Object)))]
 #[tracing::instrument(name = "export_manifest", skip_all)]
 pub async fn ledger_manifest(
     user: AuthUser,
@@ -357,8 +384,9 @@ pub async fn ledger_manifest(
 }
 
 /// Any signed-in user: the public half of the manifest signing key.
+#[utoipa::path(get, path = "/api/v1/reports/signing-key", tag = "reports", responses((status = 200, body = SigningKeyView)))]
 #[tracing::instrument(name = "signing_key", skip_all)]
 pub async fn signing_key(_user: AuthUser, state: web::Data<AppState>) -> HttpResponse {
     let public_key = manifest::public_key_hex(&state.signing_key);
-    HttpResponse::Ok().json(json!({ "algorithm": "ed25519", "public_key": public_key }))
+    HttpResponse::Ok().json(SigningKeyView { algorithm: "ed25519", public_key })
 }

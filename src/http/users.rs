@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
 use sha2::{Digest, Sha256};
 
 use super::extract::Problems;
@@ -21,11 +22,12 @@ use crate::startup::AppState;
 use crate::telemetry::current_request_id;
 
 /// A user as the API shows it. Never carries the password hash or the token version.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct UserView {
     pub id: String,
     pub email: String,
     pub display_name: String,
+    #[schema(value_type = String, example = "sme")]
     pub role: Role,
     pub disabled: bool,
     pub must_change_password: bool,
@@ -48,16 +50,20 @@ impl TryFrom<users::UserRow> for UserView {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
     email: String,
+    #[schema(value_type = String, format = Password)]
     password: SecretString,
+    /// `sme`, `program_manager`, `auditor` or `admin`.
     role: String,
     display_name: Option<String>,
 }
 
 /// Admin (any role) or program manager (SMEs only).
+#[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = CreateUser,
+    params(IdempotencyKey), responses((status = 201, body = UserView)))]
 #[tracing::instrument(name = "create_user", skip_all)]
 pub async fn create(
     req: HttpRequest,
@@ -165,21 +171,24 @@ pub async fn create(
         .map(idempotency::Outcome::into_response)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListUsers {
     role: Option<String>,
     limit: Option<u32>,
     cursor: Option<String>,
 }
 
-#[derive(Serialize)]
-struct UserList {
+#[derive(Serialize, ToSchema)]
+pub struct UserList {
     users: Vec<UserView>,
     next_cursor: Option<String>,
 }
 
 /// Admin, program manager, auditor.
+#[utoipa::path(get, path = "/api/v1/users", tag = "users", params(ListUsers),
+    responses((status = 200, body = UserList)))]
 #[tracing::instrument(name = "list_users", skip_all)]
 pub async fn list(
     actor: AuthUser,
@@ -228,6 +237,8 @@ async fn visible_user(
 }
 
 /// Any authenticated user (SMEs: themselves only).
+#[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users", params(("id" = String, Path)),
+    responses((status = 200, body = UserView)))]
 #[tracing::instrument(name = "show_user", skip_all, fields(target_id = %path))]
 pub async fn show(
     actor: AuthUser,
@@ -238,18 +249,21 @@ pub async fn show(
     Ok(HttpResponse::Ok().json(UserView::try_from(row)?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateUser {
     display_name: Option<String>,
     role: Option<String>,
     disabled: Option<bool>,
     /// An admin's reset; the user must change it at next login.
+    #[schema(value_type = Option<String>, format = Password)]
     password: Option<SecretString>,
 }
 
 /// Admin: any field of any account. Anyone: their own `display_name`.
 /// Role, disabled and password changes end the user's sessions at once.
+#[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "users", params(("id" = String, Path)),
+    request_body = UpdateUser, responses((status = 200, body = UserView)))]
 #[tracing::instrument(name = "update_user", skip_all, fields(target_id = %path))]
 pub async fn update(
     actor: AuthUser,

@@ -7,7 +7,7 @@ use crate::db::items::ItemRow;
 use crate::db::ledger::LedgerEntryRow;
 use crate::db::rates::{ItemRateRow, WorkshopRateRow};
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ItemView {
     pub id: String,
     pub sme_id: String,
@@ -50,7 +50,7 @@ impl From<ItemRow> for ItemView {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct EntryView {
     pub id: String,
     pub seq: i64,
@@ -91,7 +91,7 @@ impl From<LedgerEntryRow> for EntryView {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ItemRateView {
     pub id: String,
     pub exam_tier: String,
@@ -116,7 +116,7 @@ impl From<ItemRateRow> for ItemRateView {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct WorkshopRateView {
     pub id: String,
     pub certification_level: String,

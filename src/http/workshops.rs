@@ -7,6 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
 
 use super::extract::Problems;
 use super::pagination;
@@ -27,7 +28,7 @@ const READERS: [Role; 3] = [Role::Sme, Role::ProgramManager, Role::Auditor];
 /// Most days one attendance request may carry (a workshop's longest span).
 const MAX_DAYS_PER_REQUEST: usize = 31;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct WorkshopView {
     id: String,
     kind: String,
@@ -63,7 +64,7 @@ fn parse_date(problems: &mut Problems, field: &str, raw: &str) -> Option<NaiveDa
     )
 }
 
-#[derive(Deserialize, Serialize)]
+#[derive(Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateWorkshop {
     kind: String,
@@ -75,6 +76,7 @@ pub struct CreateWorkshop {
 }
 
 /// Program manager.
+#[utoipa::path(post, path = "/api/v1/workshops", tag = "workshops", params(IdempotencyKey), request_body = CreateWorkshop, responses((status = 201, body = WorkshopView)))]
 #[tracing::instrument(name = "create_workshop", skip_all)]
 pub async fn create(
     req: HttpRequest,
@@ -129,8 +131,9 @@ pub async fn create(
         .map(idempotency::Outcome::into_response)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListWorkshops {
     kind: Option<String>,
     certification_level: Option<String>,
@@ -140,13 +143,14 @@ pub struct ListWorkshops {
     cursor: Option<String>,
 }
 
-#[derive(Serialize)]
-struct WorkshopList {
+#[derive(Serialize, ToSchema)]
+pub struct WorkshopList {
     workshops: Vec<WorkshopView>,
     next_cursor: Option<String>,
 }
 
 /// SME, program manager, auditor. Ordered by start date.
+#[utoipa::path(get, path = "/api/v1/workshops", tag = "workshops", params(ListWorkshops), responses((status = 200, body = WorkshopList)))]
 #[tracing::instrument(name = "list_workshops", skip_all)]
 pub async fn list(
     user: AuthUser,
@@ -195,6 +199,7 @@ pub async fn list(
 }
 
 /// SME, program manager, auditor.
+#[utoipa::path(get, path = "/api/v1/workshops/{id}", tag = "workshops", params(("id" = String, Path)), responses((status = 200, body = WorkshopView)))]
 #[tracing::instrument(name = "show_workshop", skip_all, fields(workshop_id = %path))]
 pub async fn show(
     user: AuthUser,
@@ -210,7 +215,20 @@ pub async fn show(
     Ok(HttpResponse::Ok().json(WorkshopView::from(row)))
 }
 
-#[derive(Deserialize, Serialize)]
+/// The entries an attendance request posted, one per day.
+#[derive(Serialize, ToSchema)]
+pub struct PostedEntries {
+    entries: Vec<EntryView>,
+}
+
+/// A workshop's postings: its days and their reversals, in `seq` order.
+#[derive(Serialize, ToSchema)]
+pub struct AttendancePage {
+    entries: Vec<EntryView>,
+    next_cursor: Option<String>,
+}
+
+#[derive(Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LogAttendance {
     sme_id: String,
@@ -218,6 +236,7 @@ pub struct LogAttendance {
 }
 
 /// Program manager, never for themselves: one `workshop_day` posting per day, all or nothing.
+#[utoipa::path(post, path = "/api/v1/workshops/{id}/attendance", tag = "workshops", params(("id" = String, Path), IdempotencyKey), request_body = LogAttendance, responses((status = 201, body = PostedEntries)))]
 #[tracing::instrument(name = "log_attendance", skip_all, fields(workshop_id = %path))]
 pub async fn log_attendance(
     req: HttpRequest,
@@ -260,7 +279,7 @@ pub async fn log_attendance(
             idempotency::run(conn, &actor.id, key.0.as_deref(), &fingerprint, |conn| {
                 let posted = workshops::log_attendance(conn, &actor, &workshop_id, &sme_id, &days)?;
                 let entries: Vec<EntryView> = posted.into_iter().map(EntryView::from).collect();
-                Reply::json(StatusCode::CREATED, &json!({ "entries": entries }))
+                Reply::json(StatusCode::CREATED, &PostedEntries { entries })
             })
             .map_err(|error| audit::refusal(conn, &actor, &event, error))
         })
@@ -268,8 +287,9 @@ pub async fn log_attendance(
         .map(idempotency::Outcome::into_response)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListAttendance {
     sme_id: Option<String>,
     limit: Option<u32>,
@@ -278,6 +298,7 @@ pub struct ListAttendance {
 
 /// SME (own days), program manager, auditor: the workshop's postings — its days and their
 /// reversals — in `seq` order.
+#[utoipa::path(get, path = "/api/v1/workshops/{id}/attendance", tag = "workshops", params(("id" = String, Path), ListAttendance), responses((status = 200, body = AttendancePage)))]
 #[tracing::instrument(name = "list_attendance", skip_all, fields(workshop_id = %path))]
 pub async fn list_attendance(
     user: AuthUser,
@@ -310,5 +331,5 @@ pub async fn list_attendance(
     let (rows, next_cursor) =
         pagination::finish(rows, limit, |row| pagination::seq_cursor(row.seq));
     let entries: Vec<EntryView> = rows.into_iter().map(EntryView::from).collect();
-    Ok(HttpResponse::Ok().json(json!({ "entries": entries, "next_cursor": next_cursor })))
+    Ok(HttpResponse::Ok().json(AttendancePage { entries, next_cursor }))
 }

@@ -122,7 +122,7 @@ fn already_reversed() -> ApiError {
 }
 
 /// The result of recomputing a chain (SPEC §8).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Verification {
     pub ok: bool,
     pub entries: u64,

@@ -95,7 +95,7 @@ pub fn credits(
     Ok(tally.finish())
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SmeTotal {
     pub sme_id: String,
     pub email: Option<String>,
@@ -104,7 +104,7 @@ pub struct SmeTotal {
     pub credits: Breakdown,
 }
 
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, utoipa::ToSchema)]
 pub struct DecisionCounts {
     pub submitted: u64,
     pub accepted: u64,

@@ -72,6 +72,7 @@ const MATRIX: &[Row] = &[
     //                                                                        anon  sme  other  pm  auditor admin
     row("get",   "/healthz",                            Nothing,          [200, 200, 200, 200, 200, 200]),
     row("get",   "/readyz",                             Nothing,          [200, 200, 200, 200, 200, 200]),
+    row("get",   "/api/v1/openapi.json",                Nothing,          [200, 200, 200, 200, 200, 200]),
     row("post",  "/api/v1/auth/login",                  Nothing,          [200, 200, 200, 200, 200, 200]),
     row("post",  "/api/v1/auth/refresh",                Nothing,          [200, 200, 200, 200, 200, 200]),
     row("post",  "/api/v1/auth/logout",                 Nothing,          [204, 204, 204, 204, 204, 204]),

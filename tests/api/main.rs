@@ -15,6 +15,7 @@ mod idempotency;
 mod items;
 mod ledger;
 mod model;
+mod openapi;
 mod rates;
 mod reports;
 mod resilience;
