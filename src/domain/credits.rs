@@ -11,7 +11,9 @@ use super::Invalid;
 macro_rules! named_enum {
     ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        // The schema derive only documents the names for the OpenAPI description.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, utoipa::ToSchema)]
+        #[schema(rename_all = "snake_case")]
         pub enum $name { $($variant),+ }
 
         impl $name {

@@ -9,7 +9,8 @@ use serde::Serialize;
 use super::Invalid;
 use super::chain::canonical_time;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, utoipa::ToSchema)]
+#[schema(rename_all = "snake_case")]
 pub enum EntryKind {
     /// Credits for an accepted item, at its tier and type's rate.
     ItemAward,

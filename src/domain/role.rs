@@ -4,7 +4,8 @@ use std::str::FromStr;
 use super::Invalid;
 
 /// The one role a user holds (SPEC §2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, utoipa::ToSchema)]
+#[schema(rename_all = "snake_case")]
 pub enum Role {
     Sme,
     ProgramManager,

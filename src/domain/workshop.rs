@@ -8,7 +8,8 @@ use chrono::NaiveDate;
 
 use super::Invalid;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, utoipa::ToSchema)]
+#[schema(rename_all = "snake_case")]
 pub enum WorkshopKind {
     /// Minimally qualified candidate workshop (cut-score setting).
     Mqc,

@@ -25,6 +25,7 @@ pub struct ListEvents {
     outcome: Option<String>,
     from: Option<String>,
     to: Option<String>,
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
     cursor: Option<String>,
 }

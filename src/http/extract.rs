@@ -153,7 +153,7 @@ pub fn lower_bound(field: &str, raw: &str) -> Result<chrono::NaiveDateTime, ApiE
     parse_instant(raw, false).ok_or_else(|| {
         ApiError::invalid(
             field,
-            "must be a date (YYYY-MM-DD) or an RFC 3339 timestamp",
+            "must be a date (YYYY-MM-DD) or an RFC 3339 timestamp, in the years 1900 to 9999",
         )
     })
 }
@@ -164,18 +164,25 @@ pub fn upper_bound(field: &str, raw: &str) -> Result<chrono::NaiveDateTime, ApiE
     parse_instant(raw, true).ok_or_else(|| {
         ApiError::invalid(
             field,
-            "must be a date (YYYY-MM-DD) or an RFC 3339 timestamp",
+            "must be a date (YYYY-MM-DD) or an RFC 3339 timestamp, in the years 1900 to 9999",
         )
     })
 }
 
+/// Instants outside these years are typing mistakes, not queries.
+const YEARS: std::ops::RangeInclusive<i32> = 1900..=9999;
+
 fn parse_instant(raw: &str, end_of_day: bool) -> Option<chrono::NaiveDateTime> {
-    if let Ok(at) = chrono::DateTime::parse_from_rfc3339(raw) {
-        return Some(at.naive_utc());
-    }
-    let day = chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d").ok()?;
-    let day = if end_of_day { day.succ_opt()? } else { day };
-    day.and_hms_opt(0, 0, 0)
+    use chrono::Datelike;
+    let at = match chrono::DateTime::parse_from_rfc3339(raw) {
+        Ok(at) => at.naive_utc(),
+        Err(_) => {
+            let day = chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d").ok()?;
+            let day = if end_of_day { day.succ_opt()? } else { day };
+            day.and_hms_opt(0, 0, 0)?
+        }
+    };
+    YEARS.contains(&at.year()).then_some(at)
 }
 
 /// A body that may be absent (empty) or JSON; when present it obeys the same rules as

@@ -31,7 +31,10 @@ pub async fn healthz() -> HttpResponse {
 #[utoipa::path(get, path = "/readyz", tag = "operations", responses((status = 200, body = Readiness)))]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     if state.db.is_ready().await {
-        Ok(HttpResponse::Ok().json(Readiness { status: "ready", database: state.db.backend().as_str() }))
+        Ok(HttpResponse::Ok().json(Readiness {
+            status: "ready",
+            database: state.db.backend().as_str(),
+        }))
     } else {
         Err(ApiError::Unavailable(
             "readiness probe: database unreachable".into(),

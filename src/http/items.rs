@@ -32,11 +32,17 @@ const READERS: [Role; 3] = [Role::Sme, Role::ProgramManager, Role::Auditor];
 #[derive(Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubmitItem {
+    #[schema(pattern = r"^[A-Za-z0-9._/:-]{1,32}$")]
     exam_code: String,
+    #[schema(value_type = crate::domain::ExamTier)]
     exam_tier: String,
+    #[schema(value_type = crate::domain::ItemType)]
     item_type: String,
+    #[schema(value_type = crate::domain::AuthoringChannel)]
     authoring_channel: String,
+    #[schema(pattern = r"^[A-Za-z0-9._/:-]{1,128}$")]
     external_ref: String,
+    #[schema(min_length = 1, max_length = 200)]
     blueprint_objective: Option<String>,
 }
 
@@ -117,12 +123,16 @@ pub async fn submit(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ListItems {
+    #[param(value_type = Option<crate::domain::ItemStatus>)]
     status: Option<String>,
+    #[param(value_type = Option<crate::domain::ExamTier>)]
     exam_tier: Option<String>,
+    #[param(value_type = Option<crate::domain::ItemType>)]
     item_type: Option<String>,
     sme_id: Option<String>,
     submitted_from: Option<String>,
     submitted_to: Option<String>,
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
     cursor: Option<String>,
 }
@@ -217,7 +227,7 @@ async fn visible_item(user: &AuthUser, state: &AppState, id: String) -> Result<I
 
 /// SME (own), program manager, auditor.
 #[utoipa::path(get, path = "/api/v1/items/{id}", tag = "items", params(("id" = String, Path)), responses((status = 200, body = ItemView)))]
-#[tracing::instrument(name = "show_item", skip_all, fields(item_id = %path))]
+#[tracing::instrument(name = "show_item", skip_all, fields(item_id = ?path.as_str()))]
 pub async fn show(
     user: AuthUser,
     state: web::Data<AppState>,
@@ -272,7 +282,7 @@ pub struct DecidedItem {
 /// SME (own), program manager, auditor: the item's status changes, oldest first, from the
 /// audit log.
 #[utoipa::path(get, path = "/api/v1/items/{id}/history", tag = "items", params(("id" = String, Path)), responses((status = 200, body = ItemHistory)))]
-#[tracing::instrument(name = "item_history", skip_all, fields(item_id = %path))]
+#[tracing::instrument(name = "item_history", skip_all, fields(item_id = ?path.as_str()))]
 pub async fn history(
     user: AuthUser,
     state: web::Data<AppState>,
@@ -308,18 +318,23 @@ pub async fn history(
             }
         })
         .collect();
-    Ok(HttpResponse::Ok().json(ItemHistory { item_id: row.id, history }))
+    Ok(HttpResponse::Ok().json(ItemHistory {
+        item_id: row.id,
+        history,
+    }))
 }
 
 #[derive(Deserialize, Serialize, Default, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AcceptItem {
+    #[schema(min_length = 1, max_length = 500)]
     note: Option<String>,
 }
 
 #[derive(Deserialize, Serialize, Default, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReasonBody {
+    #[schema(min_length = 1, max_length = 500, pattern = r"\S")]
     pub reason: String,
 }
 
@@ -360,9 +375,19 @@ async fn decide(
                 let item = ItemView::from(decided.item);
                 let entry = decided.entry.map(EntryView::from);
                 match action {
-                    ItemAction::Accept => Reply::json(StatusCode::OK, &AcceptedItem { item, award: entry }),
-                    ItemAction::Revoke => Reply::json(StatusCode::OK, &RevokedItem { item, reversal: entry }),
-                    ItemAction::Reject | ItemAction::Withdraw => Reply::json(StatusCode::OK, &DecidedItem { item }),
+                    ItemAction::Accept => {
+                        Reply::json(StatusCode::OK, &AcceptedItem { item, award: entry })
+                    }
+                    ItemAction::Revoke => Reply::json(
+                        StatusCode::OK,
+                        &RevokedItem {
+                            item,
+                            reversal: entry,
+                        },
+                    ),
+                    ItemAction::Reject | ItemAction::Withdraw => {
+                        Reply::json(StatusCode::OK, &DecidedItem { item })
+                    }
                 }
             })
             .map_err(|error| audit::refusal(conn, &actor, &event, error))
@@ -378,7 +403,7 @@ fn parse_reason(field: &str, raw: Option<&str>) -> Result<Option<String>, ApiErr
 
 /// Program manager, not the author: `{item, award}`; `award` is null for an ineligible item.
 #[utoipa::path(post, path = "/api/v1/items/{id}/accept", tag = "items", params(("id" = String, Path), IdempotencyKey), request_body(content = AcceptItem, description = "Optional: an empty body is accepted too"), responses((status = 200, body = AcceptedItem)))]
-#[tracing::instrument(name = "accept_item", skip_all, fields(item_id = %path))]
+#[tracing::instrument(name = "accept_item", skip_all, fields(item_id = ?path.as_str()))]
 pub async fn accept(
     req: HttpRequest,
     user: AuthUser,
@@ -403,7 +428,7 @@ pub async fn accept(
 
 /// Program manager, not the author. A reason is required.
 #[utoipa::path(post, path = "/api/v1/items/{id}/reject", tag = "items", params(("id" = String, Path), IdempotencyKey), request_body = ReasonBody, responses((status = 200, body = DecidedItem)))]
-#[tracing::instrument(name = "reject_item", skip_all, fields(item_id = %path))]
+#[tracing::instrument(name = "reject_item", skip_all, fields(item_id = ?path.as_str()))]
 pub async fn reject(
     req: HttpRequest,
     user: AuthUser,
@@ -428,7 +453,7 @@ pub async fn reject(
 
 /// The author (an SME), while the item is submitted.
 #[utoipa::path(post, path = "/api/v1/items/{id}/withdraw", tag = "items", params(("id" = String, Path), IdempotencyKey), request_body(content = NoBody, description = "Optional: an empty body is accepted too"), responses((status = 200, body = DecidedItem)))]
-#[tracing::instrument(name = "withdraw_item", skip_all, fields(item_id = %path))]
+#[tracing::instrument(name = "withdraw_item", skip_all, fields(item_id = ?path.as_str()))]
 pub async fn withdraw(
     req: HttpRequest,
     user: AuthUser,
@@ -452,7 +477,7 @@ pub async fn withdraw(
 
 /// Program manager, not the author: an accepted item becomes revoked and its award is reversed.
 #[utoipa::path(post, path = "/api/v1/items/{id}/revoke", tag = "items", params(("id" = String, Path), IdempotencyKey), request_body = ReasonBody, responses((status = 200, body = RevokedItem)))]
-#[tracing::instrument(name = "revoke_item", skip_all, fields(item_id = %path))]
+#[tracing::instrument(name = "revoke_item", skip_all, fields(item_id = ?path.as_str()))]
 pub async fn revoke(
     req: HttpRequest,
     user: AuthUser,

@@ -26,11 +26,13 @@ use crate::telemetry::current_request_id;
 #[into_params(parameter_in = Query)]
 pub struct ListEntries {
     sme_id: Option<String>,
+    #[param(value_type = Option<crate::domain::EntryKind>)]
     kind: Option<String>,
     item_id: Option<String>,
     workshop_id: Option<String>,
     from: Option<String>,
     to: Option<String>,
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
     cursor: Option<String>,
 }
@@ -115,7 +117,7 @@ pub async fn list(
 /// Program manager: posts the exact negative of an entry, with a reason. Not for one's own
 /// entries, and not for item awards (revoke the item instead, so item and ledger agree).
 #[utoipa::path(post, path = "/api/v1/ledger/{entry_id}/reverse", tag = "ledger", params(("entry_id" = String, Path), IdempotencyKey), request_body = ReasonBody, responses((status = 201, body = EntryView)))]
-#[tracing::instrument(name = "reverse_entry", skip_all, fields(entry_id = %path))]
+#[tracing::instrument(name = "reverse_entry", skip_all, fields(entry_id = ?path.as_str()))]
 pub async fn reverse(
     req: HttpRequest,
     user: AuthUser,

@@ -27,8 +27,14 @@ const PUBLIC: [&str; 6] = [
 
 /// The error responses every operation may give, as problem+json.
 const PROBLEMS: [(u16, &str); 12] = [
-    (400, "Malformed request: bad JSON, an unknown field, a bad query parameter or cursor"),
-    (401, "Not authenticated: a missing, invalid or outdated access token"),
+    (
+        400,
+        "Malformed request: bad JSON, an unknown field, a bad query parameter or cursor",
+    ),
+    (
+        401,
+        "Not authenticated: a missing, invalid or outdated access token",
+    ),
     (403, "Authenticated, but the role or a rule forbids it"),
     (404, "No such resource, or not the caller's to see"),
     (405, "The path does not take this method"),
@@ -48,7 +54,12 @@ impl Modify for Conventions {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
         );
         for (path, item) in openapi.paths.paths.iter_mut() {
             let operations = [
@@ -73,13 +84,22 @@ impl Modify for Conventions {
                         .description(description)
                         .content(
                             crate::error::PROBLEM_JSON,
-                            ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build(),
+                            ContentBuilder::new()
+                                .schema(Some(Ref::from_schema_name("Problem")))
+                                .build(),
                         )
                         .build();
-                    operation.responses.responses.entry(status.to_string()).or_insert(problem.into());
+                    operation
+                        .responses
+                        .responses
+                        .entry(status.to_string())
+                        .or_insert(problem.into());
                 }
                 if !PUBLIC.contains(&path.as_str()) {
-                    operation.security = Some(vec![SecurityRequirement::new("bearer", Vec::<String>::new())]);
+                    operation.security = Some(vec![SecurityRequirement::new(
+                        "bearer",
+                        Vec::<String>::new(),
+                    )]);
                 }
             }
         }
@@ -141,12 +161,17 @@ impl Modify for Conventions {
 )]
 pub struct ApiDoc;
 
-static DOCUMENT: LazyLock<String> =
-    LazyLock::new(|| ApiDoc::openapi().to_json().unwrap_or_else(|_| String::from("{}")));
+static DOCUMENT: LazyLock<String> = LazyLock::new(|| {
+    ApiDoc::openapi()
+        .to_json()
+        .unwrap_or_else(|_| String::from("{}"))
+});
 
 /// Anyone: this document.
 #[utoipa::path(get, path = "/api/v1/openapi.json", tag = "operations",
     responses((status = 200, description = "The OpenAPI 3 document", body = Object)))]
 pub async fn openapi_json() -> HttpResponse {
-    HttpResponse::Ok().content_type("application/json").body(DOCUMENT.as_str())
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(DOCUMENT.as_str())
 }

@@ -25,6 +25,7 @@ use crate::telemetry::current_request_id;
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ListRates {
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
     cursor: Option<String>,
 }
@@ -69,9 +70,13 @@ pub async fn list_item_rates(
 #[derive(Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewItemRate {
+    #[schema(value_type = crate::domain::ExamTier)]
     exam_tier: String,
+    #[schema(value_type = crate::domain::ItemType)]
     item_type: String,
+    #[schema(minimum = 0, maximum = 1000)]
     credits: i64,
+    #[schema(format = Date)]
     effective_from: String,
 }
 
@@ -163,8 +168,11 @@ pub async fn list_workshop_rates(
 #[derive(Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewWorkshopRate {
+    #[schema(value_type = crate::domain::CertificationLevel)]
     certification_level: String,
+    #[schema(minimum = 0, maximum = 1000)]
     credits_per_day: i64,
+    #[schema(format = Date)]
     effective_from: String,
 }
 

@@ -107,7 +107,7 @@ pub async fn my_credits(
 
 /// SME (own), program manager, auditor. Another SME's id, or one that is no SME, is 404.
 #[utoipa::path(get, path = "/api/v1/smes/{id}/credits", tag = "credits", params(("id" = String, Path), CreditsQuery), responses((status = 200, body = Credits)))]
-#[tracing::instrument(name = "sme_credits", skip_all, fields(sme_id = %path))]
+#[tracing::instrument(name = "sme_credits", skip_all, fields(sme_id = ?path.as_str()))]
 pub async fn sme_credits(
     user: AuthUser,
     state: web::Data<AppState>,
@@ -184,11 +184,13 @@ pub async fn summary(
 #[into_params(parameter_in = Query)]
 pub struct ExportQuery {
     sme_id: Option<String>,
+    #[param(value_type = Option<crate::domain::EntryKind>)]
     kind: Option<String>,
     item_id: Option<String>,
     workshop_id: Option<String>,
     from: Option<String>,
     to: Option<String>,
+    #[param(minimum = 0)]
     until_seq: Option<i64>,
 }
 
@@ -388,5 +390,8 @@ pub async fn ledger_manifest(
 #[tracing::instrument(name = "signing_key", skip_all)]
 pub async fn signing_key(_user: AuthUser, state: web::Data<AppState>) -> HttpResponse {
     let public_key = manifest::public_key_hex(&state.signing_key);
-    HttpResponse::Ok().json(SigningKeyView { algorithm: "ed25519", public_key })
+    HttpResponse::Ok().json(SigningKeyView {
+        algorithm: "ed25519",
+        public_key,
+    })
 }

@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use utoipa::{IntoParams, ToSchema};
 use sha2::{Digest, Sha256};
+use utoipa::{IntoParams, ToSchema};
 
 use super::extract::Problems;
 use super::pagination;
@@ -53,11 +53,14 @@ impl TryFrom<users::UserRow> for UserView {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
+    #[schema(pattern = r"^[^@\s]+@[^@\s]+$", max_length = 254)]
     email: String,
     #[schema(value_type = String, format = Password)]
     password: SecretString,
     /// `sme`, `program_manager`, `auditor` or `admin`.
+    #[schema(value_type = crate::domain::Role)]
     role: String,
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     display_name: Option<String>,
 }
 
@@ -175,7 +178,9 @@ pub async fn create(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ListUsers {
+    #[param(value_type = Option<crate::domain::Role>)]
     role: Option<String>,
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
     cursor: Option<String>,
 }
@@ -239,7 +244,7 @@ async fn visible_user(
 /// Any authenticated user (SMEs: themselves only).
 #[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users", params(("id" = String, Path)),
     responses((status = 200, body = UserView)))]
-#[tracing::instrument(name = "show_user", skip_all, fields(target_id = %path))]
+#[tracing::instrument(name = "show_user", skip_all, fields(target_id = ?path.as_str()))]
 pub async fn show(
     actor: AuthUser,
     state: web::Data<AppState>,
@@ -252,7 +257,9 @@ pub async fn show(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateUser {
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     display_name: Option<String>,
+    #[schema(value_type = Option<crate::domain::Role>)]
     role: Option<String>,
     disabled: Option<bool>,
     /// An admin's reset; the user must change it at next login.
@@ -264,7 +271,7 @@ pub struct UpdateUser {
 /// Role, disabled and password changes end the user's sessions at once.
 #[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "users", params(("id" = String, Path)),
     request_body = UpdateUser, responses((status = 200, body = UserView)))]
-#[tracing::instrument(name = "update_user", skip_all, fields(target_id = %path))]
+#[tracing::instrument(name = "update_user", skip_all, fields(target_id = ?path.as_str()))]
 pub async fn update(
     actor: AuthUser,
     state: web::Data<AppState>,

@@ -67,11 +67,17 @@ fn parse_date(problems: &mut Problems, field: &str, raw: &str) -> Option<NaiveDa
 #[derive(Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateWorkshop {
+    #[schema(value_type = crate::domain::WorkshopKind)]
     kind: String,
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     title: String,
+    #[schema(value_type = crate::domain::CertificationLevel)]
     certification_level: String,
+    #[schema(pattern = r"^[A-Za-z0-9._/:-]{1,32}$")]
     exam_code: Option<String>,
+    #[schema(format = Date)]
     starts_on: String,
+    #[schema(format = Date)]
     ends_on: String,
 }
 
@@ -135,10 +141,15 @@ pub async fn create(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ListWorkshops {
+    #[param(value_type = Option<crate::domain::WorkshopKind>)]
     kind: Option<String>,
+    #[param(value_type = Option<crate::domain::CertificationLevel>)]
     certification_level: Option<String>,
+    #[param(format = Date)]
     starts_from: Option<String>,
+    #[param(format = Date)]
     starts_to: Option<String>,
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
     cursor: Option<String>,
 }
@@ -200,7 +211,7 @@ pub async fn list(
 
 /// SME, program manager, auditor.
 #[utoipa::path(get, path = "/api/v1/workshops/{id}", tag = "workshops", params(("id" = String, Path)), responses((status = 200, body = WorkshopView)))]
-#[tracing::instrument(name = "show_workshop", skip_all, fields(workshop_id = %path))]
+#[tracing::instrument(name = "show_workshop", skip_all, fields(workshop_id = ?path.as_str()))]
 pub async fn show(
     user: AuthUser,
     state: web::Data<AppState>,
@@ -232,12 +243,13 @@ pub struct AttendancePage {
 #[serde(deny_unknown_fields)]
 pub struct LogAttendance {
     sme_id: String,
+    #[schema(min_items = 1, max_items = 31, value_type = Vec<chrono::NaiveDate>)]
     days: Vec<String>,
 }
 
 /// Program manager, never for themselves: one `workshop_day` posting per day, all or nothing.
 #[utoipa::path(post, path = "/api/v1/workshops/{id}/attendance", tag = "workshops", params(("id" = String, Path), IdempotencyKey), request_body = LogAttendance, responses((status = 201, body = PostedEntries)))]
-#[tracing::instrument(name = "log_attendance", skip_all, fields(workshop_id = %path))]
+#[tracing::instrument(name = "log_attendance", skip_all, fields(workshop_id = ?path.as_str()))]
 pub async fn log_attendance(
     req: HttpRequest,
     user: AuthUser,
@@ -292,6 +304,7 @@ pub async fn log_attendance(
 #[into_params(parameter_in = Query)]
 pub struct ListAttendance {
     sme_id: Option<String>,
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
     cursor: Option<String>,
 }
@@ -299,7 +312,7 @@ pub struct ListAttendance {
 /// SME (own days), program manager, auditor: the workshop's postings — its days and their
 /// reversals — in `seq` order.
 #[utoipa::path(get, path = "/api/v1/workshops/{id}/attendance", tag = "workshops", params(("id" = String, Path), ListAttendance), responses((status = 200, body = AttendancePage)))]
-#[tracing::instrument(name = "list_attendance", skip_all, fields(workshop_id = %path))]
+#[tracing::instrument(name = "list_attendance", skip_all, fields(workshop_id = ?path.as_str()))]
 pub async fn list_attendance(
     user: AuthUser,
     state: web::Data<AppState>,
@@ -331,5 +344,8 @@ pub async fn list_attendance(
     let (rows, next_cursor) =
         pagination::finish(rows, limit, |row| pagination::seq_cursor(row.seq));
     let entries: Vec<EntryView> = rows.into_iter().map(EntryView::from).collect();
-    Ok(HttpResponse::Ok().json(AttendancePage { entries, next_cursor }))
+    Ok(HttpResponse::Ok().json(AttendancePage {
+        entries,
+        next_cursor,
+    }))
 }

@@ -109,3 +109,81 @@ async fn unknown_query_parameters_are_400() {
     let reply = app.get("/api/v1/users?colour=red", &app.admin_token).await;
     reply.expect_problem(400, "invalid_query");
 }
+
+/// Whatever goes wrong, an error body names no SQL, file, Rust type, library or panic.
+#[tokio::test]
+async fn error_bodies_carry_no_internals() {
+    let app = spawn_app().await;
+    let sme = app.create_user("sme").await;
+    let raw = |method: Method, path: &str, body: &str| {
+        app.request(method, path, Some(&sme.token))
+            .header("content-type", "application/json")
+            .body(body.to_owned())
+    };
+    let replies = vec![
+        app.send(raw(Method::POST, "/api/v1/items", "{\"exam_code\": 12}"))
+            .await,
+        app.send(raw(Method::POST, "/api/v1/items", "[]")).await,
+        app.send(raw(
+            Method::POST,
+            "/api/v1/items",
+            "{\"exam_code\": \"\\ud800\"}",
+        ))
+        .await,
+        app.send(raw(
+            Method::POST,
+            "/api/v1/items/x/accept",
+            "{\"note\": [1]}",
+        ))
+        .await,
+        app.send(raw(
+            Method::GET,
+            "/api/v1/items?limit=99999999999999999999",
+            "",
+        ))
+        .await,
+        app.send(raw(Method::GET, "/api/v1/ledger?cursor=%FF%FE", ""))
+            .await,
+        app.send(raw(
+            Method::GET,
+            "/api/v1/me/credits?as_of=-99999-01-01",
+            "",
+        ))
+        .await,
+        app.send(raw(Method::GET, "/api/v1/me/credits?from=2026-02-30", ""))
+            .await,
+        app.send(raw(
+            Method::PATCH,
+            "/api/v1/users/x",
+            "{\"display_name\": null, \"role\": 7}",
+        ))
+        .await,
+        app.send(raw(
+            Method::GET,
+            "/api/v1/reports/ledger.csv?until_seq=99999999999999999999999",
+            "",
+        ))
+        .await,
+    ];
+    for reply in &replies {
+        assert!(
+            reply.status.is_client_error(),
+            "{} {}",
+            reply.status,
+            reply.text
+        );
+        assert_eq!(
+            reply.content_type(),
+            "application/problem+json",
+            "{}",
+            reply.text
+        );
+        let text = reply.text.to_lowercase();
+        for internal in [
+            "select ", "insert ", "/src/", ".rs", "diesel", "sqlite", "postgres", "panick",
+            "struct ", "::", "serde", "actix",
+        ] {
+            assert!(!text.contains(internal), "{internal:?} in {}", reply.text);
+        }
+    }
+}

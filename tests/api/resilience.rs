@@ -12,8 +12,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    ADMIN_EMAIL, ADMIN_PASSWORD, JWT_SECRET, TestApp, TestDatabase, is_postgres, item_body,
-    spawn_app, spawn_on,
+    ADMIN_EMAIL, ADMIN_PASSWORD, JWT_SECRET, TestDatabase, is_postgres, item_body,
 };
 
 /// The service as its own process, on the given database.
@@ -530,37 +529,55 @@ async fn a_database_stopped_under_load_gives_503_and_the_service_recovers_by_its
     server.kill();
 }
 
+/// Two service processes on one database, as behind a load balancer.
 #[tokio::test]
-async fn two_instances_on_one_database_still_award_each_item_once() {
-    let first = spawn_app().await;
-    let second = spawn_on(first.db.clone(), |_| {}).await;
-    let sme = first.create_user("sme").await;
-    let pm = first.create_user("program_manager").await;
-    let mut items = Vec::new();
-    for _ in 0..10 {
-        items.push(
-            first
-                .submit_item(&sme, "technology_core", "performance")
-                .await,
-        );
-    }
-    let token = pm.token.as_str();
-    let attempts = items.iter().flat_map(|item| {
-        let via: [&TestApp; 2] = [&first, &second];
-        (0..6).map(move |n| via[n % 2].accept(token, item))
-    });
-    let replies = futures::future::join_all(attempts).await;
-    assert_eq!(replies.iter().filter(|r| r.status == 200).count(), 10);
-    assert_eq!(replies.iter().filter(|r| r.status == 409).count(), 50);
-    for item in &items {
-        assert_eq!(
-            second
-                .all_entries(&pm.token, &format!("&item_id={item}"))
+async fn two_instances_on_one_database_still_award_each_item_once_and_share_the_throttle() {
+    let database = TestDatabase::create();
+    let client = reqwest::Client::new();
+    let first = Server::start(&database);
+    let second = Server::start(&database);
+    let work = prepare(&client, &first.base).await;
+
+    let bases = [first.base.as_str(), second.base.as_str()];
+    let attempts = work.items.iter().flat_map(|item| {
+        let (client, pm) = (&client, work.pm.as_str());
+        (0..6).map(move |n| async move {
+            let path = format!("/api/v1/items/{item}/accept");
+            call(client, bases[n % 2], &path, pm, &json!({}))
                 .await
-                .len(),
-            1
-        );
+                .map_or(0, |(status, _)| status)
+        })
+    });
+    let statuses = futures::future::join_all(attempts).await;
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        work.items.len()
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 409).count(),
+        work.items.len() * 5
+    );
+    assert_invariants(&client, &second.base, &work.pm, &HashSet::new()).await;
+
+    // Five failed logins spread over both instances lock the account on both.
+    for n in 0..5 {
+        let reply = client
+            .post(format!("{}/api/v1/auth/login", bases[n % 2]))
+            .json(&json!({ "email": ADMIN_EMAIL, "password": "not the admin password" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(reply.status(), 401);
     }
-    second.assert_chain_verifies().await;
-    first.assert_chain_verifies().await;
+    for base in bases {
+        let reply = client
+            .post(format!("{base}/api/v1/auth/login"))
+            .json(&json!({ "email": ADMIN_EMAIL, "password": ADMIN_PASSWORD }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(reply.status(), 429);
+    }
+    first.kill();
+    second.kill();
 }

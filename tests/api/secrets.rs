@@ -198,3 +198,76 @@ async fn the_log_of_a_full_run_holds_no_secret() {
         );
     }
 }
+
+/// A value a client controls can hold a line break; in the log it must stay on its line.
+#[tokio::test]
+async fn control_characters_from_clients_are_escaped_in_the_log() {
+    for format in ["pretty", "json"] {
+        let database = TestDatabase::create();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sme-ledger"))
+            .args(["serve", "--bind", "127.0.0.1:0", "--log-format", format])
+            .env("DATABASE_URL", &database.url)
+            .env("SME_LEDGER_DATA_DIR", database.dir.path().join("data"))
+            .env("SME_LEDGER_ADMIN_EMAIL", ADMIN_EMAIL)
+            .env("SME_LEDGER_ADMIN_PASSWORD", ADMIN_PASSWORD)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut first_lines = String::new();
+        let port = loop {
+            let mut line = String::new();
+            assert!(
+                std::io::BufRead::read_line(&mut stdout, &mut line).unwrap() > 0,
+                "no listening line"
+            );
+            first_lines.push_str(&line);
+            if let Some(rest) = line.split("port").nth(1) {
+                let digits: String = rest
+                    .chars()
+                    .skip_while(|c| !c.is_ascii_digit())
+                    .take_while(char::is_ascii_digit)
+                    .collect();
+                if line.contains("listening") && !digits.is_empty() {
+                    break digits;
+                }
+            }
+        };
+        let base = format!("http://127.0.0.1:{port}/api/v1");
+        let client = Client::new();
+        let admin = post(
+            &client,
+            format!("{base}/auth/login"),
+            None,
+            json!({ "email": ADMIN_EMAIL, "password": ADMIN_PASSWORD }),
+        )
+        .await;
+        let token = admin["access_token"].as_str().unwrap();
+        let reply = client
+            .get(format!("{base}/users/x%0Aforged%20log%20line%0D"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(reply.status(), 404);
+        Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        child.wait().unwrap();
+        let mut rest = String::new();
+        stdout.read_to_string(&mut rest).unwrap();
+        let log = first_lines + &rest;
+        assert!(
+            log.contains("forged"),
+            "the request was not logged ({format}):\n{log}"
+        );
+        for line in log.lines() {
+            assert!(
+                !line.starts_with("forged"),
+                "a client's value started a log line ({format}):\n{log}"
+            );
+        }
+    }
+}
