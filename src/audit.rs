@@ -138,23 +138,20 @@ pub fn verify(conn: &mut DbConn) -> Result<Verification, ApiError> {
     const BATCH: i64 = 1_000;
     let (head_seq, _) = chain_heads::read(conn, Chain::Audit)?;
     let mut verifier = Verifier::new();
-    let mut after = 0;
-    loop {
-        let filter = audit::AuditFilter::default();
-        let rows: Vec<AuditEventRow> = audit::page(conn, &filter, after, BATCH)?
-            .into_iter()
-            .filter(|row| row.seq <= head_seq)
-            .collect();
-        for row in &rows {
-            verifier.feed(row.seq, &row.prev_hash, &row.hash, &canonical(row));
-        }
-        match rows.last() {
-            Some(last) if rows.len() == usize::try_from(BATCH).unwrap_or(usize::MAX) => {
-                after = last.seq
+    let filter = audit::AuditFilter::default();
+    crate::db::walk(
+        conn,
+        BATCH,
+        |conn, after, limit| audit::page(conn, &filter, after, limit),
+        |row| row.seq,
+        |row| {
+            // Events appended after verification began are left for the next run.
+            if row.seq <= head_seq {
+                verifier.feed(row.seq, &row.prev_hash, &row.hash, &canonical(&row));
             }
-            _ => break,
-        }
-    }
+            Ok(())
+        },
+    )?;
     verifier.expect_head(head_seq);
     Ok(Verification::from(&verifier))
 }

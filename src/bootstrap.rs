@@ -7,7 +7,7 @@ use rand::distributions::Alphanumeric;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::auth::PasswordHasher;
-use crate::db::{self, Db, users};
+use crate::db::{Db, users};
 use crate::domain::{Email, NewPassword, Role};
 
 /// Creates the first admin if the database has no user. With a configured password that
@@ -37,25 +37,18 @@ pub fn ensure_first_admin(
     let policy_checked = NewPassword::parse(password.clone())
         .map_err(|rule| anyhow::anyhow!("the admin password {}", rule.message()))?;
     let password_hash = PasswordHasher::hash_now(policy_checked)?;
-    let now = db::now();
-    let id = uuid::Uuid::new_v4().to_string();
-    let created = users::insert(
+    let created = users::create(
         &mut conn,
-        &users::NewUserRow {
-            id: &id,
-            email: email.as_str(),
-            display_name: "Administrator",
-            role: Role::Admin.as_str(),
-            password_hash: &password_hash,
-            disabled: false,
-            must_change_password: generated,
-            token_version: 0,
-            created_at: now,
-            updated_at: now,
-        },
+        email.as_str(),
+        "Administrator",
+        Role::Admin,
+        &password_hash,
+        generated,
     );
     match created {
-        Ok(()) => {}
+        Ok(id) => {
+            tracing::info!(user_id = %id, email = %email, "created the first admin");
+        }
         // Another instance starting at the same moment created it first.
         Err(diesel::result::Error::DatabaseError(
             diesel::result::DatabaseErrorKind::UniqueViolation,
@@ -65,7 +58,6 @@ pub fn ensure_first_admin(
         }
         Err(error) => return Err(error.into()),
     }
-    tracing::info!(user_id = %id, email = %email, "created the first admin");
     if generated {
         let mut terminal = std::io::stderr().lock();
         writeln!(

@@ -8,7 +8,7 @@ use secrecy::SecretString;
 
 use crate::auth::PasswordHasher;
 use crate::config::{DatabaseSettings, Settings};
-use crate::db::{self, Db, users};
+use crate::db::{Db, users};
 use crate::domain::{DisplayName, Email, NewPassword, Role};
 use crate::{Application, telemetry};
 
@@ -182,22 +182,13 @@ fn create_user(
 
     let db = Db::connect(database)?;
     let mut conn = db.get().map_err(|error| anyhow::anyhow!("{error}"))?;
-    let now = db::now();
-    let id = uuid::Uuid::new_v4().to_string();
-    users::insert(
+    let id = users::create(
         &mut conn,
-        &users::NewUserRow {
-            id: &id,
-            email: email.as_str(),
-            display_name: &display_name,
-            role: role.as_str(),
-            password_hash: &password_hash,
-            disabled: false,
-            must_change_password: false,
-            token_version: 0,
-            created_at: now,
-            updated_at: now,
-        },
+        email.as_str(),
+        &display_name,
+        role,
+        &password_hash,
+        false,
     )
     .map_err(|error| match error {
         diesel::result::Error::DatabaseError(

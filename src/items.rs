@@ -1,17 +1,14 @@
 //! The item workflow: submission and decisions, each in one transaction with its posting and
 //! its audit record.
 
-use chrono::Utc;
 use serde_json::json;
 
 use crate::audit::{self, Actor, Event};
 use crate::db::items::{self, Decision, ItemRow};
 use crate::db::ledger::{self as ledger_table, LedgerEntryRow};
-use crate::db::{self, DbConn, rates};
-use crate::domain::credits::{self, RateVersion};
-use crate::domain::{
-    AuthoringChannel, Credits, EntryKind, ExamTier, ItemAction, ItemStatus, ItemType,
-};
+use crate::db::{self, DbConn};
+use crate::domain::credits;
+use crate::domain::{AuthoringChannel, EntryKind, ExamTier, ItemAction, ItemStatus, ItemType};
 use crate::error::ApiError;
 use crate::ledger::{self, Posting};
 
@@ -72,35 +69,6 @@ pub fn submit(conn: &mut DbConn, actor: &Actor, item: &NewItem) -> Result<ItemRo
     Ok(row)
 }
 
-/// The rate version in force today for an item's tier and type.
-fn item_rate_in_force(
-    conn: &mut DbConn,
-    tier: &str,
-    item_type: &str,
-) -> Result<rates::ItemRateRow, ApiError> {
-    let today = Utc::now().date_naive();
-    let rows = rates::item_rate_versions(conn, tier, item_type, today)?;
-    let versions: Vec<RateVersion<usize>> = rows
-        .iter()
-        .enumerate()
-        .filter_map(|(index, row)| {
-            Some(RateVersion {
-                id: index,
-                effective_from: row.effective_from,
-                published_seq: row.created_at.and_utc().timestamp_micros(),
-                credits: Credits::new(row.credits).ok()?,
-            })
-        })
-        .collect();
-    let chosen = credits::rate_in_force(&versions, today).ok_or_else(|| {
-        ApiError::conflict(
-            "no_rate_in_force",
-            format!("No rate is in force today for {tier} {item_type} items."),
-        )
-    })?;
-    Ok(rows[chosen.id].clone())
-}
-
 /// An item decision's outcome: the item as it now is, and the ledger entry it posted.
 #[derive(Debug, Clone)]
 pub struct Decided {
@@ -150,9 +118,11 @@ pub fn decide(
         .map_err(|refusal| invalid_transition(refusal.current, action))?;
 
     let award_rate = match action {
-        ItemAction::Accept if item.eligible => {
-            Some(item_rate_in_force(conn, &item.exam_tier, &item.item_type)?)
-        }
+        ItemAction::Accept if item.eligible => Some(crate::rates::item_rate_in_force(
+            conn,
+            &item.exam_tier,
+            &item.item_type,
+        )?),
         _ => None,
     };
     let credits_awarded = match action {

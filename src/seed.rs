@@ -44,24 +44,15 @@ fn new_user(
     role: Role,
     password_hash: &str,
 ) -> Result<String, ApiError> {
-    let now = db::now();
-    let id = uuid::Uuid::new_v4().to_string();
-    users::insert(
+    let display_name = email.split('@').next().unwrap_or_default();
+    Ok(users::create(
         conn,
-        &users::NewUserRow {
-            id: &id,
-            email,
-            display_name: email.split('@').next().unwrap_or_default(),
-            role: role.as_str(),
-            password_hash,
-            disabled: false,
-            must_change_password: false,
-            token_version: 0,
-            created_at: now,
-            updated_at: now,
-        },
-    )?;
-    Ok(id)
+        email,
+        display_name,
+        role,
+        password_hash,
+        false,
+    )?)
 }
 
 /// Creates `plan.smes` SMEs (`sme-00001@seed.invalid`, …) and one program manager

@@ -6,10 +6,9 @@ use serde_json::json;
 use crate::audit::{self, Actor, Event};
 use crate::db::ledger::LedgerEntryRow;
 use crate::db::workshops::{self as workshop_rows, WorkshopRow};
-use crate::db::{self, DbConn, rates, users};
-use crate::domain::credits::{self, RateVersion};
+use crate::db::{self, DbConn, users};
 use crate::domain::workshop::attendance_days;
-use crate::domain::{CertificationLevel, Credits, EntryKind, Role, WorkshopKind};
+use crate::domain::{CertificationLevel, EntryKind, Role, WorkshopKind};
 use crate::error::{ApiError, FieldError};
 use crate::ledger::{self, Posting};
 
@@ -57,31 +56,6 @@ pub fn create(
     Ok(row)
 }
 
-/// The workshop rate version in force today for a certification level.
-fn rate_in_force(conn: &mut DbConn, level: &str) -> Result<rates::WorkshopRateRow, ApiError> {
-    let today = Utc::now().date_naive();
-    let rows = rates::workshop_rate_versions(conn, level, today)?;
-    let versions: Vec<RateVersion<usize>> = rows
-        .iter()
-        .enumerate()
-        .filter_map(|(index, row)| {
-            Some(RateVersion {
-                id: index,
-                effective_from: row.effective_from,
-                published_seq: row.created_at.and_utc().timestamp_micros(),
-                credits: Credits::new(row.credits_per_day).ok()?,
-            })
-        })
-        .collect();
-    let chosen = credits::rate_in_force(&versions, today).ok_or_else(|| {
-        ApiError::conflict(
-            "no_rate_in_force",
-            format!("No workshop rate is in force today for the {level} level; an admin must publish one."),
-        )
-    })?;
-    Ok(rows[chosen.id].clone())
-}
-
 fn days_already_credited(days: &[NaiveDate]) -> ApiError {
     let list: Vec<String> = days.iter().map(NaiveDate::to_string).collect();
     ApiError::conflict(
@@ -125,7 +99,7 @@ pub fn log_attendance(
                     .collect(),
             )
         })?;
-    let rate = rate_in_force(conn, &workshop.certification_level)?;
+    let rate = crate::rates::workshop_rate_in_force(conn, &workshop.certification_level)?;
     let taken = workshop_rows::claimed_days(conn, sme_id, &days)?;
     if !taken.is_empty() {
         return Err(days_already_credited(&taken));

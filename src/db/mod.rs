@@ -337,3 +337,26 @@ pub fn now() -> chrono::NaiveDateTime {
     now.duration_trunc(TimeDelta::microseconds(1))
         .unwrap_or(now)
 }
+
+/// Visits rows in `seq` order, `batch` at a time, so that memory does not grow with the
+/// table: `fetch(conn, after_seq, limit)` reads the next batch, `seq` names a row's place.
+pub fn walk<T>(
+    conn: &mut DbConn,
+    batch: i64,
+    mut fetch: impl FnMut(&mut DbConn, i64, i64) -> diesel::QueryResult<Vec<T>>,
+    seq: impl Fn(&T) -> i64,
+    mut visit: impl FnMut(T) -> Result<(), ApiError>,
+) -> Result<(), ApiError> {
+    let mut after = 0;
+    loop {
+        let rows = fetch(conn, after, batch)?;
+        let full = i64::try_from(rows.len()).unwrap_or(i64::MAX) >= batch;
+        for row in rows {
+            after = seq(&row);
+            visit(row)?;
+        }
+        if !full {
+            return Ok(());
+        }
+    }
+}

@@ -128,3 +128,32 @@ pub fn update(
     }
     Ok(updated > 0)
 }
+
+/// A new, active account; returns its id. A taken email is a unique violation.
+pub fn create(
+    conn: &mut DbConn,
+    email: &str,
+    display_name: &str,
+    role: Role,
+    password_hash: &str,
+    must_change_password: bool,
+) -> QueryResult<String> {
+    let now = super::now();
+    let id = uuid::Uuid::new_v4().to_string();
+    insert(
+        conn,
+        &NewUserRow {
+            id: &id,
+            email,
+            display_name,
+            role: role.as_str(),
+            password_hash,
+            disabled: false,
+            must_change_password,
+            token_version: 0,
+            created_at: now,
+            updated_at: now,
+        },
+    )?;
+    Ok(id)
+}

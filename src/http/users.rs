@@ -125,22 +125,13 @@ pub async fn create(
         .db
         .run(move |conn| {
             idempotency::run(conn, &actor.id, key.0.as_deref(), &fingerprint, |conn| {
-                let now = db::now();
-                let id = uuid::Uuid::new_v4().to_string();
-                let inserted = users::insert(
+                let inserted = users::create(
                     conn,
-                    &users::NewUserRow {
-                        id: &id,
-                        email: email.as_str(),
-                        display_name: &display_name,
-                        role: role.as_str(),
-                        password_hash: &password_hash,
-                        disabled: false,
-                        must_change_password: false,
-                        token_version: 0,
-                        created_at: now,
-                        updated_at: now,
-                    },
+                    email.as_str(),
+                    &display_name,
+                    role,
+                    &password_hash,
+                    false,
                 );
                 if let Err(diesel::result::Error::DatabaseError(
                     diesel::result::DatabaseErrorKind::UniqueViolation,
@@ -152,7 +143,7 @@ pub async fn create(
                         "An account with this email already exists.",
                     ));
                 }
-                inserted?;
+                let id = inserted?;
                 audit::record(
                     conn,
                     &actor,

@@ -155,19 +155,16 @@ pub fn verify(conn: &mut DbConn) -> Result<Verification, ApiError> {
         ..EntryFilter::default()
     };
     let mut verifier = Verifier::new();
-    let mut after = 0;
-    loop {
-        let rows = ledger::page(conn, &filter, after, BATCH)?;
-        for row in &rows {
-            verifier.feed(row.seq, &row.prev_hash, &row.hash, &canonical(row));
-        }
-        match rows.last() {
-            Some(last) if rows.len() == usize::try_from(BATCH).unwrap_or(usize::MAX) => {
-                after = last.seq
-            }
-            _ => break,
-        }
-    }
+    db::walk(
+        conn,
+        BATCH,
+        |conn, after, limit| ledger::page(conn, &filter, after, limit),
+        |row| row.seq,
+        |row| {
+            verifier.feed(row.seq, &row.prev_hash, &row.hash, &canonical(&row));
+            Ok(())
+        },
+    )?;
     verifier.expect_head(head_seq);
     Ok(Verification::from(&verifier))
 }

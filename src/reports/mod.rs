@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::db::audit::{self as audit_rows, AuditFilter};
 use crate::db::chain_heads::{self, Chain};
 use crate::db::ledger::{self, AttributedRow, EntryFilter, LedgerEntryRow};
-use crate::db::{DbConn, users};
+use crate::db::{DbConn, users, walk};
 use crate::domain::EntryKind;
 use crate::domain::balance::{Attributed, Breakdown, Tally};
 use crate::error::ApiError;
@@ -36,39 +36,29 @@ fn attributed(row: AttributedRow) -> Result<Attributed, ApiError> {
 pub fn for_each_entry(
     conn: &mut DbConn,
     filter: &EntryFilter,
-    mut visit: impl FnMut(LedgerEntryRow) -> Result<(), ApiError>,
+    visit: impl FnMut(LedgerEntryRow) -> Result<(), ApiError>,
 ) -> Result<(), ApiError> {
-    let mut after = 0;
-    loop {
-        let rows = ledger::page(conn, filter, after, BATCH)?;
-        let full = rows.len() as i64 == BATCH;
-        for row in rows {
-            after = row.seq;
-            visit(row)?;
-        }
-        if !full {
-            return Ok(());
-        }
-    }
+    walk(
+        conn,
+        BATCH,
+        |conn, after, limit| ledger::page(conn, filter, after, limit),
+        |row| row.seq,
+        visit,
+    )
 }
 
 fn for_each_attributed(
     conn: &mut DbConn,
     filter: &EntryFilter,
-    mut visit: impl FnMut(AttributedRow) -> Result<(), ApiError>,
+    visit: impl FnMut(AttributedRow) -> Result<(), ApiError>,
 ) -> Result<(), ApiError> {
-    let mut after = 0;
-    loop {
-        let rows = ledger::attributed_page(conn, filter, after, BATCH)?;
-        let full = rows.len() as i64 == BATCH;
-        for row in rows {
-            after = row.seq;
-            visit(row)?;
-        }
-        if !full {
-            return Ok(());
-        }
-    }
+    walk(
+        conn,
+        BATCH,
+        |conn, after, limit| ledger::attributed_page(conn, filter, after, limit),
+        |row| row.seq,
+        visit,
+    )
 }
 
 /// An SME's credits: entries posted at or before `as_of`, within `[from, to)` if given. Reads
@@ -160,12 +150,12 @@ pub fn summary(
         before: to,
         ..AuditFilter::default()
     };
-    let mut after = 0;
-    loop {
-        let rows = audit_rows::page(conn, &events, after, BATCH)?;
-        let full = rows.len() as i64 == BATCH;
-        for event in &rows {
-            after = event.seq;
+    walk(
+        conn,
+        BATCH,
+        |conn, after, limit| audit_rows::page(conn, &events, after, limit),
+        |event| event.seq,
+        |event| {
             match event.action.as_str() {
                 "item.submitted" => items.submitted += 1,
                 "item.accepted" => items.accepted += 1,
@@ -174,11 +164,9 @@ pub fn summary(
                 "item.revoked" => items.revoked += 1,
                 _ => {}
             }
-        }
-        if !full {
-            break;
-        }
-    }
+            Ok(())
+        },
+    )?;
     Ok(Summary {
         totals: overall.finish(),
         smes,
