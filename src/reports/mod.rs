@@ -62,7 +62,7 @@ fn for_each_attributed(
 }
 
 /// An SME's credits: entries posted at or before `as_of`, within `[from, to)` if given. Reads
-/// only that SME's entries, through the `(sme_id, posted_at, seq)` index.
+/// only that SME's entries, through the `(sme_id, seq)` index.
 pub fn credits(
     conn: &mut DbConn,
     sme_id: &str,
