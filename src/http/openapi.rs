@@ -13,6 +13,7 @@ use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use super::{audit, auth, health, items, ledger, me, rates, reports, users, workshops};
+use crate::domain;
 use crate::error::{FieldError, Problem};
 
 /// Operations anyone may call, without a token.
@@ -156,7 +157,18 @@ impl Modify for Conventions {
         audit::list,
         audit::verify,
     ),
-    components(schemas(Problem, FieldError)),
+    components(schemas(
+        Problem,
+        FieldError,
+        domain::Role,
+        domain::ExamTier,
+        domain::ItemType,
+        domain::AuthoringChannel,
+        domain::CertificationLevel,
+        domain::WorkshopKind,
+        domain::EntryKind,
+        domain::ItemStatus,
+    )),
     modifiers(&Conventions)
 )]
 pub struct ApiDoc;
