@@ -10,11 +10,11 @@
 
 use std::time::Instant;
 
+use actix_web::Error;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::{Error, HttpMessage};
 use tracing::Instrument;
 use tracing_subscriber::EnvFilter;
 
@@ -32,10 +32,6 @@ pub fn current_request_id() -> String {
         .try_with(Clone::clone)
         .unwrap_or_else(|_| String::from("none"))
 }
-
-/// The request id, also available to handlers as a request extension.
-#[derive(Debug, Clone)]
-pub struct RequestId(pub String);
 
 /// Installs the global subscriber for the service: logs on standard output. `RUST_LOG`
 /// refines the default `info` filter. Returns an error instead of panicking if one is
@@ -91,7 +87,6 @@ pub async fn request_span(
         .get(&REQUEST_ID_HEADER)
         .and_then(acceptable_client_id)
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    req.extensions_mut().insert(RequestId(request_id.clone()));
     let span = tracing::info_span!(
         "request",
         request_id = %request_id,
