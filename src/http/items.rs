@@ -367,6 +367,12 @@ async fn decide(
                 target_id: Some(&item_id),
                 details: json!({}),
             };
+            // To an SME another SME's item does not exist, whatever they try to do with it.
+            if user.is(Role::Sme)
+                && !item_rows::find(conn, &item_id)?.is_some_and(|item| item.sme_id == user.id)
+            {
+                return Err(ApiError::NotFound);
+            }
             if let Err(error) = user.require(allowed) {
                 return Err(audit::refusal(conn, &actor, &event, error));
             }

@@ -140,6 +140,10 @@ pub async fn reverse(
                 target_id: Some(&entry_id),
                 details: json!({ "reason": reason }),
             };
+            // To an SME another SME's entry does not exist.
+            if user.is(Role::Sme) && !entries::find(conn, &entry_id)?.is_some_and(|entry| entry.sme_id == user.id) {
+                return Err(ApiError::NotFound);
+            }
             if let Err(error) = user.require(&[Role::ProgramManager]) {
                 return Err(audit::refusal(conn, &actor, &event, error));
             }

@@ -1,6 +1,7 @@
 //! The access matrix: every route × every role, with the status each must get. A route that
 //! the service serves but this table lacks fails the test, so no route ships without a
-//! decision about who may use it.
+//! decision about who may use it. Every `{id}` names something of the first SME's (or, for
+//! workshops, something no SME owns): the other SME gets 404 wherever the id is an SME's.
 
 use chrono::{Duration, Utc};
 use reqwest::Method;
@@ -92,10 +93,10 @@ const MATRIX: &[Row] = &[
     row("post",  "/api/v1/items",                       Nothing,          [401, 201, 201, 403, 403, 403]),
     row("get",   "/api/v1/items/{id}",                  SubmittedItem,    [401, 200, 404, 200, 200, 403]),
     row("get",   "/api/v1/items/{id}/history",          SubmittedItem,    [401, 200, 404, 200, 200, 403]),
-    row("post",  "/api/v1/items/{id}/accept",           SubmittedItem,    [401, 403, 403, 200, 403, 403]),
-    row("post",  "/api/v1/items/{id}/reject",           SubmittedItem,    [401, 403, 403, 200, 403, 403]),
+    row("post",  "/api/v1/items/{id}/accept",           SubmittedItem,    [401, 403, 404, 200, 403, 403]),
+    row("post",  "/api/v1/items/{id}/reject",           SubmittedItem,    [401, 403, 404, 200, 403, 403]),
     row("post",  "/api/v1/items/{id}/withdraw",         SubmittedItem,    [401, 200, 404, 403, 403, 403]),
-    row("post",  "/api/v1/items/{id}/revoke",           AcceptedItem,     [401, 403, 403, 200, 403, 403]),
+    row("post",  "/api/v1/items/{id}/revoke",           AcceptedItem,     [401, 403, 404, 200, 403, 403]),
     row("get",   "/api/v1/workshops",                   Nothing,          [401, 200, 200, 200, 200, 403]),
     row("post",  "/api/v1/workshops",                   Nothing,          [401, 403, 403, 201, 403, 403]),
     row("get",   "/api/v1/workshops/{id}",              Workshop,         [401, 200, 200, 200, 200, 403]),
@@ -103,7 +104,7 @@ const MATRIX: &[Row] = &[
     row("post",  "/api/v1/workshops/{id}/attendance",   Workshop,         [401, 403, 403, 201, 403, 403]),
     row("get",   "/api/v1/ledger",                      Nothing,          [401, 200, 200, 200, 200, 403]),
     row("get",   "/api/v1/ledger/verify",               Nothing,          [401, 403, 403, 403, 200, 200]),
-    row("post",  "/api/v1/ledger/{entry_id}/reverse",   WorkshopDayEntry, [401, 403, 403, 201, 403, 403]),
+    row("post",  "/api/v1/ledger/{entry_id}/reverse",   WorkshopDayEntry, [401, 403, 404, 201, 403, 403]),
     row("get",   "/api/v1/smes/{id}/credits",           SmeUser,          [401, 200, 404, 200, 200, 403]),
     row("get",   "/api/v1/reports/ledger.csv",          Nothing,          [401, 403, 403, 200, 200, 403]),
     row("get",   "/api/v1/reports/ledger.jsonl",        Nothing,          [401, 403, 403, 200, 200, 403]),
