@@ -369,7 +369,7 @@ async fn decide(
             };
             // To an SME another SME's item does not exist, whatever they try to do with it.
             if user.is(Role::Sme)
-                && !item_rows::find(conn, &item_id)?.is_some_and(|item| item.sme_id == user.id)
+                && item_rows::find(conn, &item_id)?.is_none_or(|item| item.sme_id != user.id)
             {
                 return Err(ApiError::NotFound);
             }

@@ -141,7 +141,7 @@ pub async fn reverse(
                 details: json!({ "reason": reason }),
             };
             // To an SME another SME's entry does not exist.
-            if user.is(Role::Sme) && !entries::find(conn, &entry_id)?.is_some_and(|entry| entry.sme_id == user.id) {
+            if user.is(Role::Sme) && entries::find(conn, &entry_id)?.is_none_or(|entry| entry.sme_id != user.id) {
                 return Err(ApiError::NotFound);
             }
             if let Err(error) = user.require(&[Role::ProgramManager]) {
