@@ -17,6 +17,11 @@ pub struct AuthUser {
     pub id: String,
     pub email: String,
     pub role: Role,
+    /// The rest of the account as loaded for this request (an authenticated user is never
+    /// disabled), so that `GET /me` need not read it again.
+    pub display_name: String,
+    pub must_change_password: bool,
+    pub created_at: chrono::NaiveDateTime,
 }
 
 /// Paths a user who must change their password may still use.
@@ -104,6 +109,9 @@ impl FromRequest for AuthUser {
                 id: user.id,
                 email: user.email,
                 role,
+                display_name: user.display_name,
+                must_change_password: user.must_change_password,
+                created_at: user.created_at,
             })
         })
     }

@@ -8,19 +8,22 @@ use utoipa::ToSchema;
 use super::client_address;
 use super::users::UserView;
 use crate::auth::{AuthUser, session};
-use crate::db::users;
 use crate::error::ApiError;
 use crate::startup::AppState;
 
 /// Any authenticated user.
 #[utoipa::path(get, path = "/api/v1/me", tag = "users", responses((status = 200, body = UserView)))]
 #[tracing::instrument(name = "me", skip_all)]
-pub async fn show(user: AuthUser, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let row = state
-        .db
-        .run(move |conn| users::find(conn, &user.id)?.ok_or(ApiError::NotFound))
-        .await?;
-    Ok(HttpResponse::Ok().json(UserView::try_from(row)?))
+pub async fn show(user: AuthUser) -> HttpResponse {
+    HttpResponse::Ok().json(UserView {
+        id: user.id,
+        email: user.email,
+        display_name: user.display_name,
+        role: user.role,
+        disabled: false,
+        must_change_password: user.must_change_password,
+        created_at: user.created_at.and_utc(),
+    })
 }
 
 #[derive(Deserialize, ToSchema)]
