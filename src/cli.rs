@@ -57,6 +57,9 @@ enum Command {
         items_per_sme: usize,
         #[arg(long, default_value_t = 0)]
         workshop_days_per_sme: usize,
+        /// Items per SME left submitted and undecided, after the accepted ones (a review queue).
+        #[arg(long, default_value_t = 0)]
+        pending_items_per_sme: usize,
         /// Operations per transaction.
         #[arg(long, default_value_t = 500)]
         batch: usize,
@@ -111,6 +114,7 @@ pub fn main() -> ExitCode {
             smes,
             items_per_sme,
             workshop_days_per_sme,
+            pending_items_per_sme,
             batch,
             run,
         } => {
@@ -119,6 +123,7 @@ pub fn main() -> ExitCode {
                 smes,
                 items_per_sme,
                 workshop_days_per_sme,
+                pending_items_per_sme,
                 batch,
             };
             seed(&database, &plan, &run)

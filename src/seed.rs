@@ -20,6 +20,8 @@ pub struct SeedPlan {
     pub smes: usize,
     pub items_per_sme: usize,
     pub workshop_days_per_sme: usize,
+    /// Items submitted after the accepted ones and left pending.
+    pub pending_items_per_sme: usize,
     /// Operations per transaction.
     pub batch: usize,
 }
@@ -57,7 +59,8 @@ fn new_user(
 
 /// Creates `plan.smes` SMEs (`sme-00001@seed.invalid`, …) and one program manager
 /// (`pm@seed.invalid`), all with `password`; then for each SME submits and accepts
-/// `items_per_sme` items and logs `workshop_days_per_sme` past workshop days.
+/// `items_per_sme` items, submits `pending_items_per_sme` more that stay pending, and logs
+/// `workshop_days_per_sme` past workshop days.
 pub fn seed(
     conn: &mut DbConn,
     plan: &SeedPlan,
@@ -95,9 +98,10 @@ pub fn seed(
         request_id: format!("seed-{run}"),
     };
 
-    // Items: submitted by each SME, accepted by the program manager.
+    // Items: submitted by each SME, the first `items_per_sme` accepted by the program manager.
+    let per_sme = plan.items_per_sme + plan.pending_items_per_sme;
     let work: Vec<(usize, usize)> = (0..plan.smes)
-        .flat_map(|s| (0..plan.items_per_sme).map(move |i| (s, i)))
+        .flat_map(|s| (0..per_sme).map(move |i| (s, i)))
         .collect();
     for chunk in work.chunks(batch) {
         write_transaction(conn, |conn| -> Result<(), ApiError> {
@@ -117,12 +121,17 @@ pub fn seed(
                     blueprint_objective: None,
                 };
                 let row = items::submit(conn, &sme, &item)?;
-                items::decide(conn, &pm, &row.id, ItemAction::Accept, None)?;
+                if i < plan.items_per_sme {
+                    items::decide(conn, &pm, &row.id, ItemAction::Accept, None)?;
+                }
             }
             Ok(())
         })
         .map_err(err)?;
-        seeded.entries += chunk.len() as u64;
+        seeded.entries += chunk
+            .iter()
+            .filter(|&&(_, i)| i < plan.items_per_sme)
+            .count() as u64;
     }
 
     // Workshop days: consecutive past days, in workshops of at most 31 days.

@@ -1,0 +1,10 @@
+-- GET /me/credits, as the service sends it to PostgreSQL (captured with log_statement = all),
+-- without the pool's `SELECT 1` check-out probes. Variables: :sme (the SME's id) and :last
+-- (the seq of the SME's 1,000th entry, where the second, empty page starts).
+-- The token check reads the account:
+SELECT "users"."id", "users"."email", "users"."display_name", "users"."role", "users"."password_hash", "users"."disabled", "users"."must_change_password", "users"."token_version", "users"."created_at", "users"."updated_at" FROM "users" WHERE ("users"."id" = :sme) LIMIT 1;
+-- The handler checks the id names an SME:
+SELECT "users"."id", "users"."email", "users"."display_name", "users"."role", "users"."password_hash", "users"."disabled", "users"."must_change_password", "users"."token_version", "users"."created_at", "users"."updated_at" FROM "users" WHERE ("users"."id" = :sme) LIMIT 1;
+-- The entries, a page of 1,000 at a time, until a page comes back short:
+SELECT "ledger_entries"."seq", "ledger_entries"."sme_id", "ledger_entries"."kind", "ledger_entries"."amount", "items"."exam_tier", "items"."item_type", "workshops"."certification_level" FROM (("ledger_entries" LEFT OUTER JOIN "items" ON ("ledger_entries"."item_id" = "items"."id")) LEFT OUTER JOIN "workshops" ON ("ledger_entries"."workshop_id" = "workshops"."id")) WHERE ((("ledger_entries"."seq" > 0) AND ("ledger_entries"."sme_id" = :sme)) AND ("ledger_entries"."posted_at" <= now())) ORDER BY "ledger_entries"."seq" ASC LIMIT 1000;
+SELECT "ledger_entries"."seq", "ledger_entries"."sme_id", "ledger_entries"."kind", "ledger_entries"."amount", "items"."exam_tier", "items"."item_type", "workshops"."certification_level" FROM (("ledger_entries" LEFT OUTER JOIN "items" ON ("ledger_entries"."item_id" = "items"."id")) LEFT OUTER JOIN "workshops" ON ("ledger_entries"."workshop_id" = "workshops"."id")) WHERE ((("ledger_entries"."seq" > :last) AND ("ledger_entries"."sme_id" = :sme)) AND ("ledger_entries"."posted_at" <= now())) ORDER BY "ledger_entries"."seq" ASC LIMIT 1000;
