@@ -10,6 +10,7 @@
 //!
 //! Prints one line: `ops=… per_sec=… p50_ms=… p99_ms=…`.
 
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -24,8 +25,8 @@ use sha2::{Digest, Sha256};
 
 #[derive(Clone, Copy, ValueEnum)]
 enum Workload {
-    /// `GET /me/credits`: the account read of the token check, the SME check, and the
-    /// attributed pages of the SME's entries.
+    /// `GET /me/credits`: the account read of the token check, the SME's items, and the
+    /// pages of the SME's entries with the levels of the workshops they name.
     Credits,
     /// `POST /items/{id}/accept`: the account read, then one write transaction with the item,
     /// the rate, the ledger posting under the chain lock, and the audit record.
@@ -57,13 +58,11 @@ const BATCH: i64 = 1_000;
 
 const ACCOUNT: &str = "SELECT id, email, display_name, role, password_hash, disabled, \
     must_change_password, token_version, created_at, updated_at FROM users WHERE id = ? LIMIT ?";
-const ATTRIBUTED_PAGE: &str = "SELECT ledger_entries.seq, ledger_entries.sme_id, \
-    ledger_entries.kind, ledger_entries.amount, items.exam_tier, items.item_type, \
-    workshops.certification_level FROM ((ledger_entries LEFT OUTER JOIN items ON \
-    (ledger_entries.item_id = items.id)) LEFT OUTER JOIN workshops ON \
-    (ledger_entries.workshop_id = workshops.id)) WHERE (((ledger_entries.seq > ?) AND \
-    (ledger_entries.sme_id = ?)) AND (ledger_entries.posted_at <= ?)) \
-    ORDER BY ledger_entries.seq ASC LIMIT ?";
+const TIERS: &str = "SELECT id, exam_tier, item_type FROM items WHERE sme_id = ?";
+const POSTING_PAGE: &str = "SELECT seq, kind, amount, item_id, workshop_id FROM ledger_entries \
+    WHERE ((seq > ? AND sme_id = ?) AND posted_at <= ?) ORDER BY seq ASC LIMIT ?";
+/// Followed by `IN (?, ?, …)`, one `?` per workshop id.
+const LEVELS: &str = "SELECT id, certification_level FROM workshops WHERE id";
 const ITEM: &str = "SELECT id, sme_id, exam_code, exam_tier, item_type, authoring_channel, \
     external_ref, blueprint_objective, status, eligible, ineligible_reason, credits_awarded, \
     submitted_at, decided_at, decided_by, decision_reason FROM items WHERE id = ? LIMIT ?";
@@ -108,21 +107,37 @@ struct Account {
 
 #[derive(QueryableByName)]
 #[allow(dead_code)]
-struct Attributed {
+struct Tier {
+    #[diesel(sql_type = Text)]
+    id: String,
+    #[diesel(sql_type = Text)]
+    exam_tier: String,
+    #[diesel(sql_type = Text)]
+    item_type: String,
+}
+
+#[derive(QueryableByName)]
+#[allow(dead_code)]
+struct PostingRef {
     #[diesel(sql_type = BigInt)]
     seq: i64,
-    #[diesel(sql_type = Text)]
-    sme_id: String,
     #[diesel(sql_type = Text)]
     kind: String,
     #[diesel(sql_type = BigInt)]
     amount: i64,
     #[diesel(sql_type = Nullable<Text>)]
-    exam_tier: Option<String>,
+    item_id: Option<String>,
     #[diesel(sql_type = Nullable<Text>)]
-    item_type: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
-    certification_level: Option<String>,
+    workshop_id: Option<String>,
+}
+
+#[derive(QueryableByName)]
+#[allow(dead_code)]
+struct Level {
+    #[diesel(sql_type = Text)]
+    id: String,
+    #[diesel(sql_type = Text)]
+    certification_level: String,
 }
 
 #[derive(QueryableByName)]
@@ -214,20 +229,42 @@ fn account(conn: &mut SqliteConnection, id: &str) -> QueryResult<Account> {
 
 fn credits(conn: &mut SqliteConnection, sme: &str) -> QueryResult<i64> {
     account(conn, sme)?; // the token check
-    account(conn, sme)?; // "is this an SME?"
+    let tiers: HashMap<String, Tier> = diesel::sql_query(TIERS)
+        .bind::<Text, _>(sme)
+        .load::<Tier>(conn)?
+        .into_iter()
+        .map(|tier| (tier.id.clone(), tier))
+        .collect();
+    let mut levels: HashMap<String, String> = HashMap::new();
     let as_of = now();
     let (mut after, mut total) = (0, 0);
     loop {
-        let rows: Vec<Attributed> = diesel::sql_query(ATTRIBUTED_PAGE)
+        let rows: Vec<PostingRef> = diesel::sql_query(POSTING_PAGE)
             .bind::<BigInt, _>(after)
             .bind::<Text, _>(sme)
             .bind::<Timestamp, _>(as_of)
             .bind::<BigInt, _>(BATCH)
             .load(conn)?;
         let full = rows.len() as i64 >= BATCH;
+        let unknown: BTreeSet<&str> = rows
+            .iter()
+            .filter_map(|row| row.workshop_id.as_deref())
+            .filter(|id| !levels.contains_key(*id))
+            .collect();
+        if !unknown.is_empty() {
+            // The ids are the database's own UUIDs: quoting them inline is safe here.
+            let list: Vec<String> = unknown.iter().map(|id| format!("'{id}'")).collect();
+            let found: Vec<Level> =
+                diesel::sql_query(format!("{LEVELS} IN ({})", list.join(", "))).load(conn)?;
+            levels.extend(found.into_iter().map(|l| (l.id, l.certification_level)));
+        }
         for row in rows {
             after = row.seq;
-            total += row.amount;
+            let attributed = row.item_id.as_ref().and_then(|id| tiers.get(id)).is_some()
+                || row.workshop_id.as_ref().and_then(|id| levels.get(id)).is_some();
+            if attributed {
+                total += row.amount;
+            }
         }
         if !full {
             return Ok(total);

@@ -97,7 +97,6 @@ fn prepare(settings: &Settings) -> anyhow::Result<AppState> {
         settings.signing_key.as_ref(),
         &settings.database.data_dir,
     )?;
-    PasswordHasher::warm_up();
     bootstrap::ensure_first_admin(&db, &settings.admin_email, settings.admin_password.as_ref())?;
     Ok(AppState {
         db,

@@ -125,6 +125,38 @@ pub fn page(
         .load(conn)
 }
 
+/// What a balance needs of an entry: its amount and the ids its credits are attributed to.
+#[derive(Debug, Clone, Queryable)]
+pub struct PostingRef {
+    pub seq: i64,
+    pub kind: String,
+    pub amount: i64,
+    pub item_id: Option<String>,
+    pub workshop_id: Option<String>,
+}
+
+/// Like [`page`], with only what a balance needs.
+pub fn posting_page(
+    conn: &mut DbConn,
+    filter: &EntryFilter,
+    after_seq: i64,
+    limit: i64,
+) -> QueryResult<Vec<PostingRef>> {
+    let query = ledger_entries::table
+        .select((
+            ledger_entries::seq,
+            ledger_entries::kind,
+            ledger_entries::amount,
+            ledger_entries::item_id,
+            ledger_entries::workshop_id,
+        ))
+        .into_boxed();
+    filtered!(query, filter, after_seq)
+        .order(ledger_entries::seq.asc())
+        .limit(limit)
+        .load(conn)
+}
+
 /// An entry with what its credits are attributed to: the item's tier and type, the
 /// workshop's level.
 #[derive(Debug, Clone, Queryable)]

@@ -13,6 +13,7 @@ pub mod throttle;
 pub mod users;
 pub mod workshops;
 
+use std::future::Future;
 use std::path::Path;
 use std::time::Duration;
 
@@ -208,14 +209,24 @@ impl Db {
         F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
+        self.start(work).await
+    }
+
+    /// Like [`Db::run`], but the work starts at once rather than when the future is first
+    /// polled, so the caller can do something else meanwhile.
+    pub fn start<T, F>(&self, work: F) -> impl Future<Output = Result<T, ApiError>> + use<T, F>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
         let pool = self.pool.clone();
         let span = tracing::Span::current();
-        actix_web::web::block(move || {
+        let started = actix_web::web::block(move || {
             let _entered = span.enter();
             let mut conn = pool.get()?;
             work(&mut conn)
-        })
-        .await?
+        });
+        async move { started.await? }
     }
 
     /// Whether the database answers now (for `/readyz`).

@@ -24,8 +24,33 @@ pub fn link_hash(prev_hash: &str, canonical: &[u8]) -> String {
 
 /// The canonical text of a timestamp.
 pub fn canonical_time(at: NaiveDateTime) -> String {
-    at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+    use chrono::{Datelike, Timelike};
+    use std::fmt::Write;
+    if !(0..=9999).contains(&at.year()) {
+        return at.format(CANONICAL_TIME).to_string();
+    }
+    // The same text as `CANONICAL_TIME` (chrono writes a leap second as :60), without
+    // interpreting the format string for each of the millions of rows an export holds.
+    let (second, nanos) = match at.nanosecond() {
+        leap @ 1_000_000_000.. => (at.second() + 1, leap - 1_000_000_000),
+        nanos => (at.second(), nanos),
+    };
+    let mut text = String::with_capacity(27);
+    let _ = write!(
+        text,
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{second:02}.{:06}Z",
+        at.year(),
+        at.month(),
+        at.day(),
+        at.hour(),
+        at.minute(),
+        nanos / 1_000
+    );
+    text
 }
+
+/// The `strftime` form of [`canonical_time`].
+pub const CANONICAL_TIME: &str = "%Y-%m-%dT%H:%M:%S%.6fZ";
 
 /// Why a chain does not verify, and where it first breaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,6 +143,7 @@ impl Verifier {
 
 #[cfg(test)]
 mod tests {
+    use chrono::Timelike;
     use proptest::prelude::*;
 
     use super::*;
@@ -211,6 +237,27 @@ mod tests {
             bytes[j] = if bytes[j] == b'Z' { b'Y' } else { b'Z' };
             links[i].3 = String::from_utf8(bytes).unwrap_or_default();
             prop_assert_eq!(verify(&links), Some(Break::Content { seq: i as i64 + 1 }));
+        }
+
+        /// The hand-written timestamp text is exactly chrono's, whatever the time: stored
+        /// hashes depend on it.
+        #[test]
+        fn canonical_time_is_the_strftime_text(
+            micros in -62_135_596_800_000_000_i64..253_402_300_799_999_999,
+            leap in any::<bool>(),
+        ) {
+            let at = chrono::DateTime::from_timestamp_micros(micros)
+                .map(|at| at.naive_utc())
+                .unwrap_or_default();
+            // A leap second, which chrono writes as :60.
+            let at = if leap {
+                at.with_second(59)
+                    .and_then(|at| at.with_nanosecond(1_000_000_000 + at.nanosecond() % 1_000_000_000))
+                    .unwrap_or(at)
+            } else {
+                at
+            };
+            prop_assert_eq!(canonical_time(at), at.format(CANONICAL_TIME).to_string());
         }
     }
 }

@@ -1,5 +1,8 @@
 //! Credits, the summary, and ledger exports (CSV, JSON Lines) with signed manifests.
 
+use std::future::Future;
+use std::pin::Pin;
+
 use actix_web::http::header::{CONTENT_DISPOSITION, HeaderName};
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -11,7 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::extract::{Problems, lower_bound, upper_bound};
 use crate::audit::{self, Actor, Event};
 use crate::auth::AuthUser;
-use crate::db::ledger::{self as entries, EntryFilter};
+use crate::db::ledger::{self as entries, EntryFilter, LedgerEntryRow};
 use crate::db::{self, Db, users, write_transaction};
 use crate::domain::balance::Breakdown;
 use crate::domain::{EntryKind, Role, code};
@@ -43,9 +46,19 @@ pub struct Credits {
     credits: Breakdown,
 }
 
+/// Whether the id of a credits read still has to be checked to name an SME.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Whose {
+    /// The caller's own, and the caller is an SME.
+    Own,
+    /// An id from the path.
+    Named,
+}
+
 async fn credits_of(
     state: &AppState,
     sme_id: String,
+    whose: Whose,
     query: CreditsQuery,
 ) -> Result<HttpResponse, ApiError> {
     let now = db::now();
@@ -76,9 +89,11 @@ async fn credits_of(
     let credits = state
         .db
         .run(move |conn| {
-            let sme = users::find(conn, &id)?.filter(|user| user.role == Role::Sme.as_str());
-            if sme.is_none() {
-                return Err(ApiError::NotFound);
+            if whose == Whose::Named {
+                let sme = users::find(conn, &id)?.filter(|user| user.role == Role::Sme.as_str());
+                if sme.is_none() {
+                    return Err(ApiError::NotFound);
+                }
             }
             reports::credits(conn, &id, as_of, from, to)
         })
@@ -102,7 +117,7 @@ pub async fn my_credits(
     query: web::Query<CreditsQuery>,
 ) -> Result<HttpResponse, ApiError> {
     user.require(&[Role::Sme])?;
-    credits_of(&state, user.id.clone(), query.into_inner()).await
+    credits_of(&state, user.id.clone(), Whose::Own, query.into_inner()).await
 }
 
 /// SME (own), program manager, auditor. Another SME's id, or one that is no SME, is 404.
@@ -119,7 +134,7 @@ pub async fn sme_credits(
     if user.is(Role::Sme) && sme_id != user.id {
         return Err(ApiError::NotFound);
     }
-    credits_of(&state, sme_id, query.into_inner()).await
+    credits_of(&state, sme_id, Whose::Named, query.into_inner()).await
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -268,36 +283,48 @@ async fn begin_export(
     Ok(filter)
 }
 
+type Page = Pin<Box<dyn Future<Output = Result<Vec<LedgerEntryRow>, ApiError>>>>;
+
 struct ExportState {
     db: Db,
     filter: EntryFilter,
     format: Format,
-    after: i64,
     started: bool,
-    done: bool,
+    /// The batch being read while the previous one is written out.
+    next: Option<Page>,
+}
+
+impl ExportState {
+    /// Starts reading the batch after `after_seq`.
+    fn fetch(&mut self, after_seq: i64) {
+        let filter = self.filter.clone();
+        self.next =
+            Some(Box::pin(self.db.start(move |conn| {
+                Ok(entries::page(conn, &filter, after_seq, BATCH)?)
+            })));
+    }
 }
 
 /// The next chunk of an export: the header first, then one batch of rows per database trip.
+/// The database reads the following batch while this one is formatted and sent.
 async fn next_chunk(mut state: ExportState) -> Result<Option<(web::Bytes, ExportState)>, ApiError> {
-    if state.done {
+    let Some(page) = state.next.take() else {
         return Ok(None);
+    };
+    let rows = page.await?;
+    if let Some(last) = rows.last().filter(|_| rows.len() as i64 >= BATCH) {
+        state.fetch(last.seq);
     }
     let mut chunk = if state.started {
-        Vec::new()
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        Vec::with_capacity(rows.len() * 400)
     } else {
         state.format.preamble()
     };
     state.started = true;
-    let (filter, after) = (state.filter.clone(), state.after);
-    let rows = state
-        .db
-        .run(move |conn| Ok(entries::page(conn, &filter, after, BATCH)?))
-        .await?;
-    state.done = (rows.len() as i64) < BATCH;
-    for row in &rows {
-        state.format.write_row(row, &mut chunk);
-        state.after = row.seq;
-    }
+    state.format.write_rows(&rows, &mut chunk);
     Ok(Some((web::Bytes::from(chunk), state)))
 }
 
@@ -309,17 +336,15 @@ async fn export(
 ) -> Result<HttpResponse, ApiError> {
     let filter = begin_export(&state, &user, &query, format.as_str()).await?;
     let until_seq = filter.until_seq.unwrap_or(0);
-    let chunks = stream::try_unfold(
-        ExportState {
-            db: state.db.clone(),
-            filter,
-            format,
-            after: 0,
-            started: false,
-            done: false,
-        },
-        next_chunk,
-    );
+    let mut first = ExportState {
+        db: state.db.clone(),
+        filter,
+        format,
+        started: false,
+        next: None,
+    };
+    first.fetch(0);
+    let chunks = stream::try_unfold(first, next_chunk);
     Ok(HttpResponse::Ok()
         .content_type(format.content_type())
         .insert_header((UNTIL_SEQ_HEADER, until_seq.to_string()))

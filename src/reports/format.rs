@@ -12,11 +12,13 @@
 //!   with one `'` in front, so no spreadsheet evaluates it; a reader drops one leading `'` from
 //!   any text cell to get the stored value back.
 
+use std::borrow::Cow;
+
 use chrono::{NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 
 use crate::db::ledger::LedgerEntryRow;
-use crate::domain::chain::canonical_time;
+use crate::domain::chain::{CANONICAL_TIME, canonical_time};
 
 pub const FIELDS: [&str; 15] = [
     "id",
@@ -71,13 +73,30 @@ impl Format {
 
     /// Appends one row to `out`.
     pub fn write_row(self, row: &LedgerEntryRow, out: &mut Vec<u8>) {
+        self.write_rows(std::slice::from_ref(row), out);
+    }
+
+    /// Appends `rows` to `out`, in order.
+    pub fn write_rows(self, rows: &[LedgerEntryRow], out: &mut Vec<u8>) {
         match self {
-            Format::Csv => write_csv_row(row, out),
+            Format::Csv => {
+                let mut writer = csv::WriterBuilder::new()
+                    .has_headers(false)
+                    .terminator(csv::Terminator::CRLF)
+                    .from_writer(&mut *out);
+                for row in rows {
+                    // Writing into a Vec cannot fail.
+                    let _ = writer.write_record(csv_record(row).iter().map(|cell| cell.as_bytes()));
+                }
+                let _ = writer.flush();
+            }
             Format::Jsonl => {
-                let record = ExportRecord::from(row);
-                // A struct of strings and integers always serializes.
-                if serde_json::to_writer(&mut *out, &record).is_ok() {
-                    out.push(b'\n');
+                for row in rows {
+                    let record = ExportRecord::from(row);
+                    // A struct of strings and integers always serializes.
+                    if serde_json::to_writer(&mut *out, &record).is_ok() {
+                        out.push(b'\n');
+                    }
                 }
             }
         }
@@ -129,8 +148,8 @@ impl From<&LedgerEntryRow> for ExportRecord {
 
 impl ExportRecord {
     pub fn into_row(self) -> Result<LedgerEntryRow, String> {
-        let posted_at = NaiveDateTime::parse_from_str(&self.posted_at, "%Y-%m-%dT%H:%M:%S%.6fZ")
-            .map_err(|_| {
+        let posted_at =
+            NaiveDateTime::parse_from_str(&self.posted_at, CANONICAL_TIME).map_err(|_| {
                 format!(
                     "seq {}: posted_at {:?} is not a canonical timestamp",
                     self.seq, self.posted_at
@@ -158,7 +177,7 @@ impl ExportRecord {
 
 /// Prefixes `'` to text a spreadsheet would treat as a formula (and to text already starting
 /// with `'`, so that reading back is unambiguous).
-pub fn neutralize(text: &str) -> std::borrow::Cow<'_, str> {
+pub fn neutralize(text: &str) -> Cow<'_, str> {
     match text.chars().next() {
         Some('=' | '+' | '-' | '@' | '\t' | '\r' | '\'') => format!("'{text}").into(),
         _ => text.into(),
@@ -170,33 +189,32 @@ pub fn restore(cell: &str) -> &str {
     cell.strip_prefix('\'').unwrap_or(cell)
 }
 
-fn write_csv_row(row: &LedgerEntryRow, out: &mut Vec<u8>) {
-    let text = |value: &str| neutralize(value).into_owned();
-    let optional = |value: &Option<String>| value.as_deref().map(text).unwrap_or_default();
-    let record = [
-        text(&row.id),
-        row.seq.to_string(),
-        text(&row.sme_id),
-        text(&row.kind),
-        row.amount.to_string(),
+/// The cells of one CSV row; only numbers, the day, the time and neutralized text are
+/// allocated.
+fn csv_record(row: &LedgerEntryRow) -> [Cow<'_, str>; 15] {
+    fn optional(value: &Option<String>) -> Cow<'_, str> {
+        value.as_deref().map(neutralize).unwrap_or_default()
+    }
+    [
+        neutralize(&row.id),
+        row.seq.to_string().into(),
+        neutralize(&row.sme_id),
+        neutralize(&row.kind),
+        row.amount.to_string().into(),
         optional(&row.rate_id),
         optional(&row.item_id),
         optional(&row.workshop_id),
-        row.day.map(|day| day.to_string()).unwrap_or_default(),
+        row.day
+            .map(|day| day.to_string())
+            .unwrap_or_default()
+            .into(),
         optional(&row.reverses_entry_id),
         optional(&row.reason),
-        canonical_time(row.posted_at),
-        text(&row.posted_by),
-        text(&row.prev_hash),
-        text(&row.hash),
-    ];
-    let mut writer = csv::WriterBuilder::new()
-        .has_headers(false)
-        .terminator(csv::Terminator::CRLF)
-        .from_writer(out);
-    // Writing into a Vec cannot fail.
-    let _ = writer.write_record(&record);
-    let _ = writer.flush();
+        canonical_time(row.posted_at).into(),
+        neutralize(&row.posted_by),
+        neutralize(&row.prev_hash),
+        neutralize(&row.hash),
+    ]
 }
 
 /// Reads an export back into ledger rows (for offline verification).

@@ -3,7 +3,7 @@
 pub mod format;
 pub mod manifest;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::NaiveDateTime;
 use serde::Serialize;
@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::db::audit::{self as audit_rows, AuditFilter};
 use crate::db::chain_heads::{self, Chain};
 use crate::db::ledger::{self, AttributedRow, EntryFilter, LedgerEntryRow};
-use crate::db::{DbConn, users, walk};
+use crate::db::{DbConn, items as item_rows, users, walk, workshops as workshop_rows};
 use crate::domain::EntryKind;
 use crate::domain::balance::{Attributed, Breakdown, Tally};
 use crate::error::ApiError;
@@ -61,8 +61,12 @@ fn for_each_attributed(
     )
 }
 
-/// An SME's credits: entries posted at or before `as_of`, within `[from, to)` if given. Reads
-/// only that SME's entries, through the `(sme_id, seq)` index.
+/// An SME's credits: entries posted at or before `as_of`, within `[from, to)` if given.
+///
+/// Reads only that SME's data, each through an index, so that the cost does not grow with
+/// other SMEs' ledgers: the entries (`ledger_by_sme_seq`), the SME's items (`items_by_sme`)
+/// and the workshops the entries name (by key). A join of entries to items in one query let
+/// PostgreSQL plan a scan of every item for a single SME's read (BENCHMARKS.md).
 pub fn credits(
     conn: &mut DbConn,
     sme_id: &str,
@@ -77,12 +81,46 @@ pub fn credits(
         posted_at_most: Some(as_of),
         ..EntryFilter::default()
     };
+    let tiers: HashMap<String, (String, String)> = item_rows::tiers_of_sme(conn, sme_id)?
+        .into_iter()
+        .map(|(id, tier, item_type)| (id, (tier, item_type)))
+        .collect();
+    let mut levels: HashMap<String, String> = HashMap::new();
     let mut tally = Tally::default();
-    for_each_attributed(conn, &filter, |row| {
-        tally.add(&attributed(row)?);
-        Ok(())
-    })?;
-    Ok(tally.finish())
+    let mut after = 0;
+    loop {
+        let page = ledger::posting_page(conn, &filter, after, BATCH)?;
+        let full = page.len() as i64 >= BATCH;
+        let unknown: BTreeSet<String> = page
+            .iter()
+            .filter_map(|row| row.workshop_id.clone())
+            .filter(|id| !levels.contains_key(id))
+            .collect();
+        if !unknown.is_empty() {
+            let unknown: Vec<String> = unknown.into_iter().collect();
+            levels.extend(workshop_rows::levels(conn, &unknown)?);
+        }
+        for row in page {
+            after = row.seq;
+            let tier = row.item_id.as_ref().and_then(|id| tiers.get(id));
+            tally.add(&Attributed {
+                kind: row
+                    .kind
+                    .parse::<EntryKind>()
+                    .map_err(|_| ApiError::Internal(anyhow::anyhow!("stored entry kind")))?,
+                amount: row.amount,
+                exam_tier: tier.map(|(tier, _)| tier.clone()),
+                item_type: tier.map(|(_, item_type)| item_type.clone()),
+                certification_level: row
+                    .workshop_id
+                    .as_ref()
+                    .and_then(|id| levels.get(id).cloned()),
+            });
+        }
+        if !full {
+            return Ok(tally.finish());
+        }
+    }
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
