@@ -261,11 +261,7 @@ fn credits(conn: &mut SqliteConnection, sme: &str) -> QueryResult<i64> {
         for row in rows {
             after = row.seq;
             let attributed = row.item_id.as_ref().and_then(|id| tiers.get(id)).is_some()
-                || row
-                    .workshop_id
-                    .as_ref()
-                    .and_then(|id| levels.get(id))
-                    .is_some();
+                || row.workshop_id.as_ref().and_then(|id| levels.get(id)).is_some();
             if attributed {
                 total += row.amount;
             }

@@ -269,20 +269,10 @@ pub fn run_migrations(conn: &mut DbConn) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The queue of this process's SQLite write transactions.
-///
-/// SQLite admits one writer at a time, and a writer that finds the lock taken polls for it,
-/// sleeping up to 100 ms between tries: with 8 concurrent acceptances one in a hundred waited
-/// more than a second (BENCHMARKS.md). Writers of this process wait here instead and each is
-/// woken as soon as the one before it is done; `busy_timeout` still covers writers of other
-/// processes. One queue serves every SQLite database the process has open.
-static SQLITE_WRITERS: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
 /// Runs `work` in a transaction that takes the write lock at its start.
 ///
 /// On SQLite a plain `BEGIN` takes the write lock only at the first write, and two readers
-/// upgrading at once deadlock into `SQLITE_BUSY`; `BEGIN IMMEDIATE` queues writers instead,
-/// after they have taken their turn in [`SQLITE_WRITERS`].
+/// upgrading at once deadlock into `SQLITE_BUSY`; `BEGIN IMMEDIATE` queues writers instead.
 /// On PostgreSQL this is an ordinary transaction; use row locks inside it where needed.
 /// Called inside another transaction, it joins that transaction.
 pub fn write_transaction<T, E, F>(conn: &mut DbConn, work: F) -> Result<T, E>
@@ -306,10 +296,6 @@ where
     if let DbConn::Postgres(_) = conn {
         return conn.transaction(work);
     }
-    // Held until the transaction has committed or rolled back.
-    let _turn = SQLITE_WRITERS
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
     if let DbConn::Sqlite(inner) = conn {
         AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
     }
