@@ -261,7 +261,11 @@ fn credits(conn: &mut SqliteConnection, sme: &str) -> QueryResult<i64> {
         for row in rows {
             after = row.seq;
             let attributed = row.item_id.as_ref().and_then(|id| tiers.get(id)).is_some()
-                || row.workshop_id.as_ref().and_then(|id| levels.get(id)).is_some();
+                || row
+                    .workshop_id
+                    .as_ref()
+                    .and_then(|id| levels.get(id))
+                    .is_some();
             if attributed {
                 total += row.amount;
             }
@@ -296,7 +300,8 @@ fn append(
         .map(drop)
 }
 
-fn accept(conn: &mut SqliteConnection, pm: &str, item_id: &str) -> QueryResult<()> {
+/// Accepts `item_id`; false if it was no longer pending.
+fn accept(conn: &mut SqliteConnection, pm: &str, item_id: &str) -> QueryResult<bool> {
     account(conn, pm)?; // the token check
     conn.batch_execute("BEGIN IMMEDIATE")?;
     let find = |conn: &mut SqliteConnection| -> QueryResult<Item> {
@@ -318,7 +323,7 @@ fn accept(conn: &mut SqliteConnection, pm: &str, item_id: &str) -> QueryResult<(
             .max_by_key(|rate| rate.effective_from)
             .ok_or(diesel::result::Error::NotFound)?;
         let decided_at = now();
-        diesel::sql_query(DECIDE)
+        let decided = diesel::sql_query(DECIDE)
             .bind::<Text, _>("accepted")
             .bind::<Timestamp, _>(decided_at)
             .bind::<Text, _>(pm)
@@ -326,6 +331,10 @@ fn accept(conn: &mut SqliteConnection, pm: &str, item_id: &str) -> QueryResult<(
             .bind::<Text, _>(item_id)
             .bind::<Text, _>("submitted")
             .execute(conn)?;
+        if decided == 0 {
+            // Decided since the queue was read (as the service answers 409): not counted.
+            return Err(diesel::result::Error::NotFound);
+        }
         diesel::sql_query(AWARD)
             .bind::<BigInt, _>(rate.credits)
             .bind::<Text, _>(item_id)
@@ -370,7 +379,8 @@ fn accept(conn: &mut SqliteConnection, pm: &str, item_id: &str) -> QueryResult<(
         })
     })();
     match outcome {
-        Ok(()) => conn.batch_execute("COMMIT"),
+        Ok(()) => conn.batch_execute("COMMIT").map(|()| true),
+        Err(diesel::result::Error::NotFound) => conn.batch_execute("ROLLBACK").map(|()| false),
         Err(error) => {
             conn.batch_execute("ROLLBACK")?;
             Err(error)
@@ -412,7 +422,9 @@ fn main() -> anyhow::Result<()> {
                             else {
                                 break;
                             };
-                            accept(&mut conn, &pm, item)?;
+                            if !accept(&mut conn, &pm, item)? {
+                                continue;
+                            }
                         }
                     }
                     latencies.push(begun.elapsed());

@@ -117,8 +117,8 @@ type Job = Box<dyn FnOnce() + Send>;
 /// Hashes and verifies passwords off the actix workers, on `concurrency` threads of its own,
 /// so that a storm of logins cannot starve other requests of CPU. Each hash needs 19 MiB:
 /// on the shared blocking pool, every thread that ever hashed kept that much in its malloc
-/// arena (500 MB after a storm of 32 clients, measured in BENCHMARKS.md); on these threads
-/// it is `concurrency` × 19 MiB, allocated once.
+/// arena (0.7 to 1.8 GB after a storm of 32 clients, measured in BENCHMARKS.md); on these
+/// threads it is `concurrency` × 19 MiB, allocated once.
 #[derive(Clone)]
 pub struct PasswordHasher {
     slots: Arc<Semaphore>,
@@ -156,8 +156,9 @@ impl PasswordHasher {
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, ApiError> {
         let closed = || ApiError::Internal(anyhow::anyhow!("the password hashing threads stopped"));
-        // A slot per thread: a job handed over starts at once, and the queue is the
-        // semaphore's, which a request leaves after `QUEUE_TIMEOUT`.
+        // A slot per thread: a job handed over starts at once (or after the job of a request
+        // that gave up waiting for its answer), and the queue is the semaphore's, which a
+        // request leaves after `QUEUE_TIMEOUT`.
         let _permit = tokio::time::timeout(QUEUE_TIMEOUT, self.slots.acquire())
             .await
             .map_err(|_| ApiError::Unavailable("password hashing queue is full".into()))?

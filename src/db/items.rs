@@ -35,10 +35,7 @@ pub fn insert(conn: &mut DbConn, item: &ItemRow) -> QueryResult<()> {
 }
 
 /// The id, exam tier and item type of every item `sme_id` submitted (through `items_by_sme`).
-pub fn tiers_of_sme(
-    conn: &mut DbConn,
-    sme_id: &str,
-) -> QueryResult<Vec<(String, String, String)>> {
+pub fn tiers_of_sme(conn: &mut DbConn, sme_id: &str) -> QueryResult<Vec<(String, String, String)>> {
     items::table
         .filter(items::sme_id.eq(sme_id))
         .select((items::id, items::exam_tier, items::item_type))

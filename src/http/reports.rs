@@ -319,7 +319,7 @@ async fn next_chunk(mut state: ExportState) -> Result<Option<(web::Bytes, Export
         if rows.is_empty() {
             return Ok(None);
         }
-        Vec::with_capacity(rows.len() * 400)
+        Vec::with_capacity(rows.len() * 400) // a CSV row is about 380 bytes
     } else {
         state.format.preamble()
     };
