@@ -63,6 +63,14 @@ impl Server {
     }
 }
 
+/// A test that fails before `kill` still stops its servers.
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 async fn call(
     client: &reqwest::Client,
     base: &str,
