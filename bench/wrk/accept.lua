@@ -2,12 +2,6 @@
 -- takes the ids k, k+n, k+2n, … (the token comes with -H).
 dofile(os.getenv("BENCH_WRK_DIR") .. "/report.lua")
 
-local threads = 0
-function setup(thread)
-   thread:set("tid", threads)
-   threads = threads + 1
-end
-
 function init(args)
    items = {}
    for line in io.lines(os.getenv("BENCH_ITEMS")) do

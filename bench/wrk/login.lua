@@ -2,12 +2,6 @@
 -- seeded SMEs (sme-$BENCH_RUN-00000@seed.invalid, …), all with $BENCH_PASSWORD.
 dofile(os.getenv("BENCH_WRK_DIR") .. "/report.lua")
 
-local threads = 0
-function setup(thread)
-   thread:set("tid", threads)
-   threads = threads + 1
-end
-
 function init(args)
    accounts = tonumber(os.getenv("BENCH_LOGIN_ACCOUNTS"))
    run = os.getenv("BENCH_RUN")

@@ -1,4 +1,12 @@
--- Shared by the wrk scripts: one summary line that bench/run reads.
+-- Shared by the wrk scripts: each thread's number (`tid`, from 0), and one summary line
+-- that bench/run reads.
+
+local threads = 0
+function setup(thread)
+   thread:set("tid", threads)
+   threads = threads + 1
+end
+
 function done(summary, latency, requests)
    local errors = summary.errors
    io.write(string.format(

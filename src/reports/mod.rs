@@ -19,12 +19,15 @@ use crate::error::ApiError;
 /// Rows read from the database per round trip when streaming or summing.
 pub const BATCH: i64 = 1_000;
 
+fn entry_kind(stored: &str) -> Result<EntryKind, ApiError> {
+    stored
+        .parse::<EntryKind>()
+        .map_err(|_| ApiError::Internal(anyhow::anyhow!("stored entry kind")))
+}
+
 fn attributed(row: AttributedRow) -> Result<Attributed, ApiError> {
     Ok(Attributed {
-        kind: row
-            .kind
-            .parse::<EntryKind>()
-            .map_err(|_| ApiError::Internal(anyhow::anyhow!("stored entry kind")))?,
+        kind: entry_kind(&row.kind)?,
         amount: row.amount,
         exam_tier: row.exam_tier,
         item_type: row.item_type,
@@ -104,10 +107,7 @@ pub fn credits(
             after = row.seq;
             let tier = row.item_id.as_ref().and_then(|id| tiers.get(id));
             tally.add(&Attributed {
-                kind: row
-                    .kind
-                    .parse::<EntryKind>()
-                    .map_err(|_| ApiError::Internal(anyhow::anyhow!("stored entry kind")))?,
+                kind: entry_kind(&row.kind)?,
                 amount: row.amount,
                 exam_tier: tier.map(|(tier, _)| tier.clone()),
                 item_type: tier.map(|(_, item_type)| item_type.clone()),
