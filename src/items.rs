@@ -8,7 +8,9 @@ use crate::db::items::{self, Decision, ItemRow};
 use crate::db::ledger::{self as ledger_table, LedgerEntryRow};
 use crate::db::{self, DbConn};
 use crate::domain::credits;
-use crate::domain::{AuthoringChannel, EntryKind, ExamTier, ItemAction, ItemStatus, ItemType};
+use crate::domain::{
+    AuthoringChannel, EntryKind, ExamTier, ExternalRef, ItemAction, ItemStatus, ItemType,
+};
 use crate::error::ApiError;
 use crate::ledger::{self, Posting};
 
@@ -19,7 +21,7 @@ pub struct NewItem {
     pub exam_tier: ExamTier,
     pub item_type: ItemType,
     pub authoring_channel: AuthoringChannel,
-    pub external_ref: String,
+    pub external_ref: ExternalRef,
     pub blueprint_objective: Option<String>,
 }
 
@@ -34,7 +36,7 @@ pub fn submit(conn: &mut DbConn, actor: &Actor, item: &NewItem) -> Result<ItemRo
         exam_tier: item.exam_tier.as_str().to_owned(),
         item_type: item.item_type.as_str().to_owned(),
         authoring_channel: item.authoring_channel.as_str().to_owned(),
-        external_ref: item.external_ref.clone(),
+        external_ref: item.external_ref.as_str().to_owned(),
         blueprint_objective: item.blueprint_objective.clone(),
         status: ItemStatus::Submitted.as_str().to_owned(),
         eligible: ineligible_reason.is_none(),
@@ -45,15 +47,20 @@ pub fn submit(conn: &mut DbConn, actor: &Actor, item: &NewItem) -> Result<ItemRo
         decided_by: None,
         decision_reason: None,
     };
-    items::insert(conn, &row).map_err(|error| match error {
-        diesel::result::Error::DatabaseError(
-            diesel::result::DatabaseErrorKind::UniqueViolation,
-            _,
-        ) => ApiError::conflict(
-            "external_ref_taken",
-            "An item with this external_ref has already been submitted.",
-        ),
-        other => other.into(),
+    // Only the SME's own items can clash here (one key per SME): another SME's
+    // item with the same reference is taken in and flagged to program managers, and the
+    // SME learns nothing about it.
+    items::insert(conn, &row)?;
+    items::insert_reference(conn, &row, item.external_ref.key()).map_err(|error| {
+        if is_unique_violation(&error) {
+            ApiError::conflict(
+                "external_ref_taken",
+                "You have already submitted an item with this external reference \
+                 (references are compared ignoring case and punctuation).",
+            )
+        } else {
+            error.into()
+        }
     })?;
     audit::record(
         conn,
@@ -143,6 +150,21 @@ pub fn decide(
         return Err(invalid_transition(status, action));
     }
 
+    if action == ItemAction::Accept {
+        // At most one item per reference is ever accepted (`credited_references`).
+        items::credit_reference(conn, &item.id).map_err(|error| {
+            if is_unique_violation(&error) {
+                ApiError::conflict(
+                    "external_ref_already_credited",
+                    "Another item with the same external reference (ignoring case and \
+                     punctuation) has already been accepted: one item bank reference is \
+                     accepted once.",
+                )
+            } else {
+                error.into()
+            }
+        })?;
+    }
     let entry = match (action, &award_rate) {
         (ItemAction::Accept, Some(rate)) => Some(ledger::post(
             conn,
@@ -189,6 +211,81 @@ pub fn decide(
         200,
     )?;
     Ok(Decided { item, entry })
+}
+
+fn is_unique_violation(error: &diesel::result::Error) -> bool {
+    matches!(
+        error,
+        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
+    )
+}
+
+/// An item with what a reader needs beside its ids: the name of whoever decided it and,
+/// for program managers and auditors, whether another SME submitted the same reference.
+#[derive(Debug, Clone)]
+pub struct ItemDetails {
+    pub item: ItemRow,
+    pub decided_by_name: Option<String>,
+    /// `None` when the reader may not know (an SME never learns of another SME's items).
+    pub shared_reference: Option<bool>,
+}
+
+/// Adds names and duplicate flags to `rows`, with three queries whatever their number.
+pub fn details(
+    conn: &mut DbConn,
+    rows: Vec<ItemRow>,
+    show_shared_references: bool,
+) -> Result<Vec<ItemDetails>, ApiError> {
+    use std::collections::{BTreeSet, HashMap, HashSet};
+    let deciders: Vec<String> = rows
+        .iter()
+        .filter_map(|row| row.decided_by.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let names: HashMap<String, String> = crate::db::users::display_names(conn, &deciders)?
+        .into_iter()
+        .collect();
+    let (keys, shared): (HashMap<String, String>, HashSet<String>) = if show_shared_references {
+        let ids: Vec<String> = rows.iter().map(|row| row.id.clone()).collect();
+        let keys: HashMap<String, String> =
+            items::reference_keys(conn, &ids)?.into_iter().collect();
+        let distinct: Vec<String> = keys
+            .values()
+            .cloned()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let shared = items::shared_reference_keys(conn, &distinct)?
+            .into_iter()
+            .collect();
+        (keys, shared)
+    } else {
+        (HashMap::new(), HashSet::new())
+    };
+    Ok(rows
+        .into_iter()
+        .map(|item| ItemDetails {
+            decided_by_name: item
+                .decided_by
+                .as_ref()
+                .and_then(|id| names.get(id).cloned()),
+            shared_reference: show_shared_references
+                .then(|| keys.get(&item.id).is_some_and(|key| shared.contains(key))),
+            item,
+        })
+        .collect())
+}
+
+/// [`details`] of one item.
+pub fn detail(
+    conn: &mut DbConn,
+    row: ItemRow,
+    show_shared_references: bool,
+) -> Result<ItemDetails, ApiError> {
+    details(conn, vec![row], show_shared_references)?
+        .pop()
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("item details lost")))
 }
 
 pub fn action_name(action: ItemAction) -> &'static str {

@@ -8,8 +8,8 @@ use crate::audit::Actor;
 use crate::auth::PasswordHasher;
 use crate::db::{self, DbConn, rates, users, write_transaction};
 use crate::domain::{
-    AuthoringChannel, CertificationLevel, ExamTier, ItemAction, ItemType, NewPassword, Role,
-    WorkshopKind,
+    AuthoringChannel, CertificationLevel, ExamTier, ExternalRef, ItemAction, ItemType, NewPassword,
+    Role, WorkshopKind,
 };
 use crate::error::ApiError;
 use crate::items::{self, NewItem};
@@ -117,7 +117,8 @@ pub fn seed(
                     exam_tier,
                     item_type,
                     authoring_channel: AuthoringChannel::SmeProgram,
-                    external_ref: format!("SEED-{run}-{s}-{i}"),
+                    external_ref: ExternalRef::parse(&format!("SEED-{run}-{s}-{i}"))
+                        .map_err(|why| ApiError::invalid("run", why))?,
                     blueprint_objective: None,
                 };
                 let row = items::submit(conn, &sme, &item)?;
@@ -176,7 +177,8 @@ pub fn seed(
             for smes in seeded.smes.chunks(per_batch) {
                 write_transaction(conn, |conn| -> Result<(), ApiError> {
                     for sme in smes {
-                        workshops::log_attendance(conn, &pm, &workshop.id, sme, &days)?;
+                        let attendee = workshops::Attendee::Id(sme.clone());
+                        workshops::log_attendance(conn, &pm, &workshop.id, &attendee, &days)?;
                     }
                     Ok(())
                 })

@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::DbConn;
-use super::schema::items;
+use super::schema::{credited_references, item_references, items};
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = items)]
@@ -95,6 +95,9 @@ pub struct ItemFilter {
     pub item_type: Option<String>,
     pub submitted_from: Option<NaiveDateTime>,
     pub submitted_before: Option<NaiveDateTime>,
+    /// A normalised external reference (`domain::reference_key`).
+    pub reference_key: Option<String>,
+    pub exam_code: Option<String>,
 }
 
 /// One page in submission order, after the `(submitted_at, id)` of the previous page.
@@ -124,6 +127,18 @@ pub fn page(
     if let Some(item_type) = &filter.item_type {
         query = query.filter(items::item_type.eq(item_type.clone()));
     }
+    if let Some(key) = &filter.reference_key {
+        query = query.filter(
+            items::id.eq_any(
+                item_references::table
+                    .filter(item_references::reference_key.eq(key.clone()))
+                    .select(item_references::item_id),
+            ),
+        );
+    }
+    if let Some(exam_code) = &filter.exam_code {
+        query = query.filter(items::exam_code.eq(exam_code.clone()));
+    }
     if let Some(from) = filter.submitted_from {
         query = query.filter(items::submitted_at.ge(from));
     }
@@ -134,4 +149,65 @@ pub fn page(
         .order((items::submitted_at.asc(), items::id.asc()))
         .limit(limit)
         .load(conn)
+}
+
+/// Records the reference key of a new item. Fails with a unique violation if the SME already
+/// submitted an item under that key.
+pub fn insert_reference(conn: &mut DbConn, item: &ItemRow, key: &str) -> QueryResult<()> {
+    diesel::insert_into(item_references::table)
+        .values((
+            item_references::item_id.eq(&item.id),
+            item_references::sme_id.eq(&item.sme_id),
+            item_references::reference_key.eq(key),
+        ))
+        .execute(conn)
+        .map(drop)
+}
+
+/// Records that `item_id` is the item credited under its reference key. Fails with a unique
+/// violation if another item was ever accepted under that key.
+pub fn credit_reference(conn: &mut DbConn, item_id: &str) -> QueryResult<()> {
+    let key: String = item_references::table
+        .find(item_id)
+        .select(item_references::reference_key)
+        .first(conn)?;
+    diesel::insert_into(credited_references::table)
+        .values((
+            credited_references::reference_key.eq(key),
+            credited_references::item_id.eq(item_id),
+        ))
+        .execute(conn)
+        .map(drop)
+}
+
+/// `(item_id, reference_key)` of the items among `ids`.
+pub fn reference_keys(conn: &mut DbConn, ids: &[String]) -> QueryResult<Vec<(String, String)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    item_references::table
+        .filter(item_references::item_id.eq_any(ids))
+        .select((item_references::item_id, item_references::reference_key))
+        .load(conn)
+}
+
+/// Of `keys`, those that more than one SME submitted an item under.
+pub fn shared_reference_keys(conn: &mut DbConn, keys: &[String]) -> QueryResult<Vec<String>> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let pairs: Vec<(String, String)> = item_references::table
+        .filter(item_references::reference_key.eq_any(keys))
+        .select((item_references::reference_key, item_references::sme_id))
+        .distinct()
+        .load(conn)?;
+    let mut smes: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for (key, _) in pairs {
+        *smes.entry(key).or_default() += 1;
+    }
+    Ok(smes
+        .into_iter()
+        .filter(|(_, count)| *count > 1)
+        .map(|(key, _)| key)
+        .collect())
 }

@@ -169,6 +169,21 @@ diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(items -> users (sme_id));
 diesel::joinable!(ledger_entries -> items (item_id));
 diesel::joinable!(ledger_entries -> workshops (workshop_id));
+diesel::table! {
+    item_references (item_id) {
+        item_id -> Text,
+        sme_id -> Text,
+        reference_key -> Text,
+    }
+}
+
+diesel::table! {
+    credited_references (reference_key) {
+        reference_key -> Text,
+        item_id -> Text,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     refresh_tokens,
@@ -182,4 +197,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     chain_heads,
     idempotency_keys,
     workshop_day_claims,
+    item_references,
+    credited_references,
 );

@@ -157,3 +157,14 @@ pub fn create(
     )?;
     Ok(id)
 }
+
+/// `(id, display_name)` of the users among `ids`.
+pub fn display_names(conn: &mut DbConn, ids: &[String]) -> QueryResult<Vec<(String, String)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    users::table
+        .filter(users::id.eq_any(ids))
+        .select((users::id, users::display_name))
+        .load(conn)
+}

@@ -6,19 +6,25 @@
 pub mod balance;
 pub mod chain;
 pub mod credits;
+pub mod day;
 mod email;
 pub mod entry;
+mod id;
 pub mod item_status;
 mod password;
+mod reference;
 mod role;
 mod text;
 pub mod workshop;
 
 pub use credits::{AuthoringChannel, CertificationLevel, Credits, ExamTier, ItemType};
+pub use day::parse_day;
 pub use email::Email;
 pub use entry::EntryKind;
+pub use id::parse_id;
 pub use item_status::{ItemAction, ItemStatus};
 pub use password::{NewPassword, PasswordRule};
+pub use reference::{ExternalRef, reference_key};
 pub use role::Role;
 pub use text::{DisplayName, bounded_text, code};
 pub use workshop::WorkshopKind;

@@ -16,7 +16,8 @@ use crate::auth::AuthUser;
 use crate::db::audit::AuditFilter;
 use crate::db::items::{self as item_rows, ItemFilter, ItemRow};
 use crate::domain::{
-    AuthoringChannel, ExamTier, ItemAction, ItemStatus, ItemType, Role, bounded_text, code,
+    AuthoringChannel, ExamTier, ExternalRef, ItemAction, ItemStatus, ItemType, Role, bounded_text,
+    code, parse_id,
 };
 use crate::error::ApiError;
 use crate::idempotency::{self, IdempotencyKey, Reply};
@@ -66,7 +67,7 @@ pub async fn submit(
         "authoring_channel",
         body.authoring_channel.parse::<AuthoringChannel>(),
     );
-    let external_ref = problems.check("external_ref", code(&body.external_ref, 128));
+    let external_ref = problems.check("external_ref", ExternalRef::parse(&body.external_ref));
     let blueprint_objective = problems.optional(
         "blueprint_objective",
         body.blueprint_objective.as_deref(),
@@ -129,7 +130,14 @@ pub struct ListItems {
     exam_tier: Option<String>,
     #[param(value_type = Option<crate::domain::ItemType>)]
     item_type: Option<String>,
+    /// The author's id (a UUID).
     sme_id: Option<String>,
+    /// An item bank reference, compared ignoring case and punctuation (`bank-77` finds
+    /// `BANK-77`).
+    #[param(max_length = 128)]
+    external_ref: Option<String>,
+    #[param(max_length = 32)]
+    exam_code: Option<String>,
     submitted_from: Option<String>,
     submitted_to: Option<String>,
     #[param(minimum = 1, maximum = 500)]
@@ -167,9 +175,18 @@ pub async fn list(
         query.item_type.as_deref(),
         str::parse::<ItemType>,
     );
+    let sme_id = problems.optional("sme_id", query.sme_id.as_deref(), parse_id);
+    let reference = problems.optional(
+        "external_ref",
+        query.external_ref.as_deref(),
+        ExternalRef::parse,
+    );
+    let exam_code = problems.optional("exam_code", query.exam_code.as_deref(), |raw| code(raw, 32));
     problems.finish()?;
     let filter = ItemFilter {
-        sme_id: query.sme_id.clone(),
+        sme_id,
+        reference_key: reference.map(|r| r.key().to_owned()),
+        exam_code,
         status: status.map(|s| s.as_str().to_owned()),
         exam_tier: tier.map(|t| t.as_str().to_owned()),
         item_type: item_type.map(|t| t.as_str().to_owned()),
@@ -199,13 +216,17 @@ pub async fn list(
     } else {
         filter
     };
-    let rows = state
+    let show_shared = !user.is(Role::Sme);
+    let (rows, next_cursor) = state
         .db
-        .run(move |conn| Ok(item_rows::page(conn, &filter, after, limit + 1)?))
+        .run(move |conn| {
+            let rows = item_rows::page(conn, &filter, after, limit + 1)?;
+            let (rows, next_cursor) = pagination::finish(rows, limit, |r| {
+                pagination::time_cursor(r.submitted_at, &r.id)
+            });
+            Ok((items::details(conn, rows, show_shared)?, next_cursor))
+        })
         .await?;
-    let (rows, next_cursor) = pagination::finish(rows, limit, |r| {
-        pagination::time_cursor(r.submitted_at, &r.id)
-    });
     Ok(HttpResponse::Ok().json(ItemList {
         items: rows.into_iter().map(ItemView::from).collect(),
         next_cursor,
@@ -234,7 +255,12 @@ pub async fn show(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let row = visible_item(&user, &state, path.into_inner()).await?;
-    Ok(HttpResponse::Ok().json(ItemView::from(row)))
+    let show_shared = !user.is(Role::Sme);
+    let details = state
+        .db
+        .run(move |conn| items::detail(conn, row, show_shared))
+        .await?;
+    Ok(HttpResponse::Ok().json(ItemView::from(details)))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -242,6 +268,8 @@ pub struct HistoryEntry {
     at: DateTime<Utc>,
     action: String,
     actor_id: Option<String>,
+    /// The display name of whoever acted.
+    actor_name: Option<String>,
     actor_role: Option<String>,
     #[schema(value_type = Option<String>)]
     from_status: Value,
@@ -256,6 +284,11 @@ pub struct HistoryEntry {
 #[derive(Serialize, ToSchema)]
 pub struct ItemHistory {
     item_id: String,
+    external_ref: String,
+    exam_code: String,
+    sme_id: String,
+    /// The author's email.
+    sme_email: Option<String>,
     history: Vec<HistoryEntry>,
 }
 
@@ -295,9 +328,24 @@ pub async fn history(
         outcome: Some("ok".into()),
         ..AuditFilter::default()
     };
-    let events = state
+    let sme_id = row.sme_id.clone();
+    let (events, names, sme_email) = state
         .db
-        .run(move |conn| Ok(crate::db::audit::page(conn, &filter, 0, 1_000)?))
+        .run(move |conn| {
+            let events = crate::db::audit::page(conn, &filter, 0, 1_000)?;
+            let actors: Vec<String> = events
+                .iter()
+                .filter_map(|event| event.actor_id.clone())
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            let names: std::collections::HashMap<String, String> =
+                crate::db::users::display_names(conn, &actors)?
+                    .into_iter()
+                    .collect();
+            let sme_email = crate::db::users::find(conn, &sme_id)?.map(|sme| sme.email);
+            Ok((events, names, sme_email))
+        })
         .await?;
     let history: Vec<HistoryEntry> = events
         .into_iter()
@@ -306,6 +354,10 @@ pub async fn history(
             HistoryEntry {
                 at: event.occurred_at.and_utc(),
                 action: event.action,
+                actor_name: event
+                    .actor_id
+                    .as_ref()
+                    .and_then(|id| names.get(id).cloned()),
                 actor_id: event.actor_id,
                 actor_role: event.actor_role,
                 from_status: details.get("from_status").cloned().unwrap_or(Value::Null),
@@ -320,6 +372,10 @@ pub async fn history(
         .collect();
     Ok(HttpResponse::Ok().json(ItemHistory {
         item_id: row.id,
+        external_ref: row.external_ref,
+        exam_code: row.exam_code,
+        sme_id: row.sme_id,
+        sme_email,
         history,
     }))
 }
@@ -378,7 +434,7 @@ async fn decide(
             }
             idempotency::run(conn, &actor.id, key.0.as_deref(), &fingerprint, |conn| {
                 let decided = items::decide(conn, &actor, &item_id, action, reason.as_deref())?;
-                let item = ItemView::from(decided.item);
+                let item = ItemView::from(items::detail(conn, decided.item, !user.is(Role::Sme))?);
                 let entry = decided.entry.map(EntryView::from);
                 match action {
                     ItemAction::Accept => {

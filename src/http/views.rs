@@ -6,6 +6,7 @@ use serde::Serialize;
 use crate::db::items::ItemRow;
 use crate::db::ledger::LedgerEntryRow;
 use crate::db::rates::{ItemRateRow, WorkshopRateRow};
+use crate::items::ItemDetails;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ItemView {
@@ -24,7 +25,24 @@ pub struct ItemView {
     pub submitted_at: DateTime<Utc>,
     pub decided_at: Option<DateTime<Utc>>,
     pub decided_by: Option<String>,
+    /// The display name of whoever decided the item.
+    pub decided_by_name: Option<String>,
     pub decision_reason: Option<String>,
+    /// Program managers and auditors only: whether another SME submitted an item with the same
+    /// external reference (compared ignoring case and punctuation). Only one of them can be
+    /// accepted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duplicate_external_ref: Option<bool>,
+}
+
+impl From<ItemDetails> for ItemView {
+    fn from(details: ItemDetails) -> Self {
+        Self {
+            decided_by_name: details.decided_by_name,
+            duplicate_external_ref: details.shared_reference,
+            ..Self::from(details.item)
+        }
+    }
 }
 
 impl From<ItemRow> for ItemView {
@@ -45,7 +63,9 @@ impl From<ItemRow> for ItemView {
             submitted_at: row.submitted_at.and_utc(),
             decided_at: row.decided_at.map(|at| at.and_utc()),
             decided_by: row.decided_by,
+            decided_by_name: None,
             decision_reason: row.decision_reason,
+            duplicate_external_ref: None,
         }
     }
 }

@@ -113,17 +113,228 @@ async fn unknown_tiers_types_and_channels_are_422_and_ccie_lab_standard_too() {
     .expect(201);
 }
 
+fn item_with_ref(external_ref: &str) -> serde_json::Value {
+    let mut body = item_body("ccie_lab", "performance", "sme_program");
+    body["external_ref"] = json!(external_ref);
+    body
+}
+
 #[tokio::test]
-async fn an_external_ref_is_submitted_once() {
+async fn an_sme_cannot_submit_one_reference_twice_whatever_its_case_or_punctuation() {
     let app = spawn_app().await;
-    let (first, second) = (app.create_user("sme").await, app.create_user("sme").await);
-    let body = item_body("associate", "standard", "sme_program");
-    app.post("/api/v1/items", Some(&first.token), &body)
+    let sme = app.create_user("sme").await;
+    app.post("/api/v1/items", Some(&sme.token), &item_with_ref("BANK-77"))
         .await
         .expect(201);
-    app.post("/api/v1/items", Some(&second.token), &body)
+    for spelling in ["BANK-77", "bank-77", "BANK-77.", "bank_77", "Bank/77:"] {
+        app.post("/api/v1/items", Some(&sme.token), &item_with_ref(spelling))
+            .await
+            .expect_problem(409, "external_ref_taken");
+    }
+    app.post("/api/v1/items", Some(&sme.token), &item_with_ref("-./"))
         .await
-        .expect_problem(409, "external_ref_taken");
+        .expect_problem(422, "validation_failed");
+}
+
+#[tokio::test]
+async fn another_smes_reference_is_taken_in_flagged_to_managers_and_credited_once() {
+    let app = spawn_app().await;
+    let (first, pm) = team(&app).await;
+    let second = app.create_user("sme").await;
+    let third = app.create_user("sme").await;
+    let reply = app
+        .post(
+            "/api/v1/items",
+            Some(&first.token),
+            &item_with_ref("BANK-77"),
+        )
+        .await;
+    reply.expect(201);
+    let first_item = reply.body["id"].as_str().unwrap().to_owned();
+    // The second SME learns nothing of the first SME's item: the submission is taken in.
+    let reply = app
+        .post(
+            "/api/v1/items",
+            Some(&second.token),
+            &item_with_ref("bank-77."),
+        )
+        .await;
+    reply.expect(201);
+    assert!(
+        reply.body.get("duplicate_external_ref").is_none(),
+        "{}",
+        reply.text
+    );
+    let second_item = reply.body["id"].as_str().unwrap().to_owned();
+    let own = app
+        .get(&format!("/api/v1/items/{second_item}"), &second.token)
+        .await;
+    assert!(
+        own.body.get("duplicate_external_ref").is_none(),
+        "{}",
+        own.text
+    );
+
+    // Program managers find both by the reference, however typed, each flagged.
+    let found = app
+        .get("/api/v1/items?external_ref=Bank77", &pm.token)
+        .await;
+    found.expect(200);
+    let items = found.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{}", found.text);
+    assert!(
+        items
+            .iter()
+            .all(|item| item["duplicate_external_ref"] == true)
+    );
+    let unique = app.submit_item(&third, "associate", "standard").await;
+    let shown = app.get(&format!("/api/v1/items/{unique}"), &pm.token).await;
+    assert_eq!(
+        shown.body["duplicate_external_ref"], false,
+        "{}",
+        shown.text
+    );
+
+    // Only one of them can ever be accepted, even after the first is revoked.
+    app.accept(&pm.token, &first_item).await.expect(200);
+    app.accept(&pm.token, &second_item)
+        .await
+        .expect_problem(409, "external_ref_already_credited");
+    app.post(
+        &format!("/api/v1/items/{first_item}/revoke"),
+        Some(&pm.token),
+        &json!({"reason": "copied from the bank"}),
+    )
+    .await
+    .expect(200);
+    app.accept(&pm.token, &second_item)
+        .await
+        .expect_problem(409, "external_ref_already_credited");
+    let second_now = app
+        .get(&format!("/api/v1/items/{second_item}"), &pm.token)
+        .await;
+    assert_eq!(second_now.body["status"], "submitted");
+    assert_eq!(app.balance(&pm.token, &second.id).await, 0);
+}
+
+#[tokio::test]
+async fn concurrent_acceptances_of_one_reference_credit_exactly_one_item() {
+    let app = spawn_app().await;
+    let pms = [
+        app.create_user("program_manager").await,
+        app.create_user("program_manager").await,
+    ];
+    for round in 0..5 {
+        let reference = format!("RACE-{round}");
+        let mut items = Vec::new();
+        let mut smes = Vec::new();
+        for _ in 0..4 {
+            let sme = app.create_user("sme").await;
+            let reply = app
+                .post(
+                    "/api/v1/items",
+                    Some(&sme.token),
+                    &item_with_ref(&reference),
+                )
+                .await;
+            reply.expect(201);
+            items.push(reply.body["id"].as_str().unwrap().to_owned());
+            smes.push(sme);
+        }
+        let replies = futures::future::join_all(
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, id)| app.accept(&pms[i % 2].token, id)),
+        )
+        .await;
+        let accepted = replies.iter().filter(|r| r.status == 200).count();
+        assert_eq!(accepted, 1, "round {round}");
+        for reply in replies.iter().filter(|r| r.status != 200) {
+            reply.expect_problem(409, "external_ref_already_credited");
+        }
+        let mut credited = 0;
+        for sme in &smes {
+            credited += app.balance(&pms[0].token, &sme.id).await;
+        }
+        assert_eq!(credited, 12, "round {round}");
+    }
+    app.assert_chain_verifies().await;
+}
+
+#[tokio::test]
+async fn items_are_found_by_exam_code_and_every_id_filter_is_checked() {
+    let app = spawn_app().await;
+    let (sme, pm) = team(&app).await;
+    let mut body = item_body("associate", "standard", "sme_program");
+    body["exam_code"] = json!("200-301");
+    app.post("/api/v1/items", Some(&sme.token), &body)
+        .await
+        .expect(201);
+    app.submit_item(&sme, "associate", "standard").await;
+    let found = app.get("/api/v1/items?exam_code=200-301", &pm.token).await;
+    found.expect(200);
+    assert_eq!(
+        found.body["items"].as_array().unwrap().len(),
+        1,
+        "{}",
+        found.text
+    );
+    let refused = app.get("/api/v1/items?sme_id=bob", &pm.token).await;
+    refused.expect_problem(422, "validation_failed");
+    assert_eq!(refused.body["errors"][0]["field"], "sme_id");
+    let refused = app.get("/api/v1/items?status=open", &pm.token).await;
+    refused.expect_problem(422, "validation_failed");
+    assert!(
+        refused.body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("submitted, accepted"),
+        "{}",
+        refused.text
+    );
+}
+
+#[tokio::test]
+async fn an_sme_sees_who_decided_their_item_by_name() {
+    let app = spawn_app().await;
+    let (sme, pm) = team(&app).await;
+    app.patch(
+        &format!("/api/v1/users/{}", pm.id),
+        &app.admin_token,
+        &json!({"display_name": "Paula Manager"}),
+    )
+    .await
+    .expect(200);
+    let item = app.submit_item(&sme, "associate", "standard").await;
+    let accepted = app.accept(&pm.token, &item).await;
+    accepted.expect(200);
+    assert_eq!(accepted.body["item"]["decided_by_name"], "Paula Manager");
+    let mine = app.get(&format!("/api/v1/items/{item}"), &sme.token).await;
+    assert_eq!(
+        mine.body["decided_by_name"], "Paula Manager",
+        "{}",
+        mine.text
+    );
+    assert_eq!(mine.body["decided_by"], pm.id);
+    let history = app
+        .get(&format!("/api/v1/items/{item}/history"), &sme.token)
+        .await;
+    history.expect(200);
+    assert_eq!(history.body["sme_email"], sme.email);
+    assert!(
+        history.body["external_ref"]
+            .as_str()
+            .unwrap()
+            .starts_with("IB-")
+    );
+    let names: Vec<&str> = history.body["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|event| event["actor_name"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(names.last(), Some(&"Paula Manager"), "{}", history.text);
 }
 
 #[tokio::test]
