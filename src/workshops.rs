@@ -68,27 +68,48 @@ fn days_already_credited(days: &[NaiveDate]) -> ApiError {
 }
 
 /// Posts one `workshop_day` entry per day, all or nothing. Must run inside a write transaction.
+/// Who attended: an SME named by id or by email.
+#[derive(Debug, Clone)]
+pub enum Attendee {
+    Id(String),
+    Email(crate::domain::Email),
+}
+
+impl Attendee {
+    fn field(&self) -> &'static str {
+        match self {
+            Attendee::Id(_) => "sme_id",
+            Attendee::Email(_) => "sme_email",
+        }
+    }
+}
+
 pub fn log_attendance(
     conn: &mut DbConn,
     actor: &Actor,
     workshop_id: &str,
-    sme_id: &str,
+    attendee: &Attendee,
     days: &[NaiveDate],
 ) -> Result<Vec<LedgerEntryRow>, ApiError> {
     let workshop = workshop_rows::find(conn, workshop_id)?.ok_or(ApiError::NotFound)?;
-    if sme_id == actor.id {
+    let account = match attendee {
+        Attendee::Id(id) => users::find(conn, id)?,
+        Attendee::Email(email) => users::find_by_email(conn, email.as_str())?,
+    };
+    if account.as_ref().is_some_and(|user| user.id == actor.id) {
         return Err(ApiError::Forbidden {
             code: "own_attendance",
             detail: "Nobody logs workshop attendance for themselves.".into(),
         });
     }
-    let attendee = users::find(conn, sme_id)?;
-    let is_sme = attendee
-        .as_ref()
-        .is_some_and(|user| user.role == Role::Sme.as_str() && !user.disabled);
-    if !is_sme {
-        return Err(ApiError::invalid("sme_id", "is not an active SME account"));
-    }
+    let Some(account) = account.filter(|user| user.role == Role::Sme.as_str() && !user.disabled)
+    else {
+        return Err(ApiError::invalid(
+            attendee.field(),
+            "is not an active SME account",
+        ));
+    };
+    let sme_id = account.id.as_str();
     let today = Utc::now().date_naive();
     let days =
         attendance_days(days, workshop.starts_on, workshop.ends_on, today).map_err(|refused| {

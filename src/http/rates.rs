@@ -38,10 +38,7 @@ pub struct RateList<T> {
 
 fn parse_effective_from(problems: &mut Problems, raw: &str) -> Option<NaiveDate> {
     let today = Utc::now().date_naive();
-    let day = problems.check(
-        "effective_from",
-        NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| "must be a date (YYYY-MM-DD)"),
-    )?;
+    let day = problems.check("effective_from", crate::domain::parse_day(raw))?;
     problems.check("effective_from", check_effective_from(day, today))?;
     Some(day)
 }

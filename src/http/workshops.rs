@@ -22,7 +22,7 @@ use crate::error::ApiError;
 use crate::idempotency::{self, IdempotencyKey, Reply};
 use crate::startup::AppState;
 use crate::telemetry::current_request_id;
-use crate::workshops::{self, NewWorkshop};
+use crate::workshops::{self, Attendee, NewWorkshop};
 
 const READERS: [Role; 3] = [Role::Sme, Role::ProgramManager, Role::Auditor];
 /// Most days one attendance request may carry (a workshop's longest span).
@@ -58,10 +58,7 @@ impl From<WorkshopRow> for WorkshopView {
 }
 
 fn parse_date(problems: &mut Problems, field: &str, raw: &str) -> Option<NaiveDate> {
-    problems.check(
-        field,
-        NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| "must be a date (YYYY-MM-DD)"),
-    )
+    problems.check(field, crate::domain::parse_day(raw))
 }
 
 #[derive(Deserialize, Serialize, ToSchema)]
@@ -180,12 +177,16 @@ pub async fn list(
         query.certification_level.as_deref(),
         str::parse::<CertificationLevel>,
     );
-    let starts_from = problems.optional("starts_from", query.starts_from.as_deref(), |raw| {
-        NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| "must be a date (YYYY-MM-DD)")
-    });
-    let starts_to = problems.optional("starts_to", query.starts_to.as_deref(), |raw| {
-        NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| "must be a date (YYYY-MM-DD)")
-    });
+    let starts_from = problems.optional(
+        "starts_from",
+        query.starts_from.as_deref(),
+        crate::domain::parse_day,
+    );
+    let starts_to = problems.optional(
+        "starts_to",
+        query.starts_to.as_deref(),
+        crate::domain::parse_day,
+    );
     problems.finish()?;
     let filter = WorkshopFilter {
         kind: kind.map(|k| k.as_str().to_owned()),
@@ -239,10 +240,13 @@ pub struct AttendancePage {
     next_cursor: Option<String>,
 }
 
+/// The SME is named by `sme_id` or by `sme_email`: exactly one of the two.
 #[derive(Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LogAttendance {
-    sme_id: String,
+    sme_id: Option<String>,
+    #[schema(max_length = 254)]
+    sme_email: Option<String>,
     #[schema(min_items = 1, max_items = 31, value_type = Vec<chrono::NaiveDate>)]
     days: Vec<String>,
 }
@@ -273,8 +277,23 @@ pub async fn log_attendance(
         .take(MAX_DAYS_PER_REQUEST)
         .filter_map(|raw| parse_date(&mut problems, "days", raw))
         .collect();
+    let attendee = match (body.sme_id.as_deref(), body.sme_email.as_deref()) {
+        (Some(id), None) => problems
+            .check("sme_id", crate::domain::parse_id(id))
+            .map(Attendee::Id),
+        (None, Some(email)) => problems
+            .check("sme_email", crate::domain::Email::parse(email))
+            .map(Attendee::Email),
+        _ => problems.check(
+            "sme_id",
+            Err("name the SME with either sme_id or sme_email (one of the two)"),
+        ),
+    };
     problems.finish()?;
-    let sme_id = body.sme_id.clone();
+    let Some(attendee) = attendee else {
+        return Err(ApiError::Internal(anyhow::anyhow!("attendee missing")));
+    };
+    let named = json!({ "sme_id": body.sme_id, "sme_email": body.sme_email });
     let actor = Actor::new(&user, &current_request_id());
     state
         .db
@@ -283,13 +302,14 @@ pub async fn log_attendance(
                 action: "workshop.attendance_logged",
                 target_type: "workshop",
                 target_id: Some(&workshop_id),
-                details: json!({ "sme_id": sme_id }),
+                details: named,
             };
             if let Err(error) = user.require(&[Role::ProgramManager]) {
                 return Err(audit::refusal(conn, &actor, &event, error));
             }
             idempotency::run(conn, &actor.id, key.0.as_deref(), &fingerprint, |conn| {
-                let posted = workshops::log_attendance(conn, &actor, &workshop_id, &sme_id, &days)?;
+                let posted =
+                    workshops::log_attendance(conn, &actor, &workshop_id, &attendee, &days)?;
                 let entries: Vec<EntryView> = posted.into_iter().map(EntryView::from).collect();
                 Reply::json(StatusCode::CREATED, &PostedEntries { entries })
             })
@@ -324,10 +344,13 @@ pub async fn list_attendance(
     let query = query.into_inner();
     let limit = pagination::limit(query.limit)?;
     let after = pagination::parse_seq_cursor(query.cursor.as_deref())?;
+    let mut problems = Problems::default();
+    let named = problems.optional("sme_id", query.sme_id.as_deref(), crate::domain::parse_id);
+    problems.finish()?;
     let sme_id = if user.is(Role::Sme) {
         Some(user.id.clone())
     } else {
-        query.sme_id
+        named
     };
     let rows = state
         .db

@@ -439,3 +439,76 @@ async fn a_retried_attendance_request_replays_without_posting_again() {
     assert_eq!(second.text, first.text);
     assert_eq!(app.all_entries(&pm.token, "").await.len(), 2);
 }
+
+#[tokio::test]
+async fn attendance_names_the_sme_by_email_or_id_but_not_both() {
+    let app = spawn_app().await;
+    let pm = app.create_user("program_manager").await;
+    let sme = app.create_user("sme").await;
+    publish_rate(&app, "professional", 2).await;
+    let workshop = create_workshop(&app, &pm, "professional", days_ago(5), days_ago(1)).await;
+    let path = format!("/api/v1/workshops/{workshop}/attendance");
+    let by_email = app
+        .post(
+            &path,
+            Some(&pm.token),
+            &json!({ "sme_email": sme.email.to_uppercase(), "days": [days_ago(3)] }),
+        )
+        .await;
+    by_email.expect(201);
+    assert_eq!(by_email.body["entries"][0]["sme_id"], sme.id);
+    for body in [
+        json!({ "sme_id": sme.id, "sme_email": sme.email, "days": [days_ago(2)] }),
+        json!({ "days": [days_ago(2)] }),
+        json!({ "sme_id": "bob", "days": [days_ago(2)] }),
+    ] {
+        app.post(&path, Some(&pm.token), &body)
+            .await
+            .expect_problem(422, "validation_failed");
+    }
+    let unknown = app
+        .post(
+            &path,
+            Some(&pm.token),
+            &json!({ "sme_email": "nobody@example.org", "days": [days_ago(2)] }),
+        )
+        .await;
+    unknown.expect_problem(422, "validation_failed");
+    assert_eq!(unknown.body["errors"][0]["field"], "sme_email");
+    // A program manager's own email is still their own attendance.
+    app.post(
+        &path,
+        Some(&pm.token),
+        &json!({ "sme_email": pm.email, "days": [days_ago(2)] }),
+    )
+    .await
+    .expect_problem(403, "own_attendance");
+}
+
+#[tokio::test]
+async fn dates_outside_a_sane_range_are_refused_not_credited() {
+    let app = spawn_app().await;
+    let pm = app.create_user("program_manager").await;
+    for (starts_on, ends_on) in [
+        ("0001-01-01", "0001-01-02"),
+        ("+99999-01-01", "+99999-01-02"),
+        ("2100-01-01", "2100-01-02"),
+        ("1969-12-31", "1970-01-01"),
+    ] {
+        let body = json!({
+            "kind": "jta", "title": "Far away", "certification_level": "expert",
+            "starts_on": starts_on, "ends_on": ends_on,
+        });
+        let reply = app.post("/api/v1/workshops", Some(&pm.token), &body).await;
+        reply.expect_problem(422, "validation_failed");
+        assert_eq!(
+            reply.body["errors"][0]["field"], "starts_on",
+            "{}",
+            reply.text
+        );
+    }
+    let rate = json!({ "certification_level": "expert", "credits_per_day": 3, "effective_from": "+99999-01-01" });
+    app.post("/api/v1/rates/workshops", Some(&app.admin_token), &rate)
+        .await
+        .expect_problem(422, "validation_failed");
+}
