@@ -30,6 +30,38 @@ impl Actor {
     }
 }
 
+/// Every action the audit log records, for filters to check against (an unknown action is a
+/// typing mistake, not a query with no answer). Recording an action missing here fails in
+/// debug builds, so the list cannot fall behind the code.
+pub const ACTIONS: &[&str] = &[
+    "item.submitted",
+    "item.accepted",
+    "item.rejected",
+    "item.withdrawn",
+    "item.revoked",
+    "ledger.reversed",
+    "rate.item_published",
+    "rate.workshop_published",
+    "report.exported",
+    "user.created",
+    "user.updated",
+    "user.password_changed",
+    "user.sessions_revoked",
+    "workshop.created",
+    "workshop.attendance_logged",
+];
+
+/// Every kind of thing an audit event names.
+pub const TARGET_TYPES: &[&str] = &[
+    "item",
+    "item_rate",
+    "ledger",
+    "ledger_entry",
+    "user",
+    "workshop",
+    "workshop_rate",
+];
+
 /// One event to record.
 #[derive(Debug, Clone)]
 pub struct Event<'a> {
@@ -81,6 +113,16 @@ fn append(
     outcome: &str,
     status: u16,
 ) -> Result<(), ApiError> {
+    debug_assert!(
+        ACTIONS.contains(&event.action),
+        "audit action {} is missing from audit::ACTIONS",
+        event.action
+    );
+    debug_assert!(
+        TARGET_TYPES.contains(&event.target_type),
+        "audit target type {} is missing from audit::TARGET_TYPES",
+        event.target_type
+    );
     write_transaction(conn, |conn| {
         let (head_seq, head_hash) = chain_heads::lock(conn, Chain::Audit)?;
         let mut row = AuditEventRow {

@@ -6,11 +6,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
-use super::extract::{lower_bound, upper_bound};
+use super::extract::{Problems, lower_bound, upper_bound};
 use super::pagination;
 use crate::auth::AuthUser;
 use crate::db::audit::{self, AuditEventRow, AuditFilter};
-use crate::domain::Role;
+use crate::domain::{Role, parse_id};
 use crate::error::ApiError;
 use crate::startup::AppState;
 
@@ -88,18 +88,40 @@ pub async fn list(
     let query = query.into_inner();
     let limit = pagination::limit(query.limit)?;
     let after = pagination::parse_seq_cursor(query.cursor.as_deref())?;
-    if let Some(outcome) = &query.outcome
-        && outcome != "ok"
-        && outcome != "refused"
-    {
-        return Err(ApiError::invalid("outcome", "must be ok or refused"));
-    }
+    let one_of = |allowed: &'static [&'static str]| {
+        move |raw: &str| {
+            allowed
+                .iter()
+                .find(|known| **known == raw)
+                .map(|known| (*known).to_owned())
+                .ok_or_else(|| format!("must be one of: {}", allowed.join(", ")))
+        }
+    };
+    let mut problems = Problems::default();
+    let actor_id = problems.optional("actor_id", query.actor_id.as_deref(), parse_id);
+    let target_id = problems.optional("target_id", query.target_id.as_deref(), parse_id);
+    let action = problems.optional(
+        "action",
+        query.action.as_deref(),
+        one_of(crate::audit::ACTIONS),
+    );
+    let target_type = problems.optional(
+        "target_type",
+        query.target_type.as_deref(),
+        one_of(crate::audit::TARGET_TYPES),
+    );
+    let outcome = problems.optional(
+        "outcome",
+        query.outcome.as_deref(),
+        one_of(&["ok", "refused"]),
+    );
+    problems.finish()?;
     let filter = AuditFilter {
-        actor_id: query.actor_id,
-        action: query.action,
-        target_type: query.target_type,
-        target_id: query.target_id,
-        outcome: query.outcome,
+        actor_id,
+        action,
+        target_type,
+        target_id,
+        outcome,
         from: query
             .from
             .as_deref()

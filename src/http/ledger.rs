@@ -14,7 +14,7 @@ use crate::audit::{self, Actor, Event};
 use crate::auth::AuthUser;
 use crate::db::items as item_rows;
 use crate::db::ledger::{self as entries, EntryFilter};
-use crate::domain::{EntryKind, Role, bounded_text};
+use crate::domain::{EntryKind, Role, bounded_text, parse_id};
 use crate::error::ApiError;
 use crate::idempotency::{self, IdempotencyKey, Reply};
 use crate::ledger;
@@ -53,9 +53,10 @@ pub fn entry_filter(
 ) -> Result<Option<EntryFilter>, ApiError> {
     let mut problems = Problems::default();
     let kind = problems.optional("kind", kind, str::parse::<EntryKind>);
+    let sme_id = problems.optional("sme_id", sme_id, parse_id);
     problems.finish()?;
     let filter = EntryFilter {
-        sme_id: sme_id.map(str::to_owned),
+        sme_id,
         kind: kind.map(|k| k.as_str().to_owned()),
         posted_from: from.map(|raw| lower_bound("from", raw)).transpose()?,
         posted_before: to.map(|raw| upper_bound("to", raw)).transpose()?,
@@ -85,6 +86,10 @@ pub async fn list(
     let query = query.into_inner();
     let limit = pagination::limit(query.limit)?;
     let after = pagination::parse_seq_cursor(query.cursor.as_deref())?;
+    let mut problems = Problems::default();
+    let item_id = problems.optional("item_id", query.item_id.as_deref(), parse_id);
+    let workshop_id = problems.optional("workshop_id", query.workshop_id.as_deref(), parse_id);
+    problems.finish()?;
     let filter = entry_filter(
         &user,
         query.sme_id.as_deref(),
@@ -93,8 +98,8 @@ pub async fn list(
         query.to.as_deref(),
     )?;
     let Some(filter) = filter.map(|f| EntryFilter {
-        item_id: query.item_id,
-        workshop_id: query.workshop_id,
+        item_id,
+        workshop_id,
         ..f
     }) else {
         return Ok(HttpResponse::Ok().json(EntryList {

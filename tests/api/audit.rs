@@ -101,3 +101,33 @@ async fn the_audit_log_is_chained_and_readable_by_auditors_and_admins_only() {
     assert_eq!(verified.body["ok"], true);
     assert_eq!(verified.body["entries"], json!(all.len()));
 }
+
+#[tokio::test]
+async fn audit_filters_name_the_parameter_and_the_values_allowed() {
+    let app = spawn_app().await;
+    for (query, field, hint) in [
+        ("action=item.accept", "action", "item.accepted"),
+        ("target_type=items", "target_type", "ledger_entry"),
+        ("outcome=fail", "outcome", "refused"),
+        ("actor_id=admin", "actor_id", "UUID"),
+        ("target_id=x", "target_id", "UUID"),
+    ] {
+        let reply = app
+            .get(&format!("/api/v1/audit-events?{query}"), &app.admin_token)
+            .await;
+        reply.expect_problem(422, "validation_failed");
+        assert_eq!(reply.body["errors"][0]["field"], field, "{}", reply.text);
+        assert!(
+            reply.body["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains(hint),
+            "{}",
+            reply.text
+        );
+    }
+    let found = app
+        .get("/api/v1/audit-events?action=user.created", &app.admin_token)
+        .await;
+    found.expect(200);
+}

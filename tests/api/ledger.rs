@@ -267,3 +267,27 @@ async fn only_auditors_and_admins_verify() {
         json!({ "ok": true, "entries": 0, "head_seq": 0, "head_hash": "0".repeat(64), "first_bad_seq": null })
     );
 }
+
+#[tokio::test]
+async fn ledger_filters_refuse_what_cannot_name_anything() {
+    let app = spawn_app().await;
+    let auditor = app.create_user("auditor").await;
+    for (query, field) in [
+        ("sme_id=bob", "sme_id"),
+        ("item_id=item-1", "item_id"),
+        ("workshop_id=w", "workshop_id"),
+        ("kind=award", "kind"),
+    ] {
+        let reply = app
+            .get(&format!("/api/v1/ledger?{query}"), &auditor.token)
+            .await;
+        reply.expect_problem(422, "validation_failed");
+        assert_eq!(reply.body["errors"][0]["field"], field, "{}", reply.text);
+    }
+    app.get(
+        &format!("/api/v1/ledger?sme_id={}", uuid::Uuid::new_v4()),
+        &auditor.token,
+    )
+    .await
+    .expect(200);
+}
