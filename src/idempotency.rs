@@ -14,8 +14,9 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{CONTENT_TYPE, HeaderName, LOCATION};
 use actix_web::{FromRequest, HttpRequest, HttpResponse};
 use chrono::TimeDelta;
+use hmac::Mac;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 
 use crate::db::idempotency::{self, IdempotencyRow};
 use crate::db::{self, DbConn, write_transaction};
@@ -87,16 +88,45 @@ impl Reply {
     }
 }
 
+/// The secret that keys request fingerprints. Bodies can hold secrets (a new account's
+/// password): a plain digest stored beside the response would let anyone who reads the
+/// database test guesses against it, a keyed one (HMAC-SHA-256) does not.
+#[derive(Clone)]
+pub struct FingerprintKey([u8; 32]);
+
+impl FingerprintKey {
+    /// Derived from the service's token-signing secret, so that every instance that shares
+    /// that secret computes the same fingerprints.
+    pub fn derive(secret: &secrecy::SecretString) -> Self {
+        use secrecy::ExposeSecret;
+        let mut mac = HmacSha256::new_from_slice(secret.expose_secret().as_bytes())
+            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        mac.update(b"sme-ledger idempotency fingerprint v1");
+        Self(mac.finalize().into_bytes().into())
+    }
+}
+
+type HmacSha256 = hmac::Hmac<Sha256>;
+
 /// What identifies "the same request": method, path and the body as parsed (so white space
-/// and key order do not matter).
+/// and key order do not matter), keyed with the service's [`FingerprintKey`].
 pub fn fingerprint(req: &HttpRequest, body: &impl Serialize) -> String {
-    let mut hasher = Sha256::new();
-    hasher.update(req.method().as_str());
-    hasher.update(b" ");
-    hasher.update(req.path());
-    hasher.update(b"\n");
-    hasher.update(serde_json::to_vec(body).unwrap_or_default());
-    hex::encode(hasher.finalize())
+    let key = req
+        .app_data::<actix_web::web::Data<crate::startup::AppState>>()
+        .map(|state| state.fingerprint_key.0)
+        .unwrap_or_default();
+    keyed_fingerprint(&key, req.method().as_str(), req.path(), body)
+}
+
+fn keyed_fingerprint(key: &[u8; 32], method: &str, path: &str, body: &impl Serialize) -> String {
+    let mut mac = HmacSha256::new_from_slice(key)
+        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+    mac.update(method.as_bytes());
+    mac.update(b" ");
+    mac.update(path.as_bytes());
+    mac.update(b"\n");
+    mac.update(&serde_json::to_vec(body).unwrap_or_default());
+    hex::encode(mac.finalize().into_bytes())
 }
 
 enum Claim {
@@ -286,5 +316,29 @@ impl utoipa::IntoParams for IdempotencyKey {
                 ))
                 .build(),
         ]
+    }
+}
+
+#[cfg(test)]
+mod fingerprint_tests {
+    use super::*;
+
+    #[test]
+    fn fingerprints_need_the_key() {
+        let body = serde_json::json!({"email": "ann@example.org", "password": "guessable"});
+        let one = keyed_fingerprint(&[1; 32], "POST", "/api/v1/users", &body);
+        assert_eq!(
+            one,
+            keyed_fingerprint(&[1; 32], "POST", "/api/v1/users", &body)
+        );
+        assert_ne!(
+            one,
+            keyed_fingerprint(&[2; 32], "POST", "/api/v1/users", &body)
+        );
+        let other = serde_json::json!({"email": "ann@example.org", "password": "guessable!"});
+        assert_ne!(
+            one,
+            keyed_fingerprint(&[1; 32], "POST", "/api/v1/users", &other)
+        );
     }
 }

@@ -27,6 +27,8 @@ pub struct AppState {
     pub limits: Arc<Limits>,
     /// Signs export manifests.
     pub signing_key: Arc<ed25519_dalek::SigningKey>,
+    /// Keys the fingerprints of idempotent requests.
+    pub fingerprint_key: crate::idempotency::FingerprintKey,
 }
 
 #[derive(Debug, Clone)]
@@ -117,5 +119,6 @@ fn prepare(settings: &Settings) -> anyhow::Result<AppState> {
             max_body_bytes: settings.max_body_bytes,
         }),
         signing_key: Arc::new(signing_key),
+        fingerprint_key: crate::idempotency::FingerprintKey::derive(&jwt_secret),
     })
 }

@@ -184,3 +184,40 @@ async fn a_failed_request_does_not_use_up_its_key() {
     .await
     .expect(201);
 }
+
+/// The stored fingerprint of a request is keyed with the service's secret: someone who can
+/// read the database cannot test password guesses against a stored user creation.
+#[tokio::test]
+async fn a_stored_fingerprint_depends_on_the_services_secret_not_only_on_the_body() {
+    use diesel::prelude::*;
+    use sme_ledger::db::schema::idempotency_keys;
+    let key = uuid::Uuid::new_v4().to_string();
+    let body = json!({
+        "email": "keyed@example.org", "password": "a guessable passphrase", "role": "sme",
+    });
+    let mut stored = Vec::new();
+    for secret in [
+        "first-secret-of-at-least-thirty-two-bytes",
+        "other-secret-of-at-least-thirty-two-bytes",
+    ] {
+        let app = crate::helpers::spawn_app_with(|settings| {
+            settings.jwt_secret = Some(secrecy::SecretString::from(secret));
+        })
+        .await;
+        app.send(
+            app.request(Method::POST, "/api/v1/users", Some(&app.admin_token))
+                .header("Idempotency-Key", &key)
+                .json(&body),
+        )
+        .await
+        .expect(201);
+        let mut conn = app.connect_directly();
+        let hash: String = idempotency_keys::table
+            .filter(idempotency_keys::key.eq(&key))
+            .select(idempotency_keys::request_hash)
+            .first(&mut conn)
+            .unwrap();
+        stored.push(hash);
+    }
+    assert_ne!(stored[0], stored[1]);
+}
