@@ -34,6 +34,16 @@ pub fn lock(conn: &mut DbConn, chain: Chain) -> QueryResult<(i64, String)> {
         .first(conn)
 }
 
+/// Waits until no transaction holds the chain's lock, and holds it in share mode until the
+/// transaction ends, so that appenders wait meanwhile. PostgreSQL only: on SQLite the write
+/// transaction (`BEGIN IMMEDIATE`) is what waits.
+pub fn share(conn: &mut DbConn, chain: Chain) -> QueryResult<()> {
+    diesel::sql_query("SELECT seq FROM chain_heads WHERE chain = $1 FOR SHARE")
+        .bind::<diesel::sql_types::Text, _>(chain.name())
+        .execute(conn)
+        .map(drop)
+}
+
 /// Reads the head without locking (for verification).
 pub fn read(conn: &mut DbConn, chain: Chain) -> QueryResult<(i64, String)> {
     chain_heads::table

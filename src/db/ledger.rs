@@ -42,6 +42,15 @@ pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<LedgerEntryRow>> 
 }
 
 /// The reversal of `entry_id`, if it has one.
+/// When the entry at `seq` was posted (`None` for seq 0, the empty chain).
+pub fn posted_at_of_seq(conn: &mut DbConn, seq: i64) -> QueryResult<Option<NaiveDateTime>> {
+    ledger_entries::table
+        .filter(ledger_entries::seq.eq(seq))
+        .select(ledger_entries::posted_at)
+        .first(conn)
+        .optional()
+}
+
 pub fn reversal_of(conn: &mut DbConn, entry_id: &str) -> QueryResult<Option<LedgerEntryRow>> {
     ledger_entries::table
         .filter(ledger_entries::reverses_entry_id.eq(entry_id))

@@ -19,6 +19,7 @@ use crate::db::{self, Db, users, write_transaction};
 use crate::domain::balance::Breakdown;
 use crate::domain::{EntryKind, Role, code};
 use crate::error::ApiError;
+use crate::ledger;
 use crate::reports::format::Format;
 use crate::reports::manifest::{self, Digest2};
 use crate::reports::{self, BATCH};
@@ -62,14 +63,15 @@ async fn credits_of(
     query: CreditsQuery,
 ) -> Result<HttpResponse, ApiError> {
     let now = db::now();
-    let as_of = match query.as_of.as_deref() {
-        // A date means the whole of that day.
-        Some(raw) => {
-            upper_bound("as_of", raw).map(|end| end - chrono::TimeDelta::microseconds(1))?
+    let requested = match query.as_of.as_deref() {
+        // Today, as a date, means "now": the rest of the day has not happened yet.
+        Some(raw) if !raw.contains(['T', 't']) && lower_bound("as_of", raw)? <= now => {
+            Some(as_of_instant(raw)?).filter(|end_of_day| *end_of_day <= now)
         }
-        None => now,
+        Some(raw) => Some(as_of_instant(raw)?),
+        None => None,
     };
-    if as_of > now {
+    if requested.is_some_and(|as_of| as_of > now) {
         return Err(ApiError::invalid(
             "as_of",
             "must not be in the future: later postings could still change it",
@@ -86,7 +88,7 @@ async fn credits_of(
         .map(|raw| upper_bound("to", raw))
         .transpose()?;
     let id = sme_id.clone();
-    let credits = state
+    let (as_of, credits) = state
         .db
         .run(move |conn| {
             if whose == Whose::Named {
@@ -95,7 +97,10 @@ async fn credits_of(
                     return Err(ApiError::NotFound);
                 }
             }
-            reports::credits(conn, &id, as_of, from, to)
+            // Read only once no posting at or before `as_of` can still commit: the answer for
+            // this `as_of` is then final.
+            let as_of = ledger::settle(conn, requested)?;
+            Ok((as_of, reports::credits(conn, &id, as_of, from, to)?))
         })
         .await?;
     let utc = |at: NaiveDateTime| at.and_utc();
@@ -106,6 +111,17 @@ async fn credits_of(
         to: to.map(utc),
         credits,
     }))
+}
+
+/// `as_of` includes its instant: an RFC 3339 timestamp names the last instant counted (an
+/// entry posted exactly then counts), a date the whole of that day.
+fn as_of_instant(raw: &str) -> Result<NaiveDateTime, ApiError> {
+    let end = upper_bound("as_of", raw)?;
+    Ok(if raw.contains(['T', 't']) {
+        lower_bound("as_of", raw)?
+    } else {
+        end - chrono::TimeDelta::microseconds(1)
+    })
 }
 
 /// An SME: their own credits.

@@ -3,12 +3,13 @@
 //! Every function here runs inside the caller's write transaction, so a posting commits
 //! together with the state change that caused it, or not at all.
 
-use chrono::NaiveDate;
+use chrono::{DurationRound, NaiveDate, NaiveDateTime, TimeDelta};
+use diesel::RunQueryDsl;
 use serde::Serialize;
 
 use crate::db::chain_heads::{self, Chain};
 use crate::db::ledger::{self, EntryFilter, LedgerEntryRow};
-use crate::db::{self, DbConn, workshops};
+use crate::db::{self, DbConn, workshops, write_transaction};
 use crate::domain::EntryKind;
 use crate::domain::chain::{Verifier, link_hash};
 use crate::domain::entry::EntryContent;
@@ -48,9 +49,35 @@ pub fn canonical(row: &LedgerEntryRow) -> Vec<u8> {
     .canonical()
 }
 
+/// The clock postings are stamped by: the database server's on PostgreSQL, so that every
+/// instance of the service stamps by one clock; this process's on SQLite (one machine).
+fn ledger_clock(conn: &mut DbConn) -> Result<NaiveDateTime, ApiError> {
+    match conn {
+        DbConn::Postgres(_) => {
+            let now = diesel::select(diesel::dsl::sql::<diesel::sql_types::Timestamp>(
+                "CAST(clock_timestamp() AT TIME ZONE 'UTC' AS timestamp)",
+            ))
+            .get_result::<NaiveDateTime>(conn)?;
+            Ok(now
+                .duration_trunc(TimeDelta::microseconds(1))
+                .unwrap_or(now))
+        }
+        DbConn::Sqlite(_) => Ok(db::now()),
+    }
+}
+
 /// Appends one entry to the chain. Must run inside a write transaction.
+///
+/// `posted_at` is read from [`ledger_clock`] under the chain lock and is strictly later than
+/// the head's, so posting times rise with `seq` and with commit order: what [`settle`]
+/// relies on.
 pub fn post(conn: &mut DbConn, posting: &Posting<'_>) -> Result<LedgerEntryRow, ApiError> {
     let (head_seq, head_hash) = chain_heads::lock(conn, Chain::Ledger)?;
+    let clock = ledger_clock(conn)?;
+    let posted_at = match ledger::posted_at_of_seq(conn, head_seq)? {
+        Some(head) if head >= clock => head + TimeDelta::microseconds(1),
+        _ => clock,
+    };
     let mut row = LedgerEntryRow {
         seq: head_seq + 1,
         id: uuid::Uuid::new_v4().to_string(),
@@ -63,8 +90,7 @@ pub fn post(conn: &mut DbConn, posting: &Posting<'_>) -> Result<LedgerEntryRow, 
         day: posting.day,
         reverses_entry_id: posting.reverses_entry_id.map(str::to_owned),
         reason: posting.reason.map(str::to_owned),
-        // Taken under the lock, so posting times never go backwards along the chain.
-        posted_at: db::now(),
+        posted_at,
         posted_by: posting.posted_by.to_owned(),
         prev_hash: head_hash,
         hash: String::new(),
@@ -73,6 +99,37 @@ pub fn post(conn: &mut DbConn, posting: &Posting<'_>) -> Result<LedgerEntryRow, 
     ledger::insert(conn, &row)?;
     chain_heads::advance(conn, Chain::Ledger, row.seq, &row.hash)?;
     Ok(row)
+}
+
+/// The instant a balance "as of" `requested` (default: now) can be answered for, once and for
+/// all: when this returns, every entry posted at or before that instant has committed, and
+/// every entry still to come will be posted after it. So a balance read at that instant
+/// never changes later.
+///
+/// An instant at or before the last visible posting is settled already. A later one waits
+/// for the posting in flight, if any, to commit (on PostgreSQL a share lock on the chain head;
+/// on SQLite the write lock, taken and released).
+pub fn settle(
+    conn: &mut DbConn,
+    requested: Option<NaiveDateTime>,
+) -> Result<NaiveDateTime, ApiError> {
+    let (head_seq, _) = chain_heads::read(conn, Chain::Ledger)?;
+    let head_posted_at = ledger::posted_at_of_seq(conn, head_seq)?;
+    if let (Some(requested), Some(head)) = (requested, head_posted_at)
+        && requested <= head
+    {
+        return Ok(requested);
+    }
+    let now = write_transaction(conn, |conn| -> Result<NaiveDateTime, ApiError> {
+        if let DbConn::Postgres(_) = conn {
+            chain_heads::share(conn, Chain::Ledger)?;
+        }
+        ledger_clock(conn)
+    })?;
+    // A posting that takes the lock after us reads the clock after us: at `now` at the
+    // earliest.
+    let settled = now - TimeDelta::microseconds(1);
+    Ok(requested.map_or(settled, |requested| requested.min(settled)))
 }
 
 /// Posts the exact negative of `entry`. Refuses a reversal of a reversal and a second

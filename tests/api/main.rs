@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod access;
+mod as_of;
 mod audit;
 mod auth;
 mod cli;
