@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
 
-use super::extract::{OptionalJson, Problems, lower_bound, upper_bound};
+use super::extract::{Json, OptionalJson, Problems, lower_bound, upper_bound};
 use super::pagination;
 use super::views::{EntryView, ItemView};
 use crate::audit::{self, Actor, Event};
@@ -55,7 +55,7 @@ pub async fn submit(
     user: AuthUser,
     state: web::Data<AppState>,
     key: IdempotencyKey,
-    body: web::Json<SubmitItem>,
+    body: Json<SubmitItem>,
 ) -> Result<HttpResponse, ApiError> {
     user.require(&[Role::Sme])?;
     let fingerprint = idempotency::fingerprint(&req, &*body);
@@ -497,7 +497,7 @@ pub async fn reject(
     state: web::Data<AppState>,
     path: web::Path<String>,
     key: IdempotencyKey,
-    body: web::Json<ReasonBody>,
+    body: Json<ReasonBody>,
 ) -> Result<HttpResponse, ApiError> {
     let fingerprint = idempotency::fingerprint(&req, &*body);
     let reason = parse_reason("reason", Some(&body.reason))?;
@@ -546,7 +546,7 @@ pub async fn revoke(
     state: web::Data<AppState>,
     path: web::Path<String>,
     key: IdempotencyKey,
-    body: web::Json<ReasonBody>,
+    body: Json<ReasonBody>,
 ) -> Result<HttpResponse, ApiError> {
     let fingerprint = idempotency::fingerprint(&req, &*body);
     let reason = parse_reason("reason", Some(&body.reason))?;

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
-use super::extract::{Problems, lower_bound, upper_bound};
+use super::extract::{Json, Problems, lower_bound, upper_bound};
 use super::items::{MAX_REASON_CHARS, ReasonBody};
 use super::pagination;
 use super::views::EntryView;
@@ -129,7 +129,7 @@ pub async fn reverse(
     state: web::Data<AppState>,
     path: web::Path<String>,
     key: IdempotencyKey,
-    body: web::Json<ReasonBody>,
+    body: Json<ReasonBody>,
 ) -> Result<HttpResponse, ApiError> {
     let fingerprint = idempotency::fingerprint(&req, &*body);
     let reason = bounded_text(&body.reason, MAX_REASON_CHARS)

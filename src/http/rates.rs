@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
-use super::extract::Problems;
+use super::extract::{Json, Problems};
 use super::pagination;
 use super::views::{ItemRateView, WorkshopRateView};
 use crate::audit::{self, Actor, Event};
@@ -85,7 +85,7 @@ pub async fn publish_item_rate(
     user: AuthUser,
     state: web::Data<AppState>,
     key: IdempotencyKey,
-    body: web::Json<NewItemRate>,
+    body: Json<NewItemRate>,
 ) -> Result<HttpResponse, ApiError> {
     user.require(&[Role::Admin])?;
     let fingerprint = idempotency::fingerprint(&req, &*body);
@@ -181,7 +181,7 @@ pub async fn publish_workshop_rate(
     user: AuthUser,
     state: web::Data<AppState>,
     key: IdempotencyKey,
-    body: web::Json<NewWorkshopRate>,
+    body: Json<NewWorkshopRate>,
 ) -> Result<HttpResponse, ApiError> {
     user.require(&[Role::Admin])?;
     let fingerprint = idempotency::fingerprint(&req, &*body);

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
-use super::extract::Problems;
+use super::extract::{Json, Problems};
 use super::pagination;
 use super::views::EntryView;
 use crate::audit::{self, Actor, Event};
@@ -86,7 +86,7 @@ pub async fn create(
     user: AuthUser,
     state: web::Data<AppState>,
     key: IdempotencyKey,
-    body: web::Json<CreateWorkshop>,
+    body: Json<CreateWorkshop>,
 ) -> Result<HttpResponse, ApiError> {
     user.require(&[Role::ProgramManager])?;
     let fingerprint = idempotency::fingerprint(&req, &*body);
@@ -260,7 +260,7 @@ pub async fn log_attendance(
     state: web::Data<AppState>,
     path: web::Path<String>,
     key: IdempotencyKey,
-    body: web::Json<LogAttendance>,
+    body: Json<LogAttendance>,
 ) -> Result<HttpResponse, ApiError> {
     let fingerprint = idempotency::fingerprint(&req, &*body);
     let workshop_id = path.into_inner();

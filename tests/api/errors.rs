@@ -187,3 +187,39 @@ async fn error_bodies_carry_no_internals() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_value_of_the_wrong_type_names_its_field() {
+    let app = spawn_app().await;
+    let pm = app.create_user("program_manager").await;
+    let reply = app
+        .post(
+            &format!("/api/v1/workshops/{}/attendance", uuid::Uuid::new_v4()),
+            Some(&pm.token),
+            &json!({ "sme_id": uuid::Uuid::new_v4(), "days": 3 }),
+        )
+        .await;
+    reply.expect_problem(400, "malformed_body");
+    assert!(
+        reply.body["detail"].as_str().unwrap().contains("`days`"),
+        "{}",
+        reply.text
+    );
+    let reply = app
+        .post(
+            "/api/v1/items",
+            Some(&app.create_user("sme").await.token),
+            &json!({ "exam_code": 350, "exam_tier": "associate", "item_type": "standard",
+                     "authoring_channel": "sme_program", "external_ref": "X-1" }),
+        )
+        .await;
+    reply.expect_problem(400, "malformed_body");
+    assert!(
+        reply.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("`exam_code`"),
+        "{}",
+        reply.text
+    );
+}
