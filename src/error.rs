@@ -257,6 +257,10 @@ impl ResponseError for ApiError {
         if let ApiError::TooManyRequests { retry_after_secs } = self {
             response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
         }
+        // Unavailable means nothing was done: the same request may be sent again.
+        if let ApiError::Unavailable(_) = self {
+            response.insert_header((header::RETRY_AFTER, "1"));
+        }
         response.body(serde_json::to_string(&body).unwrap_or_else(|_| String::from("{}")))
     }
 }
@@ -347,6 +351,14 @@ mod tests {
     fn an_unavailable_database_is_a_503_without_its_message() {
         let error = ApiError::Unavailable("connection refused to 10.0.0.1:5432".into());
         assert_eq!(error.status_code(), StatusCode::SERVICE_UNAVAILABLE);
+        let response = error.error_response();
+        assert_eq!(
+            response
+                .headers()
+                .get(header::RETRY_AFTER)
+                .map(|v| v.as_bytes()),
+            Some(&b"1"[..])
+        );
         assert!(!body_of(&error).to_string().contains("10.0.0.1"));
     }
 
