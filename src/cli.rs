@@ -185,23 +185,33 @@ fn users_command(command: UsersCommand) -> anyhow::Result<()> {
             role,
             display_name,
         } => create_user(&database, &email, &role, display_name.as_deref()),
-        UsersCommand::Enable { database, email } => recover(&database, &email, Recovery::Enable),
+        UsersCommand::Enable { database, email } => {
+            let email = parse_email(&email)?;
+            recover(&Db::connect_existing(&database)?, &email, Recovery::Enable)
+        }
         UsersCommand::ResetPassword { database, email } => {
             let email = parse_email(&email)?;
+            // The database is checked first: no password is asked for in vain.
+            let db = Db::connect_existing(&database)?;
             let password = NewPassword::parse(read_password(&format!("New password for {email}"))?)
                 .map_err(|rule| anyhow::anyhow!("the password {}", rule.message()))?;
             let hash = PasswordHasher::hash_now(password)?;
-            recover(&database, email.as_str(), Recovery::ResetPassword(hash))
+            recover(&db, &email, Recovery::ResetPassword(hash))
         }
         UsersCommand::SetRole {
             database,
             email,
             role,
         } => {
+            let email = parse_email(&email)?;
             let role: Role = role
                 .parse()
                 .map_err(|error| anyhow::anyhow!("--role {error}"))?;
-            recover(&database, &email, Recovery::SetRole(role))
+            recover(
+                &Db::connect_existing(&database)?,
+                &email,
+                Recovery::SetRole(role),
+            )
         }
     }
 }
@@ -221,9 +231,7 @@ enum Recovery {
 /// Applies `recovery` to the account with `email`, ends its sessions (the token version is
 /// raised and its refresh tokens revoked, as the API does) and records an audit event whose
 /// actor is the operator, in one transaction.
-fn recover(database: &DatabaseSettings, email: &str, recovery: Recovery) -> anyhow::Result<()> {
-    let email = parse_email(email)?;
-    let db = Db::connect_existing(database)?;
+fn recover(db: &Db, email: &Email, recovery: Recovery) -> anyhow::Result<()> {
     let mut conn = db.get().map_err(|error| anyhow::anyhow!("{error}"))?;
     let user = users::find_by_email(&mut conn, email.as_str())?
         .ok_or_else(|| anyhow::anyhow!("there is no account with the email {email}"))?;
