@@ -15,10 +15,14 @@ use crate::ledger::Verification;
 /// Who did it and under which request.
 #[derive(Debug, Clone)]
 pub struct Actor {
+    /// The acting user's id; empty for the operator (see [`Actor::operator`]).
     pub id: String,
     pub role: String,
     pub request_id: String,
 }
+
+/// The role recorded for an operator acting through the command line.
+pub const OPERATOR_ROLE: &str = "operator";
 
 impl Actor {
     pub fn new(user: &AuthUser, request_id: &str) -> Self {
@@ -26,6 +30,17 @@ impl Actor {
             id: user.id.clone(),
             role: user.role.as_str().to_owned(),
             request_id: request_id.to_owned(),
+        }
+    }
+
+    /// Someone with access to the database acting through the command line (account
+    /// recovery): no account, so the event's `actor_id` is null and its `actor_role` is
+    /// `operator`; the request id is `cli-` and a new UUID.
+    pub fn operator() -> Self {
+        Self {
+            id: String::new(),
+            role: OPERATOR_ROLE.to_owned(),
+            request_id: format!("cli-{}", uuid::Uuid::new_v4()),
         }
     }
 }
@@ -129,7 +144,7 @@ fn append(
             seq: head_seq + 1,
             id: uuid::Uuid::new_v4().to_string(),
             occurred_at: db::now(),
-            actor_id: Some(actor.id.clone()),
+            actor_id: (!actor.id.is_empty()).then(|| actor.id.clone()),
             actor_role: Some(actor.role.clone()),
             action: event.action.to_owned(),
             outcome: outcome.to_owned(),

@@ -1,14 +1,15 @@
 //! The command line (SPEC §7).
 
-use std::io::BufRead;
+use std::io::{BufRead, IsTerminal};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 
-use crate::auth::PasswordHasher;
+use crate::audit::{self, Actor, Event};
+use crate::auth::{PasswordHasher, session};
 use crate::config::{DatabaseSettings, Settings};
-use crate::db::{Db, users};
+use crate::db::{DatabaseMissing, Db, users, write_transaction};
 use crate::domain::{DisplayName, Email, NewPassword, Role};
 use crate::{Application, telemetry};
 
@@ -31,23 +32,26 @@ enum Command {
     Migrate(DatabaseSettings),
     /// Recompute the ledger's hash chain (and the audit log's); exit 0 only if both verify.
     VerifyLedger(DatabaseSettings),
-    /// Check a downloaded export against its signed manifest, offline; exit 0 only if it is
-    /// genuine.
+    /// Check a downloaded export against its signed manifest, offline. Exit 0 only if it is
+    /// genuine: consistent with its manifest, signed by the trusted key given with
+    /// --public-key. 1: not genuine; 2: an input cannot be read; 3: consistent with its
+    /// manifest but no trusted key was given, so who signed it is unknown.
     VerifyExport {
-        /// The manifest (from GET /api/v1/reports/ledger.manifest).
+        /// The manifest (from GET /api/v1/reports/ledger.manifest, with the export's until_seq).
         #[arg(long)]
         manifest: std::path::PathBuf,
         /// The export (ledger.csv or ledger.jsonl).
         #[arg(long)]
         data: std::path::PathBuf,
-        /// The service's public key: the JSON of GET /api/v1/reports/signing-key, or its hex.
-        /// Without it the key inside the manifest is used, which proves integrity but not who
-        /// signed.
-        #[arg(long)]
-        public_key: Option<std::path::PathBuf>,
+        /// The service's public key, obtained from the service itself, not from the manifest:
+        /// the 64 hexadecimal digits themselves, or a file holding them or the JSON of
+        /// GET /api/v1/reports/signing-key.
+        #[arg(long, value_name = "HEX|FILE")]
+        public_key: Option<String>,
     },
-    /// Fill the database with SMEs, accepted items and workshop days, through the service's
-    /// own use cases (for trials and benchmarks). The password is read from standard input.
+    /// Fill an existing database (see `migrate`) with SMEs, accepted items and workshop days,
+    /// through the service's own use cases (for trials and benchmarks). The password is read
+    /// from standard input.
     Seed {
         #[command(flatten)]
         database: DatabaseSettings,
@@ -76,7 +80,8 @@ enum Command {
 
 #[derive(Debug, Subcommand)]
 enum UsersCommand {
-    /// Create an account; the password is read from the first line of standard input.
+    /// Create an account. The password is asked for without echo at a terminal, else read
+    /// from the first line of standard input.
     Create {
         #[command(flatten)]
         database: DatabaseSettings,
@@ -87,6 +92,32 @@ enum UsersCommand {
         role: String,
         #[arg(long)]
         display_name: Option<String>,
+    },
+    /// Recovery: enable a disabled account (its sessions end).
+    Enable {
+        #[command(flatten)]
+        database: DatabaseSettings,
+        #[arg(long)]
+        email: String,
+    },
+    /// Recovery: set a new password, which the account must change at its next sign-in; every
+    /// session of the account ends. The password is asked for without echo at a terminal,
+    /// else read from the first line of standard input.
+    ResetPassword {
+        #[command(flatten)]
+        database: DatabaseSettings,
+        #[arg(long)]
+        email: String,
+    },
+    /// Recovery: change an account's role (its sessions end).
+    SetRole {
+        #[command(flatten)]
+        database: DatabaseSettings,
+        #[arg(long)]
+        email: String,
+        /// sme, program_manager, auditor or admin.
+        #[arg(long)]
+        role: String,
     },
 }
 
@@ -128,26 +159,141 @@ pub fn main() -> ExitCode {
             };
             seed(&database, &plan, &run)
         }
-        Command::Users {
-            command:
-                UsersCommand::Create {
-                    database,
-                    email,
-                    role,
-                    display_name,
-                },
-        } => {
+        Command::Users { command } => {
             telemetry::init_for_command();
-            create_user(&database, &email, &role, display_name.as_deref())
+            users_command(command)
         }
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error:#}");
-            ExitCode::FAILURE
+            if error.downcast_ref::<DatabaseMissing>().is_some() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
+}
+
+fn users_command(command: UsersCommand) -> anyhow::Result<()> {
+    match command {
+        UsersCommand::Create {
+            database,
+            email,
+            role,
+            display_name,
+        } => create_user(&database, &email, &role, display_name.as_deref()),
+        UsersCommand::Enable { database, email } => {
+            let email = parse_email(&email)?;
+            recover(&Db::connect_existing(&database)?, &email, Recovery::Enable)
+        }
+        UsersCommand::ResetPassword { database, email } => {
+            let email = parse_email(&email)?;
+            // The database is checked first: no password is asked for in vain.
+            let db = Db::connect_existing(&database)?;
+            let password = NewPassword::parse(read_password(&format!("New password for {email}"))?)
+                .map_err(|rule| anyhow::anyhow!("the password {}", rule.message()))?;
+            let hash = PasswordHasher::hash_now(password)?;
+            recover(&db, &email, Recovery::ResetPassword(hash))
+        }
+        UsersCommand::SetRole {
+            database,
+            email,
+            role,
+        } => {
+            let email = parse_email(&email)?;
+            let role: Role = role
+                .parse()
+                .map_err(|error| anyhow::anyhow!("--role {error}"))?;
+            recover(
+                &Db::connect_existing(&database)?,
+                &email,
+                Recovery::SetRole(role),
+            )
+        }
+    }
+}
+
+fn parse_email(email: &str) -> anyhow::Result<Email> {
+    Email::parse(email).map_err(|error| anyhow::anyhow!("--email {error}"))
+}
+
+/// What an operator with database access may do to an account.
+enum Recovery {
+    Enable,
+    /// The new password's hash.
+    ResetPassword(String),
+    SetRole(Role),
+}
+
+/// Applies `recovery` to the account with `email`, ends its sessions (the token version is
+/// raised and its refresh tokens revoked, as the API does) and records an audit event whose
+/// actor is the operator, in one transaction.
+fn recover(db: &Db, email: &Email, recovery: Recovery) -> anyhow::Result<()> {
+    let mut conn = db.get().map_err(|error| anyhow::anyhow!("{error}"))?;
+    let user = users::find_by_email(&mut conn, email.as_str())?
+        .ok_or_else(|| anyhow::anyhow!("there is no account with the email {email}"))?;
+    let (changes, details, done) = match recovery {
+        Recovery::Enable => (
+            users::UserChanges {
+                disabled: Some(false),
+                ..Default::default()
+            },
+            serde_json::json!({ "disabled": false }),
+            format!("Enabled {email}"),
+        ),
+        Recovery::ResetPassword(hash) => (
+            users::UserChanges {
+                password_hash: Some(hash),
+                must_change_password: Some(true),
+                ..Default::default()
+            },
+            serde_json::json!({ "password_reset": true }),
+            format!("Reset the password of {email}; it must be changed at the next sign-in"),
+        ),
+        Recovery::SetRole(role) => (
+            users::UserChanges {
+                role: Some(role.as_str().to_owned()),
+                ..Default::default()
+            },
+            serde_json::json!({ "role": role.as_str(), "previous_role": user.role }),
+            format!("Set the role of {email} to {role}"),
+        ),
+    };
+    let actor = Actor::operator();
+    let mut details = details;
+    if let serde_json::Value::Object(map) = &mut details {
+        map.insert("via".into(), "command_line".into());
+        if let Some(name) = operator_name() {
+            map.insert("operator".into(), name.into());
+        }
+    }
+    write_transaction(&mut conn, |conn| {
+        session::revoke_everything(conn, &user.id, &changes)?;
+        audit::record(
+            conn,
+            &actor,
+            &Event {
+                action: "user.updated",
+                target_type: "user",
+                target_id: Some(&user.id),
+                details,
+            },
+            200,
+        )
+    })
+    .map_err(|error| anyhow::anyhow!("{error}"))?;
+    eprintln!("{done}; every session of the account has ended.");
+    Ok(())
+}
+
+/// The login name of whoever runs the command, for the audit log.
+fn operator_name() -> Option<String> {
+    ["SUDO_USER", "USER", "LOGNAME"]
+        .iter()
+        .find_map(|name| std::env::var(name).ok().filter(|value| !value.is_empty()))
 }
 
 fn serve(settings: Settings) -> anyhow::Result<()> {
@@ -181,28 +327,45 @@ fn create_user(
             .unwrap_or_default()
             .to_owned(),
     };
-    let password = NewPassword::parse(read_password_line()?)
+    // The database is checked first: no password is asked for an account that cannot be made.
+    let db = Db::connect_existing(database)?;
+    let password = NewPassword::parse(read_password(&format!("Password for {email}"))?)
         .map_err(|rule| anyhow::anyhow!("the password {}", rule.message()))?;
     let password_hash = PasswordHasher::hash_now(password)?;
 
-    let db = Db::connect(database)?;
     let mut conn = db.get().map_err(|error| anyhow::anyhow!("{error}"))?;
-    let id = users::create(
-        &mut conn,
-        email.as_str(),
-        &display_name,
-        role,
-        &password_hash,
-        false,
-    )
+    let actor = Actor::operator();
+    let mut details = serde_json::json!({ "email": email.as_str(), "role": role.as_str(), "via": "command_line" });
+    if let (Some(name), serde_json::Value::Object(map)) = (operator_name(), &mut details) {
+        map.insert("operator".into(), name.into());
+    }
+    let id = write_transaction(&mut conn, |conn| {
+        let id = users::create(
+            conn,
+            email.as_str(),
+            &display_name,
+            role,
+            &password_hash,
+            false,
+        )?;
+        audit::record(
+            conn,
+            &actor,
+            &Event {
+                action: "user.created",
+                target_type: "user",
+                target_id: Some(&id),
+                details,
+            },
+            201,
+        )?;
+        Ok::<_, crate::error::ApiError>(id)
+    })
     .map_err(|error| match error {
-        diesel::result::Error::DatabaseError(
-            diesel::result::DatabaseErrorKind::UniqueViolation,
-            _,
-        ) => {
+        crate::error::ApiError::Conflict { .. } => {
             anyhow::anyhow!("an account with the email {email} already exists")
         }
-        other => other.into(),
+        other => anyhow::anyhow!("{other}"),
     })?;
     println!("{id}");
     eprintln!("Created {role} account {email} ({id}).");
@@ -212,7 +375,7 @@ fn create_user(
 /// Prints the verification of both chains; exit status 0 only if both verify.
 fn verify_ledger(database: &DatabaseSettings) -> ExitCode {
     let outcome = (|| -> anyhow::Result<bool> {
-        let db = Db::connect(database)?;
+        let db = Db::connect_existing(database)?;
         let mut conn = db.get().map_err(|error| anyhow::anyhow!("{error}"))?;
         let mut all_ok = true;
         for (name, verification) in [
@@ -254,13 +417,36 @@ fn read_password_line() -> anyhow::Result<SecretString> {
     ))
 }
 
+/// A new password: asked for twice without echo when standard input is a terminal, else the
+/// first line of standard input. Empty is refused as "no password given".
+fn read_password(prompt: &str) -> anyhow::Result<SecretString> {
+    let password = if std::io::stdin().is_terminal() {
+        let first = SecretString::from(rpassword::prompt_password(format!("{prompt}: "))?);
+        if !first.expose_secret().is_empty() {
+            let again = rpassword::prompt_password("The same again: ")?;
+            if again != first.expose_secret() {
+                anyhow::bail!("the two passwords differ");
+            }
+        }
+        first
+    } else {
+        read_password_line()?
+    };
+    if password.expose_secret().is_empty() {
+        anyhow::bail!(
+            "no password given (type it at the prompt, or pipe it as the first line of standard input)"
+        );
+    }
+    Ok(password)
+}
+
 fn seed(
     database: &DatabaseSettings,
     plan: &crate::seed::SeedPlan,
     run: &str,
 ) -> anyhow::Result<()> {
-    let password = read_password_line()?;
-    let db = Db::connect(database)?;
+    let db = Db::connect_existing(database)?;
+    let password = read_password("Password for the seeded accounts")?;
     let mut conn = db.get().map_err(|error| anyhow::anyhow!("{error}"))?;
     let started = std::time::Instant::now();
     let seeded = crate::seed::seed(&mut conn, plan, password, run)?;
@@ -273,38 +459,63 @@ fn seed(
     Ok(())
 }
 
-/// Prints what was checked; exit status 0 only for a genuine export.
+/// The text of `--public-key`: the hex key itself, or the content of the file it names.
+fn public_key_text(argument: &str) -> Result<String, String> {
+    let trimmed = argument.trim();
+    if trimmed.len() == 64 && trimmed.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Ok(trimmed.to_owned());
+    }
+    std::fs::read_to_string(argument).map_err(|error| {
+        format!("--public-key is neither 64 hexadecimal digits nor a readable file ({argument}: {error})")
+    })
+}
+
+/// Prints what was checked. Exit status 0 only for a genuine export: consistent with its
+/// manifest and signed by the trusted key; 1 when it is not, 2 when an input cannot be read,
+/// 3 when it is consistent but no trusted key was given.
 fn verify_export(
     manifest: &std::path::Path,
     data: &std::path::Path,
-    public_key: Option<&std::path::Path>,
+    public_key: Option<&str>,
 ) -> ExitCode {
     let read = |path: &std::path::Path| {
         std::fs::read(path).map_err(|error| format!("cannot read {}: {error}", path.display()))
     };
-    let outcome = (|| -> Result<crate::reports::manifest::Verified, String> {
-        let manifest = read(manifest)?;
-        let data = read(data)?;
-        let key = public_key
-            .map(read)
-            .transpose()?
-            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned());
-        crate::reports::manifest::verify_export(&manifest, &data, key.as_deref())
+    let inputs = (|| -> Result<_, String> {
+        Ok((
+            read(manifest)?,
+            read(data)?,
+            public_key.map(public_key_text).transpose()?,
+        ))
     })();
-    match outcome {
-        Ok(verified) => {
+    let (manifest, data, key) = match inputs {
+        Ok(inputs) => inputs,
+        Err(reason) => {
+            println!("FAILED: {reason}");
+            return ExitCode::from(2);
+        }
+    };
+    match crate::reports::manifest::verify_export(&manifest, &data, key.as_deref()) {
+        Ok(verified) if verified.signer_trusted => {
             println!(
-                "ok: {} export of {} rows up to seq {} matches its signed manifest",
+                "ok: {} export of {} rows up to seq {} matches its manifest, signed by the trusted key",
                 verified.format.as_str(),
                 verified.rows,
                 verified.until_seq
             );
-            if verified.key_from_manifest {
-                println!(
-                    "note: the signature was checked with the key inside the manifest; pass --public-key to check who signed it"
-                );
-            }
             ExitCode::SUCCESS
+        }
+        Ok(verified) => {
+            println!(
+                "UNVERIFIED SIGNER: the {} export of {} rows up to seq {} is consistent with its manifest, \
+                 but the manifest was checked only with the key it carries itself, which a forger can \
+                 replace; pass --public-key with the service's key (GET /api/v1/reports/signing-key) \
+                 to know who signed it",
+                verified.format.as_str(),
+                verified.rows,
+                verified.until_seq
+            );
+            ExitCode::from(3)
         }
         Err(reason) => {
             println!("FAILED: {reason}");

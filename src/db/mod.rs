@@ -65,11 +65,60 @@ pub struct Db {
 struct Target {
     backend: Backend,
     url: String,
-    /// What may be logged about the target.
+    /// What may be logged about the target: an absolute path, or a URL without credentials.
     display: String,
 }
 
-fn resolve_target(settings: &DatabaseSettings) -> anyhow::Result<Target> {
+/// Whether connecting may create the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Presence {
+    /// `serve` and `migrate`: a missing SQLite file (and its directory) is created, and the
+    /// schema brought up to date.
+    CreateIfMissing,
+    /// Every other command: the database must exist and hold the schema already, so that a
+    /// command run from another directory does not quietly work on a new, empty database.
+    MustExist,
+}
+
+/// The database a command was pointed at does not exist (or was never set up).
+#[derive(Debug, thiserror::Error)]
+#[error("no sme-ledger database at {location}: {reason}")]
+pub struct DatabaseMissing {
+    /// Where it was looked for: an absolute path, or a URL without credentials.
+    pub location: String,
+    pub reason: &'static str,
+}
+
+/// `path` made absolute against the working directory, for messages and logs.
+fn absolute(path: &Path) -> String {
+    std::path::absolute(path)
+        .unwrap_or_else(|_| path.to_path_buf())
+        .display()
+        .to_string()
+}
+
+fn sqlite_target(path: &Path, presence: Presence) -> anyhow::Result<Target> {
+    let display = format!("sqlite:{}", absolute(path));
+    if presence == Presence::MustExist && !path.is_file() {
+        return Err(DatabaseMissing {
+            location: display,
+            reason: "the file does not exist (give --database-url or --data-dir, or run \
+                     `sme-ledger migrate` to create it)",
+        }
+        .into());
+    }
+    let url = path
+        .to_str()
+        .context("the database path is not valid UTF-8")?
+        .to_owned();
+    Ok(Target {
+        backend: Backend::Sqlite,
+        url,
+        display,
+    })
+}
+
+fn resolve_target(settings: &DatabaseSettings, presence: Presence) -> anyhow::Result<Target> {
     let configured = settings
         .database_url
         .as_ref()
@@ -95,32 +144,21 @@ fn resolve_target(settings: &DatabaseSettings) -> anyhow::Result<Target> {
             })
         }
         Some(url) if !url.is_empty() => {
-            let path = url.strip_prefix("sqlite://").unwrap_or(&url).to_owned();
-            if let Some(parent) = Path::new(&path)
-                .parent()
-                .filter(|p| !p.as_os_str().is_empty())
-            {
-                std::fs::create_dir_all(parent)
-                    .with_context(|| format!("cannot create the directory {}", parent.display()))?;
+            let path = Path::new(url.strip_prefix("sqlite://").unwrap_or(&url)).to_path_buf();
+            if presence == Presence::CreateIfMissing {
+                if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(parent).with_context(|| {
+                        format!("cannot create the directory {}", parent.display())
+                    })?;
+                }
             }
-            Ok(Target {
-                backend: Backend::Sqlite,
-                display: format!("sqlite:{path}"),
-                url: path,
-            })
+            sqlite_target(&path, presence)
         }
         _ => {
-            create_private_dir(&settings.data_dir)?;
-            let path = settings.data_dir.join("sme-ledger.db");
-            let path = path
-                .to_str()
-                .context("the data directory path is not valid UTF-8")?
-                .to_owned();
-            Ok(Target {
-                backend: Backend::Sqlite,
-                display: format!("sqlite:{path}"),
-                url: path,
-            })
+            if presence == Presence::CreateIfMissing {
+                create_private_dir(&settings.data_dir)?;
+            }
+            sqlite_target(&settings.data_dir.join("sme-ledger.db"), presence)
         }
     }
 }
@@ -160,9 +198,20 @@ impl CustomizeConnection<DbConn, diesel::r2d2::Error> for SessionSettings {
 
 impl Db {
     /// Connects, failing fast with a clear message if the database cannot be reached, and
-    /// brings the schema up to date.
+    /// brings the schema up to date; creates a missing SQLite database (`serve`, `migrate`).
     pub fn connect(settings: &DatabaseSettings) -> anyhow::Result<Self> {
-        let target = resolve_target(settings)?;
+        Self::connect_as(settings, Presence::CreateIfMissing)
+    }
+
+    /// Like [`Db::connect`], but refuses with [`DatabaseMissing`] a database that does not
+    /// exist or was never migrated, creating nothing (every command but `serve` and
+    /// `migrate`).
+    pub fn connect_existing(settings: &DatabaseSettings) -> anyhow::Result<Self> {
+        Self::connect_as(settings, Presence::MustExist)
+    }
+
+    fn connect_as(settings: &DatabaseSettings, presence: Presence) -> anyhow::Result<Self> {
+        let target = resolve_target(settings, presence)?;
         // A direct connection first: the pool's own error for an unreachable server is an
         // unhelpful "Invalid connection url" after a long wait.
         let mut probe = DbConn::establish(&target.url).map_err(|error| {
@@ -175,6 +224,18 @@ impl Db {
         SessionSettings.on_acquire(&mut probe).map_err(|error| {
             anyhow::anyhow!("cannot configure the database connection: {error}")
         })?;
+        if presence == Presence::MustExist
+            && probe
+                .batch_execute("SELECT 1 FROM __diesel_schema_migrations WHERE 1 = 0")
+                .is_err()
+        {
+            return Err(DatabaseMissing {
+                location: target.display,
+                reason: "the database exists but was never set up (run `sme-ledger migrate` \
+                         first if this is the right database)",
+            }
+            .into());
+        }
         run_migrations(&mut probe)?;
         drop(probe);
 

@@ -18,6 +18,19 @@ pub struct Attributed {
     pub item_type: Option<String>,
     /// For workshop days: the workshop's certification level.
     pub certification_level: Option<String>,
+    /// For reversals: the kind of entry taken back (see [`reversed_source`]).
+    pub reversed: Option<EntryKind>,
+}
+
+/// What a reversal took back. A reversal copies the item or the workshop of the entry it
+/// reverses, so the item award's reversal names an item and a workshop day's names a
+/// workshop.
+pub fn reversed_source(names_item: bool, names_workshop: bool) -> Option<EntryKind> {
+    match (names_item, names_workshop) {
+        (true, false) => Some(EntryKind::ItemAward),
+        (false, true) => Some(EntryKind::WorkshopDay),
+        _ => None,
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
@@ -49,10 +62,23 @@ pub struct WorkshopCredits {
     pub by_level: Vec<LevelLine>,
 }
 
+/// Reversals of one kind of entry.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
+pub struct ReversalSourceLine {
+    /// `item_award` or `workshop_day`: what the reversals took back.
+    #[schema(value_type = EntryKind)]
+    pub source: &'static str,
+    pub count: u64,
+    pub credits: i64,
+}
+
+/// `count` and `credits` are all reversals; `by_source` splits them by what they took back
+/// (only sources with at least one reversal are listed).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
 pub struct ReversalCredits {
     pub count: u64,
     pub credits: i64,
+    pub by_source: Vec<ReversalSourceLine>,
 }
 
 /// The breakdown. `total` is the sum of every amount, which is `items.credits +
@@ -74,6 +100,7 @@ pub struct Tally {
     workshops: (u64, i64),
     by_level: BTreeMap<String, (u64, i64)>,
     reversals: (u64, i64),
+    by_reversed_source: BTreeMap<&'static str, (u64, i64)>,
 }
 
 impl Tally {
@@ -104,6 +131,11 @@ impl Tally {
             EntryKind::Reversal => {
                 self.reversals.0 += 1;
                 self.reversals.1 += posting.amount;
+                if let Some(source) = posting.reversed {
+                    let line = self.by_reversed_source.entry(source.as_str()).or_default();
+                    line.0 += 1;
+                    line.1 += posting.amount;
+                }
             }
         }
     }
@@ -141,6 +173,15 @@ impl Tally {
             reversals: ReversalCredits {
                 count: self.reversals.0,
                 credits: self.reversals.1,
+                by_source: self
+                    .by_reversed_source
+                    .into_iter()
+                    .map(|(source, (count, credits))| ReversalSourceLine {
+                        source,
+                        count,
+                        credits,
+                    })
+                    .collect(),
             },
         }
     }
@@ -159,6 +200,7 @@ mod tests {
             exam_tier: Some(tier.into()),
             item_type: Some(item_type.into()),
             certification_level: None,
+            reversed: None,
         }
     }
 
@@ -169,16 +211,22 @@ mod tests {
             exam_tier: None,
             item_type: None,
             certification_level: Some(level.into()),
+            reversed: None,
         }
     }
 
     fn reversal(amount: i64) -> Attributed {
+        reversal_of(EntryKind::ItemAward, amount)
+    }
+
+    fn reversal_of(source: EntryKind, amount: i64) -> Attributed {
         Attributed {
             kind: EntryKind::Reversal,
             amount,
             exam_tier: None,
             item_type: None,
             certification_level: None,
+            reversed: Some(source),
         }
     }
 
@@ -217,9 +265,46 @@ mod tests {
             breakdown.reversals,
             ReversalCredits {
                 count: 1,
-                credits: -12
+                credits: -12,
+                by_source: vec![ReversalSourceLine {
+                    source: "item_award",
+                    count: 1,
+                    credits: -12
+                }],
             }
         );
+    }
+
+    #[test]
+    fn reversals_say_whether_they_took_back_an_item_or_a_workshop_day() {
+        let mut tally = Tally::default();
+        for posting in [
+            reversal_of(EntryKind::ItemAward, -12),
+            reversal_of(EntryKind::WorkshopDay, -8),
+            reversal_of(EntryKind::WorkshopDay, -1),
+        ] {
+            tally.add(&posting);
+        }
+        let reversals = tally.finish().reversals;
+        assert_eq!((reversals.count, reversals.credits), (3, -21));
+        assert_eq!(
+            reversals.by_source,
+            vec![
+                ReversalSourceLine {
+                    source: "item_award",
+                    count: 1,
+                    credits: -12
+                },
+                ReversalSourceLine {
+                    source: "workshop_day",
+                    count: 2,
+                    credits: -9
+                },
+            ]
+        );
+        assert_eq!(reversed_source(true, false), Some(EntryKind::ItemAward));
+        assert_eq!(reversed_source(false, true), Some(EntryKind::WorkshopDay));
+        assert_eq!(reversed_source(false, false), None);
     }
 
     #[test]
@@ -238,7 +323,7 @@ mod tests {
                 let posting = match kind {
                     0 => award(["associate", "specialist"][(*amount % 2) as usize], "standard", *amount),
                     1 => day(["entry", "expert"][(*amount % 2) as usize], *amount),
-                    _ => reversal(-amount),
+                    _ => reversal_of([EntryKind::ItemAward, EntryKind::WorkshopDay][(*amount % 2) as usize], -amount),
                 };
                 sum += posting.amount;
                 tally.add(&posting);
@@ -248,6 +333,8 @@ mod tests {
             prop_assert_eq!(b.total, b.items.credits + b.workshops.credits + b.reversals.credits);
             prop_assert_eq!(b.items.credits, b.items.by_tier_type.iter().map(|l| l.credits).sum::<i64>());
             prop_assert_eq!(b.workshops.days, b.workshops.by_level.iter().map(|l| l.days).sum::<u64>());
+            prop_assert_eq!(b.reversals.credits, b.reversals.by_source.iter().map(|l| l.credits).sum::<i64>());
+            prop_assert_eq!(b.reversals.count, b.reversals.by_source.iter().map(|l| l.count).sum::<u64>());
         }
     }
 }

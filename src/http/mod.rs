@@ -81,6 +81,7 @@ route_table! {
     "/api/v1/reports/ledger.manifest" => { get: reports::ledger_manifest },
     "/api/v1/reports/signing-key" => { get: reports::signing_key },
     "/api/v1/reports/summary" => { get: reports::summary },
+    "/api/v1/reports/summary.csv" => { get: reports::summary_csv },
     "/api/v1/audit-events" => { get: audit::list },
     "/api/v1/audit-events/verify" => { get: audit::verify },
 }

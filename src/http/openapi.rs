@@ -154,6 +154,7 @@ impl Modify for Conventions {
         reports::ledger_manifest,
         reports::signing_key,
         reports::summary,
+        reports::summary_csv,
         audit::list,
         audit::verify,
     ),

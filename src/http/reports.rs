@@ -14,13 +14,13 @@ use utoipa::{IntoParams, ToSchema};
 use super::extract::{Problems, lower_bound, upper_bound};
 use crate::audit::{self, Actor, Event};
 use crate::auth::AuthUser;
-use crate::db::ledger::{self as entries, EntryFilter, LedgerEntryRow};
+use crate::db::ledger::EntryFilter;
 use crate::db::{self, Db, users, write_transaction};
 use crate::domain::balance::Breakdown;
-use crate::domain::{EntryKind, Role, code};
+use crate::domain::{EntryKind, Role, parse_id};
 use crate::error::ApiError;
 use crate::ledger;
-use crate::reports::format::Format;
+use crate::reports::format::{ExportRow, Format};
 use crate::reports::manifest::{self, Digest2};
 use crate::reports::{self, BATCH};
 use crate::startup::AppState;
@@ -159,13 +159,55 @@ pub async fn sme_credits(
 pub struct SummaryQuery {
     from: Option<String>,
     to: Option<String>,
+    /// Only this SME (a UUID); 404 if no SME has it.
+    #[param(
+        pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+    )]
+    sme_id: Option<String>,
+}
+
+/// What the summary was asked for, checked.
+struct SummaryRequest {
+    from: Option<NaiveDateTime>,
+    to: Option<NaiveDateTime>,
+    sme_id: Option<String>,
+}
+
+impl SummaryQuery {
+    fn checked(&self) -> Result<SummaryRequest, ApiError> {
+        let sme_id = self
+            .sme_id
+            .as_deref()
+            .map(|raw| {
+                uuid::Uuid::parse_str(raw.trim())
+                    .map(|id| id.hyphenated().to_string())
+                    .map_err(|_| ApiError::invalid("sme_id", "must be a UUID"))
+            })
+            .transpose()?;
+        Ok(SummaryRequest {
+            from: self
+                .from
+                .as_deref()
+                .map(|raw| lower_bound("from", raw))
+                .transpose()?,
+            to: self
+                .to
+                .as_deref()
+                .map(|raw| upper_bound("to", raw))
+                .transpose()?,
+            sme_id,
+        })
+    }
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct SummaryView {
     from: Option<DateTime<Utc>>,
     to: Option<DateTime<Utc>>,
+    /// The SME asked for, if any.
+    sme_id: Option<String>,
     totals: Breakdown,
+    /// Every SME, those with no credits too (only the one asked for with `sme_id`).
     smes: Vec<reports::SmeTotal>,
     items: reports::DecisionCounts,
 }
@@ -178,6 +220,17 @@ pub struct SigningKeyView {
     public_key: String,
 }
 
+async fn read_summary(
+    state: &AppState,
+    request: &SummaryRequest,
+) -> Result<reports::Summary, ApiError> {
+    let (from, to, sme_id) = (request.from, request.to, request.sme_id.clone());
+    state
+        .db
+        .run(move |conn| reports::summary(conn, from, to, sme_id.as_deref()))
+        .await
+}
+
 /// Program manager, auditor.
 #[utoipa::path(get, path = "/api/v1/reports/summary", tag = "reports", params(SummaryQuery), responses((status = 200, body = SummaryView)))]
 #[tracing::instrument(name = "summary", skip_all)]
@@ -187,27 +240,34 @@ pub async fn summary(
     query: web::Query<SummaryQuery>,
 ) -> Result<HttpResponse, ApiError> {
     user.require(&[Role::ProgramManager, Role::Auditor])?;
-    let from = query
-        .from
-        .as_deref()
-        .map(|raw| lower_bound("from", raw))
-        .transpose()?;
-    let to = query
-        .to
-        .as_deref()
-        .map(|raw| upper_bound("to", raw))
-        .transpose()?;
-    let summary = state
-        .db
-        .run(move |conn| reports::summary(conn, from, to))
-        .await?;
+    let request = query.checked()?;
+    let summary = read_summary(&state, &request).await?;
     Ok(HttpResponse::Ok().json(SummaryView {
-        from: from.map(|at| at.and_utc()),
-        to: to.map(|at| at.and_utc()),
+        from: request.from.map(|at| at.and_utc()),
+        to: request.to.map(|at| at.and_utc()),
+        sme_id: request.sme_id,
         totals: summary.totals,
         smes: summary.smes,
         items: summary.items,
     }))
+}
+
+/// Program manager, auditor: the summary's SMEs as CSV, one row per SME (the columns are in
+/// the README), with the exports' quoting and formula neutralization.
+#[utoipa::path(get, path = "/api/v1/reports/summary.csv", tag = "reports", params(SummaryQuery), responses((status = 200, description = "One row per SME", content_type = "text/csv", body = String)))]
+#[tracing::instrument(name = "summary_csv", skip_all)]
+pub async fn summary_csv(
+    user: AuthUser,
+    state: web::Data<AppState>,
+    query: web::Query<SummaryQuery>,
+) -> Result<HttpResponse, ApiError> {
+    user.require(&[Role::ProgramManager, Role::Auditor])?;
+    let request = query.checked()?;
+    let summary = read_summary(&state, &request).await?;
+    Ok(HttpResponse::Ok()
+        .content_type(Format::Csv.content_type())
+        .insert_header((CONTENT_DISPOSITION, "attachment; filename=\"summary.csv\""))
+        .body(reports::summary_csv(&summary.smes)))
 }
 
 #[derive(Deserialize, Serialize, Clone, IntoParams)]
@@ -229,11 +289,9 @@ impl ExportQuery {
     /// The filter, checked, without `until_seq`.
     fn filter(&self) -> Result<EntryFilter, ApiError> {
         let mut problems = Problems::default();
-        let sme_id = problems.optional("sme_id", self.sme_id.as_deref(), |raw| code(raw, 64));
-        let item_id = problems.optional("item_id", self.item_id.as_deref(), |raw| code(raw, 64));
-        let workshop_id = problems.optional("workshop_id", self.workshop_id.as_deref(), |raw| {
-            code(raw, 64)
-        });
+        let sme_id = problems.optional("sme_id", self.sme_id.as_deref(), parse_id);
+        let item_id = problems.optional("item_id", self.item_id.as_deref(), parse_id);
+        let workshop_id = problems.optional("workshop_id", self.workshop_id.as_deref(), parse_id);
         let kind = problems.optional("kind", self.kind.as_deref(), str::parse::<EntryKind>);
         if self.until_seq.is_some_and(|seq| seq < 0) {
             problems.check::<(), _>("until_seq", Err("must not be negative"));
@@ -299,7 +357,7 @@ async fn begin_export(
     Ok(filter)
 }
 
-type Page = Pin<Box<dyn Future<Output = Result<Vec<LedgerEntryRow>, ApiError>>>>;
+type Page = Pin<Box<dyn Future<Output = Result<Vec<ExportRow>, ApiError>>>>;
 
 struct ExportState {
     db: Db,
@@ -314,10 +372,9 @@ impl ExportState {
     /// Starts reading the batch after `after_seq`.
     fn fetch(&mut self, after_seq: i64) {
         let filter = self.filter.clone();
-        self.next =
-            Some(Box::pin(self.db.start(move |conn| {
-                Ok(entries::page(conn, &filter, after_seq, BATCH)?)
-            })));
+        self.next = Some(Box::pin(self.db.start(move |conn| {
+            Ok(reports::export_page(conn, &filter, after_seq, BATCH)?)
+        })));
     }
 }
 
@@ -329,13 +386,13 @@ async fn next_chunk(mut state: ExportState) -> Result<Option<(web::Bytes, Export
     };
     let rows = page.await?;
     if let Some(last) = rows.last().filter(|_| rows.len() as i64 >= BATCH) {
-        state.fetch(last.seq);
+        state.fetch(last.entry.seq);
     }
     let mut chunk = if state.started {
         if rows.is_empty() {
             return Ok(None);
         }
-        Vec::with_capacity(rows.len() * 400) // a CSV row is about 380 bytes
+        Vec::with_capacity(rows.len() * 450) // a CSV row is about 420 bytes
     } else {
         state.format.preamble()
     };
@@ -413,7 +470,7 @@ pub async fn ledger_manifest(
         .db
         .run(move |conn| {
             let mut digest = Digest2::default();
-            reports::for_each_entry(conn, &filter, |row| {
+            reports::for_each_export_row(conn, &filter, |row| {
                 digest.add(&row);
                 Ok(())
             })?;

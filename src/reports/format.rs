@@ -1,16 +1,19 @@
 //! The two export formats, written and read back by the same code.
 //!
-//! Both carry every ledger entry field of SPEC §8, in this order: `id, seq, sme_id, kind,
-//! amount, rate_id, item_id, workshop_id, day, reverses_entry_id, reason, posted_at, posted_by,
-//! prev_hash, hash`. Timestamps are `YYYY-MM-DDTHH:MM:SS.ffffffZ`, dates `YYYY-MM-DD`.
+//! Both carry every ledger entry field of SPEC §8 and, beside the ids, the names a reader
+//! needs (the SME's email, the item's external reference, the workshop's title), in this
+//! order: `id, seq, sme_id, sme_email, kind, amount, rate_id, item_id, item_external_ref,
+//! workshop_id, workshop_title, day, reverses_entry_id, reason, posted_at, posted_by,
+//! prev_hash, hash`. The names are not part of the hash chain (which covers the entry's own
+//! fields only); the manifest's digests cover them, as every byte. Timestamps are
+//! `YYYY-MM-DDTHH:MM:SS.ffffffZ`, dates `YYYY-MM-DD`.
 //!
 //! - **JSON Lines**: one compact JSON object per entry, keys in that order, `\n` after each.
 //! - **CSV** (RFC 4180): a header row, then one row per entry, fields separated by commas,
-//!   quoted when they hold a comma, quote or line break, rows ended by CRLF. Absent values are
-//!   empty cells. Numbers (`seq`, `amount`) are written as they are. *Formula injection*: a
-//!   text cell that begins with `=`, `+`, `-`, `@`, a tab, a carriage return or `'` is written
-//!   with one `'` in front, so no spreadsheet evaluates it; a reader drops one leading `'` from
-//!   any text cell to get the stored value back.
+//!   rows ended by CRLF, absent values as empty cells. Numbers the service generates (`seq`,
+//!   `amount`) are written as they are: `-12` is a number, not text. See [`neutralize`] for
+//!   what is done to text against spreadsheet formula injection, and [`write_text`] for
+//!   quoting.
 
 use std::borrow::Cow;
 
@@ -20,15 +23,18 @@ use serde::{Deserialize, Serialize};
 use crate::db::ledger::LedgerEntryRow;
 use crate::domain::chain::{CANONICAL_TIME, canonical_time};
 
-pub const FIELDS: [&str; 15] = [
+pub const FIELDS: [&str; 18] = [
     "id",
     "seq",
     "sme_id",
+    "sme_email",
     "kind",
     "amount",
     "rate_id",
     "item_id",
+    "item_external_ref",
     "workshop_id",
+    "workshop_title",
     "day",
     "reverses_entry_id",
     "reason",
@@ -37,6 +43,22 @@ pub const FIELDS: [&str; 15] = [
     "prev_hash",
     "hash",
 ];
+
+/// What an export shows beside an entry's ids. Read from the users, items and workshops the
+/// entry names; none of them changes once written, so an export stays reproducible.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EntryNames {
+    pub sme_email: Option<String>,
+    pub item_external_ref: Option<String>,
+    pub workshop_title: Option<String>,
+}
+
+/// One exported row: the entry and its names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportRow {
+    pub entry: LedgerEntryRow,
+    pub names: EntryNames,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -62,33 +84,23 @@ impl Format {
     /// What comes before the first row.
     pub fn preamble(self) -> Vec<u8> {
         match self {
-            Format::Csv => {
-                let mut header = FIELDS.join(",").into_bytes();
-                header.extend_from_slice(b"\r\n");
-                header
-            }
+            Format::Csv => csv_header(&FIELDS),
             Format::Jsonl => Vec::new(),
         }
     }
 
     /// Appends one row to `out`.
-    pub fn write_row(self, row: &LedgerEntryRow, out: &mut Vec<u8>) {
+    pub fn write_row(self, row: &ExportRow, out: &mut Vec<u8>) {
         self.write_rows(std::slice::from_ref(row), out);
     }
 
     /// Appends `rows` to `out`, in order.
-    pub fn write_rows(self, rows: &[LedgerEntryRow], out: &mut Vec<u8>) {
+    pub fn write_rows(self, rows: &[ExportRow], out: &mut Vec<u8>) {
         match self {
             Format::Csv => {
-                let mut writer = csv::WriterBuilder::new()
-                    .has_headers(false)
-                    .terminator(csv::Terminator::CRLF)
-                    .from_writer(&mut *out);
                 for row in rows {
-                    // Writing into a Vec cannot fail.
-                    let _ = writer.write_record(csv_record(row).iter().map(|cell| cell.as_bytes()));
+                    write_csv_row(row, out);
                 }
-                let _ = writer.flush();
             }
             Format::Jsonl => {
                 for row in rows {
@@ -110,11 +122,14 @@ pub struct ExportRecord {
     pub id: String,
     pub seq: i64,
     pub sme_id: String,
+    pub sme_email: Option<String>,
     pub kind: String,
     pub amount: i64,
     pub rate_id: Option<String>,
     pub item_id: Option<String>,
+    pub item_external_ref: Option<String>,
     pub workshop_id: Option<String>,
+    pub workshop_title: Option<String>,
     pub day: Option<NaiveDate>,
     pub reverses_entry_id: Option<String>,
     pub reason: Option<String>,
@@ -124,30 +139,34 @@ pub struct ExportRecord {
     pub hash: String,
 }
 
-impl From<&LedgerEntryRow> for ExportRecord {
-    fn from(row: &LedgerEntryRow) -> Self {
+impl From<&ExportRow> for ExportRecord {
+    fn from(row: &ExportRow) -> Self {
+        let (entry, names) = (&row.entry, &row.names);
         Self {
-            id: row.id.clone(),
-            seq: row.seq,
-            sme_id: row.sme_id.clone(),
-            kind: row.kind.clone(),
-            amount: row.amount,
-            rate_id: row.rate_id.clone(),
-            item_id: row.item_id.clone(),
-            workshop_id: row.workshop_id.clone(),
-            day: row.day,
-            reverses_entry_id: row.reverses_entry_id.clone(),
-            reason: row.reason.clone(),
-            posted_at: canonical_time(row.posted_at),
-            posted_by: row.posted_by.clone(),
-            prev_hash: row.prev_hash.clone(),
-            hash: row.hash.clone(),
+            id: entry.id.clone(),
+            seq: entry.seq,
+            sme_id: entry.sme_id.clone(),
+            sme_email: names.sme_email.clone(),
+            kind: entry.kind.clone(),
+            amount: entry.amount,
+            rate_id: entry.rate_id.clone(),
+            item_id: entry.item_id.clone(),
+            item_external_ref: names.item_external_ref.clone(),
+            workshop_id: entry.workshop_id.clone(),
+            workshop_title: names.workshop_title.clone(),
+            day: entry.day,
+            reverses_entry_id: entry.reverses_entry_id.clone(),
+            reason: entry.reason.clone(),
+            posted_at: canonical_time(entry.posted_at),
+            posted_by: entry.posted_by.clone(),
+            prev_hash: entry.prev_hash.clone(),
+            hash: entry.hash.clone(),
         }
     }
 }
 
 impl ExportRecord {
-    pub fn into_row(self) -> Result<LedgerEntryRow, String> {
+    pub fn into_row(self) -> Result<ExportRow, String> {
         let posted_at =
             NaiveDateTime::parse_from_str(&self.posted_at, CANONICAL_TIME).map_err(|_| {
                 format!(
@@ -155,70 +174,182 @@ impl ExportRecord {
                     self.seq, self.posted_at
                 )
             })?;
-        Ok(LedgerEntryRow {
-            seq: self.seq,
-            id: self.id,
-            sme_id: self.sme_id,
-            kind: self.kind,
-            amount: self.amount,
-            rate_id: self.rate_id,
-            item_id: self.item_id,
-            workshop_id: self.workshop_id,
-            day: self.day,
-            reverses_entry_id: self.reverses_entry_id,
-            reason: self.reason,
-            posted_at,
-            posted_by: self.posted_by,
-            prev_hash: self.prev_hash,
-            hash: self.hash,
+        Ok(ExportRow {
+            entry: LedgerEntryRow {
+                seq: self.seq,
+                id: self.id,
+                sme_id: self.sme_id,
+                kind: self.kind,
+                amount: self.amount,
+                rate_id: self.rate_id,
+                item_id: self.item_id,
+                workshop_id: self.workshop_id,
+                day: self.day,
+                reverses_entry_id: self.reverses_entry_id,
+                reason: self.reason,
+                posted_at,
+                posted_by: self.posted_by,
+                prev_hash: self.prev_hash,
+                hash: self.hash,
+            },
+            names: EntryNames {
+                sme_email: self.sme_email,
+                item_external_ref: self.item_external_ref,
+                workshop_title: self.workshop_title,
+            },
         })
     }
 }
 
-/// Prefixes `'` to text a spreadsheet would treat as a formula (and to text already starting
-/// with `'`, so that reading back is unambiguous).
+/// Characters a spreadsheet may take to start a formula (or, for `'`, that would make
+/// [`restore`] ambiguous).
+fn starts_formula(c: char) -> bool {
+    matches!(c, '=' | '+' | '-' | '@' | '\t' | '\r' | '\'')
+}
+
+/// Characters after which some spreadsheet may start a new cell or row: the comma, the
+/// semicolon of semicolon locales, tab, line breaks, and the quote (which such a reader may
+/// take to open or close a quoted cell). A quote in the middle of a field means nothing to a
+/// reader splitting at `;`, so quoting the cell alone would not stop `x;=1+2;y` from
+/// becoming a cell `=1+2` there.
+fn separates(c: char) -> bool {
+    matches!(c, ',' | ';' | '\t' | '\r' | '\n' | '"')
+}
+
+/// Makes text safe for a spreadsheet, reversibly: at the start of the text, and after every
+/// [`separates`] character, a character that [`starts_formula`] gets one `'` in front.
 pub fn neutralize(text: &str) -> Cow<'_, str> {
-    match text.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r' | '\'') => format!("'{text}").into(),
-        _ => text.into(),
+    let mut at_start = true;
+    let needed = text.chars().any(|c| {
+        let hit = at_start && starts_formula(c);
+        at_start = separates(c);
+        hit
+    });
+    if !needed {
+        return text.into();
+    }
+    let mut out = String::with_capacity(text.len() + 4);
+    let mut at_start = true;
+    for c in text.chars() {
+        if at_start && starts_formula(c) {
+            out.push('\'');
+        }
+        out.push(c);
+        at_start = separates(c);
+    }
+    out.into()
+}
+
+/// The inverse of [`neutralize`]: drops a `'` at the start and after every separator.
+pub fn restore(cell: &str) -> Cow<'_, str> {
+    let mut at_start = true;
+    let needed = cell.chars().any(|c| {
+        let hit = at_start && c == '\'';
+        at_start = separates(c);
+        hit
+    });
+    if !needed {
+        return cell.into();
+    }
+    let mut out = String::with_capacity(cell.len());
+    let mut at_start = true;
+    for c in cell.chars() {
+        if at_start && c == '\'' {
+            // The character after it is the stored one, whatever it is.
+            at_start = false;
+            continue;
+        }
+        out.push(c);
+        at_start = separates(c);
+    }
+    out.into()
+}
+
+/// Appends a CSV cell holding `text` as it is: quoted (`"` doubled inside) when it holds a
+/// comma, semicolon, tab, carriage return, line feed or quote, bare otherwise. Text from
+/// people must go through [`neutralize`] first ([`write_text`] does both).
+pub fn write_cell(cell: &str, out: &mut Vec<u8>) {
+    if cell
+        .chars()
+        .any(|c| matches!(c, ',' | ';' | '\t' | '\r' | '\n' | '"'))
+    {
+        out.push(b'"');
+        for part in cell.split_inclusive('"') {
+            out.extend_from_slice(part.as_bytes());
+            if part.ends_with('"') {
+                out.push(b'"');
+            }
+        }
+        out.push(b'"');
+    } else {
+        out.extend_from_slice(cell.as_bytes());
     }
 }
 
-/// The inverse of [`neutralize`].
-pub fn restore(cell: &str) -> &str {
-    cell.strip_prefix('\'').unwrap_or(cell)
+/// Appends a text cell: neutralized, then quoted where needed.
+pub fn write_text(text: &str, out: &mut Vec<u8>) {
+    write_cell(&neutralize(text), out);
 }
 
-/// The cells of one CSV row; only numbers, the day, the time and neutralized text are
-/// allocated.
-fn csv_record(row: &LedgerEntryRow) -> [Cow<'_, str>; 15] {
-    fn optional(value: &Option<String>) -> Cow<'_, str> {
-        value.as_deref().map(neutralize).unwrap_or_default()
+/// A CSV header line.
+pub fn csv_header(fields: &[&str]) -> Vec<u8> {
+    let mut header = fields.join(",").into_bytes();
+    header.extend_from_slice(b"\r\n");
+    header
+}
+
+/// One cell of a CSV row: text from anywhere, or something the service generated.
+pub enum Cell<'a> {
+    Text(&'a str),
+    OptionalText(Option<&'a str>),
+    /// A number, date or timestamp the service wrote: never neutralized.
+    Generated(String),
+}
+
+/// Appends one CSV row, CRLF-terminated.
+pub fn write_csv_line(cells: &[Cell<'_>], out: &mut Vec<u8>) {
+    for (i, cell) in cells.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        match cell {
+            Cell::Text(text) | Cell::OptionalText(Some(text)) => write_text(text, out),
+            Cell::OptionalText(None) => {}
+            Cell::Generated(value) => write_cell(value, out),
+        }
     }
-    [
-        neutralize(&row.id),
-        row.seq.to_string().into(),
-        neutralize(&row.sme_id),
-        neutralize(&row.kind),
-        row.amount.to_string().into(),
-        optional(&row.rate_id),
-        optional(&row.item_id),
-        optional(&row.workshop_id),
-        row.day
-            .map(|day| day.to_string())
-            .unwrap_or_default()
-            .into(),
-        optional(&row.reverses_entry_id),
-        optional(&row.reason),
-        canonical_time(row.posted_at).into(),
-        neutralize(&row.posted_by),
-        neutralize(&row.prev_hash),
-        neutralize(&row.hash),
-    ]
+    out.extend_from_slice(b"\r\n");
 }
 
-/// Reads an export back into ledger rows (for offline verification).
-pub fn read_rows(format: Format, data: &[u8]) -> Result<Vec<LedgerEntryRow>, String> {
+fn write_csv_row(row: &ExportRow, out: &mut Vec<u8>) {
+    let (entry, names) = (&row.entry, &row.names);
+    write_csv_line(
+        &[
+            Cell::Text(&entry.id),
+            Cell::Generated(entry.seq.to_string()),
+            Cell::Text(&entry.sme_id),
+            Cell::OptionalText(names.sme_email.as_deref()),
+            Cell::Text(&entry.kind),
+            Cell::Generated(entry.amount.to_string()),
+            Cell::OptionalText(entry.rate_id.as_deref()),
+            Cell::OptionalText(entry.item_id.as_deref()),
+            Cell::OptionalText(names.item_external_ref.as_deref()),
+            Cell::OptionalText(entry.workshop_id.as_deref()),
+            Cell::OptionalText(names.workshop_title.as_deref()),
+            Cell::Generated(entry.day.map(|day| day.to_string()).unwrap_or_default()),
+            Cell::OptionalText(entry.reverses_entry_id.as_deref()),
+            Cell::OptionalText(entry.reason.as_deref()),
+            Cell::Generated(canonical_time(entry.posted_at)),
+            Cell::Text(&entry.posted_by),
+            Cell::Text(&entry.prev_hash),
+            Cell::Text(&entry.hash),
+        ],
+        out,
+    );
+}
+
+/// Reads an export back into rows (for offline verification).
+pub fn read_rows(format: Format, data: &[u8]) -> Result<Vec<ExportRow>, String> {
     match format {
         Format::Jsonl => data
             .split(|b| *b == b'\n')
@@ -245,14 +376,14 @@ pub fn read_rows(format: Format, data: &[u8]) -> Result<Vec<LedgerEntryRow>, Str
             for (number, record) in reader.records().enumerate() {
                 let record = record.map_err(|error| format!("CSV row {}: {error}", number + 1))?;
                 let cell = |i: usize| record.get(i).unwrap_or_default();
-                let text = |i: usize| restore(cell(i)).to_owned();
+                let text = |i: usize| restore(cell(i)).into_owned();
                 let optional = |i: usize| (!cell(i).is_empty()).then(|| text(i));
                 let number_at = |i: usize| {
                     cell(i).parse::<i64>().map_err(|_| {
                         format!("CSV row {}: {} is not a number", number + 1, FIELDS[i])
                     })
                 };
-                let day = match cell(8) {
+                let day = match cell(11) {
                     "" => None,
                     raw => Some(
                         NaiveDate::parse_from_str(raw, "%Y-%m-%d")
@@ -263,18 +394,21 @@ pub fn read_rows(format: Format, data: &[u8]) -> Result<Vec<LedgerEntryRow>, Str
                     id: text(0),
                     seq: number_at(1)?,
                     sme_id: text(2),
-                    kind: text(3),
-                    amount: number_at(4)?,
-                    rate_id: optional(5),
-                    item_id: optional(6),
-                    workshop_id: optional(7),
+                    sme_email: optional(3),
+                    kind: text(4),
+                    amount: number_at(5)?,
+                    rate_id: optional(6),
+                    item_id: optional(7),
+                    item_external_ref: optional(8),
+                    workshop_id: optional(9),
+                    workshop_title: optional(10),
                     day,
-                    reverses_entry_id: optional(9),
-                    reason: optional(10),
-                    posted_at: cell(11).to_owned(),
-                    posted_by: text(12),
-                    prev_hash: text(13),
-                    hash: text(14),
+                    reverses_entry_id: optional(12),
+                    reason: optional(13),
+                    posted_at: cell(14).to_owned(),
+                    posted_by: text(15),
+                    prev_hash: text(16),
+                    hash: text(17),
                 };
                 rows.push(record.into_row()?);
             }
@@ -285,31 +419,40 @@ pub fn read_rows(format: Format, data: &[u8]) -> Result<Vec<LedgerEntryRow>, Str
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
 
-    fn entry(reason: Option<&str>) -> LedgerEntryRow {
-        LedgerEntryRow {
-            seq: 2,
-            id: "e-1".into(),
-            sme_id: "s-1".into(),
-            kind: "reversal".into(),
-            amount: -3,
-            rate_id: Some("r-1".into()),
-            item_id: Some("i-1".into()),
-            workshop_id: None,
-            day: None,
-            reverses_entry_id: Some("e-0".into()),
-            reason: reason.map(str::to_owned),
-            posted_at: NaiveDate::from_ymd_opt(2026, 5, 4)
-                .and_then(|d| d.and_hms_micro_opt(3, 2, 1, 500))
-                .unwrap_or_default(),
-            posted_by: "p-1".into(),
-            prev_hash: "a".repeat(64),
-            hash: "b".repeat(64),
+    fn entry(reason: Option<&str>) -> ExportRow {
+        ExportRow {
+            entry: LedgerEntryRow {
+                seq: 2,
+                id: "e-1".into(),
+                sme_id: "s-1".into(),
+                kind: "reversal".into(),
+                amount: -3,
+                rate_id: Some("r-1".into()),
+                item_id: Some("i-1".into()),
+                workshop_id: None,
+                day: None,
+                reverses_entry_id: Some("e-0".into()),
+                reason: reason.map(str::to_owned),
+                posted_at: NaiveDate::from_ymd_opt(2026, 5, 4)
+                    .and_then(|d| d.and_hms_micro_opt(3, 2, 1, 500))
+                    .unwrap_or_default(),
+                posted_by: "p-1".into(),
+                prev_hash: "a".repeat(64),
+                hash: "b".repeat(64),
+            },
+            names: EntryNames {
+                sme_email: Some("ann@example.org".into()),
+                item_external_ref: Some("ITEM-7".into()),
+                workshop_title: None,
+            },
         }
     }
 
-    fn export(format: Format, rows: &[LedgerEntryRow]) -> Vec<u8> {
+    fn export(format: Format, rows: &[ExportRow]) -> Vec<u8> {
         let mut out = format.preamble();
         for row in rows {
             format.write_row(row, &mut out);
@@ -317,12 +460,24 @@ mod tests {
         out
     }
 
+    /// The cells of the first data row, as a spreadsheet splitting at `separator` (and at
+    /// line breaks, ignoring quotes in the middle of a field) would see them.
+    fn naive_cells(csv: &[u8], separator: char) -> Vec<String> {
+        let text = String::from_utf8_lossy(csv);
+        let body = text.split_once("\r\n").map(|(_, rest)| rest).unwrap_or("");
+        body.split(['\r', '\n', separator])
+            .map(|cell| cell.trim_matches('"').to_owned())
+            .collect()
+    }
+
     #[test]
     fn a_csv_export_is_rfc_4180_with_crlf_and_quoting() {
         let bytes = export(Format::Csv, &[entry(Some("said \"no\", twice\nthen yes"))]);
         let text = String::from_utf8(bytes).unwrap_or_default();
-        assert!(text.starts_with("id,seq,sme_id,kind,amount,rate_id,item_id,workshop_id,day,reverses_entry_id,reason,posted_at,posted_by,prev_hash,hash\r\n"));
+        assert!(text.starts_with("id,seq,sme_id,sme_email,kind,amount,rate_id,item_id,item_external_ref,workshop_id,workshop_title,day,reverses_entry_id,reason,posted_at,posted_by,prev_hash,hash\r\n"));
         assert!(text.contains(",-3,"), "numbers are not neutralized: {text}");
+        assert!(text.contains(",ann@example.org,"), "{text}");
+        assert!(text.contains(",ITEM-7,"), "{text}");
         assert!(
             text.contains("\"said \"\"no\"\", twice\nthen yes\""),
             "{text}"
@@ -333,14 +488,20 @@ mod tests {
 
     #[test]
     fn formula_like_text_is_neutralized_and_restored() {
-        for dangerous in [
-            "=HYPERLINK(\"http://x\")",
-            "+1+1",
-            "-2",
-            "@SUM(A1)",
-            "\tx",
-            "\rx",
-            "'quoted",
+        for (dangerous, written) in [
+            ("=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"),
+            ("+1+1", "'+1+1"),
+            ("-2", "'-2"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\tx", "'\tx"),
+            ("\rx", "'\rx"),
+            ("'quoted", "''quoted"),
+            ("x;=1+2;y", "x;'=1+2;y"),
+            ("x\t+1", "x\t'+1"),
+            ("a,@b", "a,'@b"),
+            ("line\n-1", "line\n'-1"),
+            ("it's fine", "it's fine"),
+            ("a;\"=1+2\"", "a;\"'=1+2\""),
         ] {
             let bytes = export(Format::Csv, &[entry(Some(dangerous))]);
             let mut reader = csv::Reader::from_reader(bytes.as_slice());
@@ -349,13 +510,33 @@ mod tests {
                 .next()
                 .and_then(Result::ok)
                 .unwrap_or_default();
-            assert_eq!(
-                raw.get(10),
-                Some(format!("'{dangerous}").as_str()),
-                "{dangerous:?}"
-            );
+            assert_eq!(raw.get(13), Some(written), "{dangerous:?}");
             let back = read_rows(Format::Csv, &bytes).unwrap_or_default();
-            assert_eq!(back[0].reason.as_deref(), Some(dangerous));
+            assert_eq!(back[0].entry.reason.as_deref(), Some(dangerous));
+        }
+    }
+
+    #[test]
+    fn no_spreadsheet_separator_lets_a_cell_start_a_formula() {
+        let bytes = export(Format::Csv, &[entry(Some("x;=1+2;y\t@z,+w\r-v"))]);
+        for separator in [',', ';', '\t'] {
+            for cell in naive_cells(&bytes, separator) {
+                assert!(
+                    !cell.starts_with(['=', '+', '@']) && !cell.starts_with("-v"),
+                    "{separator:?} split gives the cell {cell:?}"
+                );
+            }
+        }
+        let text = String::from_utf8(bytes).unwrap_or_default();
+        assert!(text.contains("\"x;'=1+2;y"), "quoted: {text}");
+    }
+
+    #[test]
+    fn cells_with_a_semicolon_or_tab_are_quoted() {
+        for (text, written) in [("a;b", "\"a;b\""), ("a\tb", "\"a\tb\""), ("ab", "ab")] {
+            let mut out = Vec::new();
+            write_text(text, &mut out);
+            assert_eq!(String::from_utf8(out).unwrap_or_default(), written);
         }
     }
 
@@ -376,11 +557,32 @@ mod tests {
         let text = String::from_utf8(export(Format::Jsonl, &[entry(None)])).unwrap_or_default();
         assert!(
             text.starts_with(
-                r#"{"id":"e-1","seq":2,"sme_id":"s-1","kind":"reversal","amount":-3,"#
+                r#"{"id":"e-1","seq":2,"sme_id":"s-1","sme_email":"ann@example.org","kind":"reversal","amount":-3,"#
             ),
             "{text}"
         );
+        assert!(text.contains(r#""item_id":"i-1","item_external_ref":"ITEM-7","workshop_id":null,"workshop_title":null,"#), "{text}");
         assert!(text.ends_with("}\n"));
         assert_eq!(text.lines().count(), 1);
+    }
+
+    proptest! {
+        /// Whatever the text, it reads back as written, and no naive split of the row at a
+        /// comma, semicolon, tab or line break yields a cell a spreadsheet would evaluate.
+        #[test]
+        fn any_text_round_trips_and_starts_no_formula(text in "[a-z=+@;,'\"\t\r\n -]{1,24}") {
+            let rows = vec![entry(Some(&text))];
+            let bytes = export(Format::Csv, &rows);
+            prop_assert_eq!(read_rows(Format::Csv, &bytes), Ok(rows));
+            let neutral = neutralize(&text);
+            prop_assert_eq!(restore(&neutral).into_owned(), text.clone());
+            for separator in [',', ';', '\t'] {
+                for cell in naive_cells(&bytes, separator) {
+                    let formula = cell.starts_with(['=', '+', '@'])
+                        || (cell.starts_with('-') && cell != "-3");
+                    prop_assert!(!formula, "{:?}", cell);
+                }
+            }
+        }
     }
 }

@@ -112,7 +112,7 @@ impl Default for Digest2 {
 }
 
 impl Digest2 {
-    pub fn add(&mut self, row: &crate::db::ledger::LedgerEntryRow) {
+    pub fn add(&mut self, row: &super::format::ExportRow) {
         for (format, hasher) in [
             (Format::Csv, &mut self.csv),
             (Format::Jsonl, &mut self.jsonl),
@@ -123,9 +123,9 @@ impl Digest2 {
         }
         self.rows += 1;
         if self.first.is_none() {
-            self.first = Some((row.seq, row.prev_hash.clone()));
+            self.first = Some((row.entry.seq, row.entry.prev_hash.clone()));
         }
-        self.last = Some((row.seq, row.hash.clone()));
+        self.last = Some((row.entry.seq, row.entry.hash.clone()));
     }
 
     /// The unsigned manifest.
@@ -157,7 +157,10 @@ pub struct Verified {
     pub format: Format,
     pub rows: u64,
     pub until_seq: i64,
-    pub key_from_manifest: bool,
+    /// Whether the signature was checked with a key the caller trusts. When false it was
+    /// checked with the key the manifest carries, which anyone can replace along with the
+    /// signature: the export is consistent with its manifest, but nothing says who made it.
+    pub signer_trusted: bool,
 }
 
 fn field<'a>(manifest: &'a Map<String, Value>, name: &str) -> Result<&'a Value, String> {
@@ -173,9 +176,9 @@ fn text_field(manifest: &Map<String, Value>, name: &str) -> Result<String, Strin
         .ok_or_else(|| format!("`{name}` is not text"))
 }
 
-fn parse_public_key(text: &str) -> Result<VerifyingKey, String> {
+/// Reads a public key: the JSON of `GET /reports/signing-key`, or the 64 hex digits alone.
+pub fn parse_public_key(text: &str) -> Result<VerifyingKey, String> {
     let trimmed = text.trim();
-    // Accept the JSON of GET /reports/signing-key as well as the bare hex key.
     let hex_key = match serde_json::from_str::<Value>(trimmed) {
         Ok(Value::Object(map)) => map
             .get("public_key")
@@ -191,13 +194,65 @@ fn parse_public_key(text: &str) -> Result<VerifyingKey, String> {
     VerifyingKey::from_bytes(&bytes).map_err(|_| "the public key is not a valid Ed25519 key".into())
 }
 
-/// Checks an export against its manifest: the signature, the digest of the exact bytes, the
-/// row count and `seq` range, every row's hash, and — for an unfiltered export — the links
-/// between rows from the start of the chain. Any changed byte makes it fail.
+/// Says how the data and the manifest differ in extent (`until_seq`, rows), if they do. A
+/// manifest fetched after more postings than the data is not a changed file, and the reader
+/// should be told which to fetch again.
+fn extent_mismatch(
+    manifest: &Map<String, Value>,
+    rows: &[super::format::ExportRow],
+    until_seq: i64,
+) -> Result<Option<String>, String> {
+    let expected_rows = field(manifest, "row_count")?
+        .as_u64()
+        .ok_or("`row_count` is not a number")?;
+    let manifest_last = field(manifest, "last_seq")?.as_i64();
+    let data_last = rows.iter().map(|row| row.entry.seq).max();
+    let data_rows = rows.len() as u64;
+    let describe_data = match data_last {
+        Some(last) => format!("the data holds {data_rows} rows up to seq {last}"),
+        None => "the data holds no rows".to_owned(),
+    };
+    let describe_manifest = format!(
+        "the manifest is for until_seq {until_seq} and says {expected_rows} rows{}",
+        manifest_last.map_or(String::new(), |last| format!(" up to seq {last}"))
+    );
+    if let Some(last) = data_last.filter(|last| *last > until_seq) {
+        return Ok(Some(format!(
+            "until_seq differs: {describe_data}, past the manifest's until_seq {until_seq} \
+             ({describe_manifest}); the manifest was made before the data: fetch both with \
+             the same until_seq (at least {last})"
+        )));
+    }
+    if data_rows < expected_rows && data_last < manifest_last {
+        let hint = data_last.map_or(String::new(), |last| {
+            format!(" (the manifest with ?until_seq={last}, if the data was not filtered)")
+        });
+        return Ok(Some(format!(
+            "until_seq differs: {describe_data}; {describe_manifest}: the data was \
+             exported at an earlier until_seq than the manifest, or rows are missing at the \
+             end; fetch both with the same until_seq{hint}"
+        )));
+    }
+    if data_rows != expected_rows {
+        return Ok(Some(format!(
+            "the row count differs: {describe_data}; {describe_manifest}"
+        )));
+    }
+    Ok(None)
+}
+
+/// Checks an export against its manifest: the signature, the extent (`until_seq` and row
+/// count), the digest of the exact bytes, the `seq` range, every row's hash, and — for an
+/// unfiltered export — the links between rows from the start of the chain. Any changed byte
+/// makes it fail.
+///
+/// `trusted_key` is the service's public key as the caller knows it (see
+/// [`parse_public_key`]). Without one the manifest's own key is used and the result says the
+/// signer is not verified: a forger can re-sign a changed export with a key of their own.
 pub fn verify_export(
     manifest: &[u8],
     data: &[u8],
-    public_key: Option<&str>,
+    trusted_key: Option<&str>,
 ) -> Result<Verified, String> {
     let Value::Object(mut manifest) = serde_json::from_slice::<Value>(manifest)
         .map_err(|error| format!("the manifest is not JSON: {error}"))?
@@ -209,17 +264,34 @@ pub fn verify_export(
     }
     let signature_hex = text_field(&manifest, "signature")?;
     manifest.remove("signature");
-    let key_from_manifest = public_key.is_none();
-    let key = parse_public_key(&match public_key {
-        Some(key) => key.to_owned(),
-        None => text_field(&manifest, "public_key")?,
-    })?;
+    let signer_trusted = trusted_key.is_some();
+    let key = match trusted_key {
+        Some(key) => parse_public_key(key)?,
+        None => parse_public_key(&text_field(&manifest, "public_key")?)?,
+    };
     let signature: [u8; 64] = hex::decode(&signature_hex)
         .ok()
         .and_then(|bytes| bytes.try_into().ok())
         .ok_or("the signature is not 128 hexadecimal digits")?;
-    key.verify(canonical_json(&Value::Object(manifest.clone())).as_bytes(), &Signature::from_bytes(&signature))
-        .map_err(|_| "the manifest's signature does not verify: the manifest was altered or signed by another key")?;
+    if key
+        .verify(
+            canonical_json(&Value::Object(manifest.clone())).as_bytes(),
+            &Signature::from_bytes(&signature),
+        )
+        .is_err()
+    {
+        let claimed = manifest.get("public_key").and_then(Value::as_str);
+        return Err(match claimed {
+            Some(claimed) if signer_trusted && claimed != hex::encode(key.to_bytes()) => format!(
+                "the manifest's signature does not verify with the trusted key {}: it names \
+                 the key {claimed}, so it was not signed by this service (or was altered)",
+                hex::encode(key.to_bytes())
+            ),
+            _ => "the manifest's signature does not verify: the manifest was altered or \
+                  signed by another key"
+                .to_owned(),
+        });
+    }
 
     let format = if data.starts_with(b"id,seq,") {
         Format::Csv
@@ -231,27 +303,35 @@ pub fn verify_export(
         Format::Jsonl => "jsonl_sha256",
     };
     let digest = hex::encode(Sha256::digest(data));
-    if digest != text_field(&manifest, digest_field)? {
-        return Err(format!(
-            "the data's SHA-256 is {digest}, not the manifest's `{digest_field}`: the file was changed"
-        ));
-    }
-
-    let rows = read_rows(format, data)?;
-    let expected_rows = field(&manifest, "row_count")?
-        .as_u64()
-        .ok_or("`row_count` is not a number")?;
-    if rows.len() as u64 != expected_rows {
-        return Err(format!(
-            "the data holds {} rows, the manifest says {expected_rows}",
-            rows.len()
-        ));
-    }
+    let digest_matches = digest == text_field(&manifest, digest_field)?;
+    let changed = || {
+        format!(
+            "the data's SHA-256 is {digest}, not the manifest's `{digest_field}`: the file \
+             was changed"
+        )
+    };
+    let rows = match read_rows(format, data) {
+        Ok(rows) => rows,
+        Err(reason) if digest_matches => return Err(reason),
+        Err(reason) => {
+            return Err(format!(
+                "{}; it does not read as an export: {reason}",
+                changed()
+            ));
+        }
+    };
     let until_seq = field(&manifest, "until_seq")?
         .as_i64()
         .ok_or("`until_seq` is not a number")?;
-    let first = rows.first();
-    let last = rows.last();
+    if let Some(mismatch) = extent_mismatch(&manifest, &rows, until_seq)? {
+        return Err(mismatch);
+    }
+    if !digest_matches {
+        return Err(changed());
+    }
+
+    let first = rows.first().map(|row| &row.entry);
+    let last = rows.last().map(|row| &row.entry);
     if field(&manifest, "first_seq")?.as_i64() != first.map(|row| row.seq)
         || field(&manifest, "last_seq")?.as_i64() != last.map(|row| row.seq)
     {
@@ -267,7 +347,7 @@ pub fn verify_export(
         .as_object()
         .is_some_and(|filters| filters.values().all(Value::is_null));
     let mut previous: Option<&crate::db::ledger::LedgerEntryRow> = None;
-    for row in &rows {
+    for row in rows.iter().map(|row| &row.entry) {
         if row.seq > until_seq {
             return Err(format!("seq {} is past until_seq {until_seq}", row.seq));
         }
@@ -301,9 +381,9 @@ pub fn verify_export(
     }
     Ok(Verified {
         format,
-        rows: expected_rows,
+        rows: rows.len() as u64,
         until_seq,
-        key_from_manifest,
+        signer_trusted,
     })
 }
 
@@ -332,8 +412,14 @@ mod tests {
         csv_manifest.insert("row_count".into(), json!(0));
         let signed = sign(csv_manifest, &key);
         let bytes = serde_json::to_vec(&signed).unwrap_or_default();
-        assert!(verify_export(&bytes, data, None).is_ok());
-        assert!(verify_export(&bytes, data, Some(&public_key_hex(&key))).is_ok());
+        assert_eq!(
+            verify_export(&bytes, data, None).map(|v| v.signer_trusted),
+            Ok(false)
+        );
+        assert_eq!(
+            verify_export(&bytes, data, Some(&public_key_hex(&key))).map(|v| v.signer_trusted),
+            Ok(true)
+        );
         assert!(verify_export(&bytes, data, Some(&public_key_hex(&other))).is_err());
         let tampered = String::from_utf8(bytes)
             .unwrap_or_default()

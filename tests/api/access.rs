@@ -111,6 +111,7 @@ const MATRIX: &[Row] = &[
     row("get",   "/api/v1/reports/ledger.manifest",     Nothing,          [401, 403, 403, 200, 200, 403]),
     row("get",   "/api/v1/reports/signing-key",         Nothing,          [401, 200, 200, 200, 200, 200]),
     row("get",   "/api/v1/reports/summary",             Nothing,          [401, 403, 403, 200, 200, 403]),
+    row("get",   "/api/v1/reports/summary.csv",         Nothing,          [401, 403, 403, 200, 200, 403]),
     row("get",   "/api/v1/audit-events",                Nothing,          [401, 403, 403, 403, 200, 200]),
     row("get",   "/api/v1/audit-events/verify",         Nothing,          [401, 403, 403, 403, 200, 200]),
 ];

@@ -246,3 +246,252 @@ fn migrate_brings_an_empty_database_up_to_date() {
     let again = command(&database).arg("migrate").output().unwrap();
     assert!(again.status.success());
 }
+
+/// Runs the binary with `stdin` piped in; returns (exit code, stdout, stderr).
+fn run_with_stdin(mut command: Command, stdin: &str) -> (i32, String, String) {
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A command that refuses before reading its input may exit before this write: the broken
+    // pipe is then expected.
+    let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
+    let output = child.wait_with_output().unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn commands_refuse_a_database_that_does_not_exist_and_say_where_they_looked() {
+    // Run from an empty directory with the default, relative `./data`: nothing must appear.
+    let cwd = tempfile::tempdir().unwrap();
+    let expected = cwd
+        .path()
+        .canonicalize()
+        .unwrap()
+        .join("data/sme-ledger.db");
+    let bare = || {
+        let mut command = Command::new(BINARY);
+        for (name, _) in std::env::vars() {
+            if name.starts_with("SME_LEDGER_") || name == "DATABASE_URL" {
+                command.env_remove(name);
+            }
+        }
+        command.current_dir(cwd.path());
+        command
+    };
+    let commands: [&[&str]; 6] = [
+        &["verify-ledger"],
+        &[
+            "users",
+            "create",
+            "--email",
+            "x@example.org",
+            "--role",
+            "sme",
+        ],
+        &["users", "enable", "--email", "x@example.org"],
+        &["users", "reset-password", "--email", "x@example.org"],
+        &[
+            "users",
+            "set-role",
+            "--email",
+            "x@example.org",
+            "--role",
+            "admin",
+        ],
+        &["seed", "--smes", "1"],
+    ];
+    for args in commands {
+        let mut command = bare();
+        command.args(args);
+        let (code, stdout, stderr) = run_with_stdin(command, "a long enough passphrase\n");
+        assert_eq!(code, 2, "{args:?}: {stdout} {stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "no sme-ledger database at sqlite:{}",
+                expected.display()
+            )),
+            "{args:?} should name the absolute path it looked at: {stderr}"
+        );
+        assert!(!stdout.contains("ok, 0 entries"), "{stdout}");
+        assert!(
+            !cwd.path().join("data").exists(),
+            "{args:?} created the data directory"
+        );
+    }
+
+    // The backend under test: a database created but never set up is refused too.
+    let database = TestDatabase::create();
+    let (code, _, stderr) = run_with_stdin(
+        {
+            let mut command = command(&database);
+            command.arg("verify-ledger");
+            command
+        },
+        "",
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("no sme-ledger database at"), "{stderr}");
+    assert!(!stderr.contains("secret"), "{stderr}");
+
+    // `migrate` creates it, logging where; then the commands work on it.
+    let migrated = command(&database).arg("migrate").output().unwrap();
+    let log = String::from_utf8_lossy(&migrated.stderr);
+    assert!(migrated.status.success(), "{log}");
+    let location = if crate::helpers::is_postgres() {
+        "database=postgres://…@".to_owned()
+    } else {
+        format!("database=sqlite:{}", database.url)
+    };
+    assert!(log.contains(&location), "{log}");
+    let verified = command(&database).arg("verify-ledger").output().unwrap();
+    assert!(verified.status.success());
+    assert!(String::from_utf8_lossy(&verified.stdout).contains("ledger: ok, 0 entries"));
+}
+
+#[tokio::test]
+async fn an_empty_password_is_refused_as_no_password_given() {
+    let app = spawn_app().await;
+    for stdin in ["", "\n"] {
+        let mut command = command(&app.db);
+        command.args([
+            "users",
+            "create",
+            "--email",
+            "e@example.org",
+            "--role",
+            "sme",
+        ]);
+        let (code, _, stderr) = run_with_stdin(command, stdin);
+        assert_eq!(code, 1, "{stderr}");
+        assert!(stderr.contains("no password given"), "{stderr}");
+    }
+    let users = app.get("/api/v1/users?limit=500", &app.admin_token).await;
+    assert!(!users.text.contains("e@example.org"), "no account was made");
+}
+
+fn recovery(app: &crate::helpers::TestApp, args: &[&str], stdin: &str) -> String {
+    let mut command = command(&app.db);
+    command.arg("users").args(args);
+    let (code, stdout, stderr) = run_with_stdin(command, stdin);
+    assert_eq!(code, 0, "{args:?}: {stdout} {stderr}");
+    stderr
+}
+
+/// The latest `user.updated` event about `user_id`.
+async fn last_update_of(app: &crate::helpers::TestApp, user_id: &str) -> serde_json::Value {
+    let events = app
+        .get(
+            &format!("/api/v1/audit-events?action=user.updated&target_id={user_id}&limit=500"),
+            &app.admin_token,
+        )
+        .await;
+    events.expect(200);
+    events.body["audit_events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .rfind(|event| event["target_id"] == user_id)
+        .cloned()
+        .unwrap_or_else(|| panic!("no user.updated event: {}", events.text))
+}
+
+fn assert_by_operator(event: &serde_json::Value) {
+    assert!(event["actor_id"].is_null(), "{event}");
+    assert_eq!(event["actor_role"], "operator", "{event}");
+    assert_eq!(event["details"]["via"], "command_line", "{event}");
+}
+
+#[tokio::test]
+async fn an_operator_can_enable_an_account_and_it_is_audited() {
+    let app = spawn_app().await;
+    let ann = app.create_user("sme").await;
+    app.patch(
+        &format!("/api/v1/users/{}", ann.id),
+        &app.admin_token,
+        &json!({ "disabled": true }),
+    )
+    .await
+    .expect(200);
+    app.login(&ann.email, &ann.password).await.expect(401);
+    let said = recovery(&app, &["enable", "--email", &ann.email], "");
+    assert!(said.contains("Enabled"), "{said}");
+    app.login_ok(&ann.email, &ann.password).await;
+    let event = last_update_of(&app, &ann.id).await;
+    assert_by_operator(&event);
+    assert_eq!(event["details"]["disabled"], false);
+    app.assert_chain_verifies().await;
+}
+
+#[tokio::test]
+async fn an_operator_reset_password_must_be_changed_and_ends_every_session() {
+    let app = spawn_app().await;
+    let ann = app.create_user("sme").await;
+    recovery(
+        &app,
+        &["reset-password", "--email", &ann.email],
+        "an operator's temporary passphrase\n",
+    );
+    app.get("/api/v1/me", &ann.token).await.expect(401);
+    app.post(
+        "/api/v1/auth/refresh",
+        None,
+        &json!({ "refresh_token": ann.refresh_token }),
+    )
+    .await
+    .expect(401);
+    app.login(&ann.email, &ann.password).await.expect(401);
+    let tokens = app
+        .login_ok(&ann.email, "an operator's temporary passphrase")
+        .await;
+    app.get("/api/v1/items", tokens["access_token"].as_str().unwrap())
+        .await
+        .expect_problem(403, "password_change_required");
+    let event = last_update_of(&app, &ann.id).await;
+    assert_by_operator(&event);
+    assert_eq!(event["details"]["password_reset"], true);
+    assert!(!event.to_string().contains("temporary passphrase"));
+
+    let mut command = command(&app.db);
+    command.args(["users", "reset-password", "--email", &ann.email]);
+    let (code, _, stderr) = run_with_stdin(command, "\n");
+    assert_eq!(code, 1);
+    assert!(stderr.contains("no password given"), "{stderr}");
+}
+
+#[tokio::test]
+async fn an_operator_can_set_a_role_which_ends_the_sessions() {
+    let app = spawn_app().await;
+    let ann = app.create_user("sme").await;
+    recovery(
+        &app,
+        &["set-role", "--email", &ann.email, "--role", "auditor"],
+        "",
+    );
+    app.get("/api/v1/me", &ann.token).await.expect(401);
+    let tokens = app.login_ok(&ann.email, &ann.password).await;
+    let me = app
+        .get("/api/v1/me", tokens["access_token"].as_str().unwrap())
+        .await;
+    assert_eq!(me.body["role"], "auditor");
+    let event = last_update_of(&app, &ann.id).await;
+    assert_by_operator(&event);
+    assert_eq!(event["details"]["role"], "auditor");
+    assert_eq!(event["details"]["previous_role"], "sme");
+
+    let mut bad_role = command(&app.db);
+    bad_role.args(["users", "set-role", "--email", &ann.email, "--role", "boss"]);
+    let (code, _, stderr) = run_with_stdin(bad_role, "");
+    assert_eq!(code, 1, "{stderr}");
+    let mut nobody = command(&app.db);
+    nobody.args(["users", "enable", "--email", "nobody@example.org"]);
+    let (code, _, stderr) = run_with_stdin(nobody, "");
+    assert_eq!(code, 1);
+    assert!(stderr.contains("no account with the email"), "{stderr}");
+}

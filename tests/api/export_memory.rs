@@ -44,6 +44,13 @@ async fn drain(client: &reqwest::Client, url: &str, token: &str) -> (u64, u64) {
 #[tokio::test]
 async fn exporting_100_000_rows_keeps_peak_memory_flat() {
     let database = TestDatabase::create();
+    // `seed` works only on an existing database.
+    let migrated = command(&database).arg("migrate").output().unwrap();
+    assert!(
+        migrated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&migrated.stderr)
+    );
     let mut seed = command(&database)
         .args([
             "seed",

@@ -82,7 +82,10 @@ async fn credits_are_broken_down_by_source() {
             { "certification_level": "expert", "days": 2, "credits": 16 },
         ])
     );
-    assert_eq!(credits["reversals"], json!({ "count": 1, "credits": -12 }));
+    assert_eq!(
+        credits["reversals"],
+        json!({ "count": 1, "credits": -12, "by_source": [{ "source": "item_award", "count": 1, "credits": -12 }] })
+    );
     assert!(credits["as_of"].is_string());
     let by_pm = app
         .get(&format!("/api/v1/smes/{}/credits", sme.id), &pm.token)
@@ -188,7 +191,7 @@ async fn exports_carry_every_entry_field_and_name_the_last_seq() {
     assert_eq!(
         lines.next(),
         Some(
-            "id,seq,sme_id,kind,amount,rate_id,item_id,workshop_id,day,reverses_entry_id,reason,posted_at,posted_by,prev_hash,hash"
+            "id,seq,sme_id,sme_email,kind,amount,rate_id,item_id,item_external_ref,workshop_id,workshop_title,day,reverses_entry_id,reason,posted_at,posted_by,prev_hash,hash"
         )
     );
     assert_eq!(csv.text.matches("\r\n").count(), 7);
@@ -237,8 +240,8 @@ async fn formula_like_text_is_neutralized_in_csv() {
     let csv = download(&app, &pm.token, "/api/v1/reports/ledger.csv?kind=reversal").await;
     let mut reader = csv::Reader::from_reader(csv.text.as_bytes());
     let row = reader.records().next().unwrap().unwrap();
-    assert_eq!(&row[10], "'=HYPERLINK(\"http://evil.example\",\"x\")");
-    assert_eq!(&row[4], "-12", "numbers are left as numbers");
+    assert_eq!(&row[13], "'=HYPERLINK(\"http://evil.example\",\"x\")");
+    assert_eq!(&row[5], "-12", "numbers are left as numbers");
 }
 
 #[tokio::test]
@@ -337,10 +340,9 @@ async fn the_summary_totals_per_sme_source_and_decision() {
     let summary = app.get("/api/v1/reports/summary", &pm.token).await;
     summary.expect(200);
     assert_eq!(summary.body["totals"]["total"], 18);
-    assert_eq!(summary.body["smes"].as_array().unwrap().len(), 1);
-    assert_eq!(summary.body["smes"][0]["sme_id"], sme.id);
-    assert_eq!(summary.body["smes"][0]["email"], sme.email.as_str());
-    assert_eq!(summary.body["smes"][0]["total"], 18);
+    let line = summary_line(&summary.body, &sme.id);
+    assert_eq!(line["email"], sme.email.as_str());
+    assert_eq!(line["total"], 18);
     assert_eq!(
         summary.body["totals"]["workshops"]["by_level"]
             .as_array()
@@ -350,7 +352,7 @@ async fn the_summary_totals_per_sme_source_and_decision() {
     );
     assert_eq!(
         summary.body["items"],
-        json!({ "submitted": 3, "accepted": 2, "rejected": 1, "withdrawn": 0, "revoked": 1 })
+        json!({ "submitted": 3, "accepted": 2, "rejected": 1, "withdrawn": 0, "revoked": 1, "waiting_for_review": 0 })
     );
     let today = Utc::now().date_naive();
     let empty = app
@@ -363,6 +365,372 @@ async fn the_summary_totals_per_sme_source_and_decision() {
     assert_eq!(empty.body["items"]["submitted"], 0);
 }
 
+/// The summary's line for `sme_id`.
+fn summary_line<'a>(summary: &'a Value, sme_id: &str) -> &'a Value {
+    summary["smes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|line| line["sme_id"] == sme_id)
+        .unwrap_or_else(|| panic!("no line for {sme_id} in {summary}"))
+}
+
+#[tokio::test]
+async fn reversals_say_whether_they_took_back_an_item_or_a_workshop_day() {
+    let app = spawn_app().await;
+    let (sme, pm) = varied_ledger(&app).await;
+    let day = app
+        .all_entries(&pm.token, &format!("&sme_id={}&kind=workshop_day", sme.id))
+        .await
+        .into_iter()
+        .find(|entry| entry["amount"] == 8)
+        .unwrap();
+    app.post(
+        &format!("/api/v1/ledger/{}/reverse", day["id"].as_str().unwrap()),
+        Some(&pm.token),
+        &json!({ "reason": "logged on the wrong day" }),
+    )
+    .await
+    .expect(201);
+    let credits = app
+        .get(&format!("/api/v1/smes/{}/credits", sme.id), &pm.token)
+        .await;
+    credits.expect(200);
+    let reversals = &credits.body["reversals"];
+    let by_source = reversals["by_source"].as_array().unwrap();
+    let line = |source: &str| {
+        by_source
+            .iter()
+            .find(|line| line["source"] == source)
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    assert_eq!(
+        line("item_award"),
+        json!({ "source": "item_award", "count": 1, "credits": -12 })
+    );
+    assert_eq!(
+        line("workshop_day"),
+        json!({ "source": "workshop_day", "count": 1, "credits": -8 })
+    );
+    assert_eq!(reversals["count"], 2);
+    let sum: i64 = by_source
+        .iter()
+        .map(|l| l["credits"].as_i64().unwrap())
+        .sum();
+    assert_eq!(reversals["credits"].as_i64().unwrap(), sum);
+    let summary = app.get("/api/v1/reports/summary", &pm.token).await;
+    assert_eq!(
+        summary_line(&summary.body, &sme.id)["reversals"],
+        *reversals
+    );
+}
+
+#[tokio::test]
+async fn the_summary_lists_every_sme_and_how_many_items_wait_for_review() {
+    let app = spawn_app().await;
+    let (sme, pm) = varied_ledger(&app).await;
+    let newcomer = app.create_user("sme").await;
+    app.submit_item(&newcomer, "associate", "standard").await;
+    app.submit_item(&newcomer, "specialist", "standard").await;
+    let summary = app.get("/api/v1/reports/summary", &pm.token).await;
+    summary.expect(200);
+    let line = summary_line(&summary.body, &newcomer.id);
+    assert_eq!(line["total"], 0, "an SME with no credits is listed");
+    assert_eq!(line["email"], newcomer.email.as_str());
+    assert_eq!(line["waiting_for_review"], 2);
+    assert_eq!(
+        summary_line(&summary.body, &sme.id)["waiting_for_review"],
+        0
+    );
+    assert!(
+        summary.body["items"]["waiting_for_review"]
+            .as_u64()
+            .unwrap()
+            >= 2
+    );
+    assert!(summary.body["items"]["submitted"].as_u64().unwrap() >= 4);
+    assert!(
+        summary.body["smes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|line| line["sme_id"] != pm.id),
+        "only SMEs are listed"
+    );
+}
+
+#[tokio::test]
+async fn the_summary_can_be_limited_to_one_sme_named_by_a_uuid() {
+    let app = spawn_app().await;
+    let (sme, pm) = varied_ledger(&app).await;
+    let other = app.create_user("sme").await;
+    app.submit_item(&other, "associate", "standard").await;
+    let one = app
+        .get(
+            &format!("/api/v1/reports/summary?sme_id={}", sme.id),
+            &pm.token,
+        )
+        .await;
+    one.expect(200);
+    assert_eq!(one.body["sme_id"], sme.id);
+    assert_eq!(one.body["smes"].as_array().unwrap().len(), 1);
+    assert_eq!(one.body["totals"]["total"], 18);
+    assert_eq!(
+        one.body["items"],
+        json!({ "submitted": 2, "accepted": 2, "rejected": 0, "withdrawn": 0, "revoked": 1, "waiting_for_review": 0 })
+    );
+    app.get("/api/v1/reports/summary?sme_id=not-a-uuid", &pm.token)
+        .await
+        .expect_problem(422, "validation_failed");
+    app.get(
+        &format!("/api/v1/reports/summary?sme_id={}", uuid::Uuid::new_v4()),
+        &pm.token,
+    )
+    .await
+    .expect_problem(404, "not_found");
+    app.get(
+        &format!("/api/v1/reports/summary?sme_id={}", pm.id),
+        &pm.token,
+    )
+    .await
+    .expect_problem(404, "not_found");
+}
+
+#[tokio::test]
+async fn the_summary_comes_as_csv_with_one_row_per_sme() {
+    let app = spawn_app().await;
+    let (sme, pm) = varied_ledger(&app).await;
+    let sly = app.create_user("sme").await;
+    app.patch(
+        &format!("/api/v1/users/{}", sly.id),
+        &sly.token,
+        &json!({ "display_name": "x;=1+2;y" }),
+    )
+    .await
+    .expect(200);
+    let csv = download(&app, &pm.token, "/api/v1/reports/summary.csv").await;
+    assert_eq!(csv.headers["content-type"], "text/csv; charset=utf-8");
+    let mut reader = csv::Reader::from_reader(csv.text.as_bytes());
+    assert_eq!(
+        reader.headers().unwrap().iter().collect::<Vec<_>>(),
+        [
+            "sme_id",
+            "email",
+            "display_name",
+            "total",
+            "item_count",
+            "item_credits",
+            "workshop_days",
+            "workshop_credits",
+            "reversal_count",
+            "reversal_credits",
+            "reversed_item_award_count",
+            "reversed_item_award_credits",
+            "reversed_workshop_day_count",
+            "reversed_workshop_day_credits",
+            "waiting_for_review",
+        ]
+    );
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    let row = |id: &str| rows.iter().find(|row| &row[0] == id).unwrap().clone();
+    let ann = row(&sme.id);
+    assert_eq!(&ann[1], sme.email.as_str());
+    assert_eq!(&ann[3], "18");
+    assert_eq!(&ann[9], "-12", "a negative total is a number");
+    assert_eq!(&ann[11], "-12");
+    assert_eq!(&row(&sly.id)[2], "x;'=1+2;y");
+    assert!(csv.text.contains("\"x;'=1+2;y\""), "{}", csv.text);
+    app.get("/api/v1/reports/summary.csv?sme_id=nope", &pm.token)
+        .await
+        .expect_problem(422, "validation_failed");
+    let one = download(
+        &app,
+        &pm.token,
+        &format!("/api/v1/reports/summary.csv?sme_id={}", sme.id),
+    )
+    .await;
+    assert_eq!(one.text.matches("\r\n").count(), 2, "header and one row");
+}
+
+#[tokio::test]
+async fn exports_name_the_sme_the_item_and_the_workshop_beside_their_ids() {
+    let app = spawn_app().await;
+    let (sme, pm) = varied_ledger(&app).await;
+    let jsonl = download(&app, &pm.token, "/api/v1/reports/ledger.jsonl").await;
+    let rows: Vec<Value> = jsonl
+        .text
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let csv = download(&app, &pm.token, "/api/v1/reports/ledger.csv").await;
+    let mut reader = csv::Reader::from_reader(csv.text.as_bytes());
+    let csv_rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), csv_rows.len());
+    for (row, csv_row) in rows.iter().zip(&csv_rows) {
+        assert_eq!(row["sme_email"], sme.email.as_str());
+        assert_eq!(&csv_row[3], sme.email.as_str());
+        match row["item_id"].as_str() {
+            Some(item_id) => {
+                let item = app
+                    .get(&format!("/api/v1/items/{item_id}"), &pm.token)
+                    .await;
+                assert_eq!(row["item_external_ref"], item.body["external_ref"]);
+                assert_eq!(&csv_row[8], item.body["external_ref"].as_str().unwrap());
+            }
+            None => assert!(row["item_external_ref"].is_null()),
+        }
+        match row["workshop_id"].as_str() {
+            Some(_) => {
+                assert_eq!(row["workshop_title"], "JTA");
+                assert_eq!(&csv_row[10], "JTA");
+            }
+            None => assert!(row["workshop_title"].is_null()),
+        }
+    }
+}
+
+#[tokio::test]
+async fn text_with_a_semicolon_or_tab_cannot_start_a_formula_in_csv() {
+    let app = spawn_app().await;
+    let sme = app.create_user("sme").await;
+    let pm = app.create_user("program_manager").await;
+    let item = app.submit_item(&sme, "associate", "standard").await;
+    app.accept(&pm.token, &item).await.expect(200);
+    app.post(
+        &format!("/api/v1/items/{item}/revoke"),
+        Some(&pm.token),
+        &json!({ "reason": "x;=1+2;y\t@SUM(A1)" }),
+    )
+    .await
+    .expect(200);
+    let files = download_all(&app, &pm.token, "").await;
+    let csv = std::fs::read_to_string(files.path("ledger.csv")).unwrap();
+    assert!(
+        csv.contains(",\"x;'=1+2;y\t'@SUM(A1)\","),
+        "the cell is quoted and every part neutralized: {csv}"
+    );
+    for line in csv.split("\r\n") {
+        for cell in line.split([';', '\t']) {
+            assert!(!cell.starts_with(['=', '@']), "a cell {cell:?} in {line:?}");
+        }
+    }
+    let (ok, output) = files.verify("ledger.csv", Some("key.json"));
+    assert!(ok, "the neutralized export still verifies: {output}");
+}
+
+/// A forger's export: an amount changed, the chain and the digests recomputed, and the
+/// manifest signed with a key of their own, which it carries.
+fn forge(files: &Downloaded) -> Downloaded {
+    use sme_ledger::reports::format::{Format, read_rows};
+    use sme_ledger::reports::manifest::{Digest2, public_key_hex, sign};
+    let genuine: Value =
+        serde_json::from_slice(&std::fs::read(files.path("manifest.json")).unwrap()).unwrap();
+    let mut rows = read_rows(
+        Format::Jsonl,
+        &std::fs::read(files.path("ledger.jsonl")).unwrap(),
+    )
+    .unwrap();
+    rows[0].entry.amount = 100;
+    let mut prev = rows[0].entry.prev_hash.clone();
+    for row in &mut rows {
+        row.entry.prev_hash = prev.clone();
+        row.entry.hash = sme_ledger::domain::chain::link_hash(
+            &row.entry.prev_hash,
+            &sme_ledger::ledger::canonical(&row.entry),
+        );
+        prev = row.entry.hash.clone();
+    }
+    let key = ed25519_dalek::SigningKey::from_bytes(&[9u8; 32]);
+    let mut digest = Digest2::default();
+    for row in &rows {
+        digest.add(row);
+    }
+    let manifest = sign(
+        digest.manifest(
+            genuine["filters"].clone(),
+            genuine["until_seq"].as_i64().unwrap(),
+            &public_key_hex(&key),
+        ),
+        &key,
+    );
+    let forged = Downloaded {
+        dir: tempfile::tempdir().unwrap(),
+    };
+    for format in [Format::Csv, Format::Jsonl] {
+        let mut out = format.preamble();
+        format.write_rows(&rows, &mut out);
+        std::fs::write(forged.path(&format!("ledger.{}", format.as_str())), out).unwrap();
+    }
+    std::fs::write(forged.path("manifest.json"), manifest.to_string()).unwrap();
+    std::fs::copy(files.path("key.json"), forged.path("key.json")).unwrap();
+    forged
+}
+
+#[tokio::test]
+async fn a_forged_export_signed_with_another_key_is_never_called_genuine() {
+    let app = spawn_app().await;
+    let (_, pm) = varied_ledger(&app).await;
+    let files = download_all(&app, &pm.token, "").await;
+    let forged = forge(&files);
+    for data in ["ledger.csv", "ledger.jsonl"] {
+        let (code, output) = forged.verify_with(data, None);
+        assert_ne!(code, 0, "{data} forged, yet exit 0 without a key: {output}");
+        assert!(output.contains("UNVERIFIED SIGNER"), "{output}");
+        let (ok, output) = forged.verify(data, Some("key.json"));
+        assert!(
+            !ok,
+            "{data} forged, yet verified with the real key: {output}"
+        );
+        assert!(
+            output.starts_with("FAILED: ") && output.contains("not signed by this service"),
+            "{output}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_public_key_may_be_given_as_its_hex_digits() {
+    let app = spawn_app().await;
+    let (_, pm) = varied_ledger(&app).await;
+    let files = download_all(&app, &pm.token, "").await;
+    let key = app.get("/api/v1/reports/signing-key", &pm.token).await;
+    let hex = key.body["public_key"].as_str().unwrap();
+    let (code, output) = files.verify_with("ledger.jsonl", Some(hex));
+    assert_eq!(code, 0, "{output}");
+    assert!(output.starts_with("ok: "), "{output}");
+    let (code, output) = files.verify_with("ledger.jsonl", Some(&"ab".repeat(32)));
+    assert_eq!(code, 1, "another hex key: {output}");
+    let (code, output) = files.verify_with("ledger.jsonl", Some("no-such-key-file"));
+    assert_eq!(code, 2, "{output}");
+    assert!(output.contains("--public-key"), "{output}");
+}
+
+#[tokio::test]
+async fn a_manifest_of_a_later_until_seq_is_named_as_such_not_as_a_changed_file() {
+    let app = spawn_app().await;
+    let (sme, pm) = varied_ledger(&app).await;
+    let files = download_all(&app, &pm.token, "").await;
+    let until = files.until_seq();
+    let item = app.submit_item(&sme, "associate", "performance").await;
+    app.accept(&pm.token, &item).await.expect(200);
+    let later = download(&app, &pm.token, "/api/v1/reports/ledger.manifest").await;
+    let later_until = later.body["until_seq"].as_i64().unwrap();
+    assert!(later_until > until);
+    std::fs::write(files.path("manifest.json"), &later.text).unwrap();
+    for data in ["ledger.csv", "ledger.jsonl"] {
+        let (ok, output) = files.verify(data, Some("key.json"));
+        assert!(!ok, "{output}");
+        assert!(
+            output.contains("until_seq differs")
+                && output.contains(&format!("until_seq {later_until}"))
+                && output.contains(&format!("up to seq {until}"))
+                && !output.contains("the file was changed"),
+            "{output}"
+        );
+    }
+}
+
 struct Downloaded {
     dir: tempfile::TempDir,
 }
@@ -372,7 +740,22 @@ impl Downloaded {
         self.dir.path().join(name)
     }
 
+    fn until_seq(&self) -> i64 {
+        let manifest: Value =
+            serde_json::from_slice(&std::fs::read(self.path("manifest.json")).unwrap()).unwrap();
+        manifest["until_seq"].as_i64().unwrap()
+    }
+
+    /// Runs `verify-export` with the key file `key` (in the download folder).
     fn verify(&self, data: &str, key: Option<&str>) -> (bool, String) {
+        let key = key.map(|key| self.path(key).to_str().unwrap().to_owned());
+        let (code, output) = self.verify_with(data, key.as_deref());
+        (code == 0, output)
+    }
+
+    /// Runs `verify-export` with `--public-key` exactly `key`; returns the exit code and what
+    /// it printed.
+    fn verify_with(&self, data: &str, key: Option<&str>) -> (i32, String) {
         let mut command = Command::new(env!("CARGO_BIN_EXE_sme-ledger"));
         command
             .arg("verify-export")
@@ -381,11 +764,11 @@ impl Downloaded {
             .arg("--data")
             .arg(self.path(data));
         if let Some(key) = key {
-            command.arg("--public-key").arg(self.path(key));
+            command.arg("--public-key").arg(key);
         }
         let output = command.output().unwrap();
         (
-            output.status.success(),
+            output.status.code().unwrap_or(-1),
             String::from_utf8_lossy(&output.stdout).into_owned(),
         )
     }
@@ -437,8 +820,12 @@ async fn a_genuine_export_verifies_offline_in_both_formats() {
         assert!(ok, "{data}: {output}");
         assert!(output.starts_with("ok: "), "{output}");
     }
-    let (ok, output) = files.verify("ledger.csv", None);
-    assert!(ok && output.contains("--public-key"), "{output}");
+    let (code, output) = files.verify_with("ledger.csv", None);
+    assert_eq!(code, 3, "no trusted key, no exit 0: {output}");
+    assert!(
+        output.starts_with("UNVERIFIED SIGNER") && output.contains("--public-key"),
+        "{output}"
+    );
 
     let filtered = download_all(
         &app,
