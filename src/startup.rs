@@ -99,6 +99,7 @@ fn prepare(settings: &Settings) -> anyhow::Result<AppState> {
         settings.signing_key.as_ref(),
         &settings.database.data_dir,
     )?;
+    bootstrap::backfill_email_skeletons(&db)?;
     bootstrap::ensure_first_admin(&db, &settings.admin_email, settings.admin_password.as_ref())?;
     Ok(AppState {
         db,

@@ -36,6 +36,7 @@ impl UserRow {
 pub struct NewUserRow<'a> {
     pub id: &'a str,
     pub email: &'a str,
+    pub email_skeleton: Option<&'a str>,
     pub display_name: &'a str,
     pub role: &'a str,
     pub password_hash: &'a str,
@@ -78,6 +79,43 @@ pub fn find_by_email(conn: &mut DbConn, email: &str) -> QueryResult<Option<UserR
         .select(UserRow::as_select())
         .first(conn)
         .optional()
+}
+
+/// The account whose email looks like one with this skeleton, if any.
+pub fn find_by_email_skeleton(conn: &mut DbConn, skeleton: &str) -> QueryResult<Option<UserRow>> {
+    users::table
+        .filter(users::email_skeleton.eq(skeleton))
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Whether a unique violation on insert was the skeleton's index (an existing look-alike)
+/// rather than the email's.
+pub fn is_skeleton_violation(info: &dyn diesel::result::DatabaseErrorInformation) -> bool {
+    info.constraint_name()
+        .unwrap_or(info.message())
+        .contains("skeleton")
+        || info.message().contains("skeleton")
+}
+
+/// Accounts created before emails had skeletons: `(id, email)`.
+pub fn without_skeleton(conn: &mut DbConn) -> QueryResult<Vec<(String, String)>> {
+    users::table
+        .filter(users::email_skeleton.is_null())
+        .select((users::id, users::email))
+        .load(conn)
+}
+
+/// Sets a missing skeleton; a row that has one already is left alone.
+pub fn fill_skeleton(conn: &mut DbConn, id: &str, skeleton: &str) -> QueryResult<usize> {
+    diesel::update(
+        users::table
+            .find(id)
+            .filter(users::email_skeleton.is_null()),
+    )
+    .set(users::email_skeleton.eq(skeleton))
+    .execute(conn)
 }
 
 pub fn count(conn: &mut DbConn) -> QueryResult<i64> {
@@ -129,7 +167,8 @@ pub fn update(
     Ok(updated > 0)
 }
 
-/// A new, active account; returns its id. A taken email is a unique violation.
+/// A new, active account; returns its id. A taken email, or one that looks like a taken
+/// one (same skeleton), is a unique violation.
 pub fn create(
     conn: &mut DbConn,
     email: &str,
@@ -140,11 +179,13 @@ pub fn create(
 ) -> QueryResult<String> {
     let now = super::now();
     let id = uuid::Uuid::new_v4().to_string();
+    let skeleton = crate::domain::email_skeleton(email);
     insert(
         conn,
         &NewUserRow {
             id: &id,
             email,
+            email_skeleton: Some(&skeleton),
             display_name,
             role: role.as_str(),
             password_hash,
@@ -156,4 +197,27 @@ pub fn create(
         },
     )?;
     Ok(id)
+}
+
+/// Takes the row lock of every active admin until the transaction ends (PostgreSQL; on
+/// SQLite the write transaction already holds the one write lock). A row that a concurrent
+/// transaction disables is skipped once that transaction commits.
+pub fn lock_active_admins(conn: &mut DbConn) -> QueryResult<usize> {
+    diesel::update(
+        users::table
+            .filter(users::role.eq(Role::Admin.as_str()))
+            .filter(users::disabled.eq(false)),
+    )
+    .set(users::role.eq(users::role))
+    .execute(conn)
+}
+
+/// Active admins other than `id`.
+pub fn count_active_admins_except(conn: &mut DbConn, id: &str) -> QueryResult<i64> {
+    users::table
+        .filter(users::role.eq(Role::Admin.as_str()))
+        .filter(users::disabled.eq(false))
+        .filter(users::id.ne(id))
+        .count()
+        .get_result(conn)
 }
