@@ -3,11 +3,12 @@
 //!
 //! An attempt is *reserved* (counted as a failure) before its password is checked, in one
 //! write transaction under the counters' row locks, so that N parallel attempts never get
-//! more than the limit checked. A right password then clears the pair's earlier failures, but
-//! only if no other attempt of the pair was reserved meanwhile and the limit was not reached:
-//! otherwise clearing would hand fresh tries to guesses racing it, and its own slot stays
-//! used until the window ends (or an admin unlocks). The account's and the client's counters
-//! simply get the reservation back, since many people share them legitimately.
+//! more than the limit checked. A right password then clears the pair's earlier failures if
+//! no other attempt of the pair was reserved meanwhile and the limit was not reached;
+//! otherwise it only gives its own count back, and not even that while the pair is locked,
+//! so that a right password racing wrong guesses never hands them an extra try. The
+//! account's and the client's counters simply get the reservation back, since many people
+//! share them legitimately.
 //!
 //! Within a window, the `max`-th failure of a counter locks it until one window after it; an
 //! attempt that meets a locked counter is answered 429 with `Retry-After`, whether the
@@ -218,9 +219,9 @@ impl ThrottlePolicy {
         Ok(Reservation { pair })
     }
 
-    /// After a right password: the pair's counter is cleared if [`Self::pair_clears`], and
-    /// the account's and the client's give the reservation back (failures by others keep
-    /// counting there).
+    /// After a right password: the pair's counter is cleared if [`Self::pair_clears`], else
+    /// gives the reservation back unless locked; the account's and the client's give the
+    /// reservation back (failures by others keep counting there).
     pub fn release_after_success(
         &self,
         conn: &mut DbConn,
@@ -237,6 +238,9 @@ impl ThrottlePolicy {
                     throttle::store(conn, &Self::after_success(counter, max))?;
                 } else if Self::pair_clears(&reservation.pair, &counter) {
                     throttle::clear(conn, key)?;
+                } else if counter.locked_until.is_none() {
+                    // Raced by other attempts of the pair: only this one's count goes back.
+                    throttle::store(conn, &Self::after_success(counter, max))?;
                 }
             }
             Ok(())
