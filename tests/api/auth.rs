@@ -90,8 +90,11 @@ async fn repeated_failures_lock_the_account_with_retry_after() {
 
 #[tokio::test]
 async fn a_successful_login_clears_the_earlier_failures_of_its_address() {
-    let app =
-        spawn_app_with(|settings| settings.login_max_failures_per_account_and_client = 4).await;
+    let app = spawn_app_with(|settings| {
+        settings.login_max_failures_per_account_and_client = 4;
+        settings.database.db_pool_size = 2;
+    })
+    .await;
     for _ in 0..2 {
         for _ in 0..2 {
             app.login(ADMIN_EMAIL, "wrong password here")
@@ -111,8 +114,11 @@ async fn a_successful_login_clears_the_earlier_failures_of_its_address() {
 #[tokio::test]
 async fn parallel_guesses_never_get_more_passwords_checked_than_the_limit() {
     const LIMIT: usize = 5;
-    let app =
-        spawn_app_with(|settings| settings.login_max_failures_per_account_and_client = 5).await;
+    let app = spawn_app_with(|settings| {
+        settings.login_max_failures_per_account_and_client = 5;
+        settings.database.db_pool_size = 3;
+    })
+    .await;
     {
         // 29 wrong guesses and the right password in one burst.
         let attempts = (0..30).map(|n| {
@@ -170,6 +176,7 @@ async fn behind_a_proxy_the_client_is_the_address_the_proxy_appended() {
     let app = spawn_app_with(|settings| {
         settings.trust_forwarded_for = true;
         settings.login_max_failures_per_client = 3;
+        settings.database.db_pool_size = 2;
     })
     .await;
     // Rotating the client-chosen part of X-Forwarded-For and a Forwarded header changes
@@ -199,6 +206,7 @@ async fn with_two_proxies_the_client_is_the_second_entry_from_the_right() {
         settings.trust_forwarded_for = true;
         settings.trusted_proxy_hops = 2;
         settings.login_max_failures_per_client = 2;
+        settings.database.db_pool_size = 2;
     })
     .await;
     for n in 0..2 {
@@ -223,7 +231,11 @@ async fn with_two_proxies_the_client_is_the_second_entry_from_the_right() {
 
 #[tokio::test]
 async fn forwarded_headers_are_ignored_unless_the_proxy_is_trusted() {
-    let app = spawn_app_with(|settings| settings.login_max_failures_per_client = 3).await;
+    let app = spawn_app_with(|settings| {
+        settings.login_max_failures_per_client = 3;
+        settings.database.db_pool_size = 2;
+    })
+    .await;
     for n in 0..3 {
         login_via_proxy(
             &app,
@@ -247,6 +259,7 @@ async fn spawn_behind_proxy() -> crate::helpers::TestApp {
         settings.login_max_failures_per_account_and_client = 3;
         settings.login_max_failures_per_account = 4;
         settings.login_max_failures_per_client = 100;
+        settings.database.db_pool_size = 2;
     })
     .await
 }

@@ -3,7 +3,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, item_body, spawn_app, spawn_on};
+use crate::helpers::{TestApp, item_body, spawn_app, spawn_app_with, spawn_on};
 
 async fn create(app: &TestApp, token: &str, role: &str) -> crate::helpers::Reply {
     let email = format!("new-{}@example.org", uuid::Uuid::new_v4().simple());
@@ -316,6 +316,12 @@ async fn an_admin_password_reset_forces_a_change_before_anything_else() {
     .expect(200);
 }
 
+/// A service with a small connection pool: every test's server lives until the test binary
+/// ends, and PostgreSQL's connection limit is shared by all of them.
+async fn spawn_lean() -> TestApp {
+    spawn_app_with(|settings| settings.database.db_pool_size = 3).await
+}
+
 /// Paths an account that must change its password may still use.
 const ALLOWED_BEFORE_CHANGE: [&str; 3] = [
     "/api/v1/me",
@@ -371,7 +377,7 @@ fn acceptable_body(method: &str, path: &str, sme_id: &str) -> Option<Value> {
 
 #[tokio::test]
 async fn an_account_created_by_a_program_manager_must_change_its_password_first() {
-    let app = spawn_app().await;
+    let app = spawn_lean().await;
     let pm = app.create_user("program_manager").await;
     let email = format!("sme-{}@example.org", uuid::Uuid::new_v4().simple());
     let chosen_by_pm = "the pm knows this one";
@@ -457,7 +463,7 @@ async fn an_account_created_by_a_program_manager_must_change_its_password_first(
 
 #[tokio::test]
 async fn an_admin_password_reset_records_the_admin_as_the_one_who_set_it() {
-    let app = spawn_app().await;
+    let app = spawn_lean().await;
     let sme = app.create_user("sme").await;
     let admin_id = app.get("/api/v1/me", &app.admin_token).await.body["id"].clone();
     app.patch(
@@ -484,7 +490,7 @@ async fn an_admin_password_reset_records_the_admin_as_the_one_who_set_it() {
 
 #[tokio::test]
 async fn two_admins_disabling_each_other_at_once_never_leave_no_admin() {
-    let app = spawn_app().await;
+    let app = spawn_lean().await;
     let first_admin = app.get("/api/v1/me", &app.admin_token).await.body["id"]
         .as_str()
         .unwrap()
@@ -559,7 +565,7 @@ async fn two_admins_disabling_each_other_at_once_never_leave_no_admin() {
 
 #[tokio::test]
 async fn demoting_the_other_admin_at_the_same_moment_is_refused_too() {
-    let app = spawn_app().await;
+    let app = spawn_lean().await;
     let first_admin = app.get("/api/v1/me", &app.admin_token).await.body["id"]
         .as_str()
         .unwrap()
@@ -600,7 +606,7 @@ async fn demoting_the_other_admin_at_the_same_moment_is_refused_too() {
 
 #[tokio::test]
 async fn look_alike_emails_cannot_make_a_second_account() {
-    let app = spawn_app().await;
+    let app = spawn_lean().await;
     let create = |email: &str, display_name: &str| {
         let body = json!({
             "email": email, "password": "a decent passphrase", "role": "sme",
@@ -636,7 +642,7 @@ async fn look_alike_emails_cannot_make_a_second_account() {
 
 #[tokio::test]
 async fn a_look_alike_email_does_not_log_into_the_account_it_imitates() {
-    let app = spawn_app().await;
+    let app = spawn_lean().await;
     let body =
         json!({ "email": "ann@example.org", "password": "a decent passphrase", "role": "sme" });
     app.post("/api/v1/users", Some(&app.admin_token), &body)
@@ -653,7 +659,7 @@ async fn a_look_alike_email_does_not_log_into_the_account_it_imitates() {
 
 #[tokio::test]
 async fn concurrent_look_alike_sign_ups_make_one_account() {
-    let app = spawn_app().await;
+    let app = spawn_lean().await;
     let emails = [
         "paypal@example.org",
         "p\u{0430}ypal@example.org",
@@ -680,7 +686,7 @@ async fn concurrent_look_alike_sign_ups_make_one_account() {
 
 #[tokio::test]
 async fn accounts_older_than_skeletons_get_one_when_the_service_starts() {
-    let first = spawn_app().await;
+    let first = spawn_lean().await;
     let body =
         json!({ "email": "carol@example.org", "password": "a decent passphrase", "role": "sme" });
     first
@@ -692,7 +698,10 @@ async fn accounts_older_than_skeletons_get_one_when_the_service_starts() {
     diesel::sql_query("UPDATE users SET email_skeleton = NULL")
         .execute(&mut first.connect_directly())
         .unwrap();
-    let second = spawn_on(first.db.clone(), |_| {}).await;
+    let second = spawn_on(first.db.clone(), |settings| {
+        settings.database.db_pool_size = 2
+    })
+    .await;
     let lookalike = json!({ "email": "c\u{0430}rol@example.org", "password": "a decent passphrase", "role": "sme" });
     second
         .post("/api/v1/users", Some(&second.admin_token), &lookalike)
