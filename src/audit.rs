@@ -62,6 +62,7 @@ pub const ACTIONS: &[&str] = &[
     "user.updated",
     "user.password_changed",
     "user.sessions_revoked",
+    "user.unlocked",
     "workshop.created",
     "workshop.attendance_logged",
 ];

@@ -70,3 +70,33 @@ pub fn ensure_first_admin(
     }
     Ok(())
 }
+
+/// Gives every account created before emails had skeletons its skeleton, so that the unique
+/// index guards them too. Idempotent, and safe with several instances starting at once: only
+/// rows without a skeleton are touched. Two old accounts whose emails already look alike
+/// cannot both hold the skeleton: the later one stays without, usable, and is logged for an
+/// operator to resolve.
+pub fn backfill_email_skeletons(db: &Db) -> anyhow::Result<()> {
+    let mut conn = db.get().map_err(|error| anyhow::anyhow!("{error}"))?;
+    let mut filled = 0;
+    for (id, email) in users::without_skeleton(&mut conn)? {
+        match users::fill_skeleton(&mut conn, &id, &crate::domain::email_skeleton(&email)) {
+            Ok(rows) => filled += rows,
+            Err(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _,
+            )) => {
+                tracing::warn!(
+                    user_id = %id,
+                    "this account's email looks like another account's; it keeps working, \
+                     but check which of the two is genuine"
+                );
+            }
+            Err(error) => return Err(error.into()),
+        }
+    }
+    if filled > 0 {
+        tracing::info!(filled, "email skeletons filled for existing accounts");
+    }
+    Ok(())
+}

@@ -89,11 +89,23 @@ pub struct Settings {
     )]
     pub refresh_token_ttl_secs: u64,
 
-    /// Failed logins for one account, within the throttle window, before it is locked.
+    /// Failed logins for one account from one client address, within the throttle window,
+    /// before that pair is locked (the account stays open to other addresses).
+    #[arg(
+        long,
+        env = "SME_LEDGER_LOGIN_MAX_FAILURES_PER_ACCOUNT_AND_CLIENT",
+        default_value_t = 5
+    )]
+    pub login_max_failures_per_account_and_client: u32,
+
+    /// Failed logins for one account from all addresses together, within the throttle
+    /// window, before the account is locked: much higher than the per-pair limit, so that
+    /// one address cannot lock an account's owner out, yet guessing spread over many
+    /// addresses is still stopped.
     #[arg(
         long,
         env = "SME_LEDGER_LOGIN_MAX_FAILURES_PER_ACCOUNT",
-        default_value_t = 5
+        default_value_t = 50
     )]
     pub login_max_failures_per_account: u32,
 
@@ -109,10 +121,17 @@ pub struct Settings {
     #[arg(long, env = "SME_LEDGER_LOGIN_WINDOW_SECS", default_value_t = 900)]
     pub login_window_secs: u64,
 
-    /// Take the client address from `X-Forwarded-For`/`Forwarded` (only behind a proxy that
-    /// sets them); otherwise the peer address is used for per-client throttling.
+    /// Take the client address from `X-Forwarded-For` (only behind a proxy that appends to
+    /// it); otherwise the peer address is used for per-client throttling. `Forwarded` is
+    /// never read.
     #[arg(long, env = "SME_LEDGER_TRUST_FORWARDED_FOR", default_value_t = false)]
     pub trust_forwarded_for: bool,
+
+    /// With `--trust-forwarded-for`: how many trusted proxies stand in front of the service,
+    /// each appending the address it was connected from to `X-Forwarded-For`. The client is
+    /// the entry that many places from the right; entries left of it are client-chosen.
+    #[arg(long, env = "SME_LEDGER_TRUSTED_PROXY_HOPS", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=16))]
+    pub trusted_proxy_hops: u32,
 
     /// Password hashes computed at once; further logins wait. Default: the number of cores.
     #[arg(long, env = "SME_LEDGER_HASH_CONCURRENCY")]

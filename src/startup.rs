@@ -24,6 +24,8 @@ pub struct AppState {
     pub throttle: ThrottlePolicy,
     pub refresh_ttl: TimeDelta,
     pub trust_forwarded_for: bool,
+    /// Trusted proxies in front of the service (see `--trusted-proxy-hops`).
+    pub trusted_proxy_hops: u32,
     pub limits: Arc<Limits>,
     /// Signs export manifests.
     pub signing_key: Arc<ed25519_dalek::SigningKey>,
@@ -99,6 +101,7 @@ fn prepare(settings: &Settings) -> anyhow::Result<AppState> {
         settings.signing_key.as_ref(),
         &settings.database.data_dir,
     )?;
+    bootstrap::backfill_email_skeletons(&db)?;
     bootstrap::ensure_first_admin(&db, &settings.admin_email, settings.admin_password.as_ref())?;
     Ok(AppState {
         db,
@@ -109,12 +112,14 @@ fn prepare(settings: &Settings) -> anyhow::Result<AppState> {
         ),
         tokens: TokenKeys::new(&jwt_secret, settings.access_token_ttl_secs),
         throttle: ThrottlePolicy {
+            max_per_account_and_client: settings.login_max_failures_per_account_and_client,
             max_per_account: settings.login_max_failures_per_account,
             max_per_client: settings.login_max_failures_per_client,
             window: std::time::Duration::from_secs(settings.login_window_secs.max(1)),
         },
         refresh_ttl: session::refresh_ttl(settings.refresh_token_ttl_secs),
         trust_forwarded_for: settings.trust_forwarded_for,
+        trusted_proxy_hops: settings.trusted_proxy_hops,
         limits: Arc::new(Limits {
             max_body_bytes: settings.max_body_bytes,
         }),

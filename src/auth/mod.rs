@@ -2,6 +2,7 @@
 //! signing secret, and the [`AuthUser`] extractor every protected handler takes.
 
 mod extractor;
+pub mod forwarded;
 mod password;
 pub mod secret;
 pub mod session;

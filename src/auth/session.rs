@@ -82,7 +82,8 @@ fn issue_pair(
 }
 
 /// Unknown email, wrong password and disabled account all get the same 401 after the same
-/// amount of hashing work.
+/// amount of hashing work. The attempt is counted by the throttle before the password is
+/// checked, so parallel guesses cannot outrun the limit.
 pub async fn login(
     state: &AppState,
     email: &str,
@@ -96,11 +97,11 @@ pub async fn login(
 
     let throttle = state.throttle;
     let (lookup_keys, lookup_email) = (keys.clone(), email.clone());
-    let user = state
+    let (reservation, user) = state
         .db
         .run(move |conn| {
-            throttle.check(conn, &lookup_keys, db::now())?;
-            Ok(users::find_by_email(conn, &lookup_email)?)
+            let reservation = throttle.reserve(conn, &lookup_keys, db::now())?;
+            Ok((reservation, users::find_by_email(conn, &lookup_email)?))
         })
         .await?;
     let active = user.filter(|user| !user.disabled);
@@ -114,7 +115,7 @@ pub async fn login(
                 .run({
                     let state = state.clone();
                     move |conn| {
-                        throttle.record_success(conn, &keys)?;
+                        throttle.release_after_success(conn, &keys, &reservation)?;
                         let family = uuid::Uuid::new_v4().to_string();
                         issue_pair(&state, conn, &user.id, user.token_version, &family)
                     }
@@ -123,11 +124,8 @@ pub async fn login(
             tracing::info!(event = "login_succeeded", "login");
             Ok(pair)
         }
+        // The failure was counted when the attempt was reserved.
         _ => {
-            state
-                .db
-                .run(move |conn| throttle.record_failure(conn, &keys, db::now()))
-                .await?;
             tracing::info!(event = "login_failed", "login");
             Err(invalid_credentials())
         }
@@ -227,13 +225,16 @@ pub async fn change_password(
 ) -> Result<(), ApiError> {
     let keys = state.throttle.keys(&user.email, client);
     let (throttle, user_id) = (state.throttle, user.id.clone());
-    let stored = state
+    let (reservation, stored) = state
         .db
         .run({
             let keys = keys.clone();
             move |conn| {
-                throttle.check(conn, &keys, db::now())?;
-                users::find(conn, &user_id)?.ok_or(ApiError::NotFound)
+                let reservation = throttle.reserve(conn, &keys, db::now())?;
+                Ok((
+                    reservation,
+                    users::find(conn, &user_id)?.ok_or(ApiError::NotFound)?,
+                ))
             }
         })
         .await?;
@@ -243,15 +244,15 @@ pub async fn change_password(
         .verify(current, Some(stored.password_hash))
         .await?
     {
-        state
-            .db
-            .run(move |conn| throttle.record_failure(conn, &keys, db::now()))
-            .await?;
         return Err(ApiError::Forbidden {
             code: "wrong_password",
             detail: "The current password is not correct.".into(),
         });
     }
+    state
+        .db
+        .run(move |conn| throttle.release_after_success(conn, &keys, &reservation))
+        .await?;
     if same_as_current {
         return Err(ApiError::invalid(
             "new_password",
@@ -280,7 +281,7 @@ pub async fn change_password(
                         action: "user.password_changed",
                         target_type: "user",
                         target_id: Some(&user_id),
-                        details: serde_json::json!({}),
+                        details: serde_json::json!({ "password_set_by": user_id }),
                     },
                     204,
                 )

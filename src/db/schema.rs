@@ -5,6 +5,7 @@ diesel::table! {
     users (id) {
         id -> Text,
         email -> Text,
+        email_skeleton -> Nullable<Text>,
         display_name -> Text,
         role -> Text,
         password_hash -> Text,

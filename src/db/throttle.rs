@@ -24,7 +24,8 @@ pub fn find(conn: &mut DbConn, key: &str) -> QueryResult<Option<CounterRow>> {
         .optional()
 }
 
-/// Writes the counter, creating it if needed. Call inside a write transaction.
+/// Writes the counter, creating it if needed. Call inside a write transaction. Two
+/// transactions creating the same counter at once: one gets a unique violation.
 pub fn store(conn: &mut DbConn, counter: &CounterRow) -> QueryResult<()> {
     let updated = diesel::update(login_throttle::table.find(&counter.key))
         .set(counter)
@@ -43,8 +44,21 @@ pub fn clear(conn: &mut DbConn, key: &str) -> QueryResult<()> {
         .map(drop)
 }
 
+/// Deletes the counter `key` and every counter whose key starts with `prefix`.
+pub fn clear_with_prefix(conn: &mut DbConn, key: &str, prefix: &str) -> QueryResult<usize> {
+    // Keys are hex digests joined by `/`: no LIKE wildcard can occur in them.
+    diesel::delete(
+        login_throttle::table.filter(
+            login_throttle::key
+                .eq(key)
+                .or(login_throttle::key.like(format!("{prefix}%"))),
+        ),
+    )
+    .execute(conn)
+}
+
 /// Takes the row's write lock (PostgreSQL) until the transaction ends, so that concurrent
-/// failures are counted one after the other. On SQLite the write transaction already holds
+/// attempts are counted one after the other. On SQLite the write transaction already holds
 /// the database's one write lock.
 pub fn lock(conn: &mut DbConn, key: &str) -> QueryResult<()> {
     diesel::update(login_throttle::table.find(key))

@@ -36,6 +36,7 @@ impl UserRow {
 pub struct NewUserRow<'a> {
     pub id: &'a str,
     pub email: &'a str,
+    pub email_skeleton: Option<&'a str>,
     pub display_name: &'a str,
     pub role: &'a str,
     pub password_hash: &'a str,
@@ -80,15 +81,59 @@ pub fn find_by_email(conn: &mut DbConn, email: &str) -> QueryResult<Option<UserR
         .optional()
 }
 
+/// The account whose email looks like one with this skeleton, if any.
+pub fn find_by_email_skeleton(conn: &mut DbConn, skeleton: &str) -> QueryResult<Option<UserRow>> {
+    users::table
+        .filter(users::email_skeleton.eq(skeleton))
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Whether a unique violation on insert was the skeleton's index (an existing look-alike)
+/// rather than the email's.
+pub fn is_skeleton_violation(info: &dyn diesel::result::DatabaseErrorInformation) -> bool {
+    info.constraint_name()
+        .unwrap_or(info.message())
+        .contains("skeleton")
+        || info.message().contains("skeleton")
+}
+
+/// Accounts created before emails had skeletons: `(id, email)`.
+pub fn without_skeleton(conn: &mut DbConn) -> QueryResult<Vec<(String, String)>> {
+    users::table
+        .filter(users::email_skeleton.is_null())
+        .select((users::id, users::email))
+        .load(conn)
+}
+
+/// Sets a missing skeleton; a row that has one already is left alone.
+pub fn fill_skeleton(conn: &mut DbConn, id: &str, skeleton: &str) -> QueryResult<usize> {
+    diesel::update(
+        users::table
+            .find(id)
+            .filter(users::email_skeleton.is_null()),
+    )
+    .set(users::email_skeleton.eq(skeleton))
+    .execute(conn)
+}
+
 pub fn count(conn: &mut DbConn) -> QueryResult<i64> {
     users::table.count().get_result(conn)
 }
 
 /// One page in creation order, after the `(created_at, id)` of the previous page's last row.
+/// What a list of users is narrowed to.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct UserFilter<'a> {
+    pub role: Option<&'a str>,
+    pub email: Option<&'a str>,
+}
+
 pub fn page(
     conn: &mut DbConn,
     after: Option<(NaiveDateTime, String)>,
-    role: Option<&str>,
+    filter: &UserFilter<'_>,
     limit: i64,
 ) -> QueryResult<Vec<UserRow>> {
     let mut query = users::table.select(UserRow::as_select()).into_boxed();
@@ -99,8 +144,11 @@ pub fn page(
                 .or(users::created_at.eq(created_at).and(users::id.gt(id))),
         );
     }
-    if let Some(role) = role {
+    if let Some(role) = filter.role {
         query = query.filter(users::role.eq(role.to_owned()));
+    }
+    if let Some(email) = filter.email {
+        query = query.filter(users::email.eq(email.to_owned()));
     }
     query
         .order((users::created_at.asc(), users::id.asc()))
@@ -129,7 +177,8 @@ pub fn update(
     Ok(updated > 0)
 }
 
-/// A new, active account; returns its id. A taken email is a unique violation.
+/// A new, active account; returns its id. A taken email, or one that looks like a taken
+/// one (same skeleton), is a unique violation.
 pub fn create(
     conn: &mut DbConn,
     email: &str,
@@ -140,11 +189,13 @@ pub fn create(
 ) -> QueryResult<String> {
     let now = super::now();
     let id = uuid::Uuid::new_v4().to_string();
+    let skeleton = crate::domain::email_skeleton(email);
     insert(
         conn,
         &NewUserRow {
             id: &id,
             email,
+            email_skeleton: Some(&skeleton),
             display_name,
             role: role.as_str(),
             password_hash,
@@ -167,4 +218,27 @@ pub fn display_names(conn: &mut DbConn, ids: &[String]) -> QueryResult<Vec<(Stri
         .filter(users::id.eq_any(ids))
         .select((users::id, users::display_name))
         .load(conn)
+}
+
+/// Takes the row lock of every active admin until the transaction ends (PostgreSQL; on
+/// SQLite the write transaction already holds the one write lock). A row that a concurrent
+/// transaction disables is skipped once that transaction commits.
+pub fn lock_active_admins(conn: &mut DbConn) -> QueryResult<usize> {
+    diesel::update(
+        users::table
+            .filter(users::role.eq(Role::Admin.as_str()))
+            .filter(users::disabled.eq(false)),
+    )
+    .set(users::role.eq(users::role))
+    .execute(conn)
+}
+
+/// Active admins other than `id`.
+pub fn count_active_admins_except(conn: &mut DbConn, id: &str) -> QueryResult<i64> {
+    users::table
+        .filter(users::role.eq(Role::Admin.as_str()))
+        .filter(users::disabled.eq(false))
+        .filter(users::id.ne(id))
+        .count()
+        .get_result(conn)
 }

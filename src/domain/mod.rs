@@ -19,14 +19,14 @@ pub mod workshop;
 
 pub use credits::{AuthoringChannel, CertificationLevel, Credits, ExamTier, ItemType};
 pub use day::parse_day;
-pub use email::Email;
+pub use email::{Email, skeleton as email_skeleton};
 pub use entry::EntryKind;
 pub use id::parse_id;
 pub use item_status::{ItemAction, ItemStatus};
 pub use password::{NewPassword, PasswordRule};
 pub use reference::{ExternalRef, reference_key};
 pub use role::Role;
-pub use text::{DisplayName, bounded_text, code};
+pub use text::{DisplayName, bounded_text, code, is_invisible_or_bidi};
 pub use workshop::WorkshopKind;
 
 /// Why a value from the outside world was refused; becomes one entry of a 422 body.

@@ -35,6 +35,20 @@ impl Role {
         }
     }
 
+    /// Whether a change takes admin rights away: the account is an active admin (`self`
+    /// is its role, `disabled` its state) and afterwards is disabled or holds `new_role`.
+    pub fn removes_active_admin(
+        self,
+        disabled: bool,
+        new_role: Option<Role>,
+        disable: Option<bool>,
+    ) -> bool {
+        let active_admin = self == Role::Admin && !disabled;
+        let stays_admin = new_role.unwrap_or(self) == Role::Admin;
+        let stays_enabled = !disable.unwrap_or(disabled);
+        active_admin && !(stays_admin && stays_enabled)
+    }
+
     /// Roles that may read every user's account (not only their own).
     pub fn reads_all_users(self) -> bool {
         matches!(self, Role::Admin | Role::ProgramManager | Role::Auditor)
@@ -87,6 +101,21 @@ mod tests {
         assert!(Role::ProgramManager.may_create(Role::Sme));
         for target in [Role::ProgramManager, Role::Auditor, Role::Admin] {
             assert!(!Role::ProgramManager.may_create(target));
+        }
+    }
+
+    #[test]
+    fn only_disabling_or_demoting_an_active_admin_removes_one() {
+        let admin = Role::Admin;
+        assert!(admin.removes_active_admin(false, None, Some(true)));
+        assert!(admin.removes_active_admin(false, Some(Role::Auditor), None));
+        assert!(admin.removes_active_admin(false, Some(Role::Admin), Some(true)));
+        assert!(!admin.removes_active_admin(false, Some(Role::Admin), Some(false)));
+        assert!(!admin.removes_active_admin(false, None, None));
+        // Already disabled: nothing is taken away, whatever the change.
+        assert!(!admin.removes_active_admin(true, Some(Role::Sme), Some(true)));
+        for role in [Role::Sme, Role::ProgramManager, Role::Auditor] {
+            assert!(!role.removes_active_admin(false, Some(Role::Sme), Some(true)));
         }
     }
 

@@ -6,6 +6,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::client_address;
+use super::extract::Json;
 use crate::audit::{self, Actor, Event};
 use crate::auth::session::TokenPair;
 use crate::auth::{AuthUser, session};
@@ -37,7 +38,7 @@ pub struct RefreshRequest {
 pub async fn login(
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Json<LoginRequest>,
+    body: Json<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let LoginRequest { email, password } = body.into_inner();
     let pair = session::login(&state, &email, password, &client_address(&req)).await?;
@@ -52,7 +53,7 @@ pub async fn login(
 #[tracing::instrument(name = "refresh", skip_all)]
 pub async fn refresh(
     state: web::Data<AppState>,
-    body: web::Json<RefreshRequest>,
+    body: Json<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let pair = session::refresh(&state, body.into_inner().refresh_token).await?;
     Ok(HttpResponse::Ok()
@@ -66,7 +67,7 @@ pub async fn refresh(
 #[tracing::instrument(name = "logout", skip_all)]
 pub async fn logout(
     state: web::Data<AppState>,
-    body: web::Json<RefreshRequest>,
+    body: Json<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
     session::logout(&state, body.into_inner().refresh_token).await?;
     Ok(HttpResponse::NoContent().finish())

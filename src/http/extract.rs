@@ -147,22 +147,27 @@ pub fn path_config() -> web::PathConfig {
     web::PathConfig::default().error_handler(|_: PathError, _req| ApiError::NotFound.into())
 }
 
-/// The client address used for per-client login throttling.
+/// The client address used for per-client login throttling: the peer address, or, with
+/// `--trust-forwarded-for`, the `X-Forwarded-For` entry the trusted proxies vouch for (see
+/// [`crate::auth::forwarded`]). Client-chosen entries and `Forwarded` are never used.
 pub fn client_address(req: &HttpRequest) -> String {
-    let trust_forwarded = req
-        .app_data::<web::Data<AppState>>()
-        .is_some_and(|state| state.trust_forwarded_for);
-    let info = req.connection_info();
-    let address = if trust_forwarded {
-        info.realip_remote_addr()
-    } else {
-        info.peer_addr()
-    };
-    let address = address.unwrap_or("unknown");
-    // Strip the port: clients reconnect from new ports.
-    match address.parse::<std::net::SocketAddr>() {
-        Ok(socket) => socket.ip().to_string(),
-        Err(_) => address.to_owned(),
+    let state = req.app_data::<web::Data<AppState>>();
+    let forwarded = state
+        .filter(|state| state.trust_forwarded_for)
+        .and_then(|state| {
+            let values = req
+                .headers()
+                .get_all("x-forwarded-for")
+                .filter_map(|value| value.to_str().ok());
+            crate::auth::forwarded::client_from_forwarded_for(values, state.trusted_proxy_hops)
+        });
+    match forwarded {
+        Some(ip) => ip.to_string(),
+        // Without the header (or with garbage where the proxy's entry should be) the peer
+        // is the best knowledge there is: the proxy itself.
+        None => req
+            .peer_addr()
+            .map_or_else(|| "unknown".to_owned(), |peer| peer.ip().to_string()),
     }
 }
 
@@ -242,6 +247,12 @@ impl<T> std::ops::Deref for Json<T> {
 
     fn deref(&self) -> &T {
         &self.0
+    }
+}
+
+impl<T> Json<T> {
+    pub fn into_inner(self) -> T {
+        self.0
     }
 }
 

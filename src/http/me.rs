@@ -6,6 +6,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::client_address;
+use super::extract::Json;
 use super::users::UserView;
 use crate::auth::{AuthUser, session};
 use crate::error::ApiError;
@@ -43,7 +44,7 @@ pub async fn change_password(
     req: HttpRequest,
     user: AuthUser,
     state: web::Data<AppState>,
-    body: web::Json<ChangePassword>,
+    body: Json<ChangePassword>,
 ) -> Result<HttpResponse, ApiError> {
     let ChangePassword {
         current_password,

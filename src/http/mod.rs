@@ -60,6 +60,7 @@ route_table! {
     "/api/v1/me/credits" => { get: reports::my_credits },
     "/api/v1/users" => { get: users::list, post: users::create },
     "/api/v1/users/{id}" => { get: users::show, patch: users::update },
+    "/api/v1/users/{id}/unlock" => { post: users::unlock },
     "/api/v1/rates/items" => { get: rates::list_item_rates, post: rates::publish_item_rate },
     "/api/v1/rates/workshops" => { get: rates::list_workshop_rates, post: rates::publish_workshop_rate },
     "/api/v1/items" => { get: items::list, post: items::submit },

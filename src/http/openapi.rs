@@ -128,6 +128,7 @@ impl Modify for Conventions {
         users::create,
         users::show,
         users::update,
+        users::unlock,
         rates::list_item_rates,
         rates::publish_item_rate,
         rates::list_workshop_rates,

@@ -10,10 +10,10 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, ToSchema};
 
-use super::extract::Problems;
+use super::extract::{Json, Problems};
 use super::pagination;
 use crate::audit::{self, Actor, Event};
-use crate::auth::{AuthUser, session};
+use crate::auth::{AuthUser, ThrottlePolicy, session};
 use crate::db::{self, users, write_transaction};
 use crate::domain::{DisplayName, Email, NewPassword, Role};
 use crate::error::ApiError;
@@ -64,7 +64,20 @@ pub struct CreateUser {
     display_name: Option<String>,
 }
 
-/// Admin (any role) or program manager (SMEs only).
+fn email_taken() -> ApiError {
+    ApiError::conflict("email_taken", "An account with this email already exists.")
+}
+
+fn email_lookalike_taken() -> ApiError {
+    ApiError::conflict(
+        "email_lookalike_taken",
+        "An account with an email that looks the same (letters from another script, or \
+         confusable characters) already exists.",
+    )
+}
+
+/// Admin (any role) or program manager (SMEs only). The new account must change its
+/// password at first sign-in: its creator knows the one given here.
 #[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = CreateUser,
     params(IdempotencyKey), responses((status = 201, body = UserView)))]
 #[tracing::instrument(name = "create_user", skip_all)]
@@ -73,7 +86,7 @@ pub async fn create(
     user: AuthUser,
     state: web::Data<AppState>,
     key: IdempotencyKey,
-    body: web::Json<CreateUser>,
+    body: Json<CreateUser>,
 ) -> Result<HttpResponse, ApiError> {
     user.require(&[Role::Admin, Role::ProgramManager])?;
     let body = body.into_inner();
@@ -125,23 +138,33 @@ pub async fn create(
         .db
         .run(move |conn| {
             idempotency::run(conn, &actor.id, key.0.as_deref(), &fingerprint, |conn| {
+                if users::find_by_email(conn, email.as_str())?.is_some() {
+                    return Err(email_taken());
+                }
+                if users::find_by_email_skeleton(conn, &email.skeleton())?.is_some() {
+                    return Err(email_lookalike_taken());
+                }
+                // Whoever chose this password knows it: the owner must replace it before
+                // doing anything else.
                 let inserted = users::create(
                     conn,
                     email.as_str(),
                     &display_name,
                     role,
                     &password_hash,
-                    false,
+                    true,
                 );
+                // A concurrent request took the email, or a look-alike, since the checks.
                 if let Err(diesel::result::Error::DatabaseError(
                     diesel::result::DatabaseErrorKind::UniqueViolation,
-                    _,
-                )) = inserted
+                    info,
+                )) = &inserted
                 {
-                    return Err(ApiError::conflict(
-                        "email_taken",
-                        "An account with this email already exists.",
-                    ));
+                    return Err(if users::is_skeleton_violation(info.as_ref()) {
+                        email_lookalike_taken()
+                    } else {
+                        email_taken()
+                    });
                 }
                 let id = inserted?;
                 audit::record(
@@ -151,7 +174,12 @@ pub async fn create(
                         action: "user.created",
                         target_type: "user",
                         target_id: Some(&id),
-                        details: json!({ "email": email.as_str(), "role": role.as_str() }),
+                        details: json!({
+                            "email": email.as_str(),
+                            "role": role.as_str(),
+                            "password_set_by": actor.id,
+                            "must_change_password": true,
+                        }),
                     },
                     201,
                 )?;
@@ -171,6 +199,9 @@ pub async fn create(
 pub struct ListUsers {
     #[param(value_type = Option<crate::domain::Role>)]
     role: Option<String>,
+    /// One account by its email (compared as accounts are: case and width folded).
+    #[param(max_length = 254)]
+    email: Option<String>,
     #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
     cursor: Option<String>,
@@ -201,10 +232,23 @@ pub async fn list(
         ),
         None => None,
     };
+    let email = match &query.email {
+        Some(email) => Some(
+            crate::domain::Email::parse(email)
+                .map_err(|error| ApiError::invalid("email", error))?,
+        ),
+        None => None,
+    };
     let after = pagination::parse_time_cursor(query.cursor.as_deref())?;
     let rows = state
         .db
-        .run(move |conn| Ok(users::page(conn, after, role.map(Role::as_str), limit + 1)?))
+        .run(move |conn| {
+            let filter = users::UserFilter {
+                role: role.map(Role::as_str),
+                email: email.as_ref().map(|email| email.as_str()),
+            };
+            Ok(users::page(conn, after, &filter, limit + 1)?)
+        })
         .await?;
     let (rows, next_cursor) = pagination::finish(rows, limit, |row| {
         pagination::time_cursor(row.created_at, &row.id)
@@ -267,7 +311,7 @@ pub async fn update(
     actor: AuthUser,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    body: web::Json<UpdateUser>,
+    body: Json<UpdateUser>,
 ) -> Result<HttpResponse, ApiError> {
     let target = visible_user(&actor, &state, path.into_inner()).await?;
     let body = body.into_inner();
@@ -304,6 +348,10 @@ pub async fn update(
         None => None,
     };
     let revoke = privileged;
+    let disabled = body.disabled;
+    let may_remove_admin = target
+        .role()?
+        .removes_active_admin(target.disabled, role, disabled);
     let changes = users::UserChanges {
         display_name: display_name.map(DisplayName::into_inner),
         role: role.map(|role| role.as_str().to_owned()),
@@ -317,12 +365,21 @@ pub async fn update(
         "role": changes.role,
         "disabled": changes.disabled,
         "password_reset": changes.password_hash.is_some(),
+        "password_set_by": changes.password_hash.as_ref().map(|_| actor.id.clone()),
     });
+    let (actor_id, target_email) = (actor.id.clone(), target.email.clone());
     let audit_actor = Actor::new(&actor, &current_request_id());
     let row = state
         .db
         .run(move |conn| {
             write_transaction(conn, |conn| {
+                if may_remove_admin {
+                    ensure_an_admin_remains(conn, &actor_id, &target_id, role, disabled)?;
+                }
+                if changes.password_hash.is_some() {
+                    // The new password must work at once, whatever the throttle counted.
+                    ThrottlePolicy::unlock_account(conn, &target_email)?;
+                }
                 if revoke {
                     session::revoke_everything(conn, &target_id, &changes)?;
                 } else if changes.display_name.is_some() {
@@ -345,4 +402,74 @@ pub async fn update(
         .await?;
     tracing::info!(event = "user_updated", user_id = %row.id, revoked_sessions = revoke, "user updated");
     Ok(HttpResponse::Ok().json(UserView::try_from(row)?))
+}
+
+/// Inside the write transaction of a change that may take admin rights from `target_id`:
+/// refuses it if no other active admin would remain. The active admins' rows are locked
+/// first, so two admins removing each other at once are served one after the other and the
+/// second sees the first's change. The actor is checked again under the lock: an admin
+/// disabled or demoted a moment ago acts no more.
+fn ensure_an_admin_remains(
+    conn: &mut db::DbConn,
+    actor_id: &str,
+    target_id: &str,
+    role: Option<Role>,
+    disabled: Option<bool>,
+) -> Result<(), ApiError> {
+    users::lock_active_admins(conn)?;
+    let target = users::find(conn, target_id)?.ok_or(ApiError::NotFound)?;
+    let removes = target
+        .role()?
+        .removes_active_admin(target.disabled, role, disabled);
+    if removes && users::count_active_admins_except(conn, target_id)? == 0 {
+        return Err(ApiError::conflict(
+            "last_admin",
+            "This change would leave no active admin; make another account admin first.",
+        ));
+    }
+    let actor = users::find(conn, actor_id)?.ok_or(ApiError::NotFound)?;
+    if actor.disabled || actor.role()? != Role::Admin {
+        return Err(ApiError::unauthenticated(
+            "invalid_token",
+            "The access token is not valid; log in again.",
+        ));
+    }
+    Ok(())
+}
+
+/// Admin: lifts every login-throttle lock on the account (its own, and that of each client
+/// address it was tried from), for an owner locked out by someone else's guessing.
+#[utoipa::path(post, path = "/api/v1/users/{id}/unlock", tag = "users",
+    params(("id" = String, Path)),
+    responses((status = 204, description = "Unlocked: the account's failure counters are cleared")))]
+#[tracing::instrument(name = "unlock_user", skip_all, fields(target_id = ?path.as_str()))]
+pub async fn unlock(
+    actor: AuthUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let target = visible_user(&actor, &state, path.into_inner()).await?;
+    actor.require(&[Role::Admin])?;
+    let audit_actor = Actor::new(&actor, &current_request_id());
+    state
+        .db
+        .run(move |conn| {
+            write_transaction(conn, |conn| {
+                let cleared = ThrottlePolicy::unlock_account(conn, &target.email)?;
+                audit::record(
+                    conn,
+                    &audit_actor,
+                    &Event {
+                        action: "user.unlocked",
+                        target_type: "user",
+                        target_id: Some(&target.id),
+                        details: json!({ "counters_cleared": cleared }),
+                    },
+                    204,
+                )
+            })
+        })
+        .await?;
+    tracing::info!(event = "user_unlocked", "login throttle locks lifted");
+    Ok(HttpResponse::NoContent().finish())
 }

@@ -252,7 +252,11 @@ fn every_sme(conn: &mut DbConn, only: Option<&str>) -> Result<SmeTallies, ApiErr
     }
     let mut after = None;
     loop {
-        let page = users::page(conn, after, Some(Role::Sme.as_str()), USER_BATCH)?;
+        let smes_only = users::UserFilter {
+            role: Some(Role::Sme.as_str()),
+            ..users::UserFilter::default()
+        };
+        let page = users::page(conn, after, &smes_only, USER_BATCH)?;
         let full = page.len() as i64 >= USER_BATCH;
         after = page.last().map(|user| (user.created_at, user.id.clone()));
         for user in page {

@@ -85,6 +85,7 @@ const MATRIX: &[Row] = &[
     row("post",  "/api/v1/users",                       Nothing,          [401, 403, 403, 201, 403, 201]),
     row("get",   "/api/v1/users/{id}",                  SmeUser,          [401, 200, 404, 200, 200, 200]),
     row("patch", "/api/v1/users/{id}",                  SmeUser,          [401, 200, 404, 403, 403, 200]),
+    row("post",  "/api/v1/users/{id}/unlock",           SmeUser,          [401, 403, 404, 403, 403, 204]),
     row("get",   "/api/v1/rates/items",                 Nothing,          [401, 200, 200, 200, 200, 200]),
     row("post",  "/api/v1/rates/items",                 Nothing,          [401, 403, 403, 403, 403, 201]),
     row("get",   "/api/v1/rates/workshops",             Nothing,          [401, 200, 200, 200, 200, 200]),

@@ -89,20 +89,277 @@ async fn repeated_failures_lock_the_account_with_retry_after() {
 }
 
 #[tokio::test]
-async fn a_successful_login_clears_the_account_counter() {
-    let app = spawn_app_with(|settings| settings.login_max_failures_per_account = 3).await;
+async fn a_successful_login_clears_the_earlier_failures_of_its_address() {
+    let app = spawn_app_with(|settings| {
+        settings.login_max_failures_per_account_and_client = 4;
+        settings.database.db_pool_size = 2;
+    })
+    .await;
     for _ in 0..2 {
+        for _ in 0..2 {
+            app.login(ADMIN_EMAIL, "wrong password here")
+                .await
+                .expect(401);
+        }
+        app.login_ok(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    }
+    // Seven attempts, four of them wrong: without the clearing the fourth would lock.
+    for _ in 0..3 {
         app.login(ADMIN_EMAIL, "wrong password here")
             .await
             .expect(401);
     }
-    app.login_ok(ADMIN_EMAIL, ADMIN_PASSWORD).await;
-    for _ in 0..2 {
-        app.login(ADMIN_EMAIL, "wrong password here")
+}
+
+#[tokio::test]
+async fn parallel_guesses_never_get_more_passwords_checked_than_the_limit() {
+    const LIMIT: usize = 5;
+    let app = spawn_app_with(|settings| {
+        settings.login_max_failures_per_account_and_client = 5;
+        settings.database.db_pool_size = 3;
+    })
+    .await;
+    {
+        // 29 wrong guesses and the right password in one burst.
+        let attempts = (0..30).map(|n| {
+            let password = if n == 15 {
+                ADMIN_PASSWORD.to_owned()
+            } else {
+                format!("wrong guess number {n}")
+            };
+            let app = &app;
+            async move { app.login(ADMIN_EMAIL, &password).await }
+        });
+        let replies = futures::future::join_all(attempts).await;
+        let checked = replies
+            .iter()
+            .filter(|reply| reply.status == 200 || reply.status == 401)
+            .count();
+        assert!(
+            (1..=LIMIT).contains(&checked),
+            "{checked} passwords were checked, the limit is {LIMIT}"
+        );
+        for reply in replies
+            .iter()
+            .filter(|reply| reply.status != 200 && reply.status != 401)
+        {
+            reply.expect_problem(429, "too_many_requests");
+            assert!(reply.headers.contains_key("retry-after"), "{reply:?}");
+        }
+    }
+}
+
+/// A login sent through the trusted proxy, which appended `client` to `X-Forwarded-For`
+/// after whatever the client wrote there itself.
+async fn login_via_proxy(
+    app: &crate::helpers::TestApp,
+    client: &str,
+    email: &str,
+    password: &str,
+) -> crate::helpers::Reply {
+    let spoofed = format!("10.{}.0.1", rand_octet());
+    app.send(
+        app.request(reqwest::Method::POST, "/api/v1/auth/login", None)
+            .header("x-forwarded-for", format!("{spoofed}, {client}"))
+            .header("forwarded", format!("for={spoofed}"))
+            .json(&json!({ "email": email, "password": password })),
+    )
+    .await
+}
+
+fn rand_octet() -> u8 {
+    uuid::Uuid::new_v4().as_bytes()[0]
+}
+
+#[tokio::test]
+async fn behind_a_proxy_the_client_is_the_address_the_proxy_appended() {
+    let app = spawn_app_with(|settings| {
+        settings.trust_forwarded_for = true;
+        settings.login_max_failures_per_client = 3;
+        settings.database.db_pool_size = 2;
+    })
+    .await;
+    // Rotating the client-chosen part of X-Forwarded-For and a Forwarded header changes
+    // nothing: every guess counts against 203.0.113.7.
+    for n in 0..3 {
+        login_via_proxy(
+            &app,
+            "203.0.113.7",
+            &format!("guess{n}@example.org"),
+            "some password",
+        )
+        .await
+        .expect_problem(401, "invalid_credentials");
+    }
+    login_via_proxy(&app, "203.0.113.7", "another@example.org", "some password")
+        .await
+        .expect_problem(429, "too_many_requests");
+    // Another client behind the same proxy is not locked.
+    login_via_proxy(&app, "203.0.113.8", "another@example.org", "some password")
+        .await
+        .expect_problem(401, "invalid_credentials");
+}
+
+#[tokio::test]
+async fn with_two_proxies_the_client_is_the_second_entry_from_the_right() {
+    let app = spawn_app_with(|settings| {
+        settings.trust_forwarded_for = true;
+        settings.trusted_proxy_hops = 2;
+        settings.login_max_failures_per_client = 2;
+        settings.database.db_pool_size = 2;
+    })
+    .await;
+    for n in 0..2 {
+        login_via_proxy(
+            &app,
+            &format!("203.0.113.7, 10.9.9.{n}"),
+            &format!("guess{n}@example.org"),
+            "some password",
+        )
+        .await
+        .expect(401);
+    }
+    login_via_proxy(
+        &app,
+        "203.0.113.7, 10.9.9.9",
+        "another@example.org",
+        "some password",
+    )
+    .await
+    .expect_problem(429, "too_many_requests");
+}
+
+#[tokio::test]
+async fn forwarded_headers_are_ignored_unless_the_proxy_is_trusted() {
+    let app = spawn_app_with(|settings| {
+        settings.login_max_failures_per_client = 3;
+        settings.database.db_pool_size = 2;
+    })
+    .await;
+    for n in 0..3 {
+        login_via_proxy(
+            &app,
+            &format!("203.0.113.{n}"),
+            &format!("guess{n}@example.org"),
+            "some password",
+        )
+        .await
+        .expect(401);
+    }
+    login_via_proxy(&app, "203.0.113.99", "another@example.org", "some password")
+        .await
+        .expect_problem(429, "too_many_requests");
+}
+
+/// A service behind one trusted proxy with low limits: 3 failures lock an (account,
+/// address) pair, 4 from anywhere lock the account.
+async fn spawn_behind_proxy() -> crate::helpers::TestApp {
+    spawn_app_with(|settings| {
+        settings.trust_forwarded_for = true;
+        settings.login_max_failures_per_account_and_client = 3;
+        settings.login_max_failures_per_account = 4;
+        settings.login_max_failures_per_client = 100;
+        settings.database.db_pool_size = 2;
+    })
+    .await
+}
+
+#[tokio::test]
+async fn guessing_from_one_address_locks_out_only_that_address() {
+    let app = spawn_behind_proxy().await;
+    let owner = app.create_user("program_manager").await;
+    for _ in 0..3 {
+        login_via_proxy(&app, "203.0.113.66", &owner.email, "a wrong guess")
             .await
             .expect(401);
     }
-    app.login_ok(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    login_via_proxy(&app, "203.0.113.66", &owner.email, &owner.password)
+        .await
+        .expect_problem(429, "too_many_requests");
+    login_via_proxy(&app, "198.51.100.7", &owner.email, &owner.password)
+        .await
+        .expect(200);
+}
+
+#[tokio::test]
+async fn guessing_spread_over_many_addresses_still_locks_the_account() {
+    let app = spawn_behind_proxy().await;
+    let owner = app.create_user("program_manager").await;
+    for n in 0..4 {
+        login_via_proxy(
+            &app,
+            &format!("203.0.113.{n}"),
+            &owner.email,
+            "a wrong guess",
+        )
+        .await
+        .expect(401);
+    }
+    login_via_proxy(&app, "198.51.100.7", &owner.email, &owner.password)
+        .await
+        .expect_problem(429, "too_many_requests");
+}
+
+/// Locks `owner` out both ways: the pair with 203.0.113.0 (3 failures), then the whole
+/// account (a fourth failure, from elsewhere).
+async fn lock_out(app: &crate::helpers::TestApp, owner: &crate::helpers::TestUser) {
+    for client in ["203.0.113.0", "203.0.113.0", "203.0.113.0", "203.0.113.1"] {
+        login_via_proxy(app, client, &owner.email, "a wrong guess")
+            .await
+            .expect(401);
+    }
+    login_via_proxy(app, "198.51.100.7", &owner.email, &owner.password)
+        .await
+        .expect_problem(429, "too_many_requests");
+}
+
+#[tokio::test]
+async fn an_admin_unlock_lets_a_locked_out_owner_in_again() {
+    let app = spawn_behind_proxy().await;
+    let owner = app.create_user("program_manager").await;
+    lock_out(&app, &owner).await;
+    let path = format!("/api/v1/users/{}/unlock", owner.id);
+    app.post(&path, Some(&owner.token), &json!({}))
+        .await
+        .expect_problem(403, "forbidden");
+    app.post(&path, Some(&app.admin_token), &json!({}))
+        .await
+        .expect(204);
+    login_via_proxy(&app, "198.51.100.7", &owner.email, &owner.password)
+        .await
+        .expect(200);
+    // The pair's lock went too.
+    login_via_proxy(&app, "203.0.113.0", &owner.email, &owner.password)
+        .await
+        .expect(200);
+    let events = app
+        .get(
+            &format!(
+                "/api/v1/audit-events?action=user.unlocked&target_id={}",
+                owner.id
+            ),
+            &app.admin_token,
+        )
+        .await;
+    events.expect(200);
+    assert_eq!(events.body["audit_events"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn an_admin_password_reset_unlocks_the_account() {
+    let app = spawn_behind_proxy().await;
+    let owner = app.create_user("program_manager").await;
+    lock_out(&app, &owner).await;
+    app.patch(
+        &format!("/api/v1/users/{}", owner.id),
+        &app.admin_token,
+        &json!({ "password": "a reset passphrase" }),
+    )
+    .await
+    .expect(200);
+    login_via_proxy(&app, "198.51.100.7", &owner.email, "a reset passphrase")
+        .await
+        .expect(200);
 }
 
 #[tokio::test]

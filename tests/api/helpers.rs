@@ -256,7 +256,25 @@ impl TestApp {
         reply.body
     }
 
-    /// Creates a user of `role` as the admin and logs them in.
+    /// What the owner of an account someone else created does first: logs in with the given
+    /// password, replaces it with their own (the service insists), and logs in again.
+    /// Returns the new password and a fresh token pair.
+    pub async fn take_over(&self, email: &str, given_password: &str) -> (String, Value) {
+        let first = self.login_ok(email, given_password).await;
+        let own = format!("own-{}", uuid::Uuid::new_v4());
+        self.put(
+            "/api/v1/me/password",
+            first["access_token"].as_str().unwrap(),
+            &json!({ "current_password": given_password, "new_password": own }),
+        )
+        .await
+        .expect(204);
+        let tokens = self.login_ok(email, &own).await;
+        (own, tokens)
+    }
+
+    /// Creates a user of `role` as the admin and logs them in (after the forced password
+    /// change, so the token opens everything the role may do).
     pub async fn create_user(&self, role: &str) -> TestUser {
         let email = format!("{role}-{}@example.org", uuid::Uuid::new_v4().simple());
         let password = format!("pw-{}", uuid::Uuid::new_v4());
@@ -269,7 +287,7 @@ impl TestApp {
             .await;
         reply.expect(201);
         let id = reply.body["id"].as_str().unwrap().to_owned();
-        let tokens = self.login_ok(&email, &password).await;
+        let (password, tokens) = self.take_over(&email, &password).await;
         TestUser {
             id,
             email,

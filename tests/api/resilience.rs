@@ -111,9 +111,20 @@ async fn create(client: &reqwest::Client, base: &str, token: &str, role: &str) -
         .await
         .unwrap();
     assert_eq!(status, 201);
+    // An account created by someone else must change its password before anything else.
+    let first = token_for(client, base, &email, "resilience passphrase").await;
+    let change = json!({ "current_password": "resilience passphrase", "new_password": "own resilience passphrase" });
+    let changed = client
+        .put(format!("{base}/api/v1/me/password"))
+        .bearer_auth(&first)
+        .json(&change)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(changed.status(), 204);
     (
         user["id"].as_str().unwrap().to_owned(),
-        token_for(client, base, &email, "resilience passphrase").await,
+        token_for(client, base, &email, "own resilience passphrase").await,
     )
 }
 

@@ -78,13 +78,35 @@ async fn the_log_of_a_full_run_holds_no_secret() {
     for role in ["sme", "program_manager"] {
         let email = format!("{role}@example.org");
         let password = format!("{role}'s secret passphrase 42");
+        // The admin sets a first password; the owner must replace it before anything else.
+        let first = format!("{role}'s first passphrase 42");
         post(
             &client,
             format!("{base}/users"),
             Some(&admin_token),
-            json!({ "email": email, "password": password, "role": role }),
+            json!({ "email": email, "password": first, "role": role }),
         )
         .await;
+        let created = post(
+            &client,
+            format!("{base}/auth/login"),
+            None,
+            json!({ "email": email, "password": first }),
+        )
+        .await;
+        let created_token = created["access_token"].as_str().unwrap().to_owned();
+        client
+            .put(format!("{base}/me/password"))
+            .bearer_auth(&created_token)
+            .json(&json!({ "current_password": first, "new_password": password }))
+            .send()
+            .await
+            .unwrap();
+        secrets.extend([
+            first,
+            created_token,
+            created["refresh_token"].as_str().unwrap().into(),
+        ]);
         let tokens = post(
             &client,
             format!("{base}/auth/login"),

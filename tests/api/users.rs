@@ -1,8 +1,9 @@
 //! Accounts and who may manage them.
 
-use serde_json::json;
+use reqwest::Method;
+use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, spawn_app};
+use crate::helpers::{TestApp, item_body, spawn_app, spawn_app_with, spawn_on};
 
 async fn create(app: &TestApp, token: &str, role: &str) -> crate::helpers::Reply {
     let email = format!("new-{}@example.org", uuid::Uuid::new_v4().simple());
@@ -313,4 +314,420 @@ async fn an_admin_password_reset_forces_a_change_before_anything_else() {
     )
     .await
     .expect(200);
+}
+
+/// A service with a small connection pool: every test's server lives until the test binary
+/// ends, and PostgreSQL's connection limit is shared by all of them.
+async fn spawn_lean() -> TestApp {
+    spawn_app_with(|settings| settings.database.db_pool_size = 3).await
+}
+
+/// Paths an account that must change its password may still use.
+const ALLOWED_BEFORE_CHANGE: [&str; 3] = [
+    "/api/v1/me",
+    "/api/v1/me/password",
+    "/api/v1/auth/logout-all",
+];
+
+/// Routes anyone may call without a token.
+const PUBLIC: [&str; 6] = [
+    "/healthz",
+    "/readyz",
+    "/api/v1/openapi.json",
+    "/api/v1/auth/login",
+    "/api/v1/auth/refresh",
+    "/api/v1/auth/logout",
+];
+
+/// A body the route would accept from a role allowed to call it, so that only the password
+/// rule can refuse it.
+fn acceptable_body(method: &str, path: &str, sme_id: &str) -> Option<Value> {
+    let today = chrono::Utc::now().date_naive().to_string();
+    Some(match (method, path) {
+        ("get", _) => return None,
+        ("post", "/api/v1/users") => json!({
+            "email": format!("x-{}@example.org", uuid::Uuid::new_v4().simple()),
+            "password": "a decent passphrase", "role": "sme",
+        }),
+        ("patch", "/api/v1/users/{id}") => json!({ "display_name": "Renamed" }),
+        ("post", "/api/v1/items") => item_body("associate", "standard", "sme_program"),
+        ("post", "/api/v1/rates/items") => json!({
+            "exam_tier": "associate", "item_type": "standard", "credits": 1, "effective_from": today,
+        }),
+        ("post", "/api/v1/rates/workshops") => json!({
+            "certification_level": "associate", "credits_per_day": 2, "effective_from": today,
+        }),
+        ("post", "/api/v1/workshops") => json!({
+            "kind": "jta", "title": "T", "certification_level": "expert",
+            "starts_on": today, "ends_on": today,
+        }),
+        ("post", "/api/v1/workshops/{id}/attendance") => {
+            json!({ "sme_id": sme_id, "days": [today] })
+        }
+        (_, path)
+            if path.ends_with("/reject")
+                || path.ends_with("/revoke")
+                || path.ends_with("/reverse") =>
+        {
+            json!({ "reason": "test" })
+        }
+        _ => json!({}),
+    })
+}
+
+#[tokio::test]
+async fn an_account_created_by_a_program_manager_must_change_its_password_first() {
+    let app = spawn_lean().await;
+    let pm = app.create_user("program_manager").await;
+    let email = format!("sme-{}@example.org", uuid::Uuid::new_v4().simple());
+    let chosen_by_pm = "the pm knows this one";
+    let created = app
+        .post(
+            "/api/v1/users",
+            Some(&pm.token),
+            &json!({ "email": email, "password": chosen_by_pm, "role": "sme" }),
+        )
+        .await;
+    created.expect(201);
+    assert_eq!(created.body["must_change_password"], true);
+    let sme_id = created.body["id"].as_str().unwrap().to_owned();
+
+    let tokens = app.login_ok(&email, chosen_by_pm).await;
+    let token = tokens["access_token"].as_str().unwrap();
+    let mut wrong = Vec::new();
+    for (method, path) in sme_ledger::http::ROUTES {
+        if PUBLIC.contains(path) || ALLOWED_BEFORE_CHANGE.contains(path) {
+            continue;
+        }
+        let url = path
+            .replace("{id}", &sme_id)
+            .replace("{entry_id}", &uuid::Uuid::new_v4().to_string());
+        let mut request = app.request(
+            Method::from_bytes(method.to_uppercase().as_bytes()).unwrap(),
+            &url,
+            Some(token),
+        );
+        if let Some(body) = acceptable_body(method, path, &sme_id) {
+            request = request.json(&body);
+        }
+        let reply = app.send(request).await;
+        if reply.status != 403 || reply.code() != "password_change_required" {
+            wrong.push(format!("{method} {path}: {} {}", reply.status, reply.text));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    let me = app.get("/api/v1/me", token).await;
+    me.expect(200);
+    assert_eq!(me.body["must_change_password"], true);
+
+    // The audit trail names the program manager as the one who set the credentials.
+    let audit = |action: &'static str| {
+        let app = &app;
+        let path = format!("/api/v1/audit-events?action={action}&target_id={sme_id}");
+        async move {
+            let reply = app.get(&path, &app.admin_token).await;
+            reply.expect(200);
+            reply.body["audit_events"].as_array().unwrap().clone()
+        }
+    };
+    let creation = audit("user.created").await;
+    assert_eq!(creation.len(), 1);
+    assert_eq!(creation[0]["actor_id"], pm.id.as_str());
+    assert_eq!(creation[0]["details"]["password_set_by"], pm.id.as_str());
+
+    app.put(
+        "/api/v1/me/password",
+        token,
+        &json!({ "current_password": chosen_by_pm, "new_password": "only the sme knows" }),
+    )
+    .await
+    .expect(204);
+    let own = app.login_ok(&email, "only the sme knows").await;
+    app.submit_item(
+        &crate::helpers::TestUser {
+            id: sme_id.clone(),
+            email: email.clone(),
+            password: "only the sme knows".into(),
+            token: own["access_token"].as_str().unwrap().to_owned(),
+            refresh_token: String::new(),
+        },
+        "associate",
+        "standard",
+    )
+    .await;
+    let change = audit("user.password_changed").await;
+    assert_eq!(change.len(), 1);
+    assert_eq!(change[0]["actor_id"], sme_id.as_str());
+    assert_eq!(change[0]["details"]["password_set_by"], sme_id.as_str());
+}
+
+#[tokio::test]
+async fn an_admin_password_reset_records_the_admin_as_the_one_who_set_it() {
+    let app = spawn_lean().await;
+    let sme = app.create_user("sme").await;
+    let admin_id = app.get("/api/v1/me", &app.admin_token).await.body["id"].clone();
+    app.patch(
+        &format!("/api/v1/users/{}", sme.id),
+        &app.admin_token,
+        &json!({ "password": "temporary passphrase 2" }),
+    )
+    .await
+    .expect(200);
+    let events = app
+        .get(
+            &format!(
+                "/api/v1/audit-events?action=user.updated&target_id={}",
+                sme.id
+            ),
+            &app.admin_token,
+        )
+        .await;
+    let events = events.body["audit_events"].as_array().unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["actor_id"], admin_id);
+    assert_eq!(events[0]["details"]["password_set_by"], admin_id);
+}
+
+#[tokio::test]
+async fn two_admins_disabling_each_other_at_once_never_leave_no_admin() {
+    let app = spawn_lean().await;
+    let first_admin = app.get("/api/v1/me", &app.admin_token).await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut admins = [
+        app.create_user("admin").await,
+        app.create_user("admin").await,
+    ];
+    app.patch(
+        &format!("/api/v1/users/{first_admin}"),
+        &admins[0].token,
+        &json!({ "disabled": true }),
+    )
+    .await
+    .expect(200);
+
+    for round in 0..20 {
+        let [a, b] = &admins;
+        let disable = json!({ "disabled": true });
+        let (a_path, b_path) = (
+            format!("/api/v1/users/{}", a.id),
+            format!("/api/v1/users/{}", b.id),
+        );
+        let (ab, ba) = futures::join!(
+            app.patch(&b_path, &a.token, &disable),
+            app.patch(&a_path, &b.token, &disable),
+        );
+        let winners = [&ab, &ba]
+            .iter()
+            .filter(|reply| reply.status == 200)
+            .count();
+        assert_eq!(winners, 1, "round {round}: {} / {}", ab.text, ba.text);
+        let (survivor, loser, refused) = if ab.status == 200 {
+            (0, 1, &ba)
+        } else {
+            (1, 0, &ab)
+        };
+        // Refused under the lock (409), or, if the winner committed first, with a dead token.
+        assert!(
+            refused.code() == "last_admin" || refused.code() == "invalid_token",
+            "round {round}: {}",
+            refused.text
+        );
+        if refused.status == 409 {
+            refused.expect_problem(409, "last_admin");
+        }
+        let active = app
+            .get("/api/v1/users?role=admin", &admins[survivor].token)
+            .await;
+        active.expect(200);
+        let active = active.body["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|user| user["disabled"] == false)
+            .count();
+        assert_eq!(active, 1, "round {round}");
+        // The survivor brings the other back for the next round.
+        app.patch(
+            &format!("/api/v1/users/{}", admins[loser].id),
+            &admins[survivor].token,
+            &json!({ "disabled": false }),
+        )
+        .await
+        .expect(200);
+        let tokens = app
+            .login_ok(&admins[loser].email, &admins[loser].password)
+            .await;
+        admins[loser].token = tokens["access_token"].as_str().unwrap().to_owned();
+    }
+}
+
+#[tokio::test]
+async fn demoting_the_other_admin_at_the_same_moment_is_refused_too() {
+    let app = spawn_lean().await;
+    let first_admin = app.get("/api/v1/me", &app.admin_token).await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let other = app.create_user("admin").await;
+    let (other_path, first_path) = (
+        format!("/api/v1/users/{}", other.id),
+        format!("/api/v1/users/{first_admin}"),
+    );
+    let (to_auditor, disabled) = (json!({ "role": "auditor" }), json!({ "disabled": true }));
+    let (demote, disable) = futures::join!(
+        app.patch(&other_path, &app.admin_token, &to_auditor),
+        app.patch(&first_path, &other.token, &disabled),
+    );
+    let statuses = [demote.status.as_u16(), disable.status.as_u16()];
+    assert_eq!(
+        statuses.iter().filter(|status| **status == 200).count(),
+        1,
+        "{} / {}",
+        demote.text,
+        disable.text
+    );
+    let survivor = if demote.status == 200 {
+        &app.admin_token
+    } else {
+        &other.token
+    };
+    let admins = app.get("/api/v1/users?role=admin", survivor).await;
+    admins.expect(200);
+    let active = admins.body["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|user| user["disabled"] == false)
+        .count();
+    assert_eq!(active, 1, "{}", admins.text);
+}
+
+#[tokio::test]
+async fn look_alike_emails_cannot_make_a_second_account() {
+    let app = spawn_lean().await;
+    let create = |email: &str, display_name: &str| {
+        let body = json!({
+            "email": email, "password": "a decent passphrase", "role": "sme",
+            "display_name": display_name,
+        });
+        let app = &app;
+        async move {
+            app.post("/api/v1/users", Some(&app.admin_token), &body)
+                .await
+        }
+    };
+    create("ann.lee@example.org", "Ann Lee").await.expect(201);
+    // Cyrillic а, and a digit one for the l: a different string that looks the same.
+    for lookalike in ["\u{0430}nn.lee@example.org", "ann.1ee@example.org"] {
+        create(lookalike, "Ann Lee")
+            .await
+            .expect_problem(409, "email_lookalike_taken");
+    }
+    // Fullwidth letters fold to the same address.
+    create("\u{FF41}nn.lee@example.org", "Ann Lee")
+        .await
+        .expect_problem(409, "email_taken");
+    for (email, name, field) in [
+        ("ann.lee\u{200B}@example.org", "Ann Lee", "email"),
+        ("bob@example.org", "Bob\u{202E}gnp.exe", "display_name"),
+        ("bob@example.org", "Bob\u{200D}", "display_name"),
+    ] {
+        let reply = create(email, name).await;
+        reply.expect_problem(422, "validation_failed");
+        assert_eq!(reply.body["errors"][0]["field"], field, "{}", reply.text);
+    }
+}
+
+#[tokio::test]
+async fn a_look_alike_email_does_not_log_into_the_account_it_imitates() {
+    let app = spawn_lean().await;
+    let body =
+        json!({ "email": "ann@example.org", "password": "a decent passphrase", "role": "sme" });
+    app.post("/api/v1/users", Some(&app.admin_token), &body)
+        .await
+        .expect(201);
+    for lookalike in ["\u{0430}nn@example.org", "ann\u{200B}@example.org"] {
+        app.login(lookalike, "a decent passphrase")
+            .await
+            .expect_problem(401, "invalid_credentials");
+    }
+    app.login_ok("\u{FF41}nn@example.org", "a decent passphrase")
+        .await;
+}
+
+#[tokio::test]
+async fn concurrent_look_alike_sign_ups_make_one_account() {
+    let app = spawn_lean().await;
+    let emails = [
+        "paypal@example.org",
+        "p\u{0430}ypal@example.org",
+        "payp\u{0430}l@example.org",
+        "p\u{0430}yp\u{0430}l@example.org",
+        "paypa\u{04CF}@example.org",
+        "paypa1@example.org",
+    ];
+    let attempts = emails.iter().map(|email| {
+        let body = json!({ "email": email, "password": "a decent passphrase", "role": "sme" });
+        let app = &app;
+        async move {
+            app.post("/api/v1/users", Some(&app.admin_token), &body)
+                .await
+        }
+    });
+    let replies = futures::future::join_all(attempts).await;
+    let created = replies.iter().filter(|reply| reply.status == 201).count();
+    assert_eq!(created, 1, "{replies:?}");
+    for reply in replies.iter().filter(|reply| reply.status != 201) {
+        reply.expect_problem(409, "email_lookalike_taken");
+    }
+}
+
+#[tokio::test]
+async fn accounts_older_than_skeletons_get_one_when_the_service_starts() {
+    let first = spawn_lean().await;
+    let body =
+        json!({ "email": "carol@example.org", "password": "a decent passphrase", "role": "sme" });
+    first
+        .post("/api/v1/users", Some(&first.admin_token), &body)
+        .await
+        .expect(201);
+    // As if the account predated the column.
+    use diesel::RunQueryDsl;
+    diesel::sql_query("UPDATE users SET email_skeleton = NULL")
+        .execute(&mut first.connect_directly())
+        .unwrap();
+    let second = spawn_on(first.db.clone(), |settings| {
+        settings.database.db_pool_size = 2
+    })
+    .await;
+    let lookalike = json!({ "email": "c\u{0430}rol@example.org", "password": "a decent passphrase", "role": "sme" });
+    second
+        .post("/api/v1/users", Some(&second.admin_token), &lookalike)
+        .await
+        .expect_problem(409, "email_lookalike_taken");
+}
+
+#[tokio::test]
+async fn users_are_found_by_email_however_it_is_typed() {
+    let app = spawn_app().await;
+    let sme = app.create_user("sme").await;
+    let auditor = app.create_user("auditor").await;
+    let found = app
+        .get(
+            &format!("/api/v1/users?email={}", sme.email.to_uppercase()),
+            &auditor.token,
+        )
+        .await;
+    found.expect(200);
+    let users = found.body["users"].as_array().unwrap();
+    assert_eq!(users.len(), 1, "{}", found.text);
+    assert_eq!(users[0]["id"], sme.id);
+    app.get("/api/v1/users?email=nobody@example.org", &auditor.token)
+        .await
+        .expect(200);
+    app.get("/api/v1/users?email=not-an-email", &auditor.token)
+        .await
+        .expect_problem(422, "validation_failed");
 }

@@ -1,0 +1,2 @@
+DROP INDEX users_by_email_skeleton;
+ALTER TABLE users DROP COLUMN email_skeleton;
