@@ -4,7 +4,6 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::auth::AuthUser;
 use crate::db::audit::{self, AuditEventRow};
 use crate::db::chain_heads::{self, Chain};
 use crate::db::{self, DbConn, write_transaction};
@@ -12,38 +11,7 @@ use crate::domain::chain::{Verifier, canonical_time, link_hash};
 use crate::error::ApiError;
 use crate::ledger::Verification;
 
-/// Who did it and under which request.
-#[derive(Debug, Clone)]
-pub struct Actor {
-    /// The acting user's id; empty for the operator (see [`Actor::operator`]).
-    pub id: String,
-    pub role: String,
-    pub request_id: String,
-}
-
-/// The role recorded for an operator acting through the command line.
-pub const OPERATOR_ROLE: &str = "operator";
-
-impl Actor {
-    pub fn new(user: &AuthUser, request_id: &str) -> Self {
-        Self {
-            id: user.id.clone(),
-            role: user.role.as_str().to_owned(),
-            request_id: request_id.to_owned(),
-        }
-    }
-
-    /// Someone with access to the database acting through the command line (account
-    /// recovery): no account, so the event's `actor_id` is null and its `actor_role` is
-    /// `operator`; the request id is `cli-` and a new UUID.
-    pub fn operator() -> Self {
-        Self {
-            id: String::new(),
-            role: OPERATOR_ROLE.to_owned(),
-            request_id: format!("cli-{}", uuid::Uuid::new_v4()),
-        }
-    }
-}
+pub use crate::app::Actor;
 
 /// Every action the audit log records, for filters to check against (an unknown action is a
 /// typing mistake, not a query with no answer). Recording an action missing here fails in
@@ -146,7 +114,7 @@ fn append(
             id: uuid::Uuid::new_v4().to_string(),
             occurred_at: db::now(),
             actor_id: (!actor.id.is_empty()).then(|| actor.id.clone()),
-            actor_role: Some(actor.role.clone()),
+            actor_role: Some(actor.role.as_str().to_owned()),
             action: event.action.to_owned(),
             outcome: outcome.to_owned(),
             status: i64::from(status),
@@ -197,7 +165,7 @@ pub fn verify(conn: &mut DbConn) -> Result<Verification, ApiError> {
     let (head_seq, _) = chain_heads::read(conn, Chain::Audit)?;
     let mut verifier = Verifier::new();
     let filter = audit::AuditFilter::default();
-    crate::db::walk(
+    crate::db::walk::<_, ApiError>(
         conn,
         BATCH,
         |conn, after, limit| audit::page(conn, &filter, after, limit),

@@ -1,4 +1,4 @@
-//! The command line (SPEC §7).
+//! The command line.
 
 use std::io::{BufRead, IsTerminal};
 use std::process::ExitCode;

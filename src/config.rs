@@ -1,4 +1,4 @@
-//! Settings: each one a command-line flag and an environment variable (SPEC §7).
+//! Settings: each one a command-line flag and an environment variable.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

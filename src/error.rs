@@ -4,12 +4,7 @@
 //! clients branch on it, never on `title` or `detail`. A 5xx carries a fixed text and the
 //! request id; its cause goes to the log once, here, and nowhere else.
 
-use actix_web::http::StatusCode;
-use actix_web::http::header::{self, HeaderValue};
-use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
-
-use crate::telemetry;
 
 /// One refused field of a 422 answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -68,6 +63,9 @@ pub enum ApiError {
     /// 503: the database (or another dependency) is unreachable or saturated.
     #[error("service unavailable: {0}")]
     Unavailable(String),
+    /// 503: the database is reachable but busy with other writes past the wait allowed.
+    #[error("database busy: {0}")]
+    Busy(String),
     /// 500: a bug or an unexpected failure. The cause is logged, never sent.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -120,6 +118,7 @@ impl ApiError {
             ApiError::Validation(_) => "validation_failed",
             ApiError::TooManyRequests { .. } => "too_many_requests",
             ApiError::Unavailable(_) => "service_unavailable",
+            ApiError::Busy(_) => "database_busy",
             ApiError::Internal(_) => "internal_error",
         }
     }
@@ -136,7 +135,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType => "Unsupported media type",
             ApiError::Validation(_) => "Invalid values",
             ApiError::TooManyRequests { .. } => "Too many requests",
-            ApiError::Unavailable(_) => "Service unavailable",
+            ApiError::Unavailable(_) | ApiError::Busy(_) => "Service unavailable",
             ApiError::Internal(_) => "Internal server error",
         }
     }
@@ -169,6 +168,11 @@ impl ApiError {
             ApiError::Unavailable(_) => {
                 "The service cannot reach its database right now; try again shortly.".into()
             }
+            ApiError::Busy(_) => {
+                "The database is busy with other changes right now; nothing was done, try again \
+                 shortly."
+                    .into()
+            }
             ApiError::Internal(_) => {
                 "An unexpected error occurred; quote the request_id when reporting it.".into()
             }
@@ -181,7 +185,7 @@ impl ApiError {
         Problem {
             problem_type: format!("urn:sme-ledger:problem:{code}"),
             title: self.title(),
-            status: self.status_code().as_u16(),
+            status: self.status(),
             detail: self.detail(),
             code,
             request_id: request_id.to_owned(),
@@ -220,52 +224,37 @@ pub struct Problem {
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
-impl ResponseError for ApiError {
-    fn status_code(&self) -> StatusCode {
+impl ApiError {
+    /// The HTTP status this error is answered with.
+    pub fn status(&self) -> u16 {
         match self {
-            ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
-            ApiError::Unauthenticated { .. } => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
-            ApiError::NotFound => StatusCode::NOT_FOUND,
-            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Conflict { .. } | ApiError::StateConflict { .. } => StatusCode::CONFLICT,
-            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::BadRequest { .. } => 400,
+            ApiError::Unauthenticated { .. } => 401,
+            ApiError::Forbidden { .. } => 403,
+            ApiError::NotFound => 404,
+            ApiError::MethodNotAllowed => 405,
+            ApiError::Conflict { .. } | ApiError::StateConflict { .. } => 409,
+            ApiError::PayloadTooLarge { .. } => 413,
+            ApiError::UnsupportedMediaType => 415,
+            ApiError::Validation(_) => 422,
+            ApiError::TooManyRequests { .. } => 429,
+            ApiError::Unavailable(_) | ApiError::Busy(_) => 503,
+            ApiError::Internal(_) => 500,
         }
     }
 
-    fn error_response(&self) -> HttpResponse {
+    /// Seconds after which the same request may be sent again, for 429 and 503.
+    pub fn retry_after_secs(&self) -> Option<u64> {
         match self {
-            ApiError::Internal(cause) => {
-                tracing::error!(error.cause = ?cause, "request failed with an internal error")
-            }
-            ApiError::Unavailable(cause) => {
-                tracing::warn!(error.cause = %cause, "request failed: dependency unavailable")
-            }
-            _ => {}
+            ApiError::TooManyRequests { retry_after_secs } => Some(*retry_after_secs),
+            // Unavailable and busy mean nothing was done: the same request may be sent again.
+            ApiError::Unavailable(_) | ApiError::Busy(_) => Some(1),
+            _ => None,
         }
-        let body = self.problem(&telemetry::current_request_id());
-        let mut response = HttpResponse::build(self.status_code());
-        response.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)));
-        if let ApiError::Unauthenticated { .. } = self {
-            response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
-        }
-        if let ApiError::TooManyRequests { retry_after_secs } = self {
-            response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
-        }
-        // Unavailable means nothing was done: the same request may be sent again.
-        if let ApiError::Unavailable(_) = self {
-            response.insert_header((header::RETRY_AFTER, "1"));
-        }
-        response.body(serde_json::to_string(&body).unwrap_or_else(|_| String::from("{}")))
     }
 }
 
-/// One place maps database failures to what a client sees (STYLE §7).
+/// One place maps database failures to what a client sees.
 impl From<diesel::result::Error> for ApiError {
     fn from(error: diesel::result::Error) -> Self {
         use diesel::result::{DatabaseErrorKind as Kind, Error as E};
@@ -286,6 +275,9 @@ impl From<diesel::result::Error> for ApiError {
             E::DatabaseError(Kind::ClosedConnection | Kind::UnableToSendCommand, info) => {
                 ApiError::Unavailable(info.message().to_owned())
             }
+            E::DatabaseError(Kind::Unknown, ref info) if crate::db::is_busy(info.message()) => {
+                ApiError::Busy(info.message().to_owned())
+            }
             E::DatabaseError(Kind::Unknown, ref info)
                 if crate::db::is_connection_failure(info.message()) =>
             {
@@ -302,14 +294,28 @@ impl From<diesel::r2d2::PoolError> for ApiError {
     }
 }
 
-impl From<actix_web::error::BlockingError> for ApiError {
-    fn from(error: actix_web::error::BlockingError) -> Self {
-        ApiError::Internal(anyhow::anyhow!("blocking task failed: {error}"))
+impl From<crate::db::Failure> for ApiError {
+    fn from(failure: crate::db::Failure) -> Self {
+        match failure {
+            crate::db::Failure::Unreachable(why) => ApiError::Unavailable(why),
+            crate::db::Failure::Task(why) => ApiError::Internal(anyhow::anyhow!(why)),
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_busy_sqlite_database_is_said_to_be_busy_not_unreachable() {
+        let error = ApiError::from(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::Unknown,
+            Box::new(String::from("database is locked")),
+        ));
+        assert_eq!(error.code(), "database_busy");
+        assert_eq!(error.status(), 503);
+        assert!(error.problem("r").detail.contains("busy"));
+    }
+
     use super::*;
 
     fn body_of(error: &ApiError) -> serde_json::Value {
@@ -350,27 +356,20 @@ mod tests {
     #[test]
     fn an_unavailable_database_is_a_503_without_its_message() {
         let error = ApiError::Unavailable("connection refused to 10.0.0.1:5432".into());
-        assert_eq!(error.status_code(), StatusCode::SERVICE_UNAVAILABLE);
-        let response = error.error_response();
-        assert_eq!(
-            response
-                .headers()
-                .get(header::RETRY_AFTER)
-                .map(|v| v.as_bytes()),
-            Some(&b"1"[..])
-        );
+        assert_eq!(error.status(), 503);
+        assert_eq!(error.retry_after_secs(), Some(1));
         assert!(!body_of(&error).to_string().contains("10.0.0.1"));
     }
 
     #[test]
     fn database_errors_map_to_statuses_in_one_place() {
         assert_eq!(
-            ApiError::from(diesel::result::Error::NotFound).status_code(),
-            StatusCode::NOT_FOUND
+            ApiError::from(diesel::result::Error::NotFound).status(),
+            404
         );
         assert_eq!(
-            ApiError::from(diesel::result::Error::RollbackTransaction).status_code(),
-            StatusCode::INTERNAL_SERVER_ERROR
+            ApiError::from(diesel::result::Error::RollbackTransaction).status(),
+            500
         );
     }
 }

@@ -1,4 +1,4 @@
-//! `Idempotency-Key` (SPEC §5): a client that retries a creating or deciding POST with the
+//! `Idempotency-Key`: a client that retries a creating or deciding POST with the
 //! same key and body gets the first response again, byte for byte, with no new effect.
 //!
 //! 1. The key is claimed (`in_flight`) in a short transaction of its own. A claim by the same
@@ -112,7 +112,7 @@ type HmacSha256 = hmac::Hmac<Sha256>;
 /// and key order do not matter), keyed with the service's [`FingerprintKey`].
 pub fn fingerprint(req: &HttpRequest, body: &impl Serialize) -> String {
     let key = req
-        .app_data::<actix_web::web::Data<crate::startup::AppState>>()
+        .app_data::<actix_web::web::Data<crate::state::AppState>>()
         .map(|state| state.fingerprint_key.0)
         .unwrap_or_default();
     keyed_fingerprint(&key, req.method().as_str(), req.path(), body)

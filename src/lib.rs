@@ -1,6 +1,7 @@
 //! sme-ledger: the continuing-education credit ledger of a certification program's exam
 //! authors. See the README for the architecture map.
 
+pub mod app;
 pub mod audit;
 pub mod auth;
 pub mod bootstrap;
@@ -17,6 +18,7 @@ pub mod rates;
 pub mod reports;
 pub mod seed;
 pub mod startup;
+pub mod state;
 pub mod telemetry;
 pub mod workshops;
 

@@ -92,11 +92,11 @@ pub fn seed(
         Ok(())
     })
     .map_err(err)?;
-    let pm = Actor {
-        id: seeded.program_manager.clone(),
-        role: Role::ProgramManager.as_str().into(),
-        request_id: format!("seed-{run}"),
-    };
+    let pm = Actor::user(
+        seeded.program_manager.clone(),
+        Role::ProgramManager,
+        format!("seed-{run}"),
+    );
 
     // Items: submitted by each SME, the first `items_per_sme` accepted by the program manager.
     let per_sme = plan.items_per_sme + plan.pending_items_per_sme;
@@ -106,11 +106,7 @@ pub fn seed(
     for chunk in work.chunks(batch) {
         write_transaction(conn, |conn| -> Result<(), ApiError> {
             for &(s, i) in chunk {
-                let sme = Actor {
-                    id: seeded.smes[s].clone(),
-                    role: Role::Sme.as_str().into(),
-                    request_id: pm.request_id.clone(),
-                };
+                let sme = Actor::user(seeded.smes[s].clone(), Role::Sme, pm.request_id.clone());
                 let (exam_tier, item_type) = TIERS[i % TIERS.len()];
                 let item = NewItem {
                     exam_code: "350-401".into(),

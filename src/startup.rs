@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use actix_web::dev::Server;
 use actix_web::{App, HttpServer, middleware, web};
-use chrono::TimeDelta;
 
 use crate::auth::{PasswordHasher, ThrottlePolicy, TokenKeys, secret, session};
 use crate::bootstrap;
@@ -13,30 +12,8 @@ use crate::config::Settings;
 use crate::db::Db;
 use crate::http;
 use crate::reports;
+use crate::state::{AppState, Limits};
 use crate::telemetry;
-
-/// What every handler can reach, shared by all workers.
-#[derive(Clone)]
-pub struct AppState {
-    pub db: Db,
-    pub hasher: PasswordHasher,
-    pub tokens: TokenKeys,
-    pub throttle: ThrottlePolicy,
-    pub refresh_ttl: TimeDelta,
-    pub trust_forwarded_for: bool,
-    /// Trusted proxies in front of the service (see `--trusted-proxy-hops`).
-    pub trusted_proxy_hops: u32,
-    pub limits: Arc<Limits>,
-    /// Signs export manifests.
-    pub signing_key: Arc<ed25519_dalek::SigningKey>,
-    /// Keys the fingerprints of idempotent requests.
-    pub fingerprint_key: crate::idempotency::FingerprintKey,
-}
-
-#[derive(Debug, Clone)]
-pub struct Limits {
-    pub max_body_bytes: usize,
-}
 
 pub struct Application {
     port: u16,

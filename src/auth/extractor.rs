@@ -10,7 +10,7 @@ use actix_web::{FromRequest, HttpRequest, web};
 use crate::db::users;
 use crate::domain::Role;
 use crate::error::ApiError;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Debug, Clone)]
 pub struct AuthUser {
@@ -32,16 +32,18 @@ const ALLOWED_BEFORE_PASSWORD_CHANGE: [&str; 3] = [
 ];
 
 impl AuthUser {
-    /// 403 unless the caller holds one of `roles`.
+    /// The caller as the use cases see them, under the current request's id.
+    pub fn actor(&self) -> crate::app::Actor {
+        crate::app::Actor::user(
+            self.id.clone(),
+            self.role,
+            crate::telemetry::current_request_id(),
+        )
+    }
+
+    /// 403 unless the caller holds one of `roles` ([`crate::app::policy::require`]).
     pub fn require(&self, roles: &[Role]) -> Result<(), ApiError> {
-        if roles.contains(&self.role) {
-            return Ok(());
-        }
-        let names: Vec<&str> = roles.iter().map(|role| role.as_str()).collect();
-        Err(ApiError::forbidden(format!(
-            "This action needs the role {}.",
-            names.join(" or ")
-        )))
+        crate::app::policy::require(&self.actor(), roles)
     }
 
     pub fn is(&self, role: Role) -> bool {

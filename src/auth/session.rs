@@ -17,7 +17,7 @@ use crate::audit;
 use crate::db::{self, refresh_tokens, users, write_transaction};
 use crate::domain::{Email, NewPassword};
 use crate::error::ApiError;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TokenPair {
@@ -263,7 +263,7 @@ pub async fn change_password(
         .map_err(|rule| ApiError::invalid("new_password", rule.message()))?;
     let password_hash = state.hasher.hash(new).await?;
     let user_id = user.id.clone();
-    let actor = audit::Actor::new(user, &crate::telemetry::current_request_id());
+    let actor = user.actor();
     state
         .db
         .run(move |conn| {

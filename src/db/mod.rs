@@ -25,7 +25,6 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use secrecy::ExposeSecret;
 
 use crate::config::DatabaseSettings;
-use crate::error::ApiError;
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
@@ -259,41 +258,47 @@ impl Db {
     }
 
     /// A connection for synchronous use (command line, start-up). Not for request handlers.
-    pub fn get(&self) -> Result<PooledConnection<ConnectionManager<DbConn>>, ApiError> {
-        Ok(self.pool.get()?)
+    pub fn get(&self) -> Result<PooledConnection<ConnectionManager<DbConn>>, Failure> {
+        self.pool.get().map_err(Failure::from)
     }
 
     /// Runs `work` with a pooled connection on the blocking thread pool, never on an actix
     /// worker, inside the caller's tracing span.
-    pub async fn run<T, F>(&self, work: F) -> Result<T, ApiError>
+    pub async fn run_with<T, E, F>(&self, work: F) -> Result<T, E>
     where
-        F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
+        E: From<Failure> + Send + 'static,
     {
-        self.start(work).await
+        self.start_with(work).await
     }
 
-    /// Like [`Db::run`], but the work starts at once rather than when the future is first
+    /// Like [`Db::run_with`], but the work starts at once rather than when the future is first
     /// polled, so the caller can do something else meanwhile.
-    pub fn start<T, F>(&self, work: F) -> impl Future<Output = Result<T, ApiError>> + use<T, F>
+    pub fn start_with<T, E, F>(&self, work: F) -> impl Future<Output = Result<T, E>> + use<T, E, F>
     where
-        F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
+        E: From<Failure> + Send + 'static,
     {
         let pool = self.pool.clone();
         let span = tracing::Span::current();
-        let started = actix_web::web::block(move || {
+        let started = tokio::task::spawn_blocking(move || {
             let _entered = span.enter();
-            let mut conn = pool.get()?;
+            let mut conn = pool.get().map_err(Failure::from)?;
             work(&mut conn)
         });
-        async move { started.await? }
+        async move {
+            started
+                .await
+                .map_err(|error| Failure::Task(format!("database task failed: {error}")))?
+        }
     }
 
     /// Whether the database answers now (for `/readyz`).
     pub async fn is_ready(&self) -> bool {
         let pool = self.pool.clone();
-        let probe = actix_web::web::block(move || {
+        let probe = tokio::task::spawn_blocking(move || {
             let mut conn = pool.get_timeout(Duration::from_secs(2)).ok()?;
             conn.batch_execute("SELECT 1").ok()
         });
@@ -376,9 +381,41 @@ where
     }
 }
 
+/// Why a database call could not even be made.
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    /// No connection could be had in time: the database is down, or every connection busy.
+    #[error("no database connection: {0}")]
+    Unreachable(String),
+    /// The blocking task that ran the work failed (it panicked or was cancelled).
+    #[error("{0}")]
+    Task(String),
+}
+
+impl From<diesel::r2d2::PoolError> for Failure {
+    fn from(error: diesel::r2d2::PoolError) -> Self {
+        Failure::Unreachable(error.to_string())
+    }
+}
+
+/// Whether a unique constraint refused a write: the one test for "already exists".
+pub fn is_unique_violation(error: &diesel::result::Error) -> bool {
+    matches!(
+        error,
+        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
+    )
+}
+
+/// Whether SQLite gave up waiting for the write lock (another writer held it past
+/// `busy_timeout`): the database is busy, not gone.
+pub fn is_busy(message: &str) -> bool {
+    let message = message.to_ascii_lowercase();
+    message.contains("database is locked") || message.contains("database is busy")
+}
+
 /// Whether a database error message means the server is gone rather than the query wrong.
 pub fn is_connection_failure(message: &str) -> bool {
-    const SIGNS: [&str; 15] = [
+    const SIGNS: [&str; 14] = [
         "server closed the connection",
         "terminating connection",
         "could not connect",
@@ -392,7 +429,6 @@ pub fn is_connection_failure(message: &str) -> bool {
         "broken pipe",
         "eof detected",
         "ssl connection has been closed",
-        "database is locked",
         "canceling statement due to conflict",
     ];
     let message = message.to_ascii_lowercase();
@@ -412,13 +448,13 @@ pub fn now() -> chrono::NaiveDateTime {
 
 /// Visits rows in `seq` order, `batch` at a time, so that memory does not grow with the
 /// table: `fetch(conn, after_seq, limit)` reads the next batch, `seq` names a row's place.
-pub fn walk<T>(
+pub fn walk<T, E: From<diesel::result::Error>>(
     conn: &mut DbConn,
     batch: i64,
     mut fetch: impl FnMut(&mut DbConn, i64, i64) -> diesel::QueryResult<Vec<T>>,
     seq: impl Fn(&T) -> i64,
-    mut visit: impl FnMut(T) -> Result<(), ApiError>,
-) -> Result<(), ApiError> {
+    mut visit: impl FnMut(T) -> Result<(), E>,
+) -> Result<(), E> {
     let mut after = 0;
     loop {
         let rows = fetch(conn, after, batch)?;

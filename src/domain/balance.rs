@@ -1,4 +1,4 @@
-//! Balances: what a set of postings adds up to, broken down by source (SPEC §8 "Credits").
+//! Balances: what a set of postings adds up to, broken down by source.
 //! Derived from entries only; never stored.
 
 use std::collections::BTreeMap;

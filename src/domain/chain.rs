@@ -1,4 +1,4 @@
-//! The hash chain shared by the ledger and the audit log (SPEC §4).
+//! The hash chain shared by the ledger and the audit log.
 //!
 //! `hash = SHA-256(prev_hash ‖ canonical)`, written as 64 lower-case hex digits, where
 //! `prev_hash` is the previous link's hash as those 64 ASCII characters (the first link uses

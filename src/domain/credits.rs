@@ -1,4 +1,4 @@
-//! Credit rules (SPEC §3): what an item or a workshop day earns, as whole numbers.
+//! Credit rules: what an item or a workshop day earns, as whole numbers.
 
 use std::fmt;
 use std::str::FromStr;

@@ -1,4 +1,4 @@
-//! The item status machine (SPEC §5):
+//! The item status machine:
 //!
 //! ```text
 //! submitted ──accept──▶ accepted ──revoke──▶ revoked

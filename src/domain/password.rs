@@ -37,7 +37,7 @@ impl From<PasswordRule> for Invalid {
     }
 }
 
-/// A password that meets the policy (SPEC §6): 8 to 128 characters, counted as characters
+/// A password that meets the policy: 8 to 128 characters, counted as characters
 /// not bytes, used whole (never truncated), and not on the common-passwords list.
 pub struct NewPassword(SecretString);
 

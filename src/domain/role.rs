@@ -3,7 +3,7 @@ use std::str::FromStr;
 
 use super::Invalid;
 
-/// The one role a user holds (SPEC §2).
+/// The one role a user holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, utoipa::ToSchema)]
 #[schema(rename_all = "snake_case")]
 pub enum Role {

@@ -12,7 +12,7 @@ use crate::auth::AuthUser;
 use crate::db::audit::{self, AuditEventRow, AuditFilter};
 use crate::domain::{Role, parse_id};
 use crate::error::ApiError;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]

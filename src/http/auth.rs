@@ -7,14 +7,13 @@ use utoipa::ToSchema;
 
 use super::client_address;
 use super::extract::Json;
-use crate::audit::{self, Actor, Event};
+use crate::audit::{self, Event};
 use crate::auth::session::TokenPair;
 use crate::auth::{AuthUser, session};
 use crate::db::users::UserChanges;
 use crate::db::write_transaction;
 use crate::error::ApiError;
-use crate::startup::AppState;
-use crate::telemetry::current_request_id;
+use crate::state::AppState;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -81,7 +80,7 @@ pub async fn logout_all(
     user: AuthUser,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = Actor::new(&user, &current_request_id());
+    let actor = user.actor();
     state
         .db
         .run(move |conn| {

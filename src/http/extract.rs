@@ -5,7 +5,7 @@ use actix_web::{HttpRequest, mime, web};
 use serde_json::error::Category;
 
 use crate::error::{ApiError, FieldError};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Collects every field's problem, so a client fixes them all in one round.
 #[derive(Default)]

@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::extract::{Json, OptionalJson, Problems, lower_bound, upper_bound};
 use super::pagination;
 use super::views::{EntryView, ItemView};
-use crate::audit::{self, Actor, Event};
+use crate::audit::{self, Event};
 use crate::auth::AuthUser;
 use crate::db::audit::AuditFilter;
 use crate::db::items::{self as item_rows, ItemFilter, ItemRow};
@@ -22,8 +22,7 @@ use crate::domain::{
 use crate::error::ApiError;
 use crate::idempotency::{self, IdempotencyKey, Reply};
 use crate::items::{self, NewItem};
-use crate::startup::AppState;
-use crate::telemetry::current_request_id;
+use crate::state::AppState;
 
 /// Longest reason or note accepted.
 pub const MAX_REASON_CHARS: usize = 500;
@@ -106,7 +105,7 @@ pub async fn submit(
         external_ref,
         blueprint_objective,
     };
-    let actor = Actor::new(&user, &current_request_id());
+    let actor = user.actor();
     state
         .db
         .run(move |conn| {
@@ -413,7 +412,7 @@ async fn decide(
         ItemAction::Withdraw => &[Role::Sme],
         _ => &[Role::ProgramManager],
     };
-    let actor = Actor::new(&user, &current_request_id());
+    let actor = user.actor();
     state
         .db
         .run(move |conn| {

@@ -10,7 +10,7 @@ use super::extract::{Json, Problems, lower_bound, upper_bound};
 use super::items::{MAX_REASON_CHARS, ReasonBody};
 use super::pagination;
 use super::views::EntryView;
-use crate::audit::{self, Actor, Event};
+use crate::audit::{self, Event};
 use crate::auth::AuthUser;
 use crate::db::items as item_rows;
 use crate::db::ledger::{self as entries, EntryFilter};
@@ -18,8 +18,7 @@ use crate::domain::{EntryKind, Role, bounded_text, parse_id};
 use crate::error::ApiError;
 use crate::idempotency::{self, IdempotencyKey, Reply};
 use crate::ledger;
-use crate::startup::AppState;
-use crate::telemetry::current_request_id;
+use crate::state::AppState;
 
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -135,7 +134,7 @@ pub async fn reverse(
     let reason = bounded_text(&body.reason, MAX_REASON_CHARS)
         .map_err(|why| ApiError::invalid("reason", why))?;
     let entry_id = path.into_inner();
-    let actor = Actor::new(&user, &current_request_id());
+    let actor = user.actor();
     state
         .db
         .run(move |conn| {

@@ -10,7 +10,7 @@ use super::extract::Json;
 use super::users::UserView;
 use crate::auth::{AuthUser, session};
 use crate::error::ApiError;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Any authenticated user.
 #[utoipa::path(get, path = "/api/v1/me", tag = "users", responses((status = 200, body = UserView)))]

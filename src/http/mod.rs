@@ -9,6 +9,7 @@ mod ledger;
 mod me;
 pub mod openapi;
 mod pagination;
+mod problem;
 mod rates;
 mod reports;
 mod users;

@@ -11,15 +11,14 @@ use utoipa::{IntoParams, ToSchema};
 use super::extract::{Json, Problems};
 use super::pagination;
 use super::views::{ItemRateView, WorkshopRateView};
-use crate::audit::{self, Actor, Event};
+use crate::audit::{self, Event};
 use crate::auth::AuthUser;
 use crate::db::{self, rates};
 use crate::domain::credits::{admissible, check_effective_from};
 use crate::domain::{CertificationLevel, Credits, ExamTier, ItemType, Role};
 use crate::error::ApiError;
 use crate::idempotency::{self, IdempotencyKey, Reply};
-use crate::startup::AppState;
-use crate::telemetry::current_request_id;
+use crate::state::AppState;
 
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -105,7 +104,7 @@ pub async fn publish_item_rate(
             "validated fields missing"
         )));
     };
-    let actor = Actor::new(&user, &current_request_id());
+    let actor = user.actor();
     state
         .db
         .run(move |conn| {
@@ -199,7 +198,7 @@ pub async fn publish_workshop_rate(
             "validated fields missing"
         )));
     };
-    let actor = Actor::new(&user, &current_request_id());
+    let actor = user.actor();
     state
         .db
         .run(move |conn| {

@@ -12,7 +12,7 @@ use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
 use super::extract::{Problems, lower_bound, upper_bound};
-use crate::audit::{self, Actor, Event};
+use crate::audit::{self, Event};
 use crate::auth::AuthUser;
 use crate::db::ledger::EntryFilter;
 use crate::db::{self, Db, users, write_transaction};
@@ -23,8 +23,7 @@ use crate::ledger;
 use crate::reports::format::{ExportRow, Format};
 use crate::reports::manifest::{self, Digest2};
 use crate::reports::{self, BATCH};
-use crate::startup::AppState;
-use crate::telemetry::current_request_id;
+use crate::state::AppState;
 
 pub const UNTIL_SEQ_HEADER: HeaderName = HeaderName::from_static("x-ledger-until-seq");
 
@@ -335,7 +334,7 @@ async fn begin_export(
     user.require(&[Role::Auditor, Role::ProgramManager])?;
     let mut filter = query.filter()?;
     let requested = query.until_seq;
-    let actor = Actor::new(user, &current_request_id());
+    let actor = user.actor();
     let described = query.described();
     let until_seq = state
         .db

@@ -12,14 +12,13 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::extract::{Json, Problems};
 use super::pagination;
-use crate::audit::{self, Actor, Event};
+use crate::audit::{self, Event};
 use crate::auth::{AuthUser, ThrottlePolicy, session};
 use crate::db::{self, users, write_transaction};
 use crate::domain::{DisplayName, Email, NewPassword, Role};
 use crate::error::ApiError;
 use crate::idempotency::{self, IdempotencyKey, Reply};
-use crate::startup::AppState;
-use crate::telemetry::current_request_id;
+use crate::state::AppState;
 
 /// A user as the API shows it. Never carries the password hash or the token version.
 #[derive(Debug, Serialize, ToSchema)]
@@ -133,7 +132,7 @@ pub async fn create(
         }),
     );
     let password_hash = state.hasher.hash(password).await?;
-    let actor = Actor::new(&user, &current_request_id());
+    let actor = user.actor();
     state
         .db
         .run(move |conn| {
@@ -368,7 +367,7 @@ pub async fn update(
         "password_set_by": changes.password_hash.as_ref().map(|_| actor.id.clone()),
     });
     let (actor_id, target_email) = (actor.id.clone(), target.email.clone());
-    let audit_actor = Actor::new(&actor, &current_request_id());
+    let audit_actor = actor.actor();
     let row = state
         .db
         .run(move |conn| {
@@ -450,7 +449,7 @@ pub async fn unlock(
 ) -> Result<HttpResponse, ApiError> {
     let target = visible_user(&actor, &state, path.into_inner()).await?;
     actor.require(&[Role::Admin])?;
-    let audit_actor = Actor::new(&actor, &current_request_id());
+    let audit_actor = actor.actor();
     state
         .db
         .run(move |conn| {

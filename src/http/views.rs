@@ -1,4 +1,4 @@
-//! Resources as the API shows them (SPEC §8): field names are part of the contract.
+//! Resources as the API shows them: field names are part of the contract.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;

@@ -12,7 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::extract::{Json, Problems};
 use super::pagination;
 use super::views::EntryView;
-use crate::audit::{self, Actor, Event};
+use crate::audit::{self, Event};
 use crate::auth::AuthUser;
 use crate::db::ledger::{self as entries, EntryFilter};
 use crate::db::workshops::{self as workshop_rows, WorkshopFilter, WorkshopRow};
@@ -20,8 +20,7 @@ use crate::domain::workshop::check_span;
 use crate::domain::{CertificationLevel, Role, WorkshopKind, bounded_text, code};
 use crate::error::ApiError;
 use crate::idempotency::{self, IdempotencyKey, Reply};
-use crate::startup::AppState;
-use crate::telemetry::current_request_id;
+use crate::state::AppState;
 use crate::workshops::{self, Attendee, NewWorkshop};
 
 const READERS: [Role; 3] = [Role::Sme, Role::ProgramManager, Role::Auditor];
@@ -119,7 +118,7 @@ pub async fn create(
         starts_on,
         ends_on,
     };
-    let actor = Actor::new(&user, &current_request_id());
+    let actor = user.actor();
     state
         .db
         .run(move |conn| {
@@ -294,7 +293,7 @@ pub async fn log_attendance(
         return Err(ApiError::Internal(anyhow::anyhow!("attendee missing")));
     };
     let named = json!({ "sme_id": body.sme_id, "sme_email": body.sme_email });
-    let actor = Actor::new(&user, &current_request_id());
+    let actor = user.actor();
     state
         .db
         .run(move |conn| {

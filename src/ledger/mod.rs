@@ -178,7 +178,7 @@ fn already_reversed() -> ApiError {
     ApiError::conflict("already_reversed", "This entry has already been reversed.")
 }
 
-/// The result of recomputing a chain (SPEC §8).
+/// The result of recomputing a chain.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Verification {
     pub ok: bool,
@@ -212,7 +212,7 @@ pub fn verify(conn: &mut DbConn) -> Result<Verification, ApiError> {
         ..EntryFilter::default()
     };
     let mut verifier = Verifier::new();
-    db::walk(
+    db::walk::<_, ApiError>(
         conn,
         BATCH,
         |conn, after, limit| ledger::page(conn, &filter, after, limit),

@@ -1,6 +1,6 @@
 //! The two export formats, written and read back by the same code.
 //!
-//! Both carry every ledger entry field of SPEC §8 and, beside the ids, the names a reader
+//! Both carry every ledger entry field and, beside the ids, the names a reader
 //! needs (the SME's email, the item's external reference, the workshop's title), in this
 //! order: `id, seq, sme_id, sme_email, kind, amount, rate_id, item_id, item_external_ref,
 //! workshop_id, workshop_title, day, reverses_entry_id, reason, posted_at, posted_by,

@@ -117,7 +117,7 @@ pub fn for_each_export_row(
     filter: &EntryFilter,
     visit: impl FnMut(ExportRow) -> Result<(), ApiError>,
 ) -> Result<(), ApiError> {
-    walk(
+    walk::<_, ApiError>(
         conn,
         BATCH,
         |conn, after, limit| export_page(conn, filter, after, limit),
@@ -131,7 +131,7 @@ fn for_each_attributed(
     filter: &EntryFilter,
     visit: impl FnMut(AttributedRow) -> Result<(), ApiError>,
 ) -> Result<(), ApiError> {
-    walk(
+    walk::<_, ApiError>(
         conn,
         BATCH,
         |conn, after, limit| ledger::attributed_page(conn, filter, after, limit),
@@ -366,7 +366,7 @@ pub fn summary(
         before: to,
         ..AuditFilter::default()
     };
-    walk(
+    walk::<_, ApiError>(
         conn,
         BATCH,
         |conn, after, limit| audit_rows::page(conn, &events, after, limit),

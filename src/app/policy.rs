@@ -1,0 +1,107 @@
+//! Who may see and do what: the one place for the role rules of every use case, and for
+//! "another SME's thing does not exist" (an SME never learns whether another SME's item,
+//! entry, credits or account exists: 404, exactly as for a missing one). The access-matrix
+//! test (`tests/api/access.rs`) is the proof that every route follows it.
+
+use super::{Actor, ActorRole};
+use crate::domain::Role;
+use crate::error::ApiError;
+
+/// 403 unless the actor holds one of `roles`. An operator passes.
+pub fn require(actor: &Actor, roles: &[Role]) -> Result<(), ApiError> {
+    match actor.role {
+        ActorRole::Operator => Ok(()),
+        ActorRole::User(role) if roles.contains(&role) => Ok(()),
+        ActorRole::User(_) => {
+            let names: Vec<&str> = roles.iter().map(|role| role.as_str()).collect();
+            Err(ApiError::forbidden(format!(
+                "This action needs the role {}.",
+                names.join(" or ")
+            )))
+        }
+    }
+}
+
+/// Something that belongs to the SME `owner_id`: to any other SME it does not exist (404).
+/// Others' roles are checked with [`require`].
+pub fn hide_from_other_smes(actor: &Actor, owner_id: &str) -> Result<(), ApiError> {
+    if actor.is(Role::Sme) && actor.id != owner_id {
+        return Err(ApiError::NotFound);
+    }
+    Ok(())
+}
+
+/// The SME whose data a read is about: an SME reads only their own, whatever they asked for.
+pub fn own_sme_scope(actor: &Actor, asked: Option<String>) -> SmeScope {
+    match (actor.is(Role::Sme), asked) {
+        (true, Some(asked)) if asked != actor.id => SmeScope::Nothing,
+        (true, _) => SmeScope::Only(actor.id.clone()),
+        (false, asked) => asked.map_or(SmeScope::Everyone, SmeScope::Only),
+    }
+}
+
+/// Whose records a list may show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SmeScope {
+    Everyone,
+    Only(String),
+    /// An SME asked for another SME's records: the answer is an empty list, as if there were
+    /// none.
+    Nothing,
+}
+
+impl SmeScope {
+    /// The SME filter to apply, or `None` when the list is empty whatever the data.
+    pub fn filter(self) -> Option<Option<String>> {
+        match self {
+            SmeScope::Everyone => Some(None),
+            SmeScope::Only(id) => Some(Some(id)),
+            SmeScope::Nothing => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sme(id: &str) -> Actor {
+        Actor::user(id, Role::Sme, "r")
+    }
+
+    #[test]
+    fn roles_are_required_and_an_operator_passes() {
+        assert!(require(&sme("a"), &[Role::Sme]).is_ok());
+        assert_eq!(
+            require(&sme("a"), &[Role::Admin]).map_err(|e| e.status()),
+            Err(403)
+        );
+        assert!(require(&Actor::operator(), &[Role::Admin]).is_ok());
+    }
+
+    #[test]
+    fn another_smes_thing_is_not_found_and_others_see_it() {
+        assert!(hide_from_other_smes(&sme("a"), "a").is_ok());
+        assert_eq!(
+            hide_from_other_smes(&sme("a"), "b").map_err(|e| e.status()),
+            Err(404)
+        );
+        let pm = Actor::user("p", Role::ProgramManager, "r");
+        assert!(hide_from_other_smes(&pm, "b").is_ok());
+    }
+
+    #[test]
+    fn an_smes_lists_are_their_own() {
+        assert_eq!(own_sme_scope(&sme("a"), None), SmeScope::Only("a".into()));
+        assert_eq!(
+            own_sme_scope(&sme("a"), Some("b".into())),
+            SmeScope::Nothing
+        );
+        let auditor = Actor::user("x", Role::Auditor, "r");
+        assert_eq!(own_sme_scope(&auditor, None), SmeScope::Everyone);
+        assert_eq!(
+            own_sme_scope(&auditor, Some("b".into())),
+            SmeScope::Only("b".into())
+        );
+    }
+}
