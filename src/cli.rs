@@ -276,7 +276,7 @@ fn recover(db: &Db, email: &Email, recovery: Recovery) -> anyhow::Result<()> {
             conn,
             &actor,
             &Event {
-                action: "user.updated",
+                action: crate::audit::AuditAction::UserUpdated,
                 target_type: "user",
                 target_id: Some(&user.id),
                 details,
@@ -352,7 +352,7 @@ fn create_user(
             conn,
             &actor,
             &Event {
-                action: "user.created",
+                action: crate::audit::AuditAction::UserCreated,
                 target_type: "user",
                 target_id: Some(&id),
                 details,

@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use crate::audit::{self, Actor, Event};
+use crate::audit::{self, Actor, AuditAction, Event};
 use crate::db::items::{self, Decision, ItemRow};
 use crate::db::ledger::{self as ledger_table, LedgerEntryRow};
 use crate::db::{self, DbConn};
@@ -66,7 +66,7 @@ pub fn submit(conn: &mut DbConn, actor: &Actor, item: &NewItem) -> Result<ItemRo
         conn,
         actor,
         &Event {
-            action: "item.submitted",
+            action: crate::audit::AuditAction::ItemSubmitted,
             target_type: "item",
             target_id: Some(&row.id),
             details: json!({ "to_status": "submitted", "eligible": row.eligible }),
@@ -288,11 +288,11 @@ pub fn detail(
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("item details lost")))
 }
 
-pub fn action_name(action: ItemAction) -> &'static str {
+pub fn action_name(action: ItemAction) -> AuditAction {
     match action {
-        ItemAction::Accept => "item.accepted",
-        ItemAction::Reject => "item.rejected",
-        ItemAction::Withdraw => "item.withdrawn",
-        ItemAction::Revoke => "item.revoked",
+        ItemAction::Accept => AuditAction::ItemAccepted,
+        ItemAction::Reject => AuditAction::ItemRejected,
+        ItemAction::Withdraw => AuditAction::ItemWithdrawn,
+        ItemAction::Revoke => AuditAction::ItemRevoked,
     }
 }

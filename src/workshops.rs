@@ -43,7 +43,7 @@ pub fn create(
         conn,
         actor,
         &Event {
-            action: "workshop.created",
+            action: crate::audit::AuditAction::WorkshopCreated,
             target_type: "workshop",
             target_id: Some(&row.id),
             details: json!({
@@ -156,7 +156,7 @@ pub fn log_attendance(
         conn,
         actor,
         &Event {
-            action: "workshop.attendance_logged",
+            action: crate::audit::AuditAction::WorkshopAttendanceLogged,
             target_type: "workshop",
             target_id: Some(&workshop.id),
             details: json!({

@@ -278,7 +278,7 @@ pub async fn change_password(
                     conn,
                     &actor,
                     &audit::Event {
-                        action: "user.password_changed",
+                        action: crate::audit::AuditAction::UserPasswordChanged,
                         target_type: "user",
                         target_id: Some(&user_id),
                         details: serde_json::json!({ "password_set_by": user_id }),

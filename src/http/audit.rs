@@ -100,11 +100,13 @@ pub async fn list(
     let mut problems = Problems::default();
     let actor_id = problems.optional("actor_id", query.actor_id.as_deref(), parse_id);
     let target_id = problems.optional("target_id", query.target_id.as_deref(), parse_id);
-    let action = problems.optional(
-        "action",
-        query.action.as_deref(),
-        one_of(crate::audit::ACTIONS),
-    );
+    let action = problems
+        .optional(
+            "action",
+            query.action.as_deref(),
+            str::parse::<crate::audit::AuditAction>,
+        )
+        .map(|action| action.as_str().to_owned());
     let target_type = problems.optional(
         "target_type",
         query.target_type.as_deref(),

@@ -87,7 +87,7 @@ pub async fn logout_all(
             write_transaction(conn, |conn| {
                 session::revoke_everything(conn, &actor.id, &UserChanges::default())?;
                 let event = Event {
-                    action: "user.sessions_revoked",
+                    action: crate::audit::AuditAction::UserSessionsRevoked,
                     target_type: "user",
                     target_id: Some(&actor.id),
                     details: serde_json::json!({}),

@@ -139,7 +139,7 @@ pub async fn reverse(
         .db
         .run(move |conn| {
             let event = Event {
-                action: "ledger.reversed",
+                action: crate::audit::AuditAction::LedgerReversed,
                 target_type: "ledger_entry",
                 target_id: Some(&entry_id),
                 details: json!({ "reason": reason }),
@@ -174,7 +174,7 @@ pub async fn reverse(
                     conn,
                     &actor,
                     &Event {
-                        action: "ledger.reversed",
+                        action: crate::audit::AuditAction::LedgerReversed,
                         target_type: "ledger_entry",
                         target_id: Some(&entry.id),
                         details: json!({ "reason": reason, "reversal_id": reversal.id, "amount": reversal.amount }),

@@ -123,7 +123,7 @@ pub async fn publish_item_rate(
                     conn,
                     &actor,
                     &Event {
-                        action: "rate.item_published",
+                        action: crate::audit::AuditAction::ItemRatePublished,
                         target_type: "item_rate",
                         target_id: Some(&row.id),
                         details: json!({
@@ -216,7 +216,7 @@ pub async fn publish_workshop_rate(
                     conn,
                     &actor,
                     &Event {
-                        action: "rate.workshop_published",
+                        action: crate::audit::AuditAction::WorkshopRatePublished,
                         target_type: "workshop_rate",
                         target_id: Some(&row.id),
                         details: json!({

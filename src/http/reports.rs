@@ -342,7 +342,7 @@ async fn begin_export(
             write_transaction(conn, |conn| {
                 let until_seq = reports::resolve_until_seq(conn, requested)?;
                 let event = Event {
-                    action: "report.exported",
+                    action: crate::audit::AuditAction::ReportExported,
                     target_type: "ledger",
                     target_id: None,
                     details: json!({ "what": what, "filters": described, "until_seq": until_seq }),

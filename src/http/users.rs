@@ -170,7 +170,7 @@ pub async fn create(
                     conn,
                     &actor,
                     &Event {
-                        action: "user.created",
+                        action: crate::audit::AuditAction::UserCreated,
                         target_type: "user",
                         target_id: Some(&id),
                         details: json!({
@@ -388,7 +388,7 @@ pub async fn update(
                     conn,
                     &audit_actor,
                     &Event {
-                        action: "user.updated",
+                        action: crate::audit::AuditAction::UserUpdated,
                         target_type: "user",
                         target_id: Some(&target_id),
                         details,
@@ -459,7 +459,7 @@ pub async fn unlock(
                     conn,
                     &audit_actor,
                     &Event {
-                        action: "user.unlocked",
+                        action: crate::audit::AuditAction::UserUnlocked,
                         target_type: "user",
                         target_id: Some(&target.id),
                         details: json!({ "counters_cleared": cleared }),

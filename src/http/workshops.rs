@@ -298,7 +298,7 @@ pub async fn log_attendance(
         .db
         .run(move |conn| {
             let event = Event {
-                action: "workshop.attendance_logged",
+                action: crate::audit::AuditAction::WorkshopAttendanceLogged,
                 target_type: "workshop",
                 target_id: Some(&workshop_id),
                 details: named,

@@ -377,12 +377,13 @@ pub fn summary(
                     return Ok(());
                 }
             }
-            match event.action.as_str() {
-                "item.submitted" => items.submitted += 1,
-                "item.accepted" => items.accepted += 1,
-                "item.rejected" => items.rejected += 1,
-                "item.withdrawn" => items.withdrawn += 1,
-                "item.revoked" => items.revoked += 1,
+            use crate::audit::AuditAction as A;
+            match event.action.parse::<A>() {
+                Ok(A::ItemSubmitted) => items.submitted += 1,
+                Ok(A::ItemAccepted) => items.accepted += 1,
+                Ok(A::ItemRejected) => items.rejected += 1,
+                Ok(A::ItemWithdrawn) => items.withdrawn += 1,
+                Ok(A::ItemRevoked) => items.revoked += 1,
                 _ => {}
             }
             Ok(())
