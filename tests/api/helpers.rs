@@ -59,6 +59,26 @@ pub fn is_postgres() -> bool {
     std::env::var("TEST_DATABASE_URL").is_ok_and(|url| !url.is_empty())
 }
 
+/// For the tests that apply to one backend only: they are `#[ignore]`d (so `cargo test` shows
+/// them as not run) and named `…_on_postgres` or `…_on_sqlite`; `.ci/run` runs each group with
+/// `--ignored` on its backend. Run on the other one, they fail rather than pass unseen.
+#[track_caller]
+pub fn require_postgres() {
+    assert!(
+        is_postgres(),
+        "this test needs PostgreSQL: set TEST_DATABASE_URL (bash .ci/with-postgres cargo test -- --ignored on_postgres)"
+    );
+}
+
+#[track_caller]
+#[allow(dead_code)] // until a SQLite-only test exists
+pub fn require_sqlite() {
+    assert!(
+        !is_postgres(),
+        "this test needs SQLite: unset TEST_DATABASE_URL (cargo test -- --ignored on_sqlite)"
+    );
+}
+
 /// `postgres://u@h:p/old?x` with the database name replaced.
 pub fn with_database_name(url: &str, name: &str) -> String {
     let (base, query) = match url.split_once('?') {

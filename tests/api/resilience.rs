@@ -11,9 +11,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{
-    ADMIN_EMAIL, ADMIN_PASSWORD, JWT_SECRET, TestDatabase, is_postgres, item_body,
-};
+use crate::helpers::{ADMIN_EMAIL, ADMIN_PASSWORD, JWT_SECRET, TestDatabase, item_body};
 
 /// The service as its own process, on the given database.
 struct Server {
@@ -475,12 +473,12 @@ impl Drop for OwnCluster {
     }
 }
 
-/// PostgreSQL only: the database stops abruptly under load and comes back.
+/// PostgreSQL only: the database stops abruptly under load and comes back. `.ci/run` runs
+/// it in its PostgreSQL stage (`--ignored on_postgres`).
 #[tokio::test]
-async fn a_database_stopped_under_load_gives_503_and_the_service_recovers_by_itself() {
-    if !is_postgres() {
-        return;
-    }
+#[ignore = "PostgreSQL only: run with TEST_DATABASE_URL and --ignored on_postgres"]
+async fn a_database_stopped_under_load_gives_503_and_the_service_recovers_by_itself_on_postgres() {
+    crate::helpers::require_postgres();
     let cluster = Arc::new(OwnCluster::start());
     let database = TestDatabase {
         url: cluster.url.clone(),
