@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod chain_heads;
+mod enums;
 pub mod idempotency;
 pub mod items;
 pub mod ledger;
