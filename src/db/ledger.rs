@@ -230,3 +230,27 @@ pub fn attributed_page(
         .limit(limit)
         .load(conn)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use diesel::result::{DatabaseErrorKind, Error};
+
+    fn unique_violation(message: &str) -> Error {
+        Error::DatabaseError(
+            DatabaseErrorKind::UniqueViolation,
+            Box::new(message.to_owned()),
+        )
+    }
+
+    #[test]
+    fn a_second_reversal_is_told_apart_from_other_unique_violations() {
+        assert!(is_second_reversal(&unique_violation(
+            "UNIQUE constraint failed: ledger_entries.reverses_entry_id"
+        )));
+        assert!(!is_second_reversal(&unique_violation(
+            "UNIQUE constraint failed: ledger_entries.seq"
+        )));
+        assert!(!is_second_reversal(&Error::NotFound));
+    }
+}
