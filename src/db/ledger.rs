@@ -70,19 +70,16 @@ pub fn last_seq(conn: &mut DbConn) -> QueryResult<i64> {
 /// Whether `error` is the unique constraint on `reverses_entry_id` refusing a second reversal
 /// of one entry (and not any other unique constraint of the table).
 pub fn is_second_reversal(error: &diesel::result::Error) -> bool {
-    match error {
-        diesel::result::Error::DatabaseError(
-            diesel::result::DatabaseErrorKind::UniqueViolation,
-            info,
-        ) => {
-            // PostgreSQL names the constraint (`ledger_entries_reverses_entry_id_key`); SQLite
-            // only says "UNIQUE constraint failed: ledger_entries.reverses_entry_id".
-            info.constraint_name()
-                .is_some_and(|name| name.contains("reverses_entry_id"))
-                || info.message().contains("ledger_entries.reverses_entry_id")
-        }
-        _ => false,
-    }
+    let diesel::result::Error::DatabaseError(_, info) = error else {
+        return false;
+    };
+    // PostgreSQL names the constraint (`ledger_entries_reverses_entry_id_key`); SQLite only
+    // says "UNIQUE constraint failed: ledger_entries.reverses_entry_id".
+    super::is_unique_violation(error)
+        && (info
+            .constraint_name()
+            .is_some_and(|name| name.contains("reverses_entry_id"))
+            || info.message().contains("ledger_entries.reverses_entry_id"))
 }
 
 /// The award of an item, if it has one.
