@@ -379,7 +379,10 @@ fn verify_ledger(database: &DatabaseSettings) -> ExitCode {
         let mut conn = db.get().map_err(|error| anyhow::anyhow!("{error}"))?;
         let mut all_ok = true;
         for (name, verification) in [
-            ("ledger", crate::ledger::verify(&mut conn)),
+            (
+                "ledger",
+                crate::app::ledger::verify(&mut conn, &crate::app::Actor::operator()),
+            ),
             ("audit log", crate::audit::verify(&mut conn)),
         ] {
             let verification = verification.map_err(|error| anyhow::anyhow!("{error}"))?;

@@ -12,7 +12,6 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod idempotency;
-pub mod items;
 pub mod ledger;
 pub mod rates;
 pub mod reports;

@@ -4,15 +4,15 @@
 use chrono::{Duration, Utc};
 use secrecy::SecretString;
 
+use crate::app::items::{self, Decide, Submission};
 use crate::audit::Actor;
 use crate::auth::PasswordHasher;
 use crate::db::{self, DbConn, rates, users, write_transaction};
 use crate::domain::{
-    AuthoringChannel, CertificationLevel, ExamTier, ExternalRef, ItemAction, ItemType, NewPassword,
-    Role, WorkshopKind,
+    AuthoringChannel, CertificationLevel, ExamTier, ItemAction, ItemType, NewPassword, Role,
+    WorkshopKind,
 };
 use crate::error::ApiError;
-use crate::items::{self, NewItem};
 use crate::workshops::{self, NewWorkshop};
 
 #[derive(Debug, Clone)]
@@ -108,18 +108,22 @@ pub fn seed(
             for &(s, i) in chunk {
                 let sme = Actor::user(seeded.smes[s].clone(), Role::Sme, pm.request_id.clone());
                 let (exam_tier, item_type) = TIERS[i % TIERS.len()];
-                let item = NewItem {
+                let submission = Submission {
                     exam_code: "350-401".into(),
-                    exam_tier,
-                    item_type,
-                    authoring_channel: AuthoringChannel::SmeProgram,
-                    external_ref: ExternalRef::parse(&format!("SEED-{run}-{s}-{i}"))
-                        .map_err(|why| ApiError::invalid("run", why))?,
+                    exam_tier: exam_tier.as_str().into(),
+                    item_type: item_type.as_str().into(),
+                    authoring_channel: AuthoringChannel::SmeProgram.as_str().into(),
+                    external_ref: format!("SEED-{run}-{s}-{i}"),
                     blueprint_objective: None,
                 };
-                let row = items::submit(conn, &sme, &item)?;
+                let row = items::submit(conn, &sme, &submission)?;
                 if i < plan.items_per_sme {
-                    items::decide(conn, &pm, &row.id, ItemAction::Accept, None)?;
+                    let accept = Decide {
+                        item_id: row.id,
+                        action: ItemAction::Accept,
+                        reason: None,
+                    };
+                    items::decide(conn, &pm, &accept, items::in_write_transaction)?;
                 }
             }
             Ok(())

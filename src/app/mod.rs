@@ -3,6 +3,8 @@
 //! seed only translate their input into these calls and their results into output; no rule
 //! lives in them. Nothing here knows about HTTP.
 
+pub mod items;
+pub mod ledger;
 pub mod policy;
 
 use std::future::Future;

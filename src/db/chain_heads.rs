@@ -20,6 +20,22 @@ impl Chain {
     }
 }
 
+/// The chain's head row is missing: the database was not set up by this service's migrations
+/// or was altered by hand. A server fault, never a "not found" for the client: [`lock`] and
+/// [`read`] report it as this error (a 500), never as diesel's `NotFound` (which would be 404).
+#[derive(Debug, thiserror::Error)]
+#[error("the head row of the {0} chain is missing from chain_heads")]
+pub struct MissingHead(&'static str);
+
+fn missing_is_a_fault(chain: Chain) -> impl FnOnce(diesel::result::Error) -> diesel::result::Error {
+    move |error| match error {
+        diesel::result::Error::NotFound => {
+            diesel::result::Error::QueryBuilderError(Box::new(MissingHead(chain.name())))
+        }
+        other => other,
+    }
+}
+
 /// Locks the chain's head until the transaction ends and returns its `(seq, hash)`.
 ///
 /// On PostgreSQL the no-op UPDATE takes the row lock, so appenders queue here and each sees the
@@ -32,6 +48,7 @@ pub fn lock(conn: &mut DbConn, chain: Chain) -> QueryResult<(i64, String)> {
         .execute(conn)?;
     head.select((chain_heads::seq, chain_heads::hash))
         .first(conn)
+        .map_err(missing_is_a_fault(chain))
 }
 
 /// Waits until no transaction holds the chain's lock, and holds it in share mode until the
@@ -50,11 +67,13 @@ pub fn read(conn: &mut DbConn, chain: Chain) -> QueryResult<(i64, String)> {
         .find(chain.name())
         .select((chain_heads::seq, chain_heads::hash))
         .first(conn)
+        .map_err(missing_is_a_fault(chain))
 }
 
-pub fn advance(conn: &mut DbConn, chain: Chain, seq: i64, hash: &str) -> QueryResult<()> {
+/// Moves the chain's head to `(seq, hash)`; returns the number of rows updated, which is 1
+/// unless the head row is missing.
+pub fn advance(conn: &mut DbConn, chain: Chain, seq: i64, hash: &str) -> QueryResult<usize> {
     diesel::update(chain_heads::table.find(chain.name()))
         .set((chain_heads::seq.eq(seq), chain_heads::hash.eq(hash)))
         .execute(conn)
-        .map(drop)
 }

@@ -41,7 +41,6 @@ pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<LedgerEntryRow>> 
         .optional()
 }
 
-/// The reversal of `entry_id`, if it has one.
 /// When the entry at `seq` was posted (`None` for seq 0, the empty chain).
 pub fn posted_at_of_seq(conn: &mut DbConn, seq: i64) -> QueryResult<Option<NaiveDateTime>> {
     ledger_entries::table
@@ -51,12 +50,36 @@ pub fn posted_at_of_seq(conn: &mut DbConn, seq: i64) -> QueryResult<Option<Naive
         .optional()
 }
 
+/// The reversal of `entry_id`, if it has one.
 pub fn reversal_of(conn: &mut DbConn, entry_id: &str) -> QueryResult<Option<LedgerEntryRow>> {
     ledger_entries::table
         .filter(ledger_entries::reverses_entry_id.eq(entry_id))
         .select(LedgerEntryRow::as_select())
         .first(conn)
         .optional()
+}
+
+/// The highest `seq` in the ledger (0 when it is empty).
+pub fn last_seq(conn: &mut DbConn) -> QueryResult<i64> {
+    ledger_entries::table
+        .select(diesel::dsl::max(ledger_entries::seq))
+        .first::<Option<i64>>(conn)
+        .map(Option::unwrap_or_default)
+}
+
+/// Whether `error` is the unique constraint on `reverses_entry_id` refusing a second reversal
+/// of one entry (and not any other unique constraint of the table).
+pub fn is_second_reversal(error: &diesel::result::Error) -> bool {
+    let diesel::result::Error::DatabaseError(_, info) = error else {
+        return false;
+    };
+    // PostgreSQL names the constraint (`ledger_entries_reverses_entry_id_key`); SQLite only
+    // says "UNIQUE constraint failed: ledger_entries.reverses_entry_id".
+    super::is_unique_violation(error)
+        && (info
+            .constraint_name()
+            .is_some_and(|name| name.contains("reverses_entry_id"))
+            || info.message().contains("ledger_entries.reverses_entry_id"))
 }
 
 /// The award of an item, if it has one.
@@ -203,4 +226,28 @@ pub fn attributed_page(
         .order(ledger_entries::seq.asc())
         .limit(limit)
         .load(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use diesel::result::{DatabaseErrorKind, Error};
+
+    fn unique_violation(message: &str) -> Error {
+        Error::DatabaseError(
+            DatabaseErrorKind::UniqueViolation,
+            Box::new(message.to_owned()),
+        )
+    }
+
+    #[test]
+    fn a_second_reversal_is_told_apart_from_other_unique_violations() {
+        assert!(is_second_reversal(&unique_violation(
+            "UNIQUE constraint failed: ledger_entries.reverses_entry_id"
+        )));
+        assert!(!is_second_reversal(&unique_violation(
+            "UNIQUE constraint failed: ledger_entries.seq"
+        )));
+        assert!(!is_second_reversal(&Error::NotFound));
+    }
 }

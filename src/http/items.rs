@@ -1,33 +1,23 @@
 //! `/items`: submission, listing and decisions. SMEs see only their own items (another SME's
-//! item is 404); program managers and auditors see all; admins none.
+//! item is 404); program managers and auditors see all; admins none. Each handler parses,
+//! calls the use case in `app::items` and renders its answer.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
 use super::extract::{Json, OptionalJson, Problems, lower_bound, upper_bound};
 use super::pagination;
 use super::views::{EntryView, ItemView};
-use crate::audit::{self, Event};
+use crate::app::items::{self, Decide, Decided, ItemQuery, Reason, Submission};
 use crate::auth::AuthUser;
-use crate::db::audit::AuditFilter;
-use crate::db::items::{self as item_rows, ItemFilter, ItemRow};
-use crate::domain::{
-    AuthoringChannel, ExamTier, ExternalRef, ItemAction, ItemStatus, ItemType, Role, bounded_text,
-    code, parse_id,
-};
+use crate::domain::{ExamTier, ExternalRef, ItemAction, ItemStatus, ItemType, code, parse_id};
 use crate::error::ApiError;
 use crate::idempotency::{self, IdempotencyKey, Reply};
-use crate::items::{self, NewItem};
 use crate::state::AppState;
-
-/// Longest reason or note accepted.
-pub const MAX_REASON_CHARS: usize = 500;
-
-const READERS: [Role; 3] = [Role::Sme, Role::ProgramManager, Role::Auditor];
 
 #[derive(Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -46,8 +36,28 @@ pub struct SubmitItem {
     blueprint_objective: Option<String>,
 }
 
+impl From<SubmitItem> for Submission {
+    fn from(body: SubmitItem) -> Self {
+        Submission {
+            exam_code: body.exam_code,
+            exam_tier: body.exam_tier,
+            item_type: body.item_type,
+            authoring_channel: body.authoring_channel,
+            external_ref: body.external_ref,
+            blueprint_objective: body.blueprint_objective,
+        }
+    }
+}
+
 /// SME.
-#[utoipa::path(post, path = "/api/v1/items", tag = "items", params(IdempotencyKey), request_body = SubmitItem, responses((status = 201, body = ItemView)))]
+#[utoipa::path(
+    post,
+    path = "/api/v1/items",
+    tag = "items",
+    params(IdempotencyKey),
+    request_body = SubmitItem,
+    responses((status = 201, body = ItemView))
+)]
 #[tracing::instrument(name = "submit_item", skip_all)]
 pub async fn submit(
     req: HttpRequest,
@@ -56,61 +66,14 @@ pub async fn submit(
     key: IdempotencyKey,
     body: Json<SubmitItem>,
 ) -> Result<HttpResponse, ApiError> {
-    user.require(&[Role::Sme])?;
     let fingerprint = idempotency::fingerprint(&req, &*body);
-    let mut problems = Problems::default();
-    let exam_code = problems.check("exam_code", code(&body.exam_code, 32));
-    let exam_tier = problems.check("exam_tier", body.exam_tier.parse::<ExamTier>());
-    let item_type = problems.check("item_type", body.item_type.parse::<ItemType>());
-    let authoring_channel = problems.check(
-        "authoring_channel",
-        body.authoring_channel.parse::<AuthoringChannel>(),
-    );
-    let external_ref = problems.check("external_ref", ExternalRef::parse(&body.external_ref));
-    let blueprint_objective = problems.optional(
-        "blueprint_objective",
-        body.blueprint_objective.as_deref(),
-        |raw| bounded_text(raw, 200),
-    );
-    if let (Some(tier), Some(item_type)) = (exam_tier, item_type) {
-        problems.check(
-            "item_type",
-            crate::domain::credits::admissible(tier, item_type),
-        );
-    }
-    problems.finish()?;
-    let (
-        Some(exam_code),
-        Some(exam_tier),
-        Some(item_type),
-        Some(authoring_channel),
-        Some(external_ref),
-    ) = (
-        exam_code,
-        exam_tier,
-        item_type,
-        authoring_channel,
-        external_ref,
-    )
-    else {
-        return Err(ApiError::Internal(anyhow::anyhow!(
-            "validated fields missing"
-        )));
-    };
-    let item = NewItem {
-        exam_code,
-        exam_tier,
-        item_type,
-        authoring_channel,
-        external_ref,
-        blueprint_objective,
-    };
+    let submission = Submission::from(body.into_inner());
     let actor = user.actor();
     state
         .db
         .run(move |conn| {
             idempotency::run(conn, &actor.id, key.0.as_deref(), &fingerprint, |conn| {
-                let row = items::submit(conn, &actor, &item)?;
+                let row = items::submit(conn, &actor, &submission)?;
                 let location = format!("/api/v1/items/{}", row.id);
                 Ok(Reply::json(StatusCode::CREATED, &ItemView::from(row))?.with_location(location))
             })
@@ -144,6 +107,52 @@ pub struct ListItems {
     cursor: Option<String>,
 }
 
+impl TryFrom<&ListItems> for ItemQuery {
+    type Error = ApiError;
+
+    fn try_from(query: &ListItems) -> Result<Self, ApiError> {
+        let mut problems = Problems::default();
+        let status = problems.optional("status", query.status.as_deref(), str::parse::<ItemStatus>);
+        let exam_tier = problems.optional(
+            "exam_tier",
+            query.exam_tier.as_deref(),
+            str::parse::<ExamTier>,
+        );
+        let item_type = problems.optional(
+            "item_type",
+            query.item_type.as_deref(),
+            str::parse::<ItemType>,
+        );
+        let sme_id = problems.optional("sme_id", query.sme_id.as_deref(), parse_id);
+        let external_ref = problems.optional(
+            "external_ref",
+            query.external_ref.as_deref(),
+            ExternalRef::parse,
+        );
+        let exam_code =
+            problems.optional("exam_code", query.exam_code.as_deref(), |raw| code(raw, 32));
+        problems.finish()?;
+        Ok(ItemQuery {
+            sme_id,
+            external_ref,
+            exam_code,
+            status,
+            exam_tier,
+            item_type,
+            submitted_from: query
+                .submitted_from
+                .as_deref()
+                .map(|raw| lower_bound("submitted_from", raw))
+                .transpose()?,
+            submitted_before: query
+                .submitted_to
+                .as_deref()
+                .map(|raw| upper_bound("submitted_to", raw))
+                .transpose()?,
+        })
+    }
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct ItemList {
     items: Vec<ItemView>,
@@ -151,113 +160,55 @@ pub struct ItemList {
 }
 
 /// SME (own items only), program manager, auditor.
-#[utoipa::path(get, path = "/api/v1/items", tag = "items", params(ListItems), responses((status = 200, body = ItemList)))]
+#[utoipa::path(
+    get,
+    path = "/api/v1/items",
+    tag = "items",
+    params(ListItems),
+    responses((status = 200, body = ItemList))
+)]
 #[tracing::instrument(name = "list_items", skip_all)]
 pub async fn list(
     user: AuthUser,
     state: web::Data<AppState>,
     query: web::Query<ListItems>,
 ) -> Result<HttpResponse, ApiError> {
-    user.require(&READERS)?;
-    let query = query.into_inner();
     let limit = pagination::limit(query.limit)?;
     let after = pagination::parse_time_cursor(query.cursor.as_deref())?;
-    let mut problems = Problems::default();
-    let status = problems.optional("status", query.status.as_deref(), str::parse::<ItemStatus>);
-    let tier = problems.optional(
-        "exam_tier",
-        query.exam_tier.as_deref(),
-        str::parse::<ExamTier>,
-    );
-    let item_type = problems.optional(
-        "item_type",
-        query.item_type.as_deref(),
-        str::parse::<ItemType>,
-    );
-    let sme_id = problems.optional("sme_id", query.sme_id.as_deref(), parse_id);
-    let reference = problems.optional(
-        "external_ref",
-        query.external_ref.as_deref(),
-        ExternalRef::parse,
-    );
-    let exam_code = problems.optional("exam_code", query.exam_code.as_deref(), |raw| code(raw, 32));
-    problems.finish()?;
-    let filter = ItemFilter {
-        sme_id,
-        reference_key: reference.map(|r| r.key().to_owned()),
-        exam_code,
-        status: status.map(|s| s.as_str().to_owned()),
-        exam_tier: tier.map(|t| t.as_str().to_owned()),
-        item_type: item_type.map(|t| t.as_str().to_owned()),
-        submitted_from: query
-            .submitted_from
-            .as_deref()
-            .map(|raw| lower_bound("submitted_from", raw))
-            .transpose()?,
-        submitted_before: query
-            .submitted_to
-            .as_deref()
-            .map(|raw| upper_bound("submitted_to", raw))
-            .transpose()?,
-    };
-    // An SME's list is their own, whatever `sme_id` says.
-    if user.is(Role::Sme) && filter.sme_id.as_ref().is_some_and(|id| *id != user.id) {
-        return Ok(HttpResponse::Ok().json(ItemList {
-            items: Vec::new(),
-            next_cursor: None,
-        }));
-    }
-    let filter = if user.is(Role::Sme) {
-        ItemFilter {
-            sme_id: Some(user.id.clone()),
-            ..filter
-        }
-    } else {
-        filter
-    };
-    let show_shared = !user.is(Role::Sme);
-    let (rows, next_cursor) = state
+    let filters = ItemQuery::try_from(&*query)?;
+    let actor = user.actor();
+    let rows = state
         .db
-        .run(move |conn| {
-            let rows = item_rows::page(conn, &filter, after, limit + 1)?;
-            let (rows, next_cursor) = pagination::finish(rows, limit, |r| {
-                pagination::time_cursor(r.submitted_at, &r.id)
-            });
-            Ok((items::details(conn, rows, show_shared)?, next_cursor))
-        })
+        .run(move |conn| items::list(conn, &actor, filters, after, limit + 1))
         .await?;
+    let (rows, next_cursor) = pagination::finish(rows, limit, |row| {
+        pagination::time_cursor(row.item.submitted_at, &row.item.id)
+    });
     Ok(HttpResponse::Ok().json(ItemList {
         items: rows.into_iter().map(ItemView::from).collect(),
         next_cursor,
     }))
 }
 
-/// Loads an item the caller may see; another SME's item is "not found".
-async fn visible_item(user: &AuthUser, state: &AppState, id: String) -> Result<ItemRow, ApiError> {
-    user.require(&READERS)?;
-    let row = state
-        .db
-        .run(move |conn| item_rows::find(conn, &id)?.ok_or(ApiError::NotFound))
-        .await?;
-    if user.is(Role::Sme) && row.sme_id != user.id {
-        return Err(ApiError::NotFound);
-    }
-    Ok(row)
-}
-
 /// SME (own), program manager, auditor.
-#[utoipa::path(get, path = "/api/v1/items/{id}", tag = "items", params(("id" = String, Path)), responses((status = 200, body = ItemView)))]
+#[utoipa::path(
+    get,
+    path = "/api/v1/items/{id}",
+    tag = "items",
+    params(("id" = String, Path)),
+    responses((status = 200, body = ItemView))
+)]
 #[tracing::instrument(name = "show_item", skip_all, fields(item_id = ?path.as_str()))]
 pub async fn show(
     user: AuthUser,
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let row = visible_item(&user, &state, path.into_inner()).await?;
-    let show_shared = !user.is(Role::Sme);
+    let item_id = path.into_inner();
+    let actor = user.actor();
     let details = state
         .db
-        .run(move |conn| items::detail(conn, row, show_shared))
+        .run(move |conn| items::show(conn, &actor, &item_id))
         .await?;
     Ok(HttpResponse::Ok().json(ItemView::from(details)))
 }
@@ -291,6 +242,35 @@ pub struct ItemHistory {
     history: Vec<HistoryEntry>,
 }
 
+impl From<items::ItemHistory> for ItemHistory {
+    fn from(found: items::ItemHistory) -> Self {
+        let detail =
+            |details: &Value, name: &str| details.get(name).cloned().unwrap_or(Value::Null);
+        ItemHistory {
+            item_id: found.item.id,
+            external_ref: found.item.external_ref,
+            exam_code: found.item.exam_code,
+            sme_id: found.item.sme_id,
+            sme_email: found.sme_email,
+            history: found
+                .steps
+                .into_iter()
+                .map(|step| HistoryEntry {
+                    at: step.at.and_utc(),
+                    action: step.action,
+                    actor_id: step.actor_id,
+                    actor_name: step.actor_name,
+                    actor_role: step.actor_role,
+                    from_status: detail(&step.details, "from_status"),
+                    to_status: detail(&step.details, "to_status"),
+                    reason: detail(&step.details, "reason"),
+                    ledger_entry_id: detail(&step.details, "ledger_entry_id"),
+                })
+                .collect(),
+        }
+    }
+}
+
 /// `POST /items/{id}/accept`: the item and its award (null for an ineligible item).
 #[derive(Serialize, ToSchema)]
 pub struct AcceptedItem {
@@ -313,70 +293,26 @@ pub struct DecidedItem {
 
 /// SME (own), program manager, auditor: the item's status changes, oldest first, from the
 /// audit log.
-#[utoipa::path(get, path = "/api/v1/items/{id}/history", tag = "items", params(("id" = String, Path)), responses((status = 200, body = ItemHistory)))]
+#[utoipa::path(
+    get,
+    path = "/api/v1/items/{id}/history",
+    tag = "items",
+    params(("id" = String, Path)),
+    responses((status = 200, body = ItemHistory))
+)]
 #[tracing::instrument(name = "item_history", skip_all, fields(item_id = ?path.as_str()))]
 pub async fn history(
     user: AuthUser,
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let row = visible_item(&user, &state, path.into_inner()).await?;
-    let filter = AuditFilter {
-        target_type: Some("item".into()),
-        target_id: Some(row.id.clone()),
-        outcome: Some("ok".into()),
-        ..AuditFilter::default()
-    };
-    let sme_id = row.sme_id.clone();
-    let (events, names, sme_email) = state
+    let item_id = path.into_inner();
+    let actor = user.actor();
+    let found = state
         .db
-        .run(move |conn| {
-            let events = crate::db::audit::page(conn, &filter, 0, 1_000)?;
-            let actors: Vec<String> = events
-                .iter()
-                .filter_map(|event| event.actor_id.clone())
-                .collect::<std::collections::BTreeSet<_>>()
-                .into_iter()
-                .collect();
-            let names: std::collections::HashMap<String, String> =
-                crate::db::users::display_names(conn, &actors)?
-                    .into_iter()
-                    .collect();
-            let sme_email = crate::db::users::find(conn, &sme_id)?.map(|sme| sme.email);
-            Ok((events, names, sme_email))
-        })
+        .run(move |conn| items::history(conn, &actor, &item_id))
         .await?;
-    let history: Vec<HistoryEntry> = events
-        .into_iter()
-        .map(|event| {
-            let details: Value = serde_json::from_str(&event.details).unwrap_or(Value::Null);
-            HistoryEntry {
-                at: event.occurred_at.and_utc(),
-                action: event.action,
-                actor_name: event
-                    .actor_id
-                    .as_ref()
-                    .and_then(|id| names.get(id).cloned()),
-                actor_id: event.actor_id,
-                actor_role: event.actor_role,
-                from_status: details.get("from_status").cloned().unwrap_or(Value::Null),
-                to_status: details.get("to_status").cloned().unwrap_or(Value::Null),
-                reason: details.get("reason").cloned().unwrap_or(Value::Null),
-                ledger_entry_id: details
-                    .get("ledger_entry_id")
-                    .cloned()
-                    .unwrap_or(Value::Null),
-            }
-        })
-        .collect();
-    Ok(HttpResponse::Ok().json(ItemHistory {
-        item_id: row.id,
-        external_ref: row.external_ref,
-        exam_code: row.exam_code,
-        sme_id: row.sme_id,
-        sme_email,
-        history,
-    }))
+    Ok(HttpResponse::Ok().json(ItemHistory::from(found)))
 }
 
 #[derive(Deserialize, Serialize, Default, ToSchema)]
@@ -397,73 +333,60 @@ pub struct ReasonBody {
 #[serde(deny_unknown_fields)]
 pub struct NoBody {}
 
-/// Runs one decision: role check, idempotency, the use case, and an audit record of any
-/// refusal (403 or 409).
+/// The answer to a decision: the item, with the entry it posted under the name the action
+/// gives it.
+fn render(action: ItemAction, decided: Decided) -> Result<Reply, ApiError> {
+    let item = ItemView::from(decided.item);
+    let entry = decided.entry.map(EntryView::from);
+    match action {
+        ItemAction::Accept => Reply::json(StatusCode::OK, &AcceptedItem { item, award: entry }),
+        ItemAction::Revoke => Reply::json(
+            StatusCode::OK,
+            &RevokedItem {
+                item,
+                reversal: entry,
+            },
+        ),
+        ItemAction::Reject | ItemAction::Withdraw => {
+            Reply::json(StatusCode::OK, &DecidedItem { item })
+        }
+    }
+}
+
+/// Runs one decision under its idempotency key.
 async fn decide(
     user: AuthUser,
     state: web::Data<AppState>,
-    item_id: String,
-    action: ItemAction,
-    reason: Option<String>,
+    command: Decide,
     key: IdempotencyKey,
     fingerprint: String,
 ) -> Result<HttpResponse, ApiError> {
-    let allowed: &[Role] = match action {
-        ItemAction::Withdraw => &[Role::Sme],
-        _ => &[Role::ProgramManager],
-    };
     let actor = user.actor();
     state
         .db
         .run(move |conn| {
-            let event = Event {
-                action: items::action_name(action),
-                target_type: "item",
-                target_id: Some(&item_id),
-                details: json!({}),
-            };
-            // To an SME another SME's item does not exist, whatever they try to do with it.
-            if user.is(Role::Sme)
-                && item_rows::find(conn, &item_id)?.is_none_or(|item| item.sme_id != user.id)
-            {
-                return Err(ApiError::NotFound);
-            }
-            if let Err(error) = user.require(allowed) {
-                return Err(audit::refusal(conn, &actor, &event, error));
-            }
-            idempotency::run(conn, &actor.id, key.0.as_deref(), &fingerprint, |conn| {
-                let decided = items::decide(conn, &actor, &item_id, action, reason.as_deref())?;
-                let item = ItemView::from(items::detail(conn, decided.item, !user.is(Role::Sme))?);
-                let entry = decided.entry.map(EntryView::from);
-                match action {
-                    ItemAction::Accept => {
-                        Reply::json(StatusCode::OK, &AcceptedItem { item, award: entry })
-                    }
-                    ItemAction::Revoke => Reply::json(
-                        StatusCode::OK,
-                        &RevokedItem {
-                            item,
-                            reversal: entry,
-                        },
-                    ),
-                    ItemAction::Reject | ItemAction::Withdraw => {
-                        Reply::json(StatusCode::OK, &DecidedItem { item })
-                    }
-                }
+            items::decide(conn, &actor, &command, |conn, work| {
+                idempotency::run(conn, &actor.id, key.0.as_deref(), &fingerprint, |conn| {
+                    render(command.action, work(conn)?)
+                })
             })
-            .map_err(|error| audit::refusal(conn, &actor, &event, error))
         })
         .await
         .map(idempotency::Outcome::into_response)
 }
 
-fn parse_reason(field: &str, raw: Option<&str>) -> Result<Option<String>, ApiError> {
-    raw.map(|raw| bounded_text(raw, MAX_REASON_CHARS).map_err(|why| ApiError::invalid(field, why)))
-        .transpose()
-}
-
 /// Program manager, not the author: `{item, award}`; `award` is null for an ineligible item.
-#[utoipa::path(post, path = "/api/v1/items/{id}/accept", tag = "items", params(("id" = String, Path), IdempotencyKey), request_body(content = AcceptItem, description = "Optional: an empty body is accepted too"), responses((status = 200, body = AcceptedItem)))]
+#[utoipa::path(
+    post,
+    path = "/api/v1/items/{id}/accept",
+    tag = "items",
+    params(("id" = String, Path), IdempotencyKey),
+    request_body(
+        content = AcceptItem,
+        description = "Optional: an empty body is accepted too"
+    ),
+    responses((status = 200, body = AcceptedItem))
+)]
 #[tracing::instrument(name = "accept_item", skip_all, fields(item_id = ?path.as_str()))]
 pub async fn accept(
     req: HttpRequest,
@@ -474,21 +397,28 @@ pub async fn accept(
     body: OptionalJson<AcceptItem>,
 ) -> Result<HttpResponse, ApiError> {
     let fingerprint = idempotency::fingerprint(&req, &body.0);
-    let note = parse_reason("note", body.0.note.as_deref())?;
-    decide(
-        user,
-        state,
-        path.into_inner(),
-        ItemAction::Accept,
-        note,
-        key,
-        fingerprint,
-    )
-    .await
+    let command = Decide {
+        item_id: path.into_inner(),
+        action: ItemAction::Accept,
+        reason: body
+            .0
+            .note
+            .as_deref()
+            .map(|note| Reason::parse("note", note))
+            .transpose()?,
+    };
+    decide(user, state, command, key, fingerprint).await
 }
 
 /// Program manager, not the author. A reason is required.
-#[utoipa::path(post, path = "/api/v1/items/{id}/reject", tag = "items", params(("id" = String, Path), IdempotencyKey), request_body = ReasonBody, responses((status = 200, body = DecidedItem)))]
+#[utoipa::path(
+    post,
+    path = "/api/v1/items/{id}/reject",
+    tag = "items",
+    params(("id" = String, Path), IdempotencyKey),
+    request_body = ReasonBody,
+    responses((status = 200, body = DecidedItem))
+)]
 #[tracing::instrument(name = "reject_item", skip_all, fields(item_id = ?path.as_str()))]
 pub async fn reject(
     req: HttpRequest,
@@ -499,21 +429,23 @@ pub async fn reject(
     body: Json<ReasonBody>,
 ) -> Result<HttpResponse, ApiError> {
     let fingerprint = idempotency::fingerprint(&req, &*body);
-    let reason = parse_reason("reason", Some(&body.reason))?;
-    decide(
-        user,
-        state,
-        path.into_inner(),
-        ItemAction::Reject,
-        reason,
-        key,
-        fingerprint,
-    )
-    .await
+    let command = Decide {
+        item_id: path.into_inner(),
+        action: ItemAction::Reject,
+        reason: Some(Reason::parse("reason", &body.reason)?),
+    };
+    decide(user, state, command, key, fingerprint).await
 }
 
 /// The author (an SME), while the item is submitted.
-#[utoipa::path(post, path = "/api/v1/items/{id}/withdraw", tag = "items", params(("id" = String, Path), IdempotencyKey), request_body(content = NoBody, description = "Optional: an empty body is accepted too"), responses((status = 200, body = DecidedItem)))]
+#[utoipa::path(
+    post,
+    path = "/api/v1/items/{id}/withdraw",
+    tag = "items",
+    params(("id" = String, Path), IdempotencyKey),
+    request_body(content = NoBody, description = "Optional: an empty body is accepted too"),
+    responses((status = 200, body = DecidedItem))
+)]
 #[tracing::instrument(name = "withdraw_item", skip_all, fields(item_id = ?path.as_str()))]
 pub async fn withdraw(
     req: HttpRequest,
@@ -524,20 +456,23 @@ pub async fn withdraw(
     body: OptionalJson<NoBody>,
 ) -> Result<HttpResponse, ApiError> {
     let fingerprint = idempotency::fingerprint(&req, &body.0);
-    decide(
-        user,
-        state,
-        path.into_inner(),
-        ItemAction::Withdraw,
-        None,
-        key,
-        fingerprint,
-    )
-    .await
+    let command = Decide {
+        item_id: path.into_inner(),
+        action: ItemAction::Withdraw,
+        reason: None,
+    };
+    decide(user, state, command, key, fingerprint).await
 }
 
 /// Program manager, not the author: an accepted item becomes revoked and its award is reversed.
-#[utoipa::path(post, path = "/api/v1/items/{id}/revoke", tag = "items", params(("id" = String, Path), IdempotencyKey), request_body = ReasonBody, responses((status = 200, body = RevokedItem)))]
+#[utoipa::path(
+    post,
+    path = "/api/v1/items/{id}/revoke",
+    tag = "items",
+    params(("id" = String, Path), IdempotencyKey),
+    request_body = ReasonBody,
+    responses((status = 200, body = RevokedItem))
+)]
 #[tracing::instrument(name = "revoke_item", skip_all, fields(item_id = ?path.as_str()))]
 pub async fn revoke(
     req: HttpRequest,
@@ -548,15 +483,10 @@ pub async fn revoke(
     body: Json<ReasonBody>,
 ) -> Result<HttpResponse, ApiError> {
     let fingerprint = idempotency::fingerprint(&req, &*body);
-    let reason = parse_reason("reason", Some(&body.reason))?;
-    decide(
-        user,
-        state,
-        path.into_inner(),
-        ItemAction::Revoke,
-        reason,
-        key,
-        fingerprint,
-    )
-    .await
+    let command = Decide {
+        item_id: path.into_inner(),
+        action: ItemAction::Revoke,
+        reason: Some(Reason::parse("reason", &body.reason)?),
+    };
+    decide(user, state, command, key, fingerprint).await
 }

@@ -3,10 +3,10 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
+use crate::app::items::ItemDetails;
 use crate::db::items::ItemRow;
 use crate::db::ledger::LedgerEntryRow;
 use crate::db::rates::{ItemRateRow, WorkshopRateRow};
-use crate::items::ItemDetails;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ItemView {

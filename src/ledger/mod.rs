@@ -70,9 +70,30 @@ fn ledger_clock(conn: &mut DbConn) -> Result<NaiveDateTime, ApiError> {
 ///
 /// `posted_at` is read from [`ledger_clock`] under the chain lock and is strictly later than
 /// the head's, so posting times rise with `seq` and with commit order: what [`settle`]
-/// relies on.
+/// relies on. A second reversal of one entry, refused by the unique `reverses_entry_id`, is
+/// `already_reversed`; every other database error keeps its own meaning.
 pub fn post(conn: &mut DbConn, posting: &Posting<'_>) -> Result<LedgerEntryRow, ApiError> {
+    debug_assert!(
+        in_transaction(conn),
+        "a ledger posting must run inside a write transaction"
+    );
+    debug_assert!(
+        amount_fits_kind(posting.kind, posting.amount),
+        "a {} entry cannot carry {} credits",
+        posting.kind,
+        posting.amount
+    );
+    debug_assert_eq!(
+        posting.kind == EntryKind::Reversal,
+        posting.reverses_entry_id.is_some(),
+        "a reversal, and only a reversal, names the entry it reverses"
+    );
     let (head_seq, head_hash) = chain_heads::lock(conn, Chain::Ledger)?;
+    #[cfg(debug_assertions)]
+    {
+        let last = ledger::last_seq(conn)?;
+        debug_assert_eq!(last, head_seq, "the chain head is not the last entry");
+    }
     let clock = ledger_clock(conn)?;
     let posted_at = match ledger::posted_at_of_seq(conn, head_seq)? {
         Some(head) if head >= clock => head + TimeDelta::microseconds(1),
@@ -96,9 +117,49 @@ pub fn post(conn: &mut DbConn, posting: &Posting<'_>) -> Result<LedgerEntryRow, 
         hash: String::new(),
     };
     row.hash = link_hash(&row.prev_hash, &canonical(&row));
-    ledger::insert(conn, &row)?;
-    chain_heads::advance(conn, Chain::Ledger, row.seq, &row.hash)?;
+    ledger::insert(conn, &row).map_err(|error| {
+        if ledger::is_second_reversal(&error) {
+            already_reversed()
+        } else {
+            ApiError::from(error)
+        }
+    })?;
+    let advanced = chain_heads::advance(conn, Chain::Ledger, row.seq, &row.hash)?;
+    debug_assert_eq!(
+        advanced, 1,
+        "advancing the chain head must update its one row"
+    );
+    if advanced != 1 {
+        return Err(ApiError::Internal(anyhow::anyhow!(
+            "advancing the ledger chain head updated {advanced} rows, not 1"
+        )));
+    }
     Ok(row)
+}
+
+/// Whether the connection is inside a transaction (for the invariants of [`post`]).
+fn in_transaction(conn: &mut DbConn) -> bool {
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    let depth = match conn {
+        DbConn::Postgres(inner) => {
+            AnsiTransactionManager::transaction_manager_status_mut(inner).transaction_depth()
+        }
+        DbConn::Sqlite(inner) => {
+            AnsiTransactionManager::transaction_manager_status_mut(inner).transaction_depth()
+        }
+    };
+    matches!(depth, Ok(Some(_)))
+}
+
+/// Whether an entry of `kind` may carry `amount`. Awards and workshop days credit, never
+/// debit; they may be 0, since a rate may be 0 (`domain::credits::Credits` admits 0). A
+/// reversal is the exact negative of an award or a workshop day (checked in [`reverse`]), and
+/// a reversal is never reversed, so it never credits.
+pub fn amount_fits_kind(kind: EntryKind, amount: i64) -> bool {
+    match kind {
+        EntryKind::ItemAward | EntryKind::WorkshopDay => amount >= 0,
+        EntryKind::Reversal => amount <= 0,
+    }
 }
 
 /// The instant a balance "as of" `requested` (default: now) can be answered for, once and for
@@ -146,6 +207,10 @@ pub fn reverse(
             "A reversal cannot itself be reversed.",
         ));
     }
+    debug_assert!(
+        in_transaction(conn),
+        "a reversal must run inside a write transaction"
+    );
     // Under the chain lock, so the check and the insert see the same ledger.
     chain_heads::lock(conn, Chain::Ledger)?;
     if ledger::reversal_of(conn, &entry.id)?.is_some() {
@@ -163,10 +228,13 @@ pub fn reverse(
         reason: Some(reason),
         posted_by,
     };
-    let reversal = post(conn, &posting).map_err(|error| match error {
-        ApiError::Conflict { .. } => already_reversed(),
-        other => other,
-    })?;
+    // A reversal that lost a race to another is refused by `post` as `already_reversed`.
+    let reversal = post(conn, &posting)?;
+    debug_assert_eq!(
+        reversal.amount.checked_add(entry.amount),
+        Some(0),
+        "a reversal is the exact negative of its entry"
+    );
     if entry.kind == EntryKind::WorkshopDay.as_str() {
         // The day is free again: it may be logged anew, correctly this time.
         workshops::release_claim(conn, &entry.id)?;
@@ -224,4 +292,25 @@ pub fn verify(conn: &mut DbConn) -> Result<Verification, ApiError> {
     )?;
     verifier.expect_head(head_seq);
     Ok(Verification::from(&verifier))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn awards_and_workshop_days_credit_and_may_be_zero_under_a_zero_rate() {
+        for kind in [EntryKind::ItemAward, EntryKind::WorkshopDay] {
+            assert!(amount_fits_kind(kind, 0));
+            assert!(amount_fits_kind(kind, 12));
+            assert!(!amount_fits_kind(kind, -1));
+        }
+    }
+
+    #[test]
+    fn a_reversal_debits_or_is_zero_and_never_credits() {
+        assert!(amount_fits_kind(EntryKind::Reversal, -4));
+        assert!(amount_fits_kind(EntryKind::Reversal, 0));
+        assert!(!amount_fits_kind(EntryKind::Reversal, 1));
+    }
 }

@@ -291,3 +291,51 @@ async fn ledger_filters_refuse_what_cannot_name_anything() {
     .await
     .expect(200);
 }
+
+#[tokio::test]
+async fn a_missing_chain_head_is_a_server_fault_not_a_missing_resource() {
+    let app = spawn_app().await;
+    let sme = app.create_user("sme").await;
+    let pm = app.create_user("program_manager").await;
+    let item = app.submit_item(&sme, "associate", "performance").await;
+    execute(&app, "DELETE FROM chain_heads WHERE chain = 'ledger'").unwrap();
+
+    app.accept(&pm.token, &item)
+        .await
+        .expect_problem(500, "internal_error");
+    app.get("/api/v1/ledger/verify", &app.admin_token)
+        .await
+        .expect_problem(500, "internal_error");
+    // Nothing was decided: the acceptance rolled back with its failed posting.
+    let shown = app.get(&format!("/api/v1/items/{item}"), &pm.token).await;
+    shown.expect(200);
+    assert_eq!(shown.body["status"], "submitted");
+}
+
+#[tokio::test]
+async fn only_a_second_reversal_of_an_entry_is_called_already_reversed() {
+    let app = spawn_app().await;
+    let sme = app.create_user("sme").await;
+    let pm = accepted_items(&app, &sme, 1).await;
+    let award = app.all_entries(&pm.token, "").await[0].clone();
+    let item_id = award["item_id"].as_str().unwrap().to_owned();
+    // A chain head left behind the last entry: the reversal's `seq` clashes with an existing
+    // entry's, a unique violation that has nothing to do with an earlier reversal.
+    execute(
+        &app,
+        "UPDATE chain_heads SET seq = seq - 1 WHERE chain = 'ledger'",
+    )
+    .unwrap();
+
+    let revoked = app
+        .post(
+            &format!("/api/v1/items/{item_id}/revoke"),
+            Some(&pm.token),
+            &json!({ "reason": "copied from a vendor bank" }),
+        )
+        .await;
+    assert!(!revoked.status.is_success(), "{}", revoked.text);
+    assert_ne!(revoked.code(), "already_reversed", "{}", revoked.text);
+    let entries = app.all_entries(&pm.token, "").await;
+    assert!(entries.iter().all(|entry| entry["kind"] != "reversal"));
+}

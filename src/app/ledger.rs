@@ -1,0 +1,143 @@
+//! The ledger as people use it: reading entries within one's scope, reversing an entry with
+//! a reason, verifying the chain. Postings themselves are `crate::ledger`.
+
+use chrono::NaiveDateTime;
+use serde_json::json;
+
+use super::Actor;
+use super::items::{Reason, Work};
+use super::policy;
+use crate::audit::{self, AuditAction, Event};
+use crate::db::DbConn;
+use crate::db::items as item_rows;
+use crate::db::ledger::{self as entries, EntryFilter, LedgerEntryRow};
+use crate::domain::{EntryKind, Role};
+use crate::error::ApiError;
+use crate::ledger::{self, Verification};
+
+/// The filters of an entry list, checked.
+#[derive(Debug, Clone, Default)]
+pub struct EntryQuery {
+    pub sme_id: Option<String>,
+    pub kind: Option<EntryKind>,
+    pub item_id: Option<String>,
+    pub workshop_id: Option<String>,
+    /// Inclusive lower bound on `posted_at`.
+    pub posted_from: Option<NaiveDateTime>,
+    /// Exclusive upper bound on `posted_at`.
+    pub posted_before: Option<NaiveDateTime>,
+}
+
+/// SME (own entries only, whatever `sme_id` asks), program manager, auditor: at most
+/// `limit` entries in `seq` order after `after_seq`.
+pub fn list(
+    conn: &mut DbConn,
+    actor: &Actor,
+    query: EntryQuery,
+    after_seq: i64,
+    limit: i64,
+) -> Result<Vec<LedgerEntryRow>, ApiError> {
+    policy::require(actor, &[Role::Sme, Role::ProgramManager, Role::Auditor])?;
+    let Some(sme_id) = policy::own_sme_scope(actor, query.sme_id).filter() else {
+        return Ok(Vec::new());
+    };
+    let filter = EntryFilter {
+        sme_id,
+        kind: query.kind.map(|kind| kind.as_str().to_owned()),
+        item_id: query.item_id,
+        workshop_id: query.workshop_id,
+        posted_from: query.posted_from,
+        posted_before: query.posted_before,
+        ..EntryFilter::default()
+    };
+    Ok(entries::page(conn, &filter, after_seq, limit)?)
+}
+
+/// Reverse one entry, with a reason.
+#[derive(Debug, Clone)]
+pub struct Reverse {
+    pub entry_id: String,
+    pub reason: Reason,
+}
+
+/// Program manager: posts the exact negative of an entry. To an SME another SME's entry does
+/// not exist (404, not audited); the wrong role is 403. Nobody reverses an entry credited to
+/// themselves or about their own item; an item award is reversed by revoking the item, so
+/// that item and ledger agree. Refusals (403, 409) are audited.
+///
+/// The reversal runs inside `in_transaction(conn, work)`, as for
+/// [`super::items::decide`].
+pub fn reverse<T>(
+    conn: &mut DbConn,
+    actor: &Actor,
+    command: &Reverse,
+    in_transaction: impl FnOnce(&mut DbConn, Work<'_, LedgerEntryRow>) -> Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    let event = Event {
+        action: AuditAction::LedgerReversed,
+        target_type: "ledger_entry",
+        target_id: Some(&command.entry_id),
+        details: json!({ "reason": command.reason.as_str() }),
+    };
+    if actor.is(Role::Sme) {
+        let entry = entries::find(conn, &command.entry_id)?.ok_or(ApiError::NotFound)?;
+        policy::hide_from_other_smes(actor, &entry.sme_id)?;
+    }
+    if let Err(error) = policy::require(actor, &[Role::ProgramManager]) {
+        return Err(audit::refusal(conn, actor, &event, error));
+    }
+    in_transaction(conn, &mut |conn| apply_reversal(conn, actor, command))
+        .map_err(|error| audit::refusal(conn, actor, &event, error))
+}
+
+/// The reversal, once the role is known to fit. Runs inside a write transaction.
+fn apply_reversal(
+    conn: &mut DbConn,
+    actor: &Actor,
+    command: &Reverse,
+) -> Result<LedgerEntryRow, ApiError> {
+    let entry = entries::find(conn, &command.entry_id)?.ok_or(ApiError::NotFound)?;
+    let about_own_item = match &entry.item_id {
+        Some(item_id) => {
+            item_rows::find(conn, item_id)?.is_some_and(|item| item.sme_id == actor.id)
+        }
+        None => false,
+    };
+    if entry.sme_id == actor.id || about_own_item {
+        return Err(ApiError::Forbidden {
+            code: "own_entry",
+            detail: "Nobody reverses an entry credited to themselves or about their own item."
+                .into(),
+        });
+    }
+    if entry.kind == EntryKind::ItemAward.as_str() {
+        return Err(ApiError::conflict(
+            "use_item_revoke",
+            "Item awards are reversed by revoking the item: POST /api/v1/items/{id}/revoke.",
+        ));
+    }
+    let reason = command.reason.as_str();
+    let reversal = ledger::reverse(conn, &entry, reason, &actor.id)?;
+    audit::record(
+        conn,
+        actor,
+        &Event {
+            action: AuditAction::LedgerReversed,
+            target_type: "ledger_entry",
+            target_id: Some(&entry.id),
+            details: json!({
+                "reason": reason,
+                "reversal_id": reversal.id,
+                "amount": reversal.amount,
+            }),
+        },
+        201,
+    )?;
+    Ok(reversal)
+}
+
+/// Auditor, admin (and an operator at the command line): recomputes the whole chain.
+pub fn verify(conn: &mut DbConn, actor: &Actor) -> Result<Verification, ApiError> {
+    policy::require(actor, &[Role::Auditor, Role::Admin])?;
+    ledger::verify(conn)
+}
