@@ -4,6 +4,7 @@
 use chrono::{Duration, Utc};
 use secrecy::SecretString;
 
+use crate::app::workshops::{self, LogAttendance, NewWorkshop};
 use crate::audit::Actor;
 use crate::auth::PasswordHasher;
 use crate::db::{self, DbConn, rates, users, write_transaction};
@@ -13,7 +14,6 @@ use crate::domain::{
 };
 use crate::error::ApiError;
 use crate::items::{self, NewItem};
-use crate::workshops::{self, NewWorkshop};
 
 #[derive(Debug, Clone)]
 pub struct SeedPlan {
@@ -158,14 +158,14 @@ pub fn seed(
                 workshops::create(
                     conn,
                     &pm,
-                    &NewWorkshop {
+                    Ok(NewWorkshop {
                         kind: WorkshopKind::Jta,
                         title: format!("Seeded JTA from {first_day}"),
                         certification_level: CertificationLevel::Professional,
                         exam_code: None,
                         starts_on: first_day,
                         ends_on: last_day,
-                    },
+                    }),
                 )
             })
             .map_err(err)?;
@@ -173,8 +173,11 @@ pub fn seed(
             for smes in seeded.smes.chunks(per_batch) {
                 write_transaction(conn, |conn| -> Result<(), ApiError> {
                     for sme in smes {
-                        let attendee = workshops::Attendee::Id(sme.clone());
-                        workshops::log_attendance(conn, &pm, &workshop.id, &attendee, &days)?;
+                        let attendance = LogAttendance {
+                            attendee: workshops::Attendee::Id(sme.clone()),
+                            days: days.clone(),
+                        };
+                        workshops::log_attendance(conn, &pm, &workshop.id, &attendance)?;
                     }
                     Ok(())
                 })

@@ -4,6 +4,7 @@
 //! lives in them. Nothing here knows about HTTP.
 
 pub mod policy;
+pub mod workshops;
 
 use std::future::Future;
 
