@@ -380,7 +380,10 @@ fn verify_ledger(database: &DatabaseSettings) -> ExitCode {
         let mut all_ok = true;
         for (name, verification) in [
             ("ledger", crate::ledger::verify(&mut conn)),
-            ("audit log", crate::audit::verify(&mut conn)),
+            (
+                "audit log",
+                crate::app::audit_log::verify(&mut conn, &crate::app::Actor::operator()),
+            ),
         ] {
             let verification = verification.map_err(|error| anyhow::anyhow!("{error}"))?;
             match verification.first_bad_seq {

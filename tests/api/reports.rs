@@ -1000,3 +1000,58 @@ async fn every_statement_of_a_credits_read_goes_through_the_smes_own_index() {
         assert!(!plan.contains("Seq Scan"), "{sql}\n{plan}");
     }
 }
+
+fn refused_fields(reply: &Reply) -> Vec<String> {
+    let mut fields: Vec<String> = reply.body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap().to_owned())
+        .collect();
+    fields.sort();
+    fields
+}
+
+#[tokio::test]
+async fn a_credits_read_names_every_refused_parameter_at_once() {
+    let app = spawn_app().await;
+    let sme = app.create_user("sme").await;
+    let reply = app
+        .get("/api/v1/me/credits?as_of=soon&from=x&to=y", &sme.token)
+        .await;
+    assert_eq!(reply.status, 422, "{}", reply.text);
+    assert_eq!(reply.body["code"], "validation_failed");
+    assert_eq!(refused_fields(&reply), ["as_of", "from", "to"]);
+}
+
+#[tokio::test]
+async fn an_export_and_the_summary_name_every_refused_filter_at_once() {
+    let app = spawn_app().await;
+    let auditor = app.create_user("auditor").await;
+    let export = app
+        .get(
+            "/api/v1/reports/ledger.csv?sme_id=x&kind=bonus&until_seq=-1&from=never",
+            &auditor.token,
+        )
+        .await;
+    assert_eq!(export.status, 422, "{}", export.text);
+    assert_eq!(
+        refused_fields(&export),
+        ["from", "kind", "sme_id", "until_seq"]
+    );
+    let summary = app
+        .get("/api/v1/reports/summary?sme_id=x&to=later", &auditor.token)
+        .await;
+    assert_eq!(summary.status, 422, "{}", summary.text);
+    assert_eq!(refused_fields(&summary), ["sme_id", "to"]);
+}
+
+#[tokio::test]
+async fn someone_who_may_not_export_learns_nothing_about_their_filters() {
+    let app = spawn_app().await;
+    let sme = app.create_user("sme").await;
+    let reply = app
+        .get("/api/v1/reports/ledger.csv?sme_id=x&kind=bonus", &sme.token)
+        .await;
+    assert_eq!(reply.status, 403, "{}", reply.text);
+}
