@@ -383,7 +383,10 @@ fn verify_ledger(database: &DatabaseSettings) -> ExitCode {
                 "ledger",
                 crate::app::ledger::verify(&mut conn, &crate::app::Actor::operator()),
             ),
-            ("audit log", crate::audit::verify(&mut conn)),
+            (
+                "audit log",
+                crate::app::audit_log::verify(&mut conn, &crate::app::Actor::operator()),
+            ),
         ] {
             let verification = verification.map_err(|error| anyhow::anyhow!("{error}"))?;
             match verification.first_bad_seq {

@@ -19,6 +19,5 @@ pub mod seed;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
-pub mod workshops;
 
 pub use startup::Application;

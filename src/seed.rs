@@ -5,6 +5,7 @@ use chrono::{Duration, Utc};
 use secrecy::SecretString;
 
 use crate::app::items::{self, Decide, Submission};
+use crate::app::workshops::{self, LogAttendance, NewWorkshop};
 use crate::audit::Actor;
 use crate::auth::PasswordHasher;
 use crate::db::{self, DbConn, rates, users, write_transaction};
@@ -13,7 +14,6 @@ use crate::domain::{
     WorkshopKind,
 };
 use crate::error::ApiError;
-use crate::workshops::{self, NewWorkshop};
 
 #[derive(Debug, Clone)]
 pub struct SeedPlan {
@@ -162,14 +162,14 @@ pub fn seed(
                 workshops::create(
                     conn,
                     &pm,
-                    &NewWorkshop {
+                    Ok(NewWorkshop {
                         kind: WorkshopKind::Jta,
                         title: format!("Seeded JTA from {first_day}"),
                         certification_level: CertificationLevel::Professional,
                         exam_code: None,
                         starts_on: first_day,
                         ends_on: last_day,
-                    },
+                    }),
                 )
             })
             .map_err(err)?;
@@ -177,8 +177,11 @@ pub fn seed(
             for smes in seeded.smes.chunks(per_batch) {
                 write_transaction(conn, |conn| -> Result<(), ApiError> {
                     for sme in smes {
-                        let attendee = workshops::Attendee::Id(sme.clone());
-                        workshops::log_attendance(conn, &pm, &workshop.id, &attendee, &days)?;
+                        let attendance = LogAttendance {
+                            attendee: workshops::Attendee::Id(sme.clone()),
+                            days: days.clone(),
+                        };
+                        workshops::log_attendance(conn, &pm, &workshop.id, &attendance)?;
                     }
                     Ok(())
                 })

@@ -3,9 +3,12 @@
 //! seed only translate their input into these calls and their results into output; no rule
 //! lives in them. Nothing here knows about HTTP.
 
+pub mod audit_log;
 pub mod items;
 pub mod ledger;
 pub mod policy;
+pub mod reports;
+pub mod workshops;
 
 use std::future::Future;
 

@@ -6,11 +6,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
-use super::extract::{Problems, lower_bound, upper_bound};
+use super::extract::{every_refusal, lower_bound, upper_bound};
 use super::pagination;
+use crate::app::audit_log;
 use crate::auth::AuthUser;
-use crate::db::audit::{self, AuditEventRow, AuditFilter};
-use crate::domain::{Role, parse_id};
+use crate::db::audit::AuditEventRow;
+use crate::domain::parse_id;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -76,6 +77,114 @@ pub struct EventList {
     next_cursor: Option<String>,
 }
 
+/// An optional field's value: absent stays `None` without complaint.
+fn field<T, E: std::fmt::Display>(
+    name: &str,
+    raw: Option<&str>,
+    parse: impl FnOnce(&str) -> Result<T, E>,
+) -> Result<Option<T>, ApiError> {
+    raw.map(parse)
+        .transpose()
+        .map_err(|error| ApiError::invalid(name, error))
+}
+
+/// The value among `allowed` that `raw` names.
+fn one_of<T: Copy>(
+    allowed: &[T],
+    name: impl Fn(T) -> &'static str,
+) -> impl Fn(&str) -> Result<T, String> {
+    move |raw| {
+        allowed
+            .iter()
+            .copied()
+            .find(|known| name(*known) == raw)
+            .ok_or_else(|| {
+                let names: Vec<&str> = allowed.iter().map(|known| name(*known)).collect();
+                format!("must be one of: {}", names.join(", "))
+            })
+    }
+}
+
+/// Every field's problem at once.
+impl TryFrom<ListEvents> for audit_log::ListEvents {
+    type Error = ApiError;
+
+    fn try_from(query: ListEvents) -> Result<Self, ApiError> {
+        let after = pagination::parse_seq_cursor(query.cursor.as_deref())?;
+        let limit = pagination::limit(query.limit);
+        let actor_id = field("actor_id", query.actor_id.as_deref(), parse_id);
+        let target_id = field("target_id", query.target_id.as_deref(), parse_id);
+        let action = field(
+            "action",
+            query.action.as_deref(),
+            str::parse::<crate::audit::AuditAction>,
+        );
+        let target_type = field(
+            "target_type",
+            query.target_type.as_deref(),
+            one_of(crate::audit::TARGET_TYPES, |name| name),
+        );
+        let outcome = field(
+            "outcome",
+            query.outcome.as_deref(),
+            one_of(&audit_log::Outcome::ALL, audit_log::Outcome::as_str),
+        );
+        let from = query
+            .from
+            .as_deref()
+            .map(|raw| lower_bound("from", raw))
+            .transpose();
+        let before = query
+            .to
+            .as_deref()
+            .map(|raw| upper_bound("to", raw))
+            .transpose();
+        match (
+            limit,
+            actor_id,
+            target_id,
+            action,
+            target_type,
+            outcome,
+            from,
+            before,
+        ) {
+            (
+                Ok(limit),
+                Ok(actor_id),
+                Ok(target_id),
+                Ok(action),
+                Ok(target_type),
+                Ok(outcome),
+                Ok(from),
+                Ok(before),
+            ) => Ok(Self {
+                actor_id,
+                action,
+                target_type,
+                target_id,
+                outcome,
+                from,
+                before,
+                after,
+                fetch: limit + 1,
+            }),
+            (limit, actor_id, target_id, action, target_type, outcome, from, before) => {
+                Err(every_refusal([
+                    limit.err(),
+                    actor_id.err(),
+                    target_id.err(),
+                    action.err(),
+                    target_type.err(),
+                    outcome.err(),
+                    from.err(),
+                    before.err(),
+                ]))
+            }
+        }
+    }
+}
+
 /// Auditor, admin. In `seq` order.
 #[utoipa::path(get, path = "/api/v1/audit-events", tag = "audit", params(ListEvents), responses((status = 200, body = EventList)))]
 #[tracing::instrument(name = "list_audit_events", skip_all)]
@@ -84,60 +193,12 @@ pub async fn list(
     state: web::Data<AppState>,
     query: web::Query<ListEvents>,
 ) -> Result<HttpResponse, ApiError> {
-    user.require(&[Role::Auditor, Role::Admin])?;
-    let query = query.into_inner();
-    let limit = pagination::limit(query.limit)?;
-    let after = pagination::parse_seq_cursor(query.cursor.as_deref())?;
-    let one_of = |allowed: &'static [&'static str]| {
-        move |raw: &str| {
-            allowed
-                .iter()
-                .find(|known| **known == raw)
-                .map(|known| (*known).to_owned())
-                .ok_or_else(|| format!("must be one of: {}", allowed.join(", ")))
-        }
-    };
-    let mut problems = Problems::default();
-    let actor_id = problems.optional("actor_id", query.actor_id.as_deref(), parse_id);
-    let target_id = problems.optional("target_id", query.target_id.as_deref(), parse_id);
-    let action = problems
-        .optional(
-            "action",
-            query.action.as_deref(),
-            str::parse::<crate::audit::AuditAction>,
-        )
-        .map(|action| action.as_str().to_owned());
-    let target_type = problems.optional(
-        "target_type",
-        query.target_type.as_deref(),
-        one_of(crate::audit::TARGET_TYPES),
-    );
-    let outcome = problems.optional(
-        "outcome",
-        query.outcome.as_deref(),
-        one_of(&["ok", "refused"]),
-    );
-    problems.finish()?;
-    let filter = AuditFilter {
-        actor_id,
-        action,
-        target_type,
-        target_id,
-        outcome,
-        from: query
-            .from
-            .as_deref()
-            .map(|raw| lower_bound("from", raw))
-            .transpose()?,
-        before: query
-            .to
-            .as_deref()
-            .map(|raw| upper_bound("to", raw))
-            .transpose()?,
-    };
+    let query = audit_log::ListEvents::try_from(query.into_inner());
+    let limit = query.as_ref().map_or(0, |query| query.fetch - 1);
+    let actor = user.actor();
     let rows = state
         .db
-        .run(move |conn| Ok(audit::page(conn, &filter, after, limit + 1)?))
+        .run(move |conn| audit_log::list(conn, &actor, query))
         .await?;
     let (rows, next_cursor) =
         pagination::finish(rows, limit, |row| pagination::seq_cursor(row.seq));
@@ -151,7 +212,10 @@ pub async fn list(
 #[utoipa::path(get, path = "/api/v1/audit-events/verify", tag = "audit", responses((status = 200, body = crate::ledger::Verification)))]
 #[tracing::instrument(name = "verify_audit_events", skip_all)]
 pub async fn verify(user: AuthUser, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    user.require(&[Role::Auditor, Role::Admin])?;
-    let verification = state.db.run(crate::audit::verify).await?;
+    let actor = user.actor();
+    let verification = state
+        .db
+        .run(move |conn| audit_log::verify(conn, &actor))
+        .await?;
     Ok(HttpResponse::Ok().json(verification))
 }

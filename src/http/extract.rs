@@ -209,6 +209,19 @@ fn parse_instant(raw: &str, end_of_day: bool) -> Option<chrono::NaiveDateTime> {
     YEARS.contains(&at.year()).then_some(at)
 }
 
+/// One 422 naming every refused field among `checked` (each a [`ApiError::Validation`]), so
+/// a client fixes them all in one round; any other error is answered as it is.
+pub fn every_refusal(checked: impl IntoIterator<Item = Option<ApiError>>) -> ApiError {
+    let mut fields = Vec::new();
+    for error in checked.into_iter().flatten() {
+        match error {
+            ApiError::Validation(refused) => fields.extend(refused),
+            other => return other,
+        }
+    }
+    ApiError::Validation(fields)
+}
+
 /// A body that may be absent (empty) or JSON; when present it obeys the same rules as
 /// `web::Json` (content type, size limit, unknown fields).
 pub struct OptionalJson<T>(pub T);

@@ -11,18 +11,16 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
-use super::extract::{Problems, lower_bound, upper_bound};
-use crate::audit::{self, Event};
+use super::extract::{every_refusal, lower_bound, upper_bound};
+use crate::app::reports::{self as use_case, AsOf, BATCH, Export, ExportKind};
 use crate::auth::AuthUser;
+use crate::db::Db;
 use crate::db::ledger::EntryFilter;
-use crate::db::{self, Db, users, write_transaction};
 use crate::domain::balance::Breakdown;
-use crate::domain::{EntryKind, Role, parse_id};
+use crate::domain::{EntryKind, parse_id};
 use crate::error::ApiError;
-use crate::ledger;
 use crate::reports::format::{ExportRow, Format};
-use crate::reports::manifest::{self, Digest2};
-use crate::reports::{self, BATCH};
+use crate::reports::{self, manifest};
 use crate::state::AppState;
 
 pub const UNTIL_SEQ_HEADER: HeaderName = HeaderName::from_static("x-ledger-until-seq");
@@ -46,81 +44,55 @@ pub struct Credits {
     credits: Breakdown,
 }
 
-/// Whether the id of a credits read still has to be checked to name an SME.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Whose {
-    /// The caller's own, and the caller is an SME.
-    Own,
-    /// An id from the path.
-    Named,
-}
-
-async fn credits_of(
-    state: &AppState,
-    sme_id: String,
-    whose: Whose,
-    query: CreditsQuery,
-) -> Result<HttpResponse, ApiError> {
-    let now = db::now();
-    let requested = match query.as_of.as_deref() {
-        // Today, as a date, means "now": the rest of the day has not happened yet.
-        Some(raw) if !raw.contains(['T', 't']) && lower_bound("as_of", raw)? <= now => {
-            Some(as_of_instant(raw)?).filter(|end_of_day| *end_of_day <= now)
+impl From<use_case::Credits> for Credits {
+    fn from(read: use_case::Credits) -> Self {
+        let utc = |at: NaiveDateTime| at.and_utc();
+        Self {
+            sme_id: read.sme_id,
+            as_of: utc(read.as_of),
+            from: read.from.map(utc),
+            to: read.to.map(utc),
+            credits: read.credits,
         }
-        Some(raw) => Some(as_of_instant(raw)?),
-        None => None,
-    };
-    if requested.is_some_and(|as_of| as_of > now) {
-        return Err(ApiError::invalid(
-            "as_of",
-            "must not be in the future: later postings could still change it",
-        ));
     }
-    let from = query
-        .from
-        .as_deref()
-        .map(|raw| lower_bound("from", raw))
-        .transpose()?;
-    let to = query
-        .to
-        .as_deref()
-        .map(|raw| upper_bound("to", raw))
-        .transpose()?;
-    let id = sme_id.clone();
-    let (as_of, credits) = state
-        .db
-        .run(move |conn| {
-            if whose == Whose::Named {
-                let sme = users::find(conn, &id)?.filter(|user| user.role == Role::Sme.as_str());
-                if sme.is_none() {
-                    return Err(ApiError::NotFound);
-                }
-            }
-            // Read only once no posting at or before `as_of` can still commit: the answer for
-            // this `as_of` is then final.
-            let as_of = ledger::settle(conn, requested)?;
-            Ok((as_of, reports::credits(conn, &id, as_of, from, to)?))
-        })
-        .await?;
-    let utc = |at: NaiveDateTime| at.and_utc();
-    Ok(HttpResponse::Ok().json(Credits {
-        sme_id,
-        as_of: utc(as_of),
-        from: from.map(utc),
-        to: to.map(utc),
-        credits,
-    }))
 }
 
 /// `as_of` includes its instant: an RFC 3339 timestamp names the last instant counted (an
 /// entry posted exactly then counts), a date the whole of that day.
-fn as_of_instant(raw: &str) -> Result<NaiveDateTime, ApiError> {
+fn as_of(raw: &str) -> Result<AsOf, ApiError> {
     let end = upper_bound("as_of", raw)?;
+    let start = lower_bound("as_of", raw)?;
     Ok(if raw.contains(['T', 't']) {
-        lower_bound("as_of", raw)?
+        AsOf::Instant(start)
     } else {
-        end - chrono::TimeDelta::microseconds(1)
+        AsOf::Day {
+            first: start,
+            last: end - chrono::TimeDelta::microseconds(1),
+        }
     })
+}
+
+/// Every field's problem at once.
+impl TryFrom<CreditsQuery> for use_case::CreditsQuery {
+    type Error = ApiError;
+
+    fn try_from(query: CreditsQuery) -> Result<Self, ApiError> {
+        let as_of = query.as_of.as_deref().map(as_of).transpose();
+        let from = query
+            .from
+            .as_deref()
+            .map(|raw| lower_bound("from", raw))
+            .transpose();
+        let to = query
+            .to
+            .as_deref()
+            .map(|raw| upper_bound("to", raw))
+            .transpose();
+        match (as_of, from, to) {
+            (Ok(as_of), Ok(from), Ok(to)) => Ok(Self { as_of, from, to }),
+            (as_of, from, to) => Err(every_refusal([as_of.err(), from.err(), to.err()])),
+        }
+    }
 }
 
 /// An SME: their own credits.
@@ -131,8 +103,13 @@ pub async fn my_credits(
     state: web::Data<AppState>,
     query: web::Query<CreditsQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    user.require(&[Role::Sme])?;
-    credits_of(&state, user.id.clone(), Whose::Own, query.into_inner()).await
+    let query = use_case::CreditsQuery::try_from(query.into_inner());
+    let actor = user.actor();
+    let credits = state
+        .db
+        .run(move |conn| use_case::my_credits(conn, &actor, query))
+        .await?;
+    Ok(HttpResponse::Ok().json(Credits::from(credits)))
 }
 
 /// SME (own), program manager, auditor. Another SME's id, or one that is no SME, is 404.
@@ -144,12 +121,14 @@ pub async fn sme_credits(
     path: web::Path<String>,
     query: web::Query<CreditsQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    user.require(&[Role::Sme, Role::ProgramManager, Role::Auditor])?;
     let sme_id = path.into_inner();
-    if user.is(Role::Sme) && sme_id != user.id {
-        return Err(ApiError::NotFound);
-    }
-    credits_of(&state, sme_id, Whose::Named, query.into_inner()).await
+    let query = use_case::CreditsQuery::try_from(query.into_inner());
+    let actor = user.actor();
+    let credits = state
+        .db
+        .run(move |conn| use_case::sme_credits(conn, &actor, &sme_id, query))
+        .await?;
+    Ok(HttpResponse::Ok().json(Credits::from(credits)))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -165,37 +144,30 @@ pub struct SummaryQuery {
     sme_id: Option<String>,
 }
 
-/// What the summary was asked for, checked.
-struct SummaryRequest {
-    from: Option<NaiveDateTime>,
-    to: Option<NaiveDateTime>,
-    sme_id: Option<String>,
-}
+/// Every field's problem at once.
+impl TryFrom<&SummaryQuery> for use_case::SummaryQuery {
+    type Error = ApiError;
 
-impl SummaryQuery {
-    fn checked(&self) -> Result<SummaryRequest, ApiError> {
-        let sme_id = self
+    fn try_from(query: &SummaryQuery) -> Result<Self, ApiError> {
+        let sme_id = query
             .sme_id
             .as_deref()
-            .map(|raw| {
-                uuid::Uuid::parse_str(raw.trim())
-                    .map(|id| id.hyphenated().to_string())
-                    .map_err(|_| ApiError::invalid("sme_id", "must be a UUID"))
-            })
-            .transpose()?;
-        Ok(SummaryRequest {
-            from: self
-                .from
-                .as_deref()
-                .map(|raw| lower_bound("from", raw))
-                .transpose()?,
-            to: self
-                .to
-                .as_deref()
-                .map(|raw| upper_bound("to", raw))
-                .transpose()?,
-            sme_id,
-        })
+            .map(|raw| parse_id(raw).map_err(|_| ApiError::invalid("sme_id", "must be a UUID")))
+            .transpose();
+        let from = query
+            .from
+            .as_deref()
+            .map(|raw| lower_bound("from", raw))
+            .transpose();
+        let to = query
+            .to
+            .as_deref()
+            .map(|raw| upper_bound("to", raw))
+            .transpose();
+        match (sme_id, from, to) {
+            (Ok(sme_id), Ok(from), Ok(to)) => Ok(Self { from, to, sme_id }),
+            (sme_id, from, to) => Err(every_refusal([sme_id.err(), from.err(), to.err()])),
+        }
     }
 }
 
@@ -207,8 +179,8 @@ pub struct SummaryView {
     sme_id: Option<String>,
     totals: Breakdown,
     /// Every SME, those with no credits too (only the one asked for with `sme_id`).
-    smes: Vec<reports::SmeTotal>,
-    items: reports::DecisionCounts,
+    smes: Vec<use_case::SmeTotal>,
+    items: use_case::DecisionCounts,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -221,12 +193,14 @@ pub struct SigningKeyView {
 
 async fn read_summary(
     state: &AppState,
-    request: &SummaryRequest,
-) -> Result<reports::Summary, ApiError> {
-    let (from, to, sme_id) = (request.from, request.to, request.sme_id.clone());
+    user: &AuthUser,
+    query: &SummaryQuery,
+) -> Result<use_case::Summary, ApiError> {
+    let query = use_case::SummaryQuery::try_from(query);
+    let actor = user.actor();
     state
         .db
-        .run(move |conn| reports::summary(conn, from, to, sme_id.as_deref()))
+        .run(move |conn| use_case::summary(conn, &actor, query))
         .await
 }
 
@@ -238,13 +212,11 @@ pub async fn summary(
     state: web::Data<AppState>,
     query: web::Query<SummaryQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    user.require(&[Role::ProgramManager, Role::Auditor])?;
-    let request = query.checked()?;
-    let summary = read_summary(&state, &request).await?;
+    let summary = read_summary(&state, &user, &query).await?;
     Ok(HttpResponse::Ok().json(SummaryView {
-        from: request.from.map(|at| at.and_utc()),
-        to: request.to.map(|at| at.and_utc()),
-        sme_id: request.sme_id,
+        from: summary.query.from.map(|at| at.and_utc()),
+        to: summary.query.to.map(|at| at.and_utc()),
+        sme_id: summary.query.sme_id,
         totals: summary.totals,
         smes: summary.smes,
         items: summary.items,
@@ -260,9 +232,7 @@ pub async fn summary_csv(
     state: web::Data<AppState>,
     query: web::Query<SummaryQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    user.require(&[Role::ProgramManager, Role::Auditor])?;
-    let request = query.checked()?;
-    let summary = read_summary(&state, &request).await?;
+    let summary = read_summary(&state, &user, &query).await?;
     Ok(HttpResponse::Ok()
         .content_type(Format::Csv.content_type())
         .insert_header((CONTENT_DISPOSITION, "attachment; filename=\"summary.csv\""))
@@ -284,83 +254,84 @@ pub struct ExportQuery {
     until_seq: Option<i64>,
 }
 
-impl ExportQuery {
-    /// The filter, checked, without `until_seq`.
-    fn filter(&self) -> Result<EntryFilter, ApiError> {
-        let mut problems = Problems::default();
-        let sme_id = problems.optional("sme_id", self.sme_id.as_deref(), parse_id);
-        let item_id = problems.optional("item_id", self.item_id.as_deref(), parse_id);
-        let workshop_id = problems.optional("workshop_id", self.workshop_id.as_deref(), parse_id);
-        let kind = problems.optional("kind", self.kind.as_deref(), str::parse::<EntryKind>);
-        if self.until_seq.is_some_and(|seq| seq < 0) {
-            problems.check::<(), _>("until_seq", Err("must not be negative"));
-        }
-        problems.finish()?;
-        Ok(EntryFilter {
-            sme_id,
-            kind: kind.map(|k| k.as_str().to_owned()),
-            item_id,
-            workshop_id,
-            posted_from: self
-                .from
-                .as_deref()
-                .map(|raw| lower_bound("from", raw))
-                .transpose()?,
-            posted_before: self
-                .to
-                .as_deref()
-                .map(|raw| upper_bound("to", raw))
-                .transpose()?,
-            ..EntryFilter::default()
-        })
-    }
+/// Every field's problem at once.
+impl TryFrom<&ExportQuery> for use_case::ExportQuery {
+    type Error = ApiError;
 
-    /// The filters as recorded in the audit log and the manifest.
-    fn described(&self) -> serde_json::Value {
-        json!({
-            "sme_id": self.sme_id, "kind": self.kind, "item_id": self.item_id,
-            "workshop_id": self.workshop_id, "from": self.from, "to": self.to,
-        })
-    }
-}
-
-/// Fixes `until_seq` and records the export in the audit log.
-async fn begin_export(
-    state: &AppState,
-    user: &AuthUser,
-    query: &ExportQuery,
-    what: &'static str,
-) -> Result<EntryFilter, ApiError> {
-    user.require(&[Role::Auditor, Role::ProgramManager])?;
-    let mut filter = query.filter()?;
-    let requested = query.until_seq;
-    let actor = user.actor();
-    let described = query.described();
-    let until_seq = state
-        .db
-        .run(move |conn| {
-            write_transaction(conn, |conn| {
-                let until_seq = reports::resolve_until_seq(conn, requested)?;
-                let event = Event {
-                    action: crate::audit::AuditAction::ReportExported,
-                    target_type: "ledger",
-                    target_id: None,
-                    details: json!({ "what": what, "filters": described, "until_seq": until_seq }),
-                };
-                audit::record(conn, &actor, &event, 200)?;
-                Ok(until_seq)
+    fn try_from(query: &ExportQuery) -> Result<Self, ApiError> {
+        let id = |field: &str, raw: Option<&str>| {
+            raw.map(|raw| parse_id(raw).map_err(|error| ApiError::invalid(field, error)))
+                .transpose()
+        };
+        let sme_id = id("sme_id", query.sme_id.as_deref());
+        let item_id = id("item_id", query.item_id.as_deref());
+        let workshop_id = id("workshop_id", query.workshop_id.as_deref());
+        let kind = query
+            .kind
+            .as_deref()
+            .map(|raw| {
+                raw.parse::<EntryKind>()
+                    .map_err(|error| ApiError::invalid("kind", error))
             })
-        })
-        .await?;
-    filter.until_seq = Some(until_seq);
-    Ok(filter)
+            .transpose();
+        let until_seq = match query.until_seq {
+            Some(seq) if seq < 0 => Err(ApiError::invalid("until_seq", "must not be negative")),
+            until_seq => Ok(until_seq),
+        };
+        let from = query
+            .from
+            .as_deref()
+            .map(|raw| lower_bound("from", raw))
+            .transpose();
+        let to = query
+            .to
+            .as_deref()
+            .map(|raw| upper_bound("to", raw))
+            .transpose();
+        match (sme_id, item_id, workshop_id, kind, until_seq, from, to) {
+            (
+                Ok(sme_id),
+                Ok(item_id),
+                Ok(workshop_id),
+                Ok(kind),
+                Ok(until_seq),
+                Ok(posted_from),
+                Ok(posted_before),
+            ) => Ok(Self {
+                filter: EntryFilter {
+                    sme_id,
+                    kind: kind.map(|k| k.as_str().to_owned()),
+                    item_id,
+                    workshop_id,
+                    posted_from,
+                    posted_before,
+                    ..EntryFilter::default()
+                },
+                until_seq,
+                // As asked, for the audit log and the manifest.
+                described: json!({
+                    "sme_id": query.sme_id, "kind": query.kind, "item_id": query.item_id,
+                    "workshop_id": query.workshop_id, "from": query.from, "to": query.to,
+                }),
+            }),
+            (sme_id, item_id, workshop_id, kind, until_seq, from, to) => Err(every_refusal([
+                sme_id.err(),
+                item_id.err(),
+                workshop_id.err(),
+                kind.err(),
+                until_seq.err(),
+                from.err(),
+                to.err(),
+            ])),
+        }
+    }
 }
 
 type Page = Pin<Box<dyn Future<Output = Result<Vec<ExportRow>, ApiError>>>>;
 
 struct ExportState {
     db: Db,
-    filter: EntryFilter,
+    export: std::sync::Arc<Export>,
     format: Format,
     started: bool,
     /// The batch being read while the previous one is written out.
@@ -370,10 +341,10 @@ struct ExportState {
 impl ExportState {
     /// Starts reading the batch after `after_seq`.
     fn fetch(&mut self, after_seq: i64) {
-        let filter = self.filter.clone();
-        self.next = Some(Box::pin(self.db.start(move |conn| {
-            Ok(reports::export_page(conn, &filter, after_seq, BATCH)?)
-        })));
+        let export = self.export.clone();
+        self.next = Some(Box::pin(
+            self.db.start(move |conn| export.batch(conn, after_seq)),
+        ));
     }
 }
 
@@ -406,11 +377,20 @@ async fn export(
     query: ExportQuery,
     format: Format,
 ) -> Result<HttpResponse, ApiError> {
-    let filter = begin_export(&state, &user, &query, format.as_str()).await?;
-    let until_seq = filter.until_seq.unwrap_or(0);
+    let query = use_case::ExportQuery::try_from(&query);
+    let kind = match format {
+        Format::Csv => ExportKind::Csv,
+        Format::Jsonl => ExportKind::Jsonl,
+    };
+    let actor = user.actor();
+    let export = state
+        .db
+        .run(move |conn| use_case::begin_export(conn, &actor, query, kind))
+        .await?;
+    let until_seq = export.until_seq;
     let mut first = ExportState {
         db: state.db.clone(),
-        filter,
+        export: std::sync::Arc::new(export),
         format,
         started: false,
         next: None,
@@ -460,22 +440,12 @@ pub async fn ledger_manifest(
     state: web::Data<AppState>,
     query: web::Query<ExportQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let query = query.into_inner();
-    let filter = begin_export(&state, &user, &query, "manifest").await?;
-    let until_seq = filter.until_seq.unwrap_or(0);
+    let query = use_case::ExportQuery::try_from(&query.into_inner());
     let key = state.signing_key.clone();
-    let described = query.described();
-    let signed = state
+    let actor = user.actor();
+    let (until_seq, signed) = state
         .db
-        .run(move |conn| {
-            let mut digest = Digest2::default();
-            reports::for_each_export_row(conn, &filter, |row| {
-                digest.add(&row);
-                Ok(())
-            })?;
-            let unsigned = digest.manifest(described, until_seq, &manifest::public_key_hex(&key));
-            Ok(manifest::sign(unsigned, &key))
-        })
+        .run(move |conn| use_case::export_manifest(conn, &actor, query, &key))
         .await?;
     Ok(HttpResponse::Ok()
         .insert_header((UNTIL_SEQ_HEADER, until_seq.to_string()))

@@ -9,23 +9,17 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
-use super::extract::{Json, Problems};
+use super::extract::Json;
 use super::pagination;
 use super::views::EntryView;
-use crate::audit::{self, Event};
+use crate::app::workshops::{self, AttendanceAttempt, Attendee, MAX_DAYS_PER_REQUEST, NewWorkshop};
 use crate::auth::AuthUser;
-use crate::db::ledger::{self as entries, EntryFilter};
-use crate::db::workshops::{self as workshop_rows, WorkshopFilter, WorkshopRow};
+use crate::db::workshops::WorkshopRow;
 use crate::domain::workshop::check_span;
-use crate::domain::{CertificationLevel, Role, WorkshopKind, bounded_text, code};
-use crate::error::ApiError;
+use crate::domain::{CertificationLevel, WorkshopKind, bounded_text, code};
+use crate::error::{ApiError, FieldError};
 use crate::idempotency::{self, IdempotencyKey, Reply};
 use crate::state::AppState;
-use crate::workshops::{self, Attendee, NewWorkshop};
-
-const READERS: [Role; 3] = [Role::Sme, Role::ProgramManager, Role::Auditor];
-/// Most days one attendance request may carry (a workshop's longest span).
-const MAX_DAYS_PER_REQUEST: usize = 31;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct WorkshopView {
@@ -56,10 +50,6 @@ impl From<WorkshopRow> for WorkshopView {
     }
 }
 
-fn parse_date(problems: &mut Problems, field: &str, raw: &str) -> Option<NaiveDate> {
-    problems.check(field, crate::domain::parse_day(raw))
-}
-
 #[derive(Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateWorkshop {
@@ -77,6 +67,75 @@ pub struct CreateWorkshop {
     ends_on: String,
 }
 
+/// One field's value, or why it was refused.
+fn field<T, E: std::fmt::Display>(name: &str, parsed: Result<T, E>) -> Result<T, FieldError> {
+    parsed.map_err(|error| FieldError::new(name, error))
+}
+
+/// An optional field's value: absent stays `None` without complaint.
+fn optional<T, E: std::fmt::Display>(
+    name: &str,
+    raw: Option<&str>,
+    parse: impl FnOnce(&str) -> Result<T, E>,
+) -> Result<Option<T>, FieldError> {
+    field(name, raw.map(parse).transpose())
+}
+
+/// Every refusal among `checked`, as one 422.
+fn refused(checked: impl IntoIterator<Item = Option<FieldError>>) -> ApiError {
+    ApiError::Validation(checked.into_iter().flatten().collect())
+}
+
+/// Every field's problem at once.
+impl TryFrom<CreateWorkshop> for NewWorkshop {
+    type Error = ApiError;
+
+    fn try_from(body: CreateWorkshop) -> Result<Self, ApiError> {
+        let kind = field("kind", body.kind.parse::<WorkshopKind>());
+        let title = field("title", bounded_text(&body.title, 200));
+        let level = field(
+            "certification_level",
+            body.certification_level.parse::<CertificationLevel>(),
+        );
+        let exam_code = optional("exam_code", body.exam_code.as_deref(), |raw| code(raw, 32));
+        let starts_on = field("starts_on", crate::domain::parse_day(&body.starts_on));
+        let ends_on = match (
+            &starts_on,
+            field("ends_on", crate::domain::parse_day(&body.ends_on)),
+        ) {
+            (Ok(starts_on), Ok(ends_on)) => {
+                field("ends_on", check_span(*starts_on, ends_on)).map(|()| ends_on)
+            }
+            (_, ends_on) => ends_on,
+        };
+        match (kind, title, level, exam_code, starts_on, ends_on) {
+            (
+                Ok(kind),
+                Ok(title),
+                Ok(certification_level),
+                Ok(exam_code),
+                Ok(starts_on),
+                Ok(ends_on),
+            ) => Ok(NewWorkshop {
+                kind,
+                title,
+                certification_level,
+                exam_code,
+                starts_on,
+                ends_on,
+            }),
+            (kind, title, level, exam_code, starts_on, ends_on) => Err(refused([
+                kind.err(),
+                title.err(),
+                level.err(),
+                exam_code.err(),
+                starts_on.err(),
+                ends_on.err(),
+            ])),
+        }
+    }
+}
+
 /// Program manager.
 #[utoipa::path(post, path = "/api/v1/workshops", tag = "workshops", params(IdempotencyKey), request_body = CreateWorkshop, responses((status = 201, body = WorkshopView)))]
 #[tracing::instrument(name = "create_workshop", skip_all)]
@@ -87,43 +146,14 @@ pub async fn create(
     key: IdempotencyKey,
     body: Json<CreateWorkshop>,
 ) -> Result<HttpResponse, ApiError> {
-    user.require(&[Role::ProgramManager])?;
     let fingerprint = idempotency::fingerprint(&req, &*body);
-    let mut problems = Problems::default();
-    let kind = problems.check("kind", body.kind.parse::<WorkshopKind>());
-    let title = problems.check("title", bounded_text(&body.title, 200));
-    let level = problems.check(
-        "certification_level",
-        body.certification_level.parse::<CertificationLevel>(),
-    );
-    let exam_code = problems.optional("exam_code", body.exam_code.as_deref(), |raw| code(raw, 32));
-    let starts_on = parse_date(&mut problems, "starts_on", &body.starts_on);
-    let ends_on = parse_date(&mut problems, "ends_on", &body.ends_on);
-    if let (Some(starts_on), Some(ends_on)) = (starts_on, ends_on) {
-        problems.check("ends_on", check_span(starts_on, ends_on));
-    }
-    problems.finish()?;
-    let (Some(kind), Some(title), Some(certification_level), Some(starts_on), Some(ends_on)) =
-        (kind, title, level, starts_on, ends_on)
-    else {
-        return Err(ApiError::Internal(anyhow::anyhow!(
-            "validated fields missing"
-        )));
-    };
-    let workshop = NewWorkshop {
-        kind,
-        title,
-        certification_level,
-        exam_code,
-        starts_on,
-        ends_on,
-    };
+    let workshop = NewWorkshop::try_from(body.into_inner());
     let actor = user.actor();
     state
         .db
         .run(move |conn| {
             idempotency::run(conn, &actor.id, key.0.as_deref(), &fingerprint, |conn| {
-                let row = workshops::create(conn, &actor, &workshop)?;
+                let row = workshops::create(conn, &actor, workshop)?;
                 let location = format!("/api/v1/workshops/{}", row.id);
                 Ok(Reply::json(StatusCode::CREATED, &WorkshopView::from(row))?
                     .with_location(location))
@@ -156,6 +186,61 @@ pub struct WorkshopList {
     next_cursor: Option<String>,
 }
 
+/// The page size, as [`pagination::limit`] checks it, as a field refusal.
+fn limit(requested: Option<u32>) -> Result<i64, FieldError> {
+    pagination::limit(requested).map_err(|_| {
+        FieldError::new(
+            "limit",
+            format!("must be between 1 and {}", pagination::MAX_LIMIT),
+        )
+    })
+}
+
+impl TryFrom<ListWorkshops> for workshops::ListWorkshops {
+    type Error = ApiError;
+
+    fn try_from(query: ListWorkshops) -> Result<Self, ApiError> {
+        let after =
+            pagination::parse_time_cursor(query.cursor.as_deref())?.map(|(at, id)| (at.date(), id));
+        let limit = limit(query.limit);
+        let kind = optional("kind", query.kind.as_deref(), str::parse::<WorkshopKind>);
+        let level = optional(
+            "certification_level",
+            query.certification_level.as_deref(),
+            str::parse::<CertificationLevel>,
+        );
+        let starts_from = optional(
+            "starts_from",
+            query.starts_from.as_deref(),
+            crate::domain::parse_day,
+        );
+        let starts_to = optional(
+            "starts_to",
+            query.starts_to.as_deref(),
+            crate::domain::parse_day,
+        );
+        match (limit, kind, level, starts_from, starts_to) {
+            (Ok(limit), Ok(kind), Ok(certification_level), Ok(starts_from), Ok(starts_to)) => {
+                Ok(Self {
+                    kind,
+                    certification_level,
+                    starts_from,
+                    starts_to,
+                    after,
+                    fetch: limit + 1,
+                })
+            }
+            (limit, kind, level, starts_from, starts_to) => Err(refused([
+                limit.err(),
+                kind.err(),
+                level.err(),
+                starts_from.err(),
+                starts_to.err(),
+            ])),
+        }
+    }
+}
+
 /// SME, program manager, auditor. Ordered by start date.
 #[utoipa::path(get, path = "/api/v1/workshops", tag = "workshops", params(ListWorkshops), responses((status = 200, body = WorkshopList)))]
 #[tracing::instrument(name = "list_workshops", skip_all)]
@@ -164,38 +249,12 @@ pub async fn list(
     state: web::Data<AppState>,
     query: web::Query<ListWorkshops>,
 ) -> Result<HttpResponse, ApiError> {
-    user.require(&READERS)?;
-    let query = query.into_inner();
-    let limit = pagination::limit(query.limit)?;
-    let after =
-        pagination::parse_time_cursor(query.cursor.as_deref())?.map(|(at, id)| (at.date(), id));
-    let mut problems = Problems::default();
-    let kind = problems.optional("kind", query.kind.as_deref(), str::parse::<WorkshopKind>);
-    let level = problems.optional(
-        "certification_level",
-        query.certification_level.as_deref(),
-        str::parse::<CertificationLevel>,
-    );
-    let starts_from = problems.optional(
-        "starts_from",
-        query.starts_from.as_deref(),
-        crate::domain::parse_day,
-    );
-    let starts_to = problems.optional(
-        "starts_to",
-        query.starts_to.as_deref(),
-        crate::domain::parse_day,
-    );
-    problems.finish()?;
-    let filter = WorkshopFilter {
-        kind: kind.map(|k| k.as_str().to_owned()),
-        certification_level: level.map(|l| l.as_str().to_owned()),
-        starts_from,
-        starts_to,
-    };
+    let query = workshops::ListWorkshops::try_from(query.into_inner());
+    let limit = query.as_ref().map_or(0, |query| query.fetch - 1);
+    let actor = user.actor();
     let rows = state
         .db
-        .run(move |conn| Ok(workshop_rows::page(conn, &filter, after, limit + 1)?))
+        .run(move |conn| workshops::list(conn, &actor, query))
         .await?;
     let (rows, next_cursor) = pagination::finish(rows, limit, |row| {
         pagination::time_cursor(
@@ -217,11 +276,11 @@ pub async fn show(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    user.require(&READERS)?;
     let id = path.into_inner();
+    let actor = user.actor();
     let row = state
         .db
-        .run(move |conn| workshop_rows::find(conn, &id)?.ok_or(ApiError::NotFound))
+        .run(move |conn| workshops::show(conn, &actor, &id))
         .await?;
     Ok(HttpResponse::Ok().json(WorkshopView::from(row)))
 }
@@ -250,6 +309,44 @@ pub struct LogAttendance {
     days: Vec<String>,
 }
 
+/// Every field's problem at once.
+impl TryFrom<&LogAttendance> for workshops::LogAttendance {
+    type Error = ApiError;
+
+    fn try_from(body: &LogAttendance) -> Result<Self, ApiError> {
+        let mut refusals = Vec::new();
+        if body.days.is_empty() || body.days.len() > MAX_DAYS_PER_REQUEST {
+            refusals.push(FieldError::new(
+                "days",
+                format!("must list 1 to {MAX_DAYS_PER_REQUEST} dates"),
+            ));
+        }
+        let mut days = Vec::with_capacity(body.days.len().min(MAX_DAYS_PER_REQUEST));
+        for raw in body.days.iter().take(MAX_DAYS_PER_REQUEST) {
+            match field("days", crate::domain::parse_day(raw)) {
+                Ok(day) => days.push(day),
+                Err(refusal) => refusals.push(refusal),
+            }
+        }
+        let attendee = match (body.sme_id.as_deref(), body.sme_email.as_deref()) {
+            (Some(id), None) => field("sme_id", crate::domain::parse_id(id)).map(Attendee::Id),
+            (None, Some(email)) => {
+                field("sme_email", crate::domain::Email::parse(email)).map(Attendee::Email)
+            }
+            _ => Err(FieldError::new(
+                "sme_id",
+                "name the SME with either sme_id or sme_email (one of the two)",
+            )),
+        };
+        match attendee {
+            Ok(attendee) if refusals.is_empty() => Ok(Self { attendee, days }),
+            attendee => Err(refused(
+                refusals.into_iter().map(Some).chain([attendee.err()]),
+            )),
+        }
+    }
+}
+
 /// Program manager, never for themselves: one `workshop_day` posting per day, all or nothing.
 #[utoipa::path(post, path = "/api/v1/workshops/{id}/attendance", tag = "workshops", params(("id" = String, Path), IdempotencyKey), request_body = LogAttendance, responses((status = 201, body = PostedEntries)))]
 #[tracing::instrument(name = "log_attendance", skip_all, fields(workshop_id = ?path.as_str()))]
@@ -262,57 +359,22 @@ pub async fn log_attendance(
     body: Json<LogAttendance>,
 ) -> Result<HttpResponse, ApiError> {
     let fingerprint = idempotency::fingerprint(&req, &*body);
-    let workshop_id = path.into_inner();
-    let mut problems = Problems::default();
-    if body.days.is_empty() || body.days.len() > MAX_DAYS_PER_REQUEST {
-        problems.check::<(), _>(
-            "days",
-            Err(format!("must list 1 to {MAX_DAYS_PER_REQUEST} dates")),
-        );
-    }
-    let days: Vec<NaiveDate> = body
-        .days
-        .iter()
-        .take(MAX_DAYS_PER_REQUEST)
-        .filter_map(|raw| parse_date(&mut problems, "days", raw))
-        .collect();
-    let attendee = match (body.sme_id.as_deref(), body.sme_email.as_deref()) {
-        (Some(id), None) => problems
-            .check("sme_id", crate::domain::parse_id(id))
-            .map(Attendee::Id),
-        (None, Some(email)) => problems
-            .check("sme_email", crate::domain::Email::parse(email))
-            .map(Attendee::Email),
-        _ => problems.check(
-            "sme_id",
-            Err("name the SME with either sme_id or sme_email (one of the two)"),
-        ),
+    let command = workshops::LogAttendance::try_from(&*body)?;
+    let attempt = AttendanceAttempt {
+        workshop_id: path.into_inner(),
+        named: json!({ "sme_id": body.sme_id, "sme_email": body.sme_email }),
     };
-    problems.finish()?;
-    let Some(attendee) = attendee else {
-        return Err(ApiError::Internal(anyhow::anyhow!("attendee missing")));
-    };
-    let named = json!({ "sme_id": body.sme_id, "sme_email": body.sme_email });
     let actor = user.actor();
     state
         .db
         .run(move |conn| {
-            let event = Event {
-                action: crate::audit::AuditAction::WorkshopAttendanceLogged,
-                target_type: "workshop",
-                target_id: Some(&workshop_id),
-                details: named,
-            };
-            if let Err(error) = user.require(&[Role::ProgramManager]) {
-                return Err(audit::refusal(conn, &actor, &event, error));
-            }
             idempotency::run(conn, &actor.id, key.0.as_deref(), &fingerprint, |conn| {
                 let posted =
-                    workshops::log_attendance(conn, &actor, &workshop_id, &attendee, &days)?;
+                    workshops::log_attendance(conn, &actor, &attempt.workshop_id, &command)?;
                 let entries: Vec<EntryView> = posted.into_iter().map(EntryView::from).collect();
                 Reply::json(StatusCode::CREATED, &PostedEntries { entries })
             })
-            .map_err(|error| audit::refusal(conn, &actor, &event, error))
+            .map_err(|error| attempt.refused(conn, &actor, error))
         })
         .await
         .map(idempotency::Outcome::into_response)
@@ -328,6 +390,25 @@ pub struct ListAttendance {
     cursor: Option<String>,
 }
 
+impl TryFrom<ListAttendance> for workshops::ListAttendance {
+    type Error = ApiError;
+
+    fn try_from(query: ListAttendance) -> Result<Self, ApiError> {
+        let after = pagination::parse_seq_cursor(query.cursor.as_deref())?;
+        match (
+            limit(query.limit),
+            optional("sme_id", query.sme_id.as_deref(), crate::domain::parse_id),
+        ) {
+            (Ok(limit), Ok(sme_id)) => Ok(Self {
+                sme_id,
+                after,
+                fetch: limit + 1,
+            }),
+            (limit, sme_id) => Err(refused([limit.err(), sme_id.err()])),
+        }
+    }
+}
+
 /// SME (own days), program manager, auditor: the workshop's postings — its days and their
 /// reversals — in `seq` order.
 #[utoipa::path(get, path = "/api/v1/workshops/{id}/attendance", tag = "workshops", params(("id" = String, Path), ListAttendance), responses((status = 200, body = AttendancePage)))]
@@ -338,30 +419,13 @@ pub async fn list_attendance(
     path: web::Path<String>,
     query: web::Query<ListAttendance>,
 ) -> Result<HttpResponse, ApiError> {
-    user.require(&READERS)?;
     let workshop_id = path.into_inner();
-    let query = query.into_inner();
-    let limit = pagination::limit(query.limit)?;
-    let after = pagination::parse_seq_cursor(query.cursor.as_deref())?;
-    let mut problems = Problems::default();
-    let named = problems.optional("sme_id", query.sme_id.as_deref(), crate::domain::parse_id);
-    problems.finish()?;
-    let sme_id = if user.is(Role::Sme) {
-        Some(user.id.clone())
-    } else {
-        named
-    };
+    let query = workshops::ListAttendance::try_from(query.into_inner());
+    let limit = query.as_ref().map_or(0, |query| query.fetch - 1);
+    let actor = user.actor();
     let rows = state
         .db
-        .run(move |conn| {
-            workshop_rows::find(conn, &workshop_id)?.ok_or(ApiError::NotFound)?;
-            let filter = EntryFilter {
-                workshop_id: Some(workshop_id),
-                sme_id,
-                ..EntryFilter::default()
-            };
-            Ok(entries::page(conn, &filter, after, limit + 1)?)
-        })
+        .run(move |conn| workshops::list_attendance(conn, &actor, &workshop_id, query))
         .await?;
     let (rows, next_cursor) =
         pagination::finish(rows, limit, |row| pagination::seq_cursor(row.seq));

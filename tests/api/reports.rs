@@ -881,35 +881,177 @@ async fn any_changed_byte_fails_verification_with_a_reason() {
     assert!(!ok, "{output}");
 }
 
-/// SQLite: an SME's balance is read through the (sme_id, seq) index, not by scanning the
-/// ledger, so its cost does not grow with other SMEs' entries. (PostgreSQL's planner picks by
-/// statistics; the scale benchmark measures it there.)
-#[tokio::test]
-async fn an_smes_entries_are_read_through_their_own_index() {
-    if crate::helpers::is_postgres() {
-        return;
-    }
+/// The statements a credits read sends, captured from the connection while the very use
+/// case the API calls runs: a change to the service's queries is checked here, not a copy of
+/// them.
+fn statements_of_a_credits_read(conn: &mut sme_ledger::db::DbConn, sme: &TestUser) -> Vec<String> {
+    use diesel::Connection;
+    use diesel::connection::InstrumentationEvent;
+    use sme_ledger::app::{Actor, reports};
+    use std::sync::{Arc, Mutex};
+    let sent = Arc::new(Mutex::new(Vec::new()));
+    let log = sent.clone();
+    conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
+        if let InstrumentationEvent::StartQuery { query, .. } = event {
+            // `SQL -- binds: [...]`: the statement without its values.
+            let text = query.to_string();
+            let sql = text
+                .split(" -- binds: ")
+                .next()
+                .unwrap_or_default()
+                .to_owned();
+            log.lock().unwrap().push(sql);
+        }
+    });
+    let actor = Actor::user(sme.id.clone(), sme_ledger::domain::Role::Sme, "plan-test");
+    reports::my_credits(conn, &actor, Ok(reports::CreditsQuery::default())).unwrap();
+    conn.set_instrumentation(diesel::connection::get_default_instrumentation());
+    sent.lock().unwrap().clone()
+}
+
+/// The database's plan of `sql`, one line per step. Bind parameters are left unset: on
+/// SQLite they plan as NULL; on PostgreSQL the statement is prepared and planned generically
+/// (for any values), with sequential scans priced out so that the plan shows whether an
+/// index can serve the statement at all (an empty test table would otherwise be scanned).
+fn plan_of(conn: &mut sme_ledger::db::DbConn, sql: &str) -> Vec<String> {
     use diesel::RunQueryDsl;
     #[derive(diesel::QueryableByName)]
-    struct Plan {
+    struct SqlitePlan {
         #[diesel(sql_type = diesel::sql_types::Text)]
         detail: String,
     }
+    #[derive(diesel::QueryableByName)]
+    struct PostgresPlan {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        #[diesel(column_name = "QUERY PLAN")]
+        line: String,
+    }
+    if crate::helpers::is_postgres() {
+        let parameters = (1..100)
+            .take_while(|n| sql.contains(&format!("${n}")))
+            .count();
+        for setting in [
+            "SET plan_cache_mode = force_generic_plan",
+            "SET enable_seqscan = off",
+            "DEALLOCATE ALL",
+        ] {
+            diesel::sql_query(setting).execute(conn).unwrap();
+        }
+        diesel::sql_query(format!("PREPARE planned AS {sql}"))
+            .execute(conn)
+            .unwrap();
+        let nulls = vec!["NULL"; parameters].join(", ");
+        let plan: Vec<PostgresPlan> =
+            diesel::sql_query(format!("EXPLAIN EXECUTE planned({nulls})"))
+                .load(conn)
+                .unwrap();
+        plan.into_iter().map(|p| p.line).collect()
+    } else {
+        let plan: Vec<SqlitePlan> = diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}"))
+            .load(conn)
+            .unwrap();
+        plan.into_iter().map(|p| p.detail).collect()
+    }
+}
+
+/// SQL without its identifier quotes (backticks on SQLite, double quotes on PostgreSQL).
+fn unquoted(sql: &str) -> String {
+    sql.replace(['`', '"'], "")
+}
+
+/// An SME's balance reads only that SME's rows, each through an index, so that its cost does
+/// not grow with other SMEs' ledgers: the entries through `ledger_by_sme_seq` in `seq` order
+/// (no sort), the items through `items_by_sme`.
+#[tokio::test]
+async fn every_statement_of_a_credits_read_goes_through_the_smes_own_index() {
     let app = spawn_app().await;
+    let sme = app.create_user("sme").await;
     let mut conn = app.connect_directly();
-    let plan: Vec<Plan> = diesel::sql_query(
-        "EXPLAIN QUERY PLAN SELECT ledger_entries.seq, items.exam_tier, workshops.certification_level \
-         FROM ledger_entries LEFT JOIN items ON items.id = ledger_entries.item_id \
-         LEFT JOIN workshops ON workshops.id = ledger_entries.workshop_id \
-         WHERE ledger_entries.seq > 0 AND ledger_entries.sme_id = 'x' AND ledger_entries.posted_at <= '2030-01-01' \
-         ORDER BY ledger_entries.seq ASC LIMIT 1000",
-    )
-    .load(&mut conn)
-    .unwrap();
-    let plan: Vec<String> = plan.into_iter().map(|p| p.detail).collect();
-    assert!(plan[0].contains("ledger_by_sme_seq"), "{plan:?}");
+    let sent = statements_of_a_credits_read(&mut conn, &sme);
+    let entries: Vec<&String> = sent
+        .iter()
+        .filter(|sql| unquoted(sql).contains("ledger_entries.sme_id"))
+        .collect();
+    let items: Vec<&String> = sent
+        .iter()
+        .filter(|sql| unquoted(sql).contains("items.sme_id"))
+        .collect();
     assert!(
-        !plan.iter().any(|step| step.contains("TEMP B-TREE")),
-        "no sort needed: {plan:?}"
+        !entries.is_empty(),
+        "no read of the SME's entries among {sent:#?}"
     );
+    assert!(
+        !items.is_empty(),
+        "no read of the SME's items among {sent:#?}"
+    );
+    for sql in entries {
+        let plan = plan_of(&mut conn, sql).join("\n");
+        assert!(plan.contains("ledger_by_sme_seq"), "{sql}\n{plan}");
+        assert!(
+            !plan.contains("TEMP B-TREE"),
+            "no sort needed: {sql}\n{plan}"
+        );
+        assert!(!plan.contains("Sort"), "no sort needed: {sql}\n{plan}");
+        assert!(!plan.contains("Seq Scan"), "{sql}\n{plan}");
+    }
+    for sql in items {
+        let plan = plan_of(&mut conn, sql).join("\n");
+        assert!(plan.contains("items_by_sme"), "{sql}\n{plan}");
+        assert!(!plan.contains("Seq Scan"), "{sql}\n{plan}");
+    }
+}
+
+fn refused_fields(reply: &Reply) -> Vec<String> {
+    let mut fields: Vec<String> = reply.body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap().to_owned())
+        .collect();
+    fields.sort();
+    fields
+}
+
+#[tokio::test]
+async fn a_credits_read_names_every_refused_parameter_at_once() {
+    let app = spawn_app().await;
+    let sme = app.create_user("sme").await;
+    let reply = app
+        .get("/api/v1/me/credits?as_of=soon&from=x&to=y", &sme.token)
+        .await;
+    assert_eq!(reply.status, 422, "{}", reply.text);
+    assert_eq!(reply.body["code"], "validation_failed");
+    assert_eq!(refused_fields(&reply), ["as_of", "from", "to"]);
+}
+
+#[tokio::test]
+async fn an_export_and_the_summary_name_every_refused_filter_at_once() {
+    let app = spawn_app().await;
+    let auditor = app.create_user("auditor").await;
+    let export = app
+        .get(
+            "/api/v1/reports/ledger.csv?sme_id=x&kind=bonus&until_seq=-1&from=never",
+            &auditor.token,
+        )
+        .await;
+    assert_eq!(export.status, 422, "{}", export.text);
+    assert_eq!(
+        refused_fields(&export),
+        ["from", "kind", "sme_id", "until_seq"]
+    );
+    let summary = app
+        .get("/api/v1/reports/summary?sme_id=x&to=later", &auditor.token)
+        .await;
+    assert_eq!(summary.status, 422, "{}", summary.text);
+    assert_eq!(refused_fields(&summary), ["sme_id", "to"]);
+}
+
+#[tokio::test]
+async fn someone_who_may_not_export_learns_nothing_about_their_filters() {
+    let app = spawn_app().await;
+    let sme = app.create_user("sme").await;
+    let reply = app
+        .get("/api/v1/reports/ledger.csv?sme_id=x&kind=bonus", &sme.token)
+        .await;
+    assert_eq!(reply.status, 403, "{}", reply.text);
 }

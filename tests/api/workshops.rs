@@ -512,3 +512,45 @@ async fn dates_outside_a_sane_range_are_refused_not_credited() {
         .await
         .expect_problem(422, "validation_failed");
 }
+
+#[tokio::test]
+async fn someone_who_may_not_create_a_workshop_learns_nothing_about_its_values() {
+    let app = spawn_app().await;
+    let sme = app.create_user("sme").await;
+    let reply = app
+        .post(
+            "/api/v1/workshops",
+            Some(&sme.token),
+            &json!({
+                "kind": "party", "title": " ", "certification_level": "x",
+                "starts_on": "soon", "ends_on": "later",
+            }),
+        )
+        .await;
+    assert_eq!(reply.status, 403, "{}", reply.text);
+}
+
+#[tokio::test]
+async fn a_workshop_names_every_refused_field_at_once() {
+    let app = spawn_app().await;
+    let pm = app.create_user("program_manager").await;
+    let reply = app
+        .post(
+            "/api/v1/workshops",
+            Some(&pm.token),
+            &json!({
+                "kind": "party", "title": " ", "certification_level": "x",
+                "starts_on": "2026-03-02", "ends_on": "2026-03-01",
+            }),
+        )
+        .await;
+    assert_eq!(reply.status, 422, "{}", reply.text);
+    let mut fields: Vec<&str> = reply.body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    fields.sort();
+    assert_eq!(fields, ["certification_level", "ends_on", "kind", "title"]);
+}

@@ -1,0 +1,77 @@
+//! Reading the audit log: its events, and the recomputation of its chain. Auditors and
+//! admins.
+
+use super::{Actor, policy};
+use crate::audit::AuditAction;
+use crate::db::DbConn;
+use crate::db::audit::{self as event_rows, AuditEventRow, AuditFilter};
+use crate::domain::Role;
+use crate::error::ApiError;
+use crate::ledger::Verification;
+
+const READERS: [Role; 2] = [Role::Auditor, Role::Admin];
+
+/// Whether an event recorded a change or a refused attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Ok,
+    Refused,
+}
+
+impl Outcome {
+    pub const ALL: [Outcome; 2] = [Outcome::Ok, Outcome::Refused];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::Refused => "refused",
+        }
+    }
+}
+
+/// Which events to list, and where the page starts.
+#[derive(Debug, Clone, Default)]
+pub struct ListEvents {
+    pub actor_id: Option<String>,
+    pub action: Option<AuditAction>,
+    /// One of [`crate::audit::TARGET_TYPES`].
+    pub target_type: Option<&'static str>,
+    pub target_id: Option<String>,
+    pub outcome: Option<Outcome>,
+    /// Inclusive.
+    pub from: Option<chrono::NaiveDateTime>,
+    /// Exclusive.
+    pub before: Option<chrono::NaiveDateTime>,
+    /// The `seq` the previous page ended with (0 for the first page).
+    pub after: i64,
+    /// Rows to read: one more than the page shows, so the caller knows whether more follow.
+    pub fetch: i64,
+}
+
+/// Events in `seq` order. Auditor, admin.
+///
+/// `query` is as the front end parsed it, refusals included: the role is checked first.
+pub fn list(
+    conn: &mut DbConn,
+    actor: &Actor,
+    query: Result<ListEvents, ApiError>,
+) -> Result<Vec<AuditEventRow>, ApiError> {
+    policy::require(actor, &READERS)?;
+    let query = query?;
+    let filter = AuditFilter {
+        actor_id: query.actor_id,
+        action: query.action.map(|action| action.as_str().to_owned()),
+        target_type: query.target_type.map(str::to_owned),
+        target_id: query.target_id,
+        outcome: query.outcome.map(|outcome| outcome.as_str().to_owned()),
+        from: query.from,
+        before: query.before,
+    };
+    Ok(event_rows::page(conn, &filter, query.after, query.fetch)?)
+}
+
+/// Recomputes the audit chain. Auditor, admin.
+pub fn verify(conn: &mut DbConn, actor: &Actor) -> Result<Verification, ApiError> {
+    policy::require(actor, &READERS)?;
+    crate::audit::verify(conn)
+}

@@ -1,0 +1,651 @@
+//! Reports: an SME's credits (as of an instant, over a window), the summary of every SME's,
+//! and ledger exports. Who may read what is checked here: an SME reads only their own credits
+//! (another SME's are 404, as a missing one), program managers and auditors read everyone's,
+//! the summary and the exports. An export fixes the last `seq` it covers and is recorded in
+//! the audit log before a row is read. Formatting and manifests are in [`crate::reports`].
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::Serialize;
+use serde_json::json;
+
+use super::{Actor, policy};
+use crate::audit::{self, AuditAction, Event};
+use crate::db::audit::{self as audit_rows, AuditFilter};
+use crate::db::chain_heads::{self, Chain};
+use crate::db::ledger::{self, AttributedRow, EntryFilter, LedgerEntryRow};
+use crate::db::{
+    self, DbConn, items as item_rows, schema, users, walk, workshops as workshop_rows,
+};
+use crate::domain::balance::{Attributed, Breakdown, Tally, reversed_source};
+use crate::domain::{EntryKind, Role};
+use crate::error::ApiError;
+use crate::reports::format::{EntryNames, ExportRow};
+use crate::reports::manifest::{self, Digest2};
+
+/// Rows read from the database per round trip when streaming or summing.
+pub const BATCH: i64 = 1_000;
+
+/// Who reads everyone's credits and the summary.
+const STAFF_READERS: [Role; 2] = [Role::ProgramManager, Role::Auditor];
+/// Who reads an SME's credits by id (an SME only their own).
+const CREDIT_READERS: [Role; 3] = [Role::Sme, Role::ProgramManager, Role::Auditor];
+/// Who exports the ledger.
+const EXPORTERS: [Role; 2] = [Role::Auditor, Role::ProgramManager];
+
+// ---------------------------------------------------------------------------------------
+// Credits
+
+/// The instant a balance is asked "as of".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AsOf {
+    /// Up to and including this instant.
+    Instant(NaiveDateTime),
+    /// The whole of a day (UTC): its first and its last instant (a microsecond before the
+    /// next day).
+    Day {
+        first: NaiveDateTime,
+        last: NaiveDateTime,
+    },
+}
+
+/// What a credits read asks for.
+#[derive(Debug, Clone, Default)]
+pub struct CreditsQuery {
+    /// Default: now.
+    pub as_of: Option<AsOf>,
+    /// Inclusive.
+    pub from: Option<NaiveDateTime>,
+    /// Exclusive.
+    pub to: Option<NaiveDateTime>,
+}
+
+/// An SME's credits as of an instant that no later posting can change.
+#[derive(Debug)]
+pub struct Credits {
+    pub sme_id: String,
+    pub as_of: NaiveDateTime,
+    pub from: Option<NaiveDateTime>,
+    pub to: Option<NaiveDateTime>,
+    pub credits: Breakdown,
+}
+
+/// The instant asked for, checked against `now`: today, as a date, means "now" (the rest of
+/// the day has not happened yet); a later instant is refused, since later postings could
+/// still change its answer.
+fn requested_as_of(
+    as_of: Option<AsOf>,
+    now: NaiveDateTime,
+) -> Result<Option<NaiveDateTime>, ApiError> {
+    let requested = match as_of {
+        None => None,
+        Some(AsOf::Day { first, last }) if first <= now => Some(last).filter(|last| *last <= now),
+        Some(AsOf::Day { last, .. }) => Some(last),
+        Some(AsOf::Instant(at)) => Some(at),
+    };
+    if requested.is_some_and(|as_of| as_of > now) {
+        return Err(ApiError::invalid(
+            "as_of",
+            "must not be in the future: later postings could still change it",
+        ));
+    }
+    Ok(requested)
+}
+
+/// The caller's own credits. SME.
+///
+/// `query` is as the front end parsed it, refusals included: the role is checked first.
+pub fn my_credits(
+    conn: &mut DbConn,
+    actor: &Actor,
+    query: Result<CreditsQuery, ApiError>,
+) -> Result<Credits, ApiError> {
+    policy::require(actor, &[Role::Sme])?;
+    read_credits(conn, &actor.id, query?)
+}
+
+/// An SME's credits. SME (own), program manager, auditor; another SME's id, or one that is
+/// no SME's, is 404.
+pub fn sme_credits(
+    conn: &mut DbConn,
+    actor: &Actor,
+    sme_id: &str,
+    query: Result<CreditsQuery, ApiError>,
+) -> Result<Credits, ApiError> {
+    policy::require(actor, &CREDIT_READERS)?;
+    policy::hide_from_other_smes(actor, sme_id)?;
+    let query = query?;
+    users::find(conn, sme_id)?
+        .filter(|user| user.role == Role::Sme.as_str())
+        .ok_or(ApiError::NotFound)?;
+    read_credits(conn, sme_id, query)
+}
+
+fn read_credits(conn: &mut DbConn, sme_id: &str, query: CreditsQuery) -> Result<Credits, ApiError> {
+    let requested = requested_as_of(query.as_of, db::now())?;
+    // Read only once no posting at or before `as_of` can still commit: the answer for this
+    // `as_of` is then final.
+    let as_of = crate::ledger::settle(conn, requested)?;
+    let credits = credits_read(conn, sme_id, as_of, query.from, query.to)?;
+    Ok(Credits {
+        sme_id: sme_id.to_owned(),
+        as_of,
+        from: query.from,
+        to: query.to,
+        credits,
+    })
+}
+
+/// An SME's credits: entries posted at or before `as_of`, within `[from, to)` if given.
+///
+/// Reads only that SME's data, each through an index, so that the cost does not grow with
+/// other SMEs' ledgers: the entries (`ledger_by_sme_seq`), the SME's items (`items_by_sme`)
+/// and the workshops the entries name (by key). A join of entries to items in one query let
+/// PostgreSQL plan a scan of every item for a single SME's read (BENCHMARKS.md).
+fn credits_read(
+    conn: &mut DbConn,
+    sme_id: &str,
+    as_of: NaiveDateTime,
+    from: Option<NaiveDateTime>,
+    to: Option<NaiveDateTime>,
+) -> Result<Breakdown, ApiError> {
+    let filter = EntryFilter {
+        sme_id: Some(sme_id.to_owned()),
+        posted_from: from,
+        posted_before: to,
+        posted_at_most: Some(as_of),
+        ..EntryFilter::default()
+    };
+    let tiers: HashMap<String, (String, String)> = item_rows::tiers_of_sme(conn, sme_id)?
+        .into_iter()
+        .map(|(id, tier, item_type)| (id, (tier, item_type)))
+        .collect();
+    let mut levels: HashMap<String, String> = HashMap::new();
+    let mut tally = Tally::default();
+    let mut after = 0;
+    loop {
+        let page = ledger::posting_page(conn, &filter, after, BATCH)?;
+        let full = page.len() as i64 >= BATCH;
+        let unknown: BTreeSet<String> = page
+            .iter()
+            .filter_map(|row| row.workshop_id.clone())
+            .filter(|id| !levels.contains_key(id))
+            .collect();
+        if !unknown.is_empty() {
+            let unknown: Vec<String> = unknown.into_iter().collect();
+            levels.extend(workshop_rows::levels(conn, &unknown)?);
+        }
+        for row in page {
+            after = row.seq;
+            let tier = row.item_id.as_ref().and_then(|id| tiers.get(id));
+            tally.add(&Attributed {
+                reversed: reversed_source(row.item_id.is_some(), row.workshop_id.is_some()),
+                kind: entry_kind(&row.kind)?,
+                amount: row.amount,
+                exam_tier: tier.map(|(tier, _)| tier.clone()),
+                item_type: tier.map(|(_, item_type)| item_type.clone()),
+                certification_level: row
+                    .workshop_id
+                    .as_ref()
+                    .and_then(|id| levels.get(id).cloned()),
+            });
+        }
+        if !full {
+            return Ok(tally.finish());
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Summary
+
+/// What the summary is asked for.
+#[derive(Debug, Clone, Default)]
+pub struct SummaryQuery {
+    /// Inclusive.
+    pub from: Option<NaiveDateTime>,
+    /// Exclusive.
+    pub to: Option<NaiveDateTime>,
+    /// Only this SME; 404 if no SME has this id.
+    pub sme_id: Option<String>,
+}
+
+/// The summary. Program manager, auditor.
+///
+/// `query` is as the front end parsed it, refusals included: the role is checked first.
+pub fn summary(
+    conn: &mut DbConn,
+    actor: &Actor,
+    query: Result<SummaryQuery, ApiError>,
+) -> Result<Summary, ApiError> {
+    policy::require(actor, &STAFF_READERS)?;
+    summary_read(conn, query?)
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SmeTotal {
+    pub sme_id: String,
+    pub email: Option<String>,
+    pub display_name: Option<String>,
+    /// This SME's items waiting for review now (status `submitted`), whatever the window.
+    pub waiting_for_review: u64,
+    #[serde(flatten)]
+    pub credits: Breakdown,
+}
+
+/// Item decisions in the window, counted from the audit log, and the review queue now.
+#[derive(Debug, Default, Serialize, utoipa::ToSchema)]
+pub struct DecisionCounts {
+    /// Items submitted in the window, whatever happened to them since ("ever submitted").
+    pub submitted: u64,
+    pub accepted: u64,
+    pub rejected: u64,
+    pub withdrawn: u64,
+    pub revoked: u64,
+    /// Items waiting for review now (status `submitted`), whatever the window.
+    pub waiting_for_review: u64,
+}
+
+#[derive(Debug)]
+pub struct Summary {
+    /// What was asked for.
+    pub query: SummaryQuery,
+    pub totals: Breakdown,
+    pub smes: Vec<SmeTotal>,
+    pub items: DecisionCounts,
+}
+
+/// Users read per round trip when listing every SME.
+const USER_BATCH: i64 = 500;
+
+/// An SME's email, display name and tally, by id.
+type SmeTallies = BTreeMap<String, (Option<String>, Option<String>, Tally)>;
+
+/// Every SME (only `only`, if given), by id, with a zero tally.
+fn every_sme(conn: &mut DbConn, only: Option<&str>) -> Result<SmeTallies, ApiError> {
+    let mut smes = BTreeMap::new();
+    if let Some(sme_id) = only {
+        let sme = users::find(conn, sme_id)?
+            .filter(|user| user.role == Role::Sme.as_str())
+            .ok_or(ApiError::NotFound)?;
+        smes.insert(
+            sme.id,
+            (Some(sme.email), Some(sme.display_name), Tally::default()),
+        );
+        return Ok(smes);
+    }
+    let mut after = None;
+    loop {
+        let smes_only = users::UserFilter {
+            role: Some(Role::Sme.as_str()),
+            ..users::UserFilter::default()
+        };
+        let page = users::page(conn, after, &smes_only, USER_BATCH)?;
+        let full = page.len() as i64 >= USER_BATCH;
+        after = page.last().map(|user| (user.created_at, user.id.clone()));
+        for user in page {
+            smes.insert(
+                user.id,
+                (Some(user.email), Some(user.display_name), Tally::default()),
+            );
+        }
+        if !full {
+            return Ok(smes);
+        }
+    }
+}
+
+/// Items with status `submitted`, per SME.
+fn waiting_for_review(
+    conn: &mut DbConn,
+    only: Option<&str>,
+) -> diesel::QueryResult<HashMap<String, u64>> {
+    use schema::items;
+    let mut query = items::table
+        .filter(items::status.eq("submitted"))
+        .group_by(items::sme_id)
+        .select((items::sme_id, diesel::dsl::count_star()))
+        .into_boxed();
+    if let Some(sme_id) = only {
+        query = query.filter(items::sme_id.eq(sme_id.to_owned()));
+    }
+    Ok(query
+        .load::<(String, i64)>(conn)?
+        .into_iter()
+        .map(|(sme_id, count)| (sme_id, u64::try_from(count).unwrap_or_default()))
+        .collect())
+}
+
+/// Totals over `[from, to)`, overall and for every SME (zero credits too; only `sme_id` if
+/// given), by tier and type, by workshop level and by what reversals took back; how many
+/// items were submitted, accepted, rejected, withdrawn and revoked in the window (counted
+/// from the audit log, so a later revocation does not erase an earlier acceptance); and how
+/// many wait for review now.
+fn summary_read(conn: &mut DbConn, query: SummaryQuery) -> Result<Summary, ApiError> {
+    let (from, to, sme_id) = (query.from, query.to, query.sme_id.as_deref());
+    let mut per_sme = every_sme(conn, sme_id)?;
+    let filter = EntryFilter {
+        sme_id: sme_id.map(str::to_owned),
+        posted_from: from,
+        posted_before: to,
+        ..EntryFilter::default()
+    };
+    let mut overall = Tally::default();
+    let mut unknown = Vec::new();
+    for_each_attributed(conn, &filter, |row| {
+        let sme_id = row.sme_id.clone();
+        let posting = attributed(row)?;
+        overall.add(&posting);
+        match per_sme.get_mut(&sme_id) {
+            Some((_, _, tally)) => tally.add(&posting),
+            None => {
+                // Entries of someone who is no longer an SME.
+                let mut tally = Tally::default();
+                tally.add(&posting);
+                per_sme.insert(sme_id.clone(), (None, None, tally));
+                unknown.push(sme_id);
+            }
+        }
+        Ok(())
+    })?;
+    for id in unknown {
+        if let (Some(user), Some(line)) = (users::find(conn, &id)?, per_sme.get_mut(&id)) {
+            line.0 = Some(user.email);
+            line.1 = Some(user.display_name);
+        }
+    }
+    let waiting = waiting_for_review(conn, sme_id)?;
+    let smes = per_sme
+        .into_iter()
+        .map(|(sme_id, (email, display_name, tally))| SmeTotal {
+            waiting_for_review: waiting.get(&sme_id).copied().unwrap_or_default(),
+            email,
+            display_name,
+            sme_id,
+            credits: tally.finish(),
+        })
+        .collect();
+    let mut items = DecisionCounts {
+        waiting_for_review: waiting.values().sum(),
+        ..DecisionCounts::default()
+    };
+    // With an SME named, only events about that SME's items count.
+    let own_items: Option<BTreeSet<String>> = match sme_id {
+        Some(sme_id) => Some(
+            item_rows::tiers_of_sme(conn, sme_id)?
+                .into_iter()
+                .map(|(id, _, _)| id)
+                .collect(),
+        ),
+        None => None,
+    };
+    let events = AuditFilter {
+        target_type: Some("item".into()),
+        outcome: Some("ok".into()),
+        from,
+        before: to,
+        ..AuditFilter::default()
+    };
+    walk::<_, ApiError>(
+        conn,
+        BATCH,
+        |conn, after, limit| audit_rows::page(conn, &events, after, limit),
+        |event| event.seq,
+        |event| {
+            if let Some(own) = &own_items {
+                if !event.target_id.as_ref().is_some_and(|id| own.contains(id)) {
+                    return Ok(());
+                }
+            }
+            use crate::audit::AuditAction as A;
+            match event.action.parse::<A>() {
+                Ok(A::ItemSubmitted) => items.submitted += 1,
+                Ok(A::ItemAccepted) => items.accepted += 1,
+                Ok(A::ItemRejected) => items.rejected += 1,
+                Ok(A::ItemWithdrawn) => items.withdrawn += 1,
+                Ok(A::ItemRevoked) => items.revoked += 1,
+                _ => {}
+            }
+            Ok(())
+        },
+    )?;
+    Ok(Summary {
+        query: query.clone(),
+        totals: overall.finish(),
+        smes,
+        items,
+    })
+}
+
+fn entry_kind(stored: &str) -> Result<EntryKind, ApiError> {
+    stored
+        .parse::<EntryKind>()
+        .map_err(|_| ApiError::Internal(anyhow::anyhow!("stored entry kind")))
+}
+
+fn attributed(row: AttributedRow) -> Result<Attributed, ApiError> {
+    Ok(Attributed {
+        kind: entry_kind(&row.kind)?,
+        amount: row.amount,
+        // The joins find the item or workshop a reversal copied from the entry it reverses.
+        reversed: reversed_source(row.exam_tier.is_some(), row.certification_level.is_some()),
+        exam_tier: row.exam_tier,
+        item_type: row.item_type,
+        certification_level: row.certification_level,
+    })
+}
+
+fn for_each_attributed(
+    conn: &mut DbConn,
+    filter: &EntryFilter,
+    visit: impl FnMut(AttributedRow) -> Result<(), ApiError>,
+) -> Result<(), ApiError> {
+    walk::<_, ApiError>(
+        conn,
+        BATCH,
+        |conn, after, limit| ledger::attributed_page(conn, filter, after, limit),
+        |row| row.seq,
+        visit,
+    )
+}
+
+// ---------------------------------------------------------------------------------------
+// Exports
+
+/// What an export is asked for.
+#[derive(Debug, Clone)]
+pub struct ExportQuery {
+    /// The entries to export; its `until_seq` is ignored (see `until_seq`).
+    pub filter: EntryFilter,
+    /// The last `seq` to cover; never past the current head. Default: the head.
+    pub until_seq: Option<i64>,
+    /// The filters as the client gave them, recorded in the audit log and the manifest.
+    pub described: serde_json::Value,
+}
+
+/// What is exported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportKind {
+    Csv,
+    Jsonl,
+    Manifest,
+}
+
+impl ExportKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExportKind::Csv => "csv",
+            ExportKind::Jsonl => "jsonl",
+            ExportKind::Manifest => "manifest",
+        }
+    }
+}
+
+/// An export begun: its filter with the last `seq` fixed, so that reading it again with that
+/// `until_seq` always yields the same rows.
+#[derive(Debug, Clone)]
+pub struct Export {
+    filter: EntryFilter,
+    pub until_seq: i64,
+    pub described: serde_json::Value,
+}
+
+impl Export {
+    /// The next batch of at most [`BATCH`] rows after `after_seq`, with their names. A
+    /// shorter batch is the last.
+    pub fn batch(&self, conn: &mut DbConn, after_seq: i64) -> Result<Vec<ExportRow>, ApiError> {
+        Ok(export_page(conn, &self.filter, after_seq, BATCH)?)
+    }
+}
+
+/// Begins an export: fixes its last `seq` and records it in the audit log, in one
+/// transaction, before any row is read. Auditor, program manager.
+///
+/// `query` is as the front end parsed it, refusals included: the role is checked first.
+pub fn begin_export(
+    conn: &mut DbConn,
+    actor: &Actor,
+    query: Result<ExportQuery, ApiError>,
+    kind: ExportKind,
+) -> Result<Export, ApiError> {
+    policy::require(actor, &EXPORTERS)?;
+    let ExportQuery {
+        mut filter,
+        until_seq,
+        described,
+    } = query?;
+    let until_seq = db::write_transaction(conn, |conn| {
+        let until_seq = resolve_until_seq(conn, until_seq)?;
+        let event = Event {
+            action: AuditAction::ReportExported,
+            target_type: "ledger",
+            target_id: None,
+            details: json!({ "what": kind.as_str(), "filters": described, "until_seq": until_seq }),
+        };
+        audit::record(conn, actor, &event, 200)?;
+        Ok::<_, ApiError>(until_seq)
+    })?;
+    filter.until_seq = Some(until_seq);
+    Ok(Export {
+        filter,
+        until_seq,
+        described,
+    })
+}
+
+/// The signed manifest of the export `query` asks for (recorded in the audit log as such).
+/// Auditor, program manager.
+pub fn export_manifest(
+    conn: &mut DbConn,
+    actor: &Actor,
+    query: Result<ExportQuery, ApiError>,
+    key: &ed25519_dalek::SigningKey,
+) -> Result<(i64, serde_json::Value), ApiError> {
+    let export = begin_export(conn, actor, query, ExportKind::Manifest)?;
+    let mut digest = Digest2::default();
+    for_each_export_row(conn, &export.filter, |row| {
+        digest.add(&row);
+        Ok(())
+    })?;
+    let unsigned = digest.manifest(
+        export.described,
+        export.until_seq,
+        &manifest::public_key_hex(key),
+    );
+    Ok((export.until_seq, manifest::sign(unsigned, key)))
+}
+
+/// The entries after `after_seq` matching `filter`, at most `limit`, each with the names an
+/// export shows beside its ids: one query for the entries and one per kind of name for the
+/// whole batch, never one per row.
+fn export_page(
+    conn: &mut DbConn,
+    filter: &EntryFilter,
+    after_seq: i64,
+    limit: i64,
+) -> diesel::QueryResult<Vec<ExportRow>> {
+    let entries = ledger::page(conn, filter, after_seq, limit)?;
+    with_names(conn, entries)
+}
+
+fn with_names(
+    conn: &mut DbConn,
+    entries: Vec<LedgerEntryRow>,
+) -> diesel::QueryResult<Vec<ExportRow>> {
+    use schema::{items, users, workshops};
+    fn ids<'a>(ids: impl Iterator<Item = Option<&'a str>>) -> Vec<String> {
+        let unique: BTreeSet<&str> = ids.flatten().collect();
+        unique.into_iter().map(str::to_owned).collect()
+    }
+    let sme_ids = ids(entries.iter().map(|e| Some(e.sme_id.as_str())));
+    let item_ids = ids(entries.iter().map(|e| e.item_id.as_deref()));
+    let workshop_ids = ids(entries.iter().map(|e| e.workshop_id.as_deref()));
+    let emails: HashMap<String, String> = if sme_ids.is_empty() {
+        HashMap::new()
+    } else {
+        users::table
+            .filter(users::id.eq_any(&sme_ids))
+            .select((users::id, users::email))
+            .load::<(String, String)>(conn)?
+            .into_iter()
+            .collect()
+    };
+    let references: HashMap<String, String> = if item_ids.is_empty() {
+        HashMap::new()
+    } else {
+        items::table
+            .filter(items::id.eq_any(&item_ids))
+            .select((items::id, items::external_ref))
+            .load::<(String, String)>(conn)?
+            .into_iter()
+            .collect()
+    };
+    let titles: HashMap<String, String> = if workshop_ids.is_empty() {
+        HashMap::new()
+    } else {
+        workshops::table
+            .filter(workshops::id.eq_any(&workshop_ids))
+            .select((workshops::id, workshops::title))
+            .load::<(String, String)>(conn)?
+            .into_iter()
+            .collect()
+    };
+    Ok(entries
+        .into_iter()
+        .map(|entry| {
+            let name = |map: &HashMap<String, String>, id: Option<&String>| {
+                id.and_then(|id| map.get(id)).cloned()
+            };
+            let names = EntryNames {
+                sme_email: name(&emails, Some(&entry.sme_id)),
+                item_external_ref: name(&references, entry.item_id.as_ref()),
+                workshop_title: name(&titles, entry.workshop_id.as_ref()),
+            };
+            ExportRow { entry, names }
+        })
+        .collect())
+}
+
+/// Walks the entries matching `filter` in `seq` order, a batch at a time, with their names.
+fn for_each_export_row(
+    conn: &mut DbConn,
+    filter: &EntryFilter,
+    visit: impl FnMut(ExportRow) -> Result<(), ApiError>,
+) -> Result<(), ApiError> {
+    walk::<_, ApiError>(
+        conn,
+        BATCH,
+        |conn, after, limit| export_page(conn, filter, after, limit),
+        |row| row.entry.seq,
+        visit,
+    )
+}
+
+/// The last `seq` an export covers: the one asked for, but never past the current head, so
+/// that the same request with the returned value always yields the same rows.
+fn resolve_until_seq(conn: &mut DbConn, requested: Option<i64>) -> Result<i64, ApiError> {
+    let (head, _) = chain_heads::read(conn, Chain::Ledger)?;
+    Ok(requested.map_or(head, |seq| seq.min(head)))
+}
