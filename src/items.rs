@@ -125,7 +125,7 @@ pub fn decide(
         .map_err(|refusal| invalid_transition(refusal.current, action))?;
 
     let award_rate = match action {
-        ItemAction::Accept if item.eligible => Some(crate::rates::item_rate_in_force(
+        ItemAction::Accept if item.eligible => Some(crate::app::rates::item_rate_in_force(
             conn,
             &item.exam_tier,
             &item.item_type,

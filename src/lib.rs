@@ -14,7 +14,6 @@ pub mod http;
 pub mod idempotency;
 pub mod items;
 pub mod ledger;
-pub mod rates;
 pub mod reports;
 pub mod seed;
 pub mod startup;

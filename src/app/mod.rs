@@ -4,6 +4,9 @@
 //! lives in them. Nothing here knows about HTTP.
 
 pub mod policy;
+pub mod rates;
+pub mod sessions;
+pub mod users;
 
 use std::future::Future;
 
