@@ -62,7 +62,9 @@ pub fn ensure_first_admin(
         }
         // Another instance starting at the same moment created it first.
         Err(error) if accounts::is_email_taken(&error) => return Ok(()),
-        Err(error) => return Err(anyhow::anyhow!("cannot create the first admin: {error:?}")),
+        Err(error) => {
+            return Err(anyhow::Error::new(error).context("cannot create the first admin"));
+        }
     }
     if generated {
         let mut terminal = std::io::stderr().lock();

@@ -291,13 +291,8 @@ fn create_user(
     let account = Account::new(email, role, display_name, password_hash, false, origin);
 
     let mut conn = db.get().map_err(|error| anyhow::anyhow!("{error}"))?;
-    let created = users::create(&mut conn, &Actor::operator(), &account).map_err(|error| {
-        if users::is_email_taken(&error) {
-            anyhow::anyhow!("{error} ({})", account.email)
-        } else {
-            anyhow::anyhow!("{error}")
-        }
-    })?;
+    let created = users::create(&mut conn, &Actor::operator(), &account)
+        .map_err(|error| anyhow::anyhow!("{}: {error}", account.email))?;
     println!("{}", created.id);
     eprintln!("Created {role} account {} ({}).", account.email, created.id);
     Ok(())
