@@ -6,13 +6,18 @@ use rand::Rng;
 use rand::distributions::Alphanumeric;
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::app::Actor;
+use crate::app::users::{self as accounts, Account, Origin};
 use crate::auth::PasswordHasher;
 use crate::db::{Db, users};
-use crate::domain::{Email, NewPassword, Role};
+use crate::domain::{DisplayName, Email, NewPassword, Role};
 
-/// Creates the first admin if the database has no user. With a configured password that
-/// password is used; otherwise a one-time password is generated and written once to the
-/// terminal (standard error, never the log), and the admin must change it before anything else.
+/// Creates the first admin if the database has no user, through [`accounts::create`] like
+/// every account, with an operator as its actor: whoever starts the service on the database
+/// acts as its operator (the audit event says `via: first_start`). With a configured
+/// password that password is used; otherwise a one-time password is generated and written
+/// once to the terminal (standard error, never the log), and the admin must change it before
+/// anything else.
 pub fn ensure_first_admin(
     db: &Db,
     email: &str,
@@ -37,34 +42,38 @@ pub fn ensure_first_admin(
     let policy_checked = NewPassword::parse(password.clone())
         .map_err(|rule| anyhow::anyhow!("the admin password {}", rule.message()))?;
     let password_hash = PasswordHasher::hash_now(policy_checked)?;
-    let created = users::create(
-        &mut conn,
-        email.as_str(),
-        "Administrator",
+    let display_name = DisplayName::parse("Administrator")
+        .map_err(|error| anyhow::anyhow!("the admin display name {error}"))?;
+    let account = Account::new(
+        email,
         Role::Admin,
-        &password_hash,
+        Some(display_name),
+        password_hash,
         generated,
+        Origin::FirstStart,
     );
-    match created {
-        Ok(id) => {
-            tracing::info!(user_id = %id, email = %email, "created the first admin");
+    let actor = Actor {
+        request_id: format!("first-start-{}", uuid::Uuid::new_v4()),
+        ..Actor::operator()
+    };
+    match accounts::create(&mut conn, &actor, &account) {
+        Ok(admin) => {
+            tracing::info!(user_id = %admin.id, email = %account.email, "created the first admin");
         }
         // Another instance starting at the same moment created it first.
-        Err(diesel::result::Error::DatabaseError(
-            diesel::result::DatabaseErrorKind::UniqueViolation,
-            _,
-        )) => {
-            return Ok(());
+        Err(error) if accounts::is_email_taken(&error) => return Ok(()),
+        Err(error) => {
+            return Err(anyhow::Error::new(error).context("cannot create the first admin"));
         }
-        Err(error) => return Err(error.into()),
     }
     if generated {
         let mut terminal = std::io::stderr().lock();
         writeln!(
             terminal,
-            "\nFirst start: created the admin account {email}\n  one-time password: {}\n  \
+            "\nFirst start: created the admin account {}\n  one-time password: {}\n  \
              Log in with POST /api/v1/auth/login, then set your own password with \
              PUT /api/v1/me/password.\n  This password is shown only now.\n",
+            account.email,
             password.expose_secret()
         )?;
     }
@@ -82,10 +91,7 @@ pub fn backfill_email_skeletons(db: &Db) -> anyhow::Result<()> {
     for (id, email) in users::without_skeleton(&mut conn)? {
         match users::fill_skeleton(&mut conn, &id, &crate::domain::email_skeleton(&email)) {
             Ok(rows) => filled += rows,
-            Err(diesel::result::Error::DatabaseError(
-                diesel::result::DatabaseErrorKind::UniqueViolation,
-                _,
-            )) => {
+            Err(error) if crate::db::is_unique_violation(&error) => {
                 tracing::warn!(
                     user_id = %id,
                     "this account's email looks like another account's; it keeps working, \

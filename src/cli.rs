@@ -6,11 +6,13 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::audit::{self, Actor, Event};
-use crate::auth::{PasswordHasher, session};
+use crate::app::Actor;
+use crate::app::users::{self, Account, Origin, Recovery};
+use crate::auth::PasswordHasher;
 use crate::config::{DatabaseSettings, Settings};
-use crate::db::{DatabaseMissing, Db, users, write_transaction};
+use crate::db::{DatabaseMissing, Db};
 use crate::domain::{DisplayName, Email, NewPassword, Role};
+use crate::error::ApiError;
 use crate::{Application, telemetry};
 
 #[derive(Debug, Parser)]
@@ -220,71 +222,28 @@ fn parse_email(email: &str) -> anyhow::Result<Email> {
     Email::parse(email).map_err(|error| anyhow::anyhow!("--email {error}"))
 }
 
-/// What an operator with database access may do to an account.
-enum Recovery {
-    Enable,
-    /// The new password's hash.
-    ResetPassword(String),
-    SetRole(Role),
-}
-
-/// Applies `recovery` to the account with `email`, ends its sessions (the token version is
-/// raised and its refresh tokens revoked, as the API does) and records an audit event whose
-/// actor is the operator, in one transaction.
+/// Applies `recovery` to the account with `email` through [`users::recover`]: its sessions
+/// end and an audit event by the operator is recorded, in one transaction.
 fn recover(db: &Db, email: &Email, recovery: Recovery) -> anyhow::Result<()> {
     let mut conn = db.get().map_err(|error| anyhow::anyhow!("{error}"))?;
-    let user = users::find_by_email(&mut conn, email.as_str())?
-        .ok_or_else(|| anyhow::anyhow!("there is no account with the email {email}"))?;
-    let (changes, details, done) = match recovery {
-        Recovery::Enable => (
-            users::UserChanges {
-                disabled: Some(false),
-                ..Default::default()
-            },
-            serde_json::json!({ "disabled": false }),
-            format!("Enabled {email}"),
-        ),
-        Recovery::ResetPassword(hash) => (
-            users::UserChanges {
-                password_hash: Some(hash),
-                must_change_password: Some(true),
-                ..Default::default()
-            },
-            serde_json::json!({ "password_reset": true }),
-            format!("Reset the password of {email}; it must be changed at the next sign-in"),
-        ),
-        Recovery::SetRole(role) => (
-            users::UserChanges {
-                role: Some(role.as_str().to_owned()),
-                ..Default::default()
-            },
-            serde_json::json!({ "role": role.as_str(), "previous_role": user.role }),
-            format!("Set the role of {email} to {role}"),
-        ),
-    };
-    let actor = Actor::operator();
-    let mut details = details;
-    if let serde_json::Value::Object(map) = &mut details {
-        map.insert("via".into(), "command_line".into());
-        if let Some(name) = operator_name() {
-            map.insert("operator".into(), name.into());
+    let done = match &recovery {
+        Recovery::Enable => format!("Enabled {email}"),
+        Recovery::ResetPassword(_) => {
+            format!("Reset the password of {email}; it must be changed at the next sign-in")
         }
-    }
-    write_transaction(&mut conn, |conn| {
-        session::revoke_everything(conn, &user.id, &changes)?;
-        audit::record(
-            conn,
-            &actor,
-            &Event {
-                action: crate::audit::AuditAction::UserUpdated,
-                target_type: "user",
-                target_id: Some(&user.id),
-                details,
-            },
-            200,
-        )
-    })
-    .map_err(|error| anyhow::anyhow!("{error}"))?;
+        Recovery::SetRole(role) => format!("Set the role of {email} to {role}"),
+    };
+    users::recover(
+        &mut conn,
+        &Actor::operator(),
+        email,
+        recovery,
+        operator_name(),
+    )
+    .map_err(|error| match error {
+        ApiError::NotFound => anyhow::anyhow!("there is no account with the email {email}"),
+        other => anyhow::anyhow!("{other}"),
+    })?;
     eprintln!("{done}; every session of the account has ended.");
     Ok(())
 }
@@ -316,59 +275,26 @@ fn create_user(
     let role: Role = role
         .parse()
         .map_err(|error| anyhow::anyhow!("--role {error}"))?;
-    let display_name = match display_name {
-        Some(name) => DisplayName::parse(name)
-            .map_err(|error| anyhow::anyhow!("--display-name {error}"))?
-            .into_inner(),
-        None => email
-            .as_str()
-            .split('@')
-            .next()
-            .unwrap_or_default()
-            .to_owned(),
-    };
+    let display_name = display_name
+        .map(DisplayName::parse)
+        .transpose()
+        .map_err(|error| anyhow::anyhow!("--display-name {error}"))?;
     // The database is checked first: no password is asked for an account that cannot be made.
     let db = Db::connect_existing(database)?;
     let password = NewPassword::parse(read_password(&format!("Password for {email}"))?)
         .map_err(|rule| anyhow::anyhow!("the password {}", rule.message()))?;
     let password_hash = PasswordHasher::hash_now(password)?;
+    let origin = Origin::CommandLine {
+        operator: operator_name(),
+    };
+    // The operator chose the password for themselves (or hands it over in person).
+    let account = Account::new(email, role, display_name, password_hash, false, origin);
 
     let mut conn = db.get().map_err(|error| anyhow::anyhow!("{error}"))?;
-    let actor = Actor::operator();
-    let mut details = serde_json::json!({ "email": email.as_str(), "role": role.as_str(), "via": "command_line" });
-    if let (Some(name), serde_json::Value::Object(map)) = (operator_name(), &mut details) {
-        map.insert("operator".into(), name.into());
-    }
-    let id = write_transaction(&mut conn, |conn| {
-        let id = users::create(
-            conn,
-            email.as_str(),
-            &display_name,
-            role,
-            &password_hash,
-            false,
-        )?;
-        audit::record(
-            conn,
-            &actor,
-            &Event {
-                action: crate::audit::AuditAction::UserCreated,
-                target_type: "user",
-                target_id: Some(&id),
-                details,
-            },
-            201,
-        )?;
-        Ok::<_, crate::error::ApiError>(id)
-    })
-    .map_err(|error| match error {
-        crate::error::ApiError::Conflict { .. } => {
-            anyhow::anyhow!("an account with the email {email} already exists")
-        }
-        other => anyhow::anyhow!("{other}"),
-    })?;
-    println!("{id}");
-    eprintln!("Created {role} account {email} ({id}).");
+    let created = users::create(&mut conn, &Actor::operator(), &account)
+        .map_err(|error| anyhow::anyhow!("{}: {error}", account.email))?;
+    println!("{}", created.id);
+    eprintln!("Created {role} account {} ({}).", account.email, created.id);
     Ok(())
 }
 

@@ -13,7 +13,6 @@ pub mod error;
 pub mod http;
 pub mod idempotency;
 pub mod ledger;
-pub mod rates;
 pub mod reports;
 pub mod seed;
 pub mod startup;

@@ -5,12 +5,13 @@ use chrono::{Duration, Utc};
 use secrecy::SecretString;
 
 use crate::app::items::{self, Decide, Submission};
+use crate::app::users::{self as accounts, Account, Origin};
 use crate::app::workshops::{self, LogAttendance, NewWorkshop};
 use crate::audit::Actor;
 use crate::auth::PasswordHasher;
-use crate::db::{self, DbConn, rates, users, write_transaction};
+use crate::db::{self, DbConn, rates, write_transaction};
 use crate::domain::{
-    AuthoringChannel, CertificationLevel, ExamTier, ItemAction, ItemType, NewPassword, Role,
+    AuthoringChannel, CertificationLevel, Email, ExamTier, ItemAction, ItemType, NewPassword, Role,
     WorkshopKind,
 };
 use crate::error::ApiError;
@@ -40,21 +41,25 @@ const TIERS: [(ExamTier, ItemType); 4] = [
     (ExamTier::CcieLab, ItemType::Performance),
 ];
 
+/// One seeded account, made like every account ([`accounts::create`], with its audit event),
+/// by `operator`; all share one password hash (hashing each would dominate a large seed).
 fn new_user(
     conn: &mut DbConn,
+    operator: &Actor,
     email: &str,
     role: Role,
     password_hash: &str,
 ) -> Result<String, ApiError> {
-    let display_name = email.split('@').next().unwrap_or_default();
-    Ok(users::create(
-        conn,
+    let email = Email::parse(email).map_err(|why| ApiError::invalid("run", why))?;
+    let account = Account::new(
         email,
-        display_name,
         role,
-        password_hash,
+        None,
+        password_hash.to_owned(),
         false,
-    )?)
+        Origin::Seed,
+    );
+    Ok(accounts::create(conn, operator, &account)?.id)
 }
 
 /// Creates `plan.smes` SMEs (`sme-00001@seed.invalid`, …) and one program manager
@@ -74,9 +79,14 @@ pub fn seed(
     let batch = plan.batch.max(1);
 
     let mut seeded = Seeded::default();
+    let operator = Actor {
+        request_id: format!("seed-{run}"),
+        ..Actor::operator()
+    };
     write_transaction(conn, |conn| -> Result<(), ApiError> {
         seeded.program_manager = new_user(
             conn,
+            &operator,
             &format!("pm-{run}@seed.invalid"),
             Role::ProgramManager,
             &hash,
@@ -84,6 +94,7 @@ pub fn seed(
         for n in 0..plan.smes {
             seeded.smes.push(new_user(
                 conn,
+                &operator,
                 &format!("sme-{run}-{n:05}@seed.invalid"),
                 Role::Sme,
                 &hash,

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use actix_web::dev::Server;
 use actix_web::{App, HttpServer, middleware, web};
 
-use crate::auth::{PasswordHasher, ThrottlePolicy, TokenKeys, secret, session};
+use crate::auth::{PasswordHasher, ThrottlePolicy, TokenKeys, secret};
 use crate::bootstrap;
 use crate::config::Settings;
 use crate::db::Db;
@@ -94,7 +94,7 @@ fn prepare(settings: &Settings) -> anyhow::Result<AppState> {
             max_per_client: settings.login_max_failures_per_client,
             window: std::time::Duration::from_secs(settings.login_window_secs.max(1)),
         },
-        refresh_ttl: session::refresh_ttl(settings.refresh_token_ttl_secs),
+        refresh_ttl: crate::app::sessions::refresh_ttl(settings.refresh_token_ttl_secs),
         trust_forwarded_for: settings.trust_forwarded_for,
         trusted_proxy_hops: settings.trusted_proxy_hops,
         limits: Arc::new(Limits {

@@ -307,7 +307,7 @@ fn apply_decision(conn: &mut DbConn, actor: &Actor, command: &Decide) -> Result<
         .map_err(|refusal| invalid_transition(refusal.current, action))?;
 
     let award_rate = match action {
-        ItemAction::Accept if item.eligible => Some(crate::rates::item_rate_in_force(
+        ItemAction::Accept if item.eligible => Some(crate::app::rates::item_rate_in_force(
             conn,
             &item.exam_tier,
             &item.item_type,

@@ -7,7 +7,10 @@ pub mod audit_log;
 pub mod items;
 pub mod ledger;
 pub mod policy;
+pub mod rates;
 pub mod reports;
+pub mod sessions;
+pub mod users;
 pub mod workshops;
 
 use std::future::Future;

@@ -61,6 +61,28 @@ impl SmeScope {
     }
 }
 
+/// 403 unless the actor may create an account of `role`: an admin any role, a program
+/// manager SMEs only ([`Role::may_create`]). An operator passes.
+pub fn may_create_account(actor: &Actor, role: Role) -> Result<(), ApiError> {
+    match actor.role {
+        ActorRole::Operator => Ok(()),
+        ActorRole::User(own) if own.may_create(role) => Ok(()),
+        ActorRole::User(own) => Err(ApiError::forbidden(format!(
+            "A {own} cannot create {role} accounts."
+        ))),
+    }
+}
+
+/// 403 unless the actor is an operator at the command line (account recovery).
+pub fn require_operator(actor: &Actor) -> Result<(), ApiError> {
+    match actor.role {
+        ActorRole::Operator => Ok(()),
+        ActorRole::User(_) => Err(ApiError::forbidden(
+            "Only an operator at the command line may do this.",
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,5 +125,30 @@ mod tests {
             own_sme_scope(&auditor, Some("b".into())),
             SmeScope::Only("b".into())
         );
+    }
+
+    #[test]
+    fn who_may_create_which_accounts() {
+        let admin = Actor::user("a", Role::Admin, "r");
+        let pm = Actor::user("p", Role::ProgramManager, "r");
+        for role in Role::ALL {
+            assert!(may_create_account(&admin, role).is_ok());
+            assert!(may_create_account(&Actor::operator(), role).is_ok());
+            assert!(may_create_account(&sme("s"), role).is_err());
+        }
+        assert!(may_create_account(&pm, Role::Sme).is_ok());
+        assert_eq!(
+            may_create_account(&pm, Role::Admin).map_err(|e| e.status()),
+            Err(403)
+        );
+    }
+
+    #[test]
+    fn only_an_operator_passes_require_operator() {
+        assert!(require_operator(&Actor::operator()).is_ok());
+        for role in Role::ALL {
+            let user = Actor::user("u", role, "r");
+            assert_eq!(require_operator(&user).map_err(|e| e.status()), Err(403));
+        }
     }
 }

@@ -212,7 +212,7 @@ pub fn log_attendance(
                     .collect(),
             )
         })?;
-    let rate = crate::rates::workshop_rate_in_force(conn, &workshop.certification_level)?;
+    let rate = crate::app::rates::workshop_rate_in_force(conn, &workshop.certification_level)?;
     let taken = workshop_rows::claimed_days(conn, sme_id, &days)?;
     if !taken.is_empty() {
         return Err(days_already_credited(&taken));

@@ -5,7 +5,6 @@ mod extractor;
 pub mod forwarded;
 mod password;
 pub mod secret;
-pub mod session;
 mod throttle;
 mod token;
 

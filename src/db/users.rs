@@ -92,11 +92,16 @@ pub fn find_by_email_skeleton(conn: &mut DbConn, skeleton: &str) -> QueryResult<
 
 /// Whether a unique violation on insert was the skeleton's index (an existing look-alike)
 /// rather than the email's.
-pub fn is_skeleton_violation(info: &dyn diesel::result::DatabaseErrorInformation) -> bool {
-    info.constraint_name()
-        .unwrap_or(info.message())
-        .contains("skeleton")
-        || info.message().contains("skeleton")
+pub fn is_skeleton_violation(error: &diesel::result::Error) -> bool {
+    match error {
+        diesel::result::Error::DatabaseError(_, info) => {
+            info.constraint_name()
+                .unwrap_or_default()
+                .contains("skeleton")
+                || info.message().contains("skeleton")
+        }
+        _ => false,
+    }
 }
 
 /// Accounts created before emails had skeletons: `(id, email)`.

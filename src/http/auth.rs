@@ -7,11 +7,8 @@ use utoipa::ToSchema;
 
 use super::client_address;
 use super::extract::Json;
-use crate::audit::{self, Event};
-use crate::auth::session::TokenPair;
-use crate::auth::{AuthUser, session};
-use crate::db::users::UserChanges;
-use crate::db::write_transaction;
+use crate::app::sessions::{self, Login, TokenPair};
+use crate::auth::AuthUser;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -40,7 +37,8 @@ pub async fn login(
     body: Json<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let LoginRequest { email, password } = body.into_inner();
-    let pair = session::login(&state, &email, password, &client_address(&req)).await?;
+    let login = Login { email, password };
+    let pair = sessions::login(&state, login, &client_address(&req)).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .json(pair))
@@ -54,7 +52,7 @@ pub async fn refresh(
     state: web::Data<AppState>,
     body: Json<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let pair = session::refresh(&state, body.into_inner().refresh_token).await?;
+    let pair = sessions::refresh(&state, body.into_inner().refresh_token).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .json(pair))
@@ -68,7 +66,7 @@ pub async fn logout(
     state: web::Data<AppState>,
     body: Json<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    session::logout(&state, body.into_inner().refresh_token).await?;
+    sessions::logout(&state, body.into_inner().refresh_token).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -83,18 +81,7 @@ pub async fn logout_all(
     let actor = user.actor();
     state
         .db
-        .run(move |conn| {
-            write_transaction(conn, |conn| {
-                session::revoke_everything(conn, &actor.id, &UserChanges::default())?;
-                let event = Event {
-                    action: crate::audit::AuditAction::UserSessionsRevoked,
-                    target_type: "user",
-                    target_id: Some(&actor.id),
-                    details: serde_json::json!({}),
-                };
-                audit::record(conn, &actor, &event, 204)
-            })
-        })
+        .run(move |conn| sessions::logout_all(conn, &actor))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

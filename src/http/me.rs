@@ -8,7 +8,8 @@ use utoipa::ToSchema;
 use super::client_address;
 use super::extract::Json;
 use super::users::UserView;
-use crate::auth::{AuthUser, session};
+use crate::app::sessions::{self, ChangePassword as PasswordChange};
+use crate::auth::AuthUser;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -50,13 +51,10 @@ pub async fn change_password(
         current_password,
         new_password,
     } = body.into_inner();
-    session::change_password(
-        &state,
-        &user,
-        current_password,
-        new_password,
-        &client_address(&req),
-    )
-    .await?;
+    let change = PasswordChange {
+        current: current_password,
+        new: new_password,
+    };
+    sessions::change_password(&state, &user.actor(), change, &client_address(&req)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

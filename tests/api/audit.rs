@@ -43,8 +43,10 @@ async fn changes_are_recorded_with_actor_role_target_and_request_id() {
         accepted.body["award"]["id"]
     );
 
+    // The two accounts above, and the first admin made at start-up by the operator.
     let created = events(&app, "&action=user.created").await;
-    assert_eq!(created.len(), 2);
+    assert_eq!(created.len(), 3);
+    assert_eq!(created[0]["details"]["via"], "first_start");
 }
 
 #[tokio::test]

@@ -495,3 +495,86 @@ async fn an_operator_can_set_a_role_which_ends_the_sessions() {
     assert_eq!(code, 1);
     assert!(stderr.contains("no account with the email"), "{stderr}");
 }
+
+/// The `user.created` events about `user_id`.
+async fn creations_of(app: &crate::helpers::TestApp, user_id: &str) -> Vec<serde_json::Value> {
+    let events = app
+        .get(
+            &format!("/api/v1/audit-events?action=user.created&target_id={user_id}&limit=500"),
+            &app.admin_token,
+        )
+        .await;
+    events.expect(200);
+    events.body["audit_events"].as_array().unwrap().clone()
+}
+
+#[tokio::test]
+async fn an_account_created_at_the_command_line_has_a_user_created_event_by_the_operator() {
+    let app = spawn_app().await;
+    let mut create = command(&app.db);
+    create.args([
+        "users",
+        "create",
+        "--email",
+        "olga@example.org",
+        "--role",
+        "program_manager",
+    ]);
+    let (code, stdout, stderr) = run_with_stdin(create, "olga's own passphrase\n");
+    assert_eq!(code, 0, "{stderr}");
+    let id = stdout.trim();
+    let events = creations_of(&app, id).await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_by_operator(&events[0]);
+    assert_eq!(events[0]["details"]["email"], "olga@example.org");
+    assert_eq!(events[0]["details"]["role"], "program_manager");
+    let me = app
+        .login_ok("olga@example.org", "olga's own passphrase")
+        .await;
+    let shown = app
+        .get("/api/v1/me", me["access_token"].as_str().unwrap())
+        .await;
+    assert_eq!(shown.body["display_name"], "olga", "the email's local part");
+    app.assert_chain_verifies().await;
+}
+
+#[tokio::test]
+async fn the_first_admin_made_at_start_up_has_a_user_created_event_by_the_operator() {
+    let app = spawn_app().await;
+    let admin = app.get("/api/v1/me", &app.admin_token).await;
+    let events = creations_of(&app, admin.body["id"].as_str().unwrap()).await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert!(events[0]["actor_id"].is_null(), "{}", events[0]);
+    assert_eq!(events[0]["actor_role"], "operator");
+    assert_eq!(events[0]["details"]["via"], "first_start");
+    assert_eq!(events[0]["details"]["role"], "admin");
+    app.assert_chain_verifies().await;
+}
+
+#[tokio::test]
+async fn seeded_accounts_each_have_a_user_created_event() {
+    let app = spawn_app().await;
+    let mut seed = command(&app.db);
+    seed.args(["seed", "--smes", "2", "--items-per-sme", "0", "--run", "ev"]);
+    let (code, _, stderr) = run_with_stdin(seed, "a seeded passphrase\n");
+    assert_eq!(code, 0, "{stderr}");
+    for email in [
+        "pm-ev@seed.invalid",
+        "sme-ev-00000@seed.invalid",
+        "sme-ev-00001@seed.invalid",
+    ] {
+        let found = app
+            .get(&format!("/api/v1/users?email={email}"), &app.admin_token)
+            .await;
+        let id = found.body["users"][0]["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no account {email}: {}", found.text))
+            .to_owned();
+        let events = creations_of(&app, &id).await;
+        assert_eq!(events.len(), 1, "{email}: {events:?}");
+        assert_eq!(events[0]["actor_role"], "operator");
+        assert_eq!(events[0]["details"]["via"], "seed");
+        assert_eq!(events[0]["details"]["email"], email);
+    }
+    app.assert_chain_verifies().await;
+}

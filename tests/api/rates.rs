@@ -157,3 +157,29 @@ async fn only_admins_publish_and_nobody_edits_or_deletes() {
         reply.expect_problem(405, "method_not_allowed");
     }
 }
+
+#[tokio::test]
+async fn a_stored_rate_above_the_credit_limit_is_an_error_and_never_a_fall_back_to_an_older_one() {
+    let app = spawn_app().await;
+    let sme = app.create_user("sme").await;
+    let pm = app.create_user("program_manager").await;
+    let item = app.submit_item(&sme, "associate", "standard").await;
+    // The API never stores such a version; the database's own check allows it.
+    let corrupt = sme_ledger::db::rates::ItemRateRow {
+        id: uuid::Uuid::new_v4().to_string(),
+        exam_tier: "associate".into(),
+        item_type: "standard".into(),
+        credits: sme_ledger::domain::Credits::MAX + 1,
+        effective_from: today(),
+        created_at: chrono::Utc::now().naive_utc(),
+        created_by: None,
+    };
+    sme_ledger::db::rates::insert_item_rate(&mut app.connect_directly(), &corrupt).unwrap();
+
+    app.accept(&pm.token, &item)
+        .await
+        .expect_problem(500, "internal_error");
+    let shown = app.get(&format!("/api/v1/items/{item}"), &pm.token).await;
+    assert_eq!(shown.body["status"], "submitted", "{}", shown.text);
+    assert_eq!(app.balance(&pm.token, &sme.id).await, 0);
+}

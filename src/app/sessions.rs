@@ -1,4 +1,5 @@
-//! Sessions: login, refresh-token rotation, logout, password change.
+//! Sessions and passwords: login, refresh-token rotation, logout, ending every session, and
+//! changing one's own password.
 //!
 //! A login opens a refresh-token *family*. Each refresh rotates: the presented token is marked
 //! rotated and a new one of the same family is returned. Presenting a rotated token again means
@@ -12,9 +13,9 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::AuthUser;
-use crate::audit;
-use crate::db::{self, refresh_tokens, users, write_transaction};
+use super::Actor;
+use crate::audit::{self, AuditAction, Event};
+use crate::db::{self, DbConn, refresh_tokens, users, write_transaction};
 use crate::domain::{Email, NewPassword};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -55,7 +56,7 @@ fn refresh_token_hash(token: &str) -> String {
 /// Stores a new refresh token of `family_id` and returns it with a fresh access token.
 fn issue_pair(
     state: &AppState,
-    conn: &mut db::DbConn,
+    conn: &mut DbConn,
     user_id: &str,
     token_version: i64,
     family_id: &str,
@@ -81,16 +82,20 @@ fn issue_pair(
     })
 }
 
-/// Unknown email, wrong password and disabled account all get the same 401 after the same
-/// amount of hashing work. The attempt is counted by the throttle before the password is
-/// checked, so parallel guesses cannot outrun the limit.
-pub async fn login(
-    state: &AppState,
-    email: &str,
-    password: SecretString,
-    client: &str,
-) -> Result<TokenPair, ApiError> {
-    let email = Email::parse(email)
+/// A sign-in attempt. The email is compared as accounts are (case and width folded); one that
+/// is not an email at all simply matches no account.
+pub struct Login {
+    pub email: String,
+    pub password: SecretString,
+}
+
+/// Anyone. Unknown email, wrong password and disabled account all get the same 401 after
+/// the same amount of hashing work. The attempt is counted by the throttle before the
+/// password is checked, so parallel guesses cannot outrun the limit. `client` is the
+/// caller's address, as the throttle counts it.
+pub async fn login(state: &AppState, login: Login, client: &str) -> Result<TokenPair, ApiError> {
+    let Login { email, password } = login;
+    let email = Email::parse(&email)
         .map(|email| email.as_str().to_owned())
         .unwrap_or_else(|_| email.trim().to_lowercase());
     let keys = state.throttle.keys(&email, client);
@@ -138,6 +143,7 @@ enum Rotation {
     ReuseDetected,
 }
 
+/// Anyone holding a live refresh token: a new pair, the presented token rotated.
 pub async fn refresh(state: &AppState, presented: SecretString) -> Result<TokenPair, ApiError> {
     let token_hash = refresh_token_hash(presented.expose_secret());
     let outcome = state
@@ -202,9 +208,24 @@ pub async fn logout(state: &AppState, presented: SecretString) -> Result<(), Api
         .await
 }
 
-/// Ends every session of `user_id`: access tokens die at once, refresh tokens are revoked.
+/// Any signed-in user: ends every one of their own sessions at once.
+pub fn logout_all(conn: &mut DbConn, actor: &Actor) -> Result<(), ApiError> {
+    write_transaction(conn, |conn| {
+        revoke_everything(conn, &actor.id, &users::UserChanges::default())?;
+        let event = Event {
+            action: AuditAction::UserSessionsRevoked,
+            target_type: "user",
+            target_id: Some(&actor.id),
+            details: serde_json::json!({}),
+        };
+        audit::record(conn, actor, &event, 204)
+    })
+}
+
+/// Applies `changes` to `user_id` and ends every session of the account: access tokens die
+/// at once, refresh tokens are revoked. Joins the caller's transaction.
 pub fn revoke_everything(
-    conn: &mut db::DbConn,
+    conn: &mut DbConn,
     user_id: &str,
     changes: &users::UserChanges,
 ) -> Result<bool, ApiError> {
@@ -216,28 +237,36 @@ pub fn revoke_everything(
     })
 }
 
+/// A password change: the current password, and the new one.
+pub struct ChangePassword {
+    pub current: SecretString,
+    pub new: SecretString,
+}
+
+/// Any signed-in user, for their own account. The current password is checked first (the
+/// attempt counted by the login throttle, so this cannot be used to guess it), then the new
+/// one against the policy. Every session of the account ends: log in again with the new
+/// password.
 pub async fn change_password(
     state: &AppState,
-    user: &AuthUser,
-    current: SecretString,
-    new: SecretString,
+    actor: &Actor,
+    change: ChangePassword,
     client: &str,
 ) -> Result<(), ApiError> {
-    let keys = state.throttle.keys(&user.email, client);
-    let (throttle, user_id) = (state.throttle, user.id.clone());
-    let (reservation, stored) = state
-        .db
-        .run({
-            let keys = keys.clone();
-            move |conn| {
+    let ChangePassword { current, new } = change;
+    let throttle = state.throttle;
+    let (keys, reservation, stored) = {
+        let (user_id, client) = (actor.id.clone(), client.to_owned());
+        state
+            .db
+            .run(move |conn| {
+                let stored = users::find(conn, &user_id)?.ok_or(ApiError::NotFound)?;
+                let keys = throttle.keys(&stored.email, &client);
                 let reservation = throttle.reserve(conn, &keys, db::now())?;
-                Ok((
-                    reservation,
-                    users::find(conn, &user_id)?.ok_or(ApiError::NotFound)?,
-                ))
-            }
-        })
-        .await?;
+                Ok((keys, reservation, stored))
+            })
+            .await?
+    };
     let same_as_current = current.expose_secret() == new.expose_secret();
     if !state
         .hasher
@@ -262,8 +291,8 @@ pub async fn change_password(
     let new = NewPassword::parse(new)
         .map_err(|rule| ApiError::invalid("new_password", rule.message()))?;
     let password_hash = state.hasher.hash(new).await?;
-    let user_id = user.id.clone();
-    let actor = user.actor();
+    let actor = actor.clone();
+    let user_id = actor.id.clone();
     state
         .db
         .run(move |conn| {
@@ -273,22 +302,22 @@ pub async fn change_password(
                 ..Default::default()
             };
             write_transaction(conn, |conn| {
-                revoke_everything(conn, &user_id, &changes)?;
+                revoke_everything(conn, &actor.id, &changes)?;
                 audit::record(
                     conn,
                     &actor,
-                    &audit::Event {
-                        action: crate::audit::AuditAction::UserPasswordChanged,
+                    &Event {
+                        action: AuditAction::UserPasswordChanged,
                         target_type: "user",
-                        target_id: Some(&user_id),
-                        details: serde_json::json!({ "password_set_by": user_id }),
+                        target_id: Some(&actor.id),
+                        details: serde_json::json!({ "password_set_by": actor.id }),
                     },
                     204,
                 )
             })
         })
         .await?;
-    tracing::info!(event = "password_changed", user_id = %user.id, "password changed");
+    tracing::info!(event = "password_changed", user_id = %user_id, "password changed");
     Ok(())
 }
 
