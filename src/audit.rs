@@ -197,8 +197,7 @@ pub fn record(
 /// Records a refused attempt (403 or 409), in a transaction of its own since the attempt's
 /// own transaction was rolled back. Other errors are not recorded. Returns the error.
 pub fn refusal(conn: &mut DbConn, actor: &Actor, event: &Event<'_>, error: ApiError) -> ApiError {
-    use actix_web::ResponseError;
-    let status = error.status_code().as_u16();
+    let status = error.status();
     if matches!(status, 403 | 409) {
         let mut event = event.clone();
         if let Value::Object(details) = &mut event.details {

@@ -192,7 +192,7 @@ fn claim(
     key: &str,
     request_hash: &str,
 ) -> Result<Claim, ApiError> {
-    let attempt = write_transaction(conn, |conn| {
+    let attempt = write_transaction(conn, |conn| -> Result<Claim, ClaimFailure> {
         if let Some(claim) = examine(conn, user_id, key, request_hash)? {
             return Ok(claim);
         }
@@ -213,10 +213,10 @@ fn claim(
         Ok(Claim::Fresh)
     });
     match attempt {
+        Ok(claim) => Ok(claim),
+        Err(ClaimFailure::Failed(error)) => Err(error),
         // Another request claimed the key between our look and our insert.
-        Err(ApiError::Conflict {
-            code: "conflict", ..
-        }) => write_transaction(conn, |conn| {
+        Err(ClaimFailure::Raced) => write_transaction(conn, |conn| {
             match examine(conn, user_id, key, request_hash)? {
                 Some(claim) => Ok(claim),
                 None => Err(ApiError::conflict(
@@ -225,7 +225,29 @@ fn claim(
                 )),
             }
         }),
-        other => other,
+    }
+}
+
+/// Why claiming a key failed: another request inserted it first (look again), or anything
+/// else.
+enum ClaimFailure {
+    Raced,
+    Failed(ApiError),
+}
+
+impl From<diesel::result::Error> for ClaimFailure {
+    fn from(error: diesel::result::Error) -> Self {
+        if db::is_unique_violation(&error) {
+            ClaimFailure::Raced
+        } else {
+            ClaimFailure::Failed(error.into())
+        }
+    }
+}
+
+impl From<ApiError> for ClaimFailure {
+    fn from(error: ApiError) -> Self {
+        ClaimFailure::Failed(error)
     }
 }
 

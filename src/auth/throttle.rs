@@ -177,10 +177,8 @@ impl ThrottlePolicy {
                 }
                 // Another attempt created one of the counters first; now it exists and can
                 // be locked.
-                Err(Refusal::Database(diesel::result::Error::DatabaseError(
-                    diesel::result::DatabaseErrorKind::UniqueViolation,
-                    _,
-                ))) if attempt < RESERVE_ATTEMPTS => {}
+                Err(Refusal::Database(error))
+                    if crate::db::is_unique_violation(&error) && attempt < RESERVE_ATTEMPTS => {}
                 Err(Refusal::Database(error)) => return Err(error.into()),
             }
         }

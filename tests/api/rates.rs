@@ -164,7 +164,7 @@ async fn a_stored_rate_above_the_credit_limit_is_an_error_and_never_a_fall_back_
     let sme = app.create_user("sme").await;
     let pm = app.create_user("program_manager").await;
     let item = app.submit_item(&sme, "associate", "standard").await;
-    // The API never stores such a version; the database's own check allows it.
+    // Neither the API nor the database stores such a version…
     let corrupt = sme_ledger::db::rates::ItemRateRow {
         id: uuid::Uuid::new_v4().to_string(),
         exam_tier: "associate".into(),
@@ -174,7 +174,17 @@ async fn a_stored_rate_above_the_credit_limit_is_an_error_and_never_a_fall_back_
         created_at: chrono::Utc::now().naive_utc(),
         created_by: None,
     };
-    sme_ledger::db::rates::insert_item_rate(&mut app.connect_directly(), &corrupt).unwrap();
+    let mut conn = app.connect_directly();
+    assert!(sme_ledger::db::rates::insert_item_rate(&mut conn, &corrupt).is_err());
+    // … but someone with SQL access who drops the check can: the service must not skip it.
+    use diesel::connection::SimpleConnection;
+    conn.batch_execute(if crate::helpers::is_postgres() {
+        "ALTER TABLE item_rates DROP CONSTRAINT item_rates_credits_at_most_1000"
+    } else {
+        "DROP TRIGGER item_rates_credits_in_range"
+    })
+    .unwrap();
+    sme_ledger::db::rates::insert_item_rate(&mut conn, &corrupt).unwrap();
 
     app.accept(&pm.token, &item)
         .await

@@ -1,0 +1,2 @@
+ALTER TABLE workshop_rates DROP CONSTRAINT workshop_rates_credits_at_most_1000;
+ALTER TABLE item_rates DROP CONSTRAINT item_rates_credits_at_most_1000;

@@ -1,0 +1,2 @@
+DROP TRIGGER workshop_rates_credits_in_range;
+DROP TRIGGER item_rates_credits_in_range;
