@@ -152,7 +152,7 @@ pub fn seed(
         write_transaction(conn, |conn| {
             let rate = rates::WorkshopRateRow {
                 id: uuid::Uuid::new_v4().to_string(),
-                certification_level: CertificationLevel::Professional.as_str().into(),
+                certification_level: CertificationLevel::Professional,
                 credits_per_day: 5,
                 effective_from: today,
                 created_at: db::now(),

@@ -149,12 +149,12 @@ pub fn submit(
         id: uuid::Uuid::new_v4().to_string(),
         sme_id: actor.id.clone(),
         exam_code: item.exam_code.clone(),
-        exam_tier: item.exam_tier.as_str().to_owned(),
-        item_type: item.item_type.as_str().to_owned(),
-        authoring_channel: item.authoring_channel.as_str().to_owned(),
+        exam_tier: item.exam_tier,
+        item_type: item.item_type,
+        authoring_channel: item.authoring_channel,
         external_ref: item.external_ref.as_str().to_owned(),
         blueprint_objective: item.blueprint_objective.clone(),
-        status: ItemStatus::Submitted.as_str().to_owned(),
+        status: ItemStatus::Submitted,
         eligible: ineligible_reason.is_none(),
         ineligible_reason: ineligible_reason.map(str::to_owned),
         credits_awarded: None,
@@ -298,10 +298,7 @@ fn apply_decision(conn: &mut DbConn, actor: &Actor, command: &Decide) -> Result<
         }
         _ => {}
     }
-    let current: ItemStatus = item
-        .status
-        .parse()
-        .map_err(|_| ApiError::Internal(anyhow::anyhow!("stored status")))?;
+    let current = item.status;
     let next = current
         .apply(action)
         .map_err(|refusal| invalid_transition(refusal.current, action))?;
@@ -309,8 +306,8 @@ fn apply_decision(conn: &mut DbConn, actor: &Actor, command: &Decide) -> Result<
     let award_rate = match action {
         ItemAction::Accept if item.eligible => Some(crate::app::rates::item_rate_in_force(
             conn,
-            &item.exam_tier,
-            &item.item_type,
+            item.exam_tier,
+            item.item_type,
         )?),
         _ => None,
     };
@@ -319,17 +316,16 @@ fn apply_decision(conn: &mut DbConn, actor: &Actor, command: &Decide) -> Result<
         _ => None,
     };
     let decision = Decision {
-        to_status: next.as_str(),
+        to_status: next,
         decided_at: db::now(),
         decided_by: &actor.id,
         reason,
         credits_awarded,
     };
-    if !items::transition(conn, &item.id, current.as_str(), &decision)? {
+    if !items::transition(conn, &item.id, current, &decision)? {
         // Someone decided first; report the status they left.
         let now = items::find(conn, &item.id)?.ok_or(ApiError::NotFound)?;
-        let status = now.status.parse().unwrap_or(current);
-        return Err(invalid_transition(status, action));
+        return Err(invalid_transition(now.status, action));
     }
 
     if action == ItemAction::Accept {
@@ -509,9 +505,9 @@ pub fn list(
         sme_id,
         reference_key: query.external_ref.map(|r| r.key().to_owned()),
         exam_code: query.exam_code,
-        status: query.status.map(|s| s.as_str().to_owned()),
-        exam_tier: query.exam_tier.map(|t| t.as_str().to_owned()),
-        item_type: query.item_type.map(|t| t.as_str().to_owned()),
+        status: query.status,
+        exam_tier: query.exam_tier,
+        item_type: query.item_type,
         submitted_from: query.submitted_from,
         submitted_before: query.submitted_before,
     };

@@ -43,7 +43,7 @@ pub fn list(
     };
     let filter = EntryFilter {
         sme_id,
-        kind: query.kind.map(|kind| kind.as_str().to_owned()),
+        kind: query.kind,
         item_id: query.item_id,
         workshop_id: query.workshop_id,
         posted_from: query.posted_from,
@@ -110,7 +110,7 @@ fn apply_reversal(
                 .into(),
         });
     }
-    if entry.kind == EntryKind::ItemAward.as_str() {
+    if entry.kind == EntryKind::ItemAward {
         return Err(ApiError::conflict(
             "use_item_revoke",
             "Item awards are reversed by revoking the item: POST /api/v1/items/{id}/revoke.",

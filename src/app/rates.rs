@@ -145,8 +145,8 @@ pub fn publish_item_rate(
     policy::require(actor, &PUBLISHERS)?;
     let row = ItemRateRow {
         id: uuid::Uuid::new_v4().to_string(),
-        exam_tier: rate.exam_tier.as_str().to_owned(),
-        item_type: rate.item_type.as_str().to_owned(),
+        exam_tier: rate.exam_tier,
+        item_type: rate.item_type,
         credits: rate.credits.value(),
         effective_from: rate.effective_from,
         created_at: db::now(),
@@ -182,7 +182,7 @@ pub fn publish_workshop_rate(
     policy::require(actor, &PUBLISHERS)?;
     let row = WorkshopRateRow {
         id: uuid::Uuid::new_v4().to_string(),
-        certification_level: rate.certification_level.as_str().to_owned(),
+        certification_level: rate.certification_level,
         credits_per_day: rate.credits_per_day.value(),
         effective_from: rate.effective_from,
         created_at: db::now(),
@@ -265,8 +265,8 @@ fn in_force<R>(
 /// The item rate version in force today for a tier and type.
 pub fn item_rate_in_force(
     conn: &mut DbConn,
-    tier: &str,
-    item_type: &str,
+    tier: ExamTier,
+    item_type: ItemType,
 ) -> Result<ItemRateRow, ApiError> {
     let today = Utc::now().date_naive();
     let rows = rates::item_rate_versions(conn, tier, item_type, today)?;
@@ -276,13 +276,20 @@ pub fn item_rate_in_force(
     .ok_or_else(|| {
         ApiError::conflict(
             "no_rate_in_force",
-            format!("No rate is in force today for {tier} {item_type} items."),
+            format!(
+                "No rate is in force today for {} {} items.",
+                tier.as_str(),
+                item_type.as_str()
+            ),
         )
     })
 }
 
 /// The workshop rate version in force today for a certification level.
-pub fn workshop_rate_in_force(conn: &mut DbConn, level: &str) -> Result<WorkshopRateRow, ApiError> {
+pub fn workshop_rate_in_force(
+    conn: &mut DbConn,
+    level: CertificationLevel,
+) -> Result<WorkshopRateRow, ApiError> {
     let today = Utc::now().date_naive();
     let rows = rates::workshop_rate_versions(conn, level, today)?;
     in_force(rows, today, |row| {

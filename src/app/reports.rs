@@ -118,7 +118,7 @@ pub fn sme_credits(
     policy::hide_from_other_smes(actor, sme_id)?;
     let query = query?;
     users::find(conn, sme_id)?
-        .filter(|user| user.role == Role::Sme.as_str())
+        .filter(|user| user.role == Role::Sme)
         .ok_or(ApiError::NotFound)?;
     read_credits(conn, sme_id, query)
 }
@@ -182,7 +182,7 @@ fn credits_read(
             let tier = row.item_id.as_ref().and_then(|id| tiers.get(id));
             tally.add(&Attributed {
                 reversed: reversed_source(row.item_id.is_some(), row.workshop_id.is_some()),
-                kind: entry_kind(&row.kind)?,
+                kind: row.kind,
                 amount: row.amount,
                 exam_tier: tier.map(|(tier, _)| tier.clone()),
                 item_type: tier.map(|(_, item_type)| item_type.clone()),
@@ -268,7 +268,7 @@ fn every_sme(conn: &mut DbConn, only: Option<&str>) -> Result<SmeTallies, ApiErr
     let mut smes = BTreeMap::new();
     if let Some(sme_id) = only {
         let sme = users::find(conn, sme_id)?
-            .filter(|user| user.role == Role::Sme.as_str())
+            .filter(|user| user.role == Role::Sme)
             .ok_or(ApiError::NotFound)?;
         smes.insert(
             sme.id,
@@ -279,7 +279,7 @@ fn every_sme(conn: &mut DbConn, only: Option<&str>) -> Result<SmeTallies, ApiErr
     let mut after = None;
     loop {
         let smes_only = users::UserFilter {
-            role: Some(Role::Sme.as_str()),
+            role: Some(Role::Sme),
             ..users::UserFilter::default()
         };
         let page = users::page(conn, after, &smes_only, USER_BATCH)?;

@@ -272,7 +272,7 @@ pub fn list(
     policy::require(actor, &READERS)?;
     let query = query.try_into()?;
     let filter = users::UserFilter {
-        role: query.role.map(Role::as_str),
+        role: query.role,
         email: query.email.as_ref().map(Email::as_str),
     };
     let rows = users::page(conn, query.after, &filter, query.limit + 1)?;
@@ -394,11 +394,11 @@ pub async fn update(
     };
     let (role, disabled) = (command.role, command.disabled);
     let may_remove_admin = target
-        .role()?
+        .role
         .removes_active_admin(target.disabled, role, disabled);
     let changes = users::UserChanges {
         display_name: command.display_name.map(DisplayName::into_inner),
-        role: role.map(|role| role.as_str().to_owned()),
+        role,
         disabled,
         must_change_password: password_hash.as_ref().map(|_| true),
         password_hash,
@@ -461,7 +461,7 @@ fn ensure_an_admin_remains(
     users::lock_active_admins(conn)?;
     let target = users::find(conn, target_id)?.ok_or(ApiError::NotFound)?;
     let removes = target
-        .role()?
+        .role
         .removes_active_admin(target.disabled, role, disabled);
     if removes && users::count_active_admins_except(conn, target_id)? == 0 {
         return Err(ApiError::conflict(
@@ -470,7 +470,7 @@ fn ensure_an_admin_remains(
         ));
     }
     let actor = users::find(conn, actor_id)?.ok_or(ApiError::NotFound)?;
-    if actor.disabled || actor.role()? != Role::Admin {
+    if actor.disabled || actor.role != Role::Admin {
         return Err(ApiError::unauthenticated(
             "invalid_token",
             "The access token is not valid; log in again.",
@@ -541,7 +541,7 @@ pub fn recover(
             ),
             Recovery::SetRole(role) => (
                 users::UserChanges {
-                    role: Some(role.as_str().to_owned()),
+                    role: Some(role),
                     ..Default::default()
                 },
                 json!({ "role": role.as_str(), "previous_role": user.role }),

@@ -45,9 +45,9 @@ pub fn create(
     let workshop = workshop?;
     let row = WorkshopRow {
         id: uuid::Uuid::new_v4().to_string(),
-        kind: workshop.kind.as_str().to_owned(),
+        kind: workshop.kind,
         title: workshop.title,
-        certification_level: workshop.certification_level.as_str().to_owned(),
+        certification_level: workshop.certification_level,
         exam_code: workshop.exam_code,
         starts_on: workshop.starts_on,
         ends_on: workshop.ends_on,
@@ -63,7 +63,7 @@ pub fn create(
             target_type: "workshop",
             target_id: Some(&row.id),
             details: json!({
-                "kind": row.kind, "certification_level": row.certification_level,
+                "kind": row.kind.as_str(), "certification_level": row.certification_level.as_str(),
                 "starts_on": row.starts_on, "ends_on": row.ends_on,
             }),
         },
@@ -94,8 +94,8 @@ pub fn list(
     policy::require(actor, &READERS)?;
     let query = query?;
     let filter = WorkshopFilter {
-        kind: query.kind.map(|k| k.as_str().to_owned()),
-        certification_level: query.certification_level.map(|l| l.as_str().to_owned()),
+        kind: query.kind,
+        certification_level: query.certification_level,
         starts_from: query.starts_from,
         starts_to: query.starts_to,
     };
@@ -194,8 +194,7 @@ pub fn log_attendance(
             detail: "Nobody logs workshop attendance for themselves.".into(),
         });
     }
-    let Some(account) = account.filter(|user| user.role == Role::Sme.as_str() && !user.disabled)
-    else {
+    let Some(account) = account.filter(|user| user.role == Role::Sme && !user.disabled) else {
         return Err(ApiError::invalid(
             attendee.field(),
             "is not an active SME account",
@@ -212,7 +211,7 @@ pub fn log_attendance(
                     .collect(),
             )
         })?;
-    let rate = crate::app::rates::workshop_rate_in_force(conn, &workshop.certification_level)?;
+    let rate = crate::app::rates::workshop_rate_in_force(conn, workshop.certification_level)?;
     let taken = workshop_rows::claimed_days(conn, sme_id, &days)?;
     if !taken.is_empty() {
         return Err(days_already_credited(&taken));

@@ -105,7 +105,7 @@ impl FromRequest for AuthUser {
                     detail: "Change your password with PUT /api/v1/me/password first.".into(),
                 });
             }
-            let role = user.role()?;
+            let role = user.role;
             tracing::Span::current().record("user_id", user.id.as_str());
             Ok(AuthUser {
                 id: user.id,

@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use super::DbConn;
 use super::schema::{credited_references, item_references, items};
+use crate::domain::{AuthoringChannel, ExamTier, ItemStatus, ItemType};
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = items)]
@@ -12,12 +13,12 @@ pub struct ItemRow {
     pub id: String,
     pub sme_id: String,
     pub exam_code: String,
-    pub exam_tier: String,
-    pub item_type: String,
-    pub authoring_channel: String,
+    pub exam_tier: ExamTier,
+    pub item_type: ItemType,
+    pub authoring_channel: AuthoringChannel,
     pub external_ref: String,
     pub blueprint_objective: Option<String>,
-    pub status: String,
+    pub status: ItemStatus,
     pub eligible: bool,
     pub ineligible_reason: Option<String>,
     pub credits_awarded: Option<i64>,
@@ -53,7 +54,7 @@ pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<ItemRow>> {
 /// The decision to record with a status change.
 #[derive(Debug, Clone)]
 pub struct Decision<'a> {
-    pub to_status: &'a str,
+    pub to_status: ItemStatus,
     pub decided_at: NaiveDateTime,
     pub decided_by: &'a str,
     pub reason: Option<&'a str>,
@@ -67,7 +68,7 @@ pub struct Decision<'a> {
 pub fn transition(
     conn: &mut DbConn,
     id: &str,
-    from_status: &str,
+    from_status: ItemStatus,
     decision: &Decision<'_>,
 ) -> QueryResult<bool> {
     let target = items::table.find(id).filter(items::status.eq(from_status));
@@ -90,9 +91,9 @@ pub fn transition(
 #[derive(Debug, Clone, Default)]
 pub struct ItemFilter {
     pub sme_id: Option<String>,
-    pub status: Option<String>,
-    pub exam_tier: Option<String>,
-    pub item_type: Option<String>,
+    pub status: Option<ItemStatus>,
+    pub exam_tier: Option<ExamTier>,
+    pub item_type: Option<ItemType>,
     pub submitted_from: Option<NaiveDateTime>,
     pub submitted_before: Option<NaiveDateTime>,
     /// A normalised external reference (`domain::reference_key`).
@@ -119,13 +120,13 @@ pub fn page(
         query = query.filter(items::sme_id.eq(sme_id.clone()));
     }
     if let Some(status) = &filter.status {
-        query = query.filter(items::status.eq(status.clone()));
+        query = query.filter(items::status.eq(*status));
     }
     if let Some(tier) = &filter.exam_tier {
-        query = query.filter(items::exam_tier.eq(tier.clone()));
+        query = query.filter(items::exam_tier.eq(*tier));
     }
     if let Some(item_type) = &filter.item_type {
-        query = query.filter(items::item_type.eq(item_type.clone()));
+        query = query.filter(items::item_type.eq(*item_type));
     }
     if let Some(key) = &filter.reference_key {
         query = query.filter(

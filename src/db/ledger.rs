@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use super::DbConn;
 use super::schema::{items, ledger_entries, workshops};
+use crate::domain::EntryKind;
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = ledger_entries)]
@@ -12,7 +13,7 @@ pub struct LedgerEntryRow {
     pub seq: i64,
     pub id: String,
     pub sme_id: String,
-    pub kind: String,
+    pub kind: EntryKind,
     pub amount: i64,
     pub rate_id: Option<String>,
     pub item_id: Option<String>,
@@ -86,7 +87,7 @@ pub fn is_second_reversal(error: &diesel::result::Error) -> bool {
 pub fn award_of_item(conn: &mut DbConn, item_id: &str) -> QueryResult<Option<LedgerEntryRow>> {
     ledger_entries::table
         .filter(ledger_entries::item_id.eq(item_id))
-        .filter(ledger_entries::kind.eq("item_award"))
+        .filter(ledger_entries::kind.eq(EntryKind::ItemAward))
         .select(LedgerEntryRow::as_select())
         .first(conn)
         .optional()
@@ -96,7 +97,7 @@ pub fn award_of_item(conn: &mut DbConn, item_id: &str) -> QueryResult<Option<Led
 #[derive(Debug, Clone, Default)]
 pub struct EntryFilter {
     pub sme_id: Option<String>,
-    pub kind: Option<String>,
+    pub kind: Option<EntryKind>,
     pub item_id: Option<String>,
     pub workshop_id: Option<String>,
     /// Inclusive lower bound on `posted_at`.
@@ -117,7 +118,7 @@ macro_rules! filtered {
             query = query.filter(ledger_entries::sme_id.eq(sme_id.clone()));
         }
         if let Some(kind) = &filter.kind {
-            query = query.filter(ledger_entries::kind.eq(kind.clone()));
+            query = query.filter(ledger_entries::kind.eq(*kind));
         }
         if let Some(item_id) = &filter.item_id {
             query = query.filter(ledger_entries::item_id.eq(item_id.clone()));
@@ -161,7 +162,7 @@ pub fn page(
 #[derive(Debug, Clone, Queryable)]
 pub struct PostingRef {
     pub seq: i64,
-    pub kind: String,
+    pub kind: EntryKind,
     pub amount: i64,
     pub item_id: Option<String>,
     pub workshop_id: Option<String>,

@@ -5,13 +5,14 @@ use diesel::prelude::*;
 
 use super::DbConn;
 use super::schema::{item_rates, workshop_rates};
+use crate::domain::{CertificationLevel, ExamTier, ItemType};
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = item_rates)]
 pub struct ItemRateRow {
     pub id: String,
-    pub exam_tier: String,
-    pub item_type: String,
+    pub exam_tier: ExamTier,
+    pub item_type: ItemType,
     pub credits: i64,
     pub effective_from: NaiveDate,
     pub created_at: NaiveDateTime,
@@ -22,7 +23,7 @@ pub struct ItemRateRow {
 #[diesel(table_name = workshop_rates)]
 pub struct WorkshopRateRow {
     pub id: String,
-    pub certification_level: String,
+    pub certification_level: CertificationLevel,
     pub credits_per_day: i64,
     pub effective_from: NaiveDate,
     pub created_at: NaiveDateTime,
@@ -46,8 +47,8 @@ pub fn insert_workshop_rate(conn: &mut DbConn, rate: &WorkshopRateRow) -> QueryR
 /// Every version for a tier and type effective on or before `day`.
 pub fn item_rate_versions(
     conn: &mut DbConn,
-    exam_tier: &str,
-    item_type: &str,
+    exam_tier: ExamTier,
+    item_type: ItemType,
     day: NaiveDate,
 ) -> QueryResult<Vec<ItemRateRow>> {
     item_rates::table
@@ -61,7 +62,7 @@ pub fn item_rate_versions(
 /// Every version for a certification level effective on or before `day`.
 pub fn workshop_rate_versions(
     conn: &mut DbConn,
-    level: &str,
+    level: CertificationLevel,
     day: NaiveDate,
 ) -> QueryResult<Vec<WorkshopRateRow>> {
     workshop_rates::table

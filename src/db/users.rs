@@ -13,22 +13,13 @@ pub struct UserRow {
     pub id: String,
     pub email: String,
     pub display_name: String,
-    pub role: String,
+    pub role: Role,
     pub password_hash: String,
     pub disabled: bool,
     pub must_change_password: bool,
     pub token_version: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
-}
-
-impl UserRow {
-    /// The stored role. The column has a CHECK constraint, so a failure here is corruption.
-    pub fn role(&self) -> anyhow::Result<Role> {
-        self.role
-            .parse()
-            .map_err(|_| anyhow::anyhow!("user {} has an unknown stored role", self.id))
-    }
 }
 
 #[derive(Debug, Insertable)]
@@ -38,7 +29,7 @@ pub struct NewUserRow<'a> {
     pub email: &'a str,
     pub email_skeleton: Option<&'a str>,
     pub display_name: &'a str,
-    pub role: &'a str,
+    pub role: Role,
     pub password_hash: &'a str,
     pub disabled: bool,
     pub must_change_password: bool,
@@ -52,7 +43,7 @@ pub struct NewUserRow<'a> {
 #[diesel(table_name = users)]
 pub struct UserChanges {
     pub display_name: Option<String>,
-    pub role: Option<String>,
+    pub role: Option<Role>,
     pub disabled: Option<bool>,
     pub password_hash: Option<String>,
     pub must_change_password: Option<bool>,
@@ -131,7 +122,7 @@ pub fn count(conn: &mut DbConn) -> QueryResult<i64> {
 /// What a list of users is narrowed to.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct UserFilter<'a> {
-    pub role: Option<&'a str>,
+    pub role: Option<Role>,
     pub email: Option<&'a str>,
 }
 
@@ -150,7 +141,7 @@ pub fn page(
         );
     }
     if let Some(role) = filter.role {
-        query = query.filter(users::role.eq(role.to_owned()));
+        query = query.filter(users::role.eq(role));
     }
     if let Some(email) = filter.email {
         query = query.filter(users::email.eq(email.to_owned()));
@@ -202,7 +193,7 @@ pub fn create(
             email,
             email_skeleton: Some(&skeleton),
             display_name,
-            role: role.as_str(),
+            role,
             password_hash,
             disabled: false,
             must_change_password,
@@ -231,7 +222,7 @@ pub fn display_names(conn: &mut DbConn, ids: &[String]) -> QueryResult<Vec<(Stri
 pub fn lock_active_admins(conn: &mut DbConn) -> QueryResult<usize> {
     diesel::update(
         users::table
-            .filter(users::role.eq(Role::Admin.as_str()))
+            .filter(users::role.eq(Role::Admin))
             .filter(users::disabled.eq(false)),
     )
     .set(users::role.eq(users::role))
@@ -241,7 +232,7 @@ pub fn lock_active_admins(conn: &mut DbConn) -> QueryResult<usize> {
 /// Active admins other than `id`.
 pub fn count_active_admins_except(conn: &mut DbConn, id: &str) -> QueryResult<i64> {
     users::table
-        .filter(users::role.eq(Role::Admin.as_str()))
+        .filter(users::role.eq(Role::Admin))
         .filter(users::disabled.eq(false))
         .filter(users::id.ne(id))
         .count()

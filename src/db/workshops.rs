@@ -5,14 +5,15 @@ use diesel::prelude::*;
 
 use super::DbConn;
 use super::schema::{workshop_day_claims, workshops};
+use crate::domain::{CertificationLevel, WorkshopKind};
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = workshops)]
 pub struct WorkshopRow {
     pub id: String,
-    pub kind: String,
+    pub kind: WorkshopKind,
     pub title: String,
-    pub certification_level: String,
+    pub certification_level: CertificationLevel,
     pub exam_code: Option<String>,
     pub starts_on: NaiveDate,
     pub ends_on: NaiveDate,
@@ -45,8 +46,8 @@ pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<WorkshopRow>> {
 
 #[derive(Debug, Clone, Default)]
 pub struct WorkshopFilter {
-    pub kind: Option<String>,
-    pub certification_level: Option<String>,
+    pub kind: Option<WorkshopKind>,
+    pub certification_level: Option<CertificationLevel>,
     pub starts_from: Option<NaiveDate>,
     pub starts_to: Option<NaiveDate>,
 }
@@ -69,10 +70,10 @@ pub fn page(
         );
     }
     if let Some(kind) = &filter.kind {
-        query = query.filter(workshops::kind.eq(kind.clone()));
+        query = query.filter(workshops::kind.eq(*kind));
     }
     if let Some(level) = &filter.certification_level {
-        query = query.filter(workshops::certification_level.eq(level.clone()));
+        query = query.filter(workshops::certification_level.eq(*level));
     }
     if let Some(from) = filter.starts_from {
         query = query.filter(workshops::starts_on.ge(from));

@@ -300,7 +300,7 @@ impl TryFrom<&ExportQuery> for use_case::ExportQuery {
             ) => Ok(Self {
                 filter: EntryFilter {
                     sme_id,
-                    kind: kind.map(|k| k.as_str().to_owned()),
+                    kind,
                     item_id,
                     workshop_id,
                     posted_from,

@@ -38,7 +38,7 @@ impl TryFrom<users::UserRow> for UserView {
 
     fn try_from(row: users::UserRow) -> Result<Self, ApiError> {
         Ok(Self {
-            role: row.role()?,
+            role: row.role,
             id: row.id,
             email: row.email,
             display_name: row.display_name,

@@ -38,9 +38,9 @@ impl From<WorkshopRow> for WorkshopView {
     fn from(row: WorkshopRow) -> Self {
         Self {
             id: row.id,
-            kind: row.kind,
+            kind: row.kind.as_str().to_owned(),
             title: row.title,
-            certification_level: row.certification_level,
+            certification_level: row.certification_level.as_str().to_owned(),
             exam_code: row.exam_code,
             starts_on: row.starts_on,
             ends_on: row.ends_on,

@@ -35,7 +35,7 @@ pub fn canonical(row: &LedgerEntryRow) -> Vec<u8> {
         seq: row.seq,
         id: &row.id,
         sme_id: &row.sme_id,
-        kind: &row.kind,
+        kind: row.kind.as_str(),
         amount: row.amount,
         rate_id: row.rate_id.as_deref(),
         item_id: row.item_id.as_deref(),
@@ -103,7 +103,7 @@ pub fn post(conn: &mut DbConn, posting: &Posting<'_>) -> Result<LedgerEntryRow, 
         seq: head_seq + 1,
         id: uuid::Uuid::new_v4().to_string(),
         sme_id: posting.sme_id.to_owned(),
-        kind: posting.kind.as_str().to_owned(),
+        kind: posting.kind,
         amount: posting.amount,
         rate_id: posting.rate_id.map(str::to_owned),
         item_id: posting.item_id.map(str::to_owned),
@@ -201,7 +201,7 @@ pub fn reverse(
     reason: &str,
     posted_by: &str,
 ) -> Result<LedgerEntryRow, ApiError> {
-    if entry.kind == EntryKind::Reversal.as_str() {
+    if entry.kind == EntryKind::Reversal {
         return Err(ApiError::conflict(
             "cannot_reverse_reversal",
             "A reversal cannot itself be reversed.",
@@ -235,7 +235,7 @@ pub fn reverse(
         Some(0),
         "a reversal is the exact negative of its entry"
     );
-    if entry.kind == EntryKind::WorkshopDay.as_str() {
+    if entry.kind == EntryKind::WorkshopDay {
         // The day is free again: it may be logged anew, correctly this time.
         workshops::release_claim(conn, &entry.id)?;
     }

@@ -147,7 +147,7 @@ impl From<&ExportRow> for ExportRecord {
             seq: entry.seq,
             sme_id: entry.sme_id.clone(),
             sme_email: names.sme_email.clone(),
-            kind: entry.kind.clone(),
+            kind: entry.kind.as_str().to_owned(),
             amount: entry.amount,
             rate_id: entry.rate_id.clone(),
             item_id: entry.item_id.clone(),
@@ -174,12 +174,18 @@ impl ExportRecord {
                     self.seq, self.posted_at
                 )
             })?;
+        let kind = self.kind.parse().map_err(|_| {
+            format!(
+                "seq {}: kind {:?} is not an entry kind",
+                self.seq, self.kind
+            )
+        })?;
         Ok(ExportRow {
             entry: LedgerEntryRow {
                 seq: self.seq,
                 id: self.id,
                 sme_id: self.sme_id,
-                kind: self.kind,
+                kind,
                 amount: self.amount,
                 rate_id: self.rate_id,
                 item_id: self.item_id,
@@ -329,7 +335,7 @@ fn write_csv_row(row: &ExportRow, out: &mut Vec<u8>) {
             Cell::Generated(entry.seq.to_string()),
             Cell::Text(&entry.sme_id),
             Cell::OptionalText(names.sme_email.as_deref()),
-            Cell::Text(&entry.kind),
+            Cell::Text(entry.kind.as_str()),
             Cell::Generated(entry.amount.to_string()),
             Cell::OptionalText(entry.rate_id.as_deref()),
             Cell::OptionalText(entry.item_id.as_deref()),
@@ -429,7 +435,7 @@ mod tests {
                 seq: 2,
                 id: "e-1".into(),
                 sme_id: "s-1".into(),
-                kind: "reversal".into(),
+                kind: crate::domain::EntryKind::Reversal,
                 amount: -3,
                 rate_id: Some("r-1".into()),
                 item_id: Some("i-1".into()),

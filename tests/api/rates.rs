@@ -167,8 +167,8 @@ async fn a_stored_rate_above_the_credit_limit_is_an_error_and_never_a_fall_back_
     // Neither the API nor the database stores such a version…
     let corrupt = sme_ledger::db::rates::ItemRateRow {
         id: uuid::Uuid::new_v4().to_string(),
-        exam_tier: "associate".into(),
-        item_type: "standard".into(),
+        exam_tier: sme_ledger::domain::ExamTier::Associate,
+        item_type: sme_ledger::domain::ItemType::Standard,
         credits: sme_ledger::domain::Credits::MAX + 1,
         effective_from: today(),
         created_at: chrono::Utc::now().naive_utc(),
