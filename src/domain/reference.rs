@@ -4,8 +4,9 @@
 use super::{Invalid, code};
 
 /// An item bank's reference for an item (`BANK-77`), kept as typed, and its normalised key
-/// (`bank77`): letters and digits only, lower case. Two references with the same key name the
-/// same item, however they were punctuated or capitalised.
+/// (`bank-77`): its runs of letters and digits, lower case, joined by `-`. Two references with
+/// the same key name the same item, however they were punctuated or capitalised; the runs
+/// stay apart, so `BANK-1-10` and `BANK-11-0` remain two references.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExternalRef {
     text: String,
@@ -33,13 +34,15 @@ impl ExternalRef {
     }
 }
 
-/// The comparison key of a reference: its ASCII letters and digits, lower-cased. (The
-/// migration that introduced the key computes the same with SQL for stored items.)
+/// The comparison key of a reference: its runs of ASCII letters and digits, lower-cased,
+/// joined by `-`. (The migration that introduced the key computes the same with SQL for the
+/// items stored before it.)
 pub fn reference_key(text: &str) -> String {
-    text.chars()
-        .filter(char::is_ascii_alphanumeric)
-        .map(|c| c.to_ascii_lowercase())
-        .collect()
+    text.split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|run| !run.is_empty())
+        .map(str::to_ascii_lowercase)
+        .collect::<Vec<_>>()
+        .join("-")
 }
 
 #[cfg(test)]
@@ -50,13 +53,26 @@ mod tests {
 
     #[test]
     fn case_and_punctuation_do_not_make_a_new_reference() {
-        let keys: Vec<String> = ["BANK-77", "bank-77", "BANK-77.", " Bank_77 ", "bank/77:"]
-            .iter()
-            .map(|raw| ExternalRef::parse(raw).map(|r| r.key().to_owned()))
-            .collect::<Result<_, _>>()
-            .unwrap_or_default();
-        assert_eq!(keys.len(), 5);
-        assert!(keys.iter().all(|key| key == "bank77"), "{keys:?}");
+        let keys: Vec<String> = [
+            "BANK-77",
+            "bank-77",
+            "BANK-77.",
+            " Bank_77 ",
+            "bank/77:",
+            "BANK--77",
+        ]
+        .iter()
+        .map(|raw| ExternalRef::parse(raw).map(|r| r.key().to_owned()))
+        .collect::<Result<_, _>>()
+        .unwrap_or_default();
+        assert_eq!(keys.len(), 6);
+        assert!(keys.iter().all(|key| key == "bank-77"), "{keys:?}");
+    }
+
+    #[test]
+    fn runs_of_digits_stay_apart() {
+        assert_ne!(reference_key("BANK-1-10"), reference_key("BANK-11-0"));
+        assert_ne!(reference_key("BANK-77"), reference_key("BANK77"));
     }
 
     #[test]
@@ -72,15 +88,21 @@ mod tests {
         assert!(ExternalRef::parse("a b").is_err());
     }
 
+    /// What the SQLite migration computes: every separator made `-`, runs of `-` halved seven
+    /// times (enough for 128 characters), `-` trimmed at both ends, lower case.
+    fn sqlite_definition(raw: &str) -> String {
+        let mut text = raw.replace(['_', '.', '/', ':'], "-");
+        for _ in 0..7 {
+            text = text.replace("--", "-");
+        }
+        text.trim_matches('-').to_ascii_lowercase()
+    }
+
     proptest! {
-        /// The key is what the migration's SQL computes for stored references:
-        /// lower(replace(… '-', '_', '.', '/', ':' …)).
+        /// The key is what the migration's SQL computes for stored references.
         #[test]
-        fn the_key_equals_the_sql_definition(raw in "[A-Za-z0-9._/:-]{1,40}") {
-            let sql_like: String = raw
-                .replace(['-', '_', '.', '/', ':'], "")
-                .to_ascii_lowercase();
-            prop_assert_eq!(reference_key(&raw), sql_like);
+        fn the_key_equals_the_sql_definition(raw in "[A-Za-z0-9._/:-]{1,128}") {
+            prop_assert_eq!(reference_key(&raw), sqlite_definition(&raw));
         }
     }
 }

@@ -177,7 +177,7 @@ async fn another_smes_reference_is_taken_in_flagged_to_managers_and_credited_onc
 
     // Program managers find both by the reference, however typed, each flagged.
     let found = app
-        .get("/api/v1/items?external_ref=Bank77", &pm.token)
+        .get("/api/v1/items?external_ref=Bank_77", &pm.token)
         .await;
     found.expect(200);
     let items = found.body["items"].as_array().unwrap();

@@ -1,4 +1,4 @@
--- External references are compared by a normalised key (letters and digits, lower case), so
+-- External references are compared by a normalised key (runs of letters and digits, lower case), so
 -- `BANK-77`, `bank-77` and `BANK-77.` are one reference. One SME cannot submit the same
 -- reference twice; another SME's identical reference is taken in (and flagged to program
 -- managers), but at most one item per reference can ever be accepted.
@@ -15,7 +15,8 @@ CREATE TABLE item_references (
 CREATE INDEX item_references_by_key ON item_references (reference_key, sme_id);
 -- External references hold only ASCII letters, digits and - _ . / : (checked on submission).
 INSERT INTO item_references (item_id, sme_id, reference_key)
-SELECT id, sme_id, lower(translate(external_ref, '-_./:', '')) FROM items;
+SELECT id, sme_id, lower(trim(both '-' from regexp_replace(external_ref, '[^A-Za-z0-9]+', '-', 'g')))
+FROM items;
 
 -- The one item ever accepted under each key; written with the acceptance, never changed
 -- (a revoked item keeps its reference).

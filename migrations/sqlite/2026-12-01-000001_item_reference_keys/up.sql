@@ -1,4 +1,4 @@
--- External references are compared by a normalised key (letters and digits, lower case), so
+-- External references are compared by a normalised key (runs of letters and digits, lower case), so
 -- `BANK-77`, `bank-77` and `BANK-77.` are one reference. One SME cannot submit the same
 -- reference twice; another SME's identical reference is taken in (and flagged to program
 -- managers), but at most one item per reference can ever be accepted.
@@ -45,9 +45,13 @@ CREATE TABLE item_references (
 );
 CREATE INDEX item_references_by_key ON item_references (reference_key, sme_id);
 -- External references hold only ASCII letters, digits and - _ . / : (checked on submission).
+-- The key: every separator made '-', runs of '-' collapsed (halved seven times: enough for
+-- 128 characters), '-' trimmed at both ends, lower case (domain::reference_key).
 INSERT INTO item_references (item_id, sme_id, reference_key)
 SELECT id, sme_id,
-       lower(replace(replace(replace(replace(replace(external_ref, '-', ''), '_', ''), '.', ''), '/', ''), ':', ''))
+       lower(trim(
+           replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(external_ref, '_', '-'), '.', '-'), '/', '-'), ':', '-'), '--', '-'), '--', '-'), '--', '-'), '--', '-'), '--', '-'), '--', '-'), '--', '-'),
+           '-'))
 FROM items;
 
 -- The one item ever accepted under each key; written with the acceptance, never changed
