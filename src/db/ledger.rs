@@ -2,9 +2,10 @@
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamp};
 
-use super::DbConn;
 use super::schema::{items, ledger_entries, workshops};
+use super::{DbConn, MultiBackend};
 use crate::domain::EntryKind;
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
@@ -158,36 +159,110 @@ pub fn page(
         .load(conn)
 }
 
-/// What a balance needs of an entry: its amount and the ids its credits are attributed to.
-#[derive(Debug, Clone, Queryable)]
-pub struct PostingRef {
-    pub seq: i64,
+/// Entries of one kind and attribution, added up by the database: how many and their sum.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct CreditSubtotal {
+    #[diesel(sql_type = Text)]
     pub kind: EntryKind,
-    pub amount: i64,
-    pub item_id: Option<String>,
-    pub workshop_id: Option<String>,
+    /// Item awards: the item's tier and type.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub exam_tier: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub item_type: Option<String>,
+    /// Workshop days: the workshop's level.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub certification_level: Option<String>,
+    /// Whether the entries name an item, a workshop (what a reversal took back).
+    #[diesel(sql_type = Bool)]
+    pub names_item: bool,
+    #[diesel(sql_type = Bool)]
+    pub names_workshop: bool,
+    #[diesel(sql_type = BigInt)]
+    pub entries: i64,
+    #[diesel(sql_type = BigInt)]
+    pub credits: i64,
 }
 
-/// Like [`page`], with only what a balance needs.
-pub fn posting_page(
+/// An SME's entries posted at or before `as_of` (and within `[from, to)` if given), added up
+/// by kind, by the tier and type of the item an award names and by the level of the workshop a
+/// workshop day names: a few rows, whatever the size of the SME's ledger or review queue.
+///
+/// The entries are read through `ledger_by_sme_seq` and first grouped by the item and the
+/// workshop they name (one group per credited item and per workshop); only then is each
+/// group's item or workshop looked up, by key, in a correlated subquery. A join would leave
+/// PostgreSQL free to plan a scan of every item in the database (BENCHMARKS.md); a subquery
+/// per group can only be run as a primary-key lookup, on both backends, and never reads the
+/// SME's items that carry no credit (pending, rejected, withdrawn).
+pub fn credit_subtotals(
     conn: &mut DbConn,
-    filter: &EntryFilter,
-    after_seq: i64,
-    limit: i64,
-) -> QueryResult<Vec<PostingRef>> {
-    let query = ledger_entries::table
-        .select((
-            ledger_entries::seq,
-            ledger_entries::kind,
-            ledger_entries::amount,
-            ledger_entries::item_id,
-            ledger_entries::workshop_id,
-        ))
-        .into_boxed();
-    filtered!(query, filter, after_seq)
-        .order(ledger_entries::seq.asc())
-        .limit(limit)
-        .load(conn)
+    sme_id: &str,
+    as_of: NaiveDateTime,
+    from: Option<NaiveDateTime>,
+    to: Option<NaiveDateTime>,
+) -> QueryResult<Vec<CreditSubtotal>> {
+    let postgres = matches!(conn, DbConn::Postgres(_));
+    let mut placeholders = 0;
+    let mut placeholder = || {
+        placeholders += 1;
+        if postgres {
+            format!("${placeholders}")
+        } else {
+            "?".to_owned()
+        }
+    };
+    let mut conditions = format!(
+        "ledger_entries.sme_id = {} AND ledger_entries.posted_at <= {}",
+        placeholder(),
+        placeholder()
+    );
+    if from.is_some() {
+        conditions.push_str(&format!(
+            " AND ledger_entries.posted_at >= {}",
+            placeholder()
+        ));
+    }
+    if to.is_some() {
+        conditions.push_str(&format!(
+            " AND ledger_entries.posted_at < {}",
+            placeholder()
+        ));
+    }
+    let (award, day) = (
+        EntryKind::ItemAward.as_str(),
+        EntryKind::WorkshopDay.as_str(),
+    );
+    let sql = format!(
+        "SELECT entry_groups.kind AS kind, \
+            CASE WHEN entry_groups.kind = '{award}' THEN (SELECT items.exam_tier FROM items \
+                WHERE items.id = entry_groups.item_id) END AS exam_tier, \
+            CASE WHEN entry_groups.kind = '{award}' THEN (SELECT items.item_type FROM items \
+                WHERE items.id = entry_groups.item_id) END AS item_type, \
+            CASE WHEN entry_groups.kind = '{day}' THEN (SELECT workshops.certification_level \
+                FROM workshops WHERE workshops.id = entry_groups.workshop_id) END \
+                AS certification_level, \
+            entry_groups.item_id IS NOT NULL AS names_item, \
+            entry_groups.workshop_id IS NOT NULL AS names_workshop, \
+            CAST(SUM(entry_groups.entries) AS BIGINT) AS entries, \
+            CAST(SUM(entry_groups.credits) AS BIGINT) AS credits \
+        FROM (SELECT ledger_entries.kind AS kind, ledger_entries.item_id AS item_id, \
+                ledger_entries.workshop_id AS workshop_id, COUNT(*) AS entries, \
+                CAST(SUM(ledger_entries.amount) AS BIGINT) AS credits \
+            FROM ledger_entries WHERE {conditions} \
+            GROUP BY ledger_entries.kind, ledger_entries.item_id, ledger_entries.workshop_id) \
+            AS entry_groups \
+        GROUP BY 1, 2, 3, 4, 5, 6"
+    );
+    let mut query = diesel::sql_query(sql)
+        .into_boxed::<MultiBackend>()
+        .bind::<Text, _>(sme_id.to_owned())
+        .bind::<Timestamp, _>(as_of);
+    if let Some(from) = from {
+        query = query.bind::<Timestamp, _>(from);
+    }
+    if let Some(to) = to {
+        query = query.bind::<Timestamp, _>(to);
+    }
+    query.load(conn)
 }
 
 /// An entry with what its credits are attributed to: the item's tier and type, the
