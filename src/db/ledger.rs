@@ -2,6 +2,7 @@
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamp};
 
 use super::schema::{items, ledger_entries, workshops};
@@ -200,69 +201,80 @@ pub fn credit_subtotals(
     from: Option<NaiveDateTime>,
     to: Option<NaiveDateTime>,
 ) -> QueryResult<Vec<CreditSubtotal>> {
-    let postgres = matches!(conn, DbConn::Postgres(_));
-    let mut placeholders = 0;
-    let mut placeholder = || {
-        placeholders += 1;
-        if postgres {
-            format!("${placeholders}")
-        } else {
-            "?".to_owned()
+    CreditSubtotals {
+        sme_id: sme_id.to_owned(),
+        as_of,
+        from,
+        to,
+    }
+    .load(conn)
+}
+
+/// The statement of [`credit_subtotals`]. Written out as a query fragment rather than with
+/// `sql_query`, which diesel never keeps prepared: this one is prepared once per connection
+/// and SQL text (with a window or without), as the DSL's statements are, instead of being
+/// parsed and planned again on every read.
+#[derive(Debug, Clone)]
+struct CreditSubtotals {
+    sme_id: String,
+    as_of: NaiveDateTime,
+    from: Option<NaiveDateTime>,
+    to: Option<NaiveDateTime>,
+}
+
+impl QueryId for CreditSubtotals {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl Query for CreditSubtotals {
+    type SqlType = diesel::sql_types::Untyped;
+}
+
+impl RunQueryDsl<DbConn> for CreditSubtotals {}
+
+impl QueryFragment<MultiBackend> for CreditSubtotals {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
+        let (award, day) = (
+            EntryKind::ItemAward.as_str(),
+            EntryKind::WorkshopDay.as_str(),
+        );
+        out.push_sql(&format!(
+            "SELECT entry_groups.kind AS kind, \
+                CASE WHEN entry_groups.kind = '{award}' THEN (SELECT items.exam_tier FROM items \
+                    WHERE items.id = entry_groups.item_id) END AS exam_tier, \
+                CASE WHEN entry_groups.kind = '{award}' THEN (SELECT items.item_type FROM items \
+                    WHERE items.id = entry_groups.item_id) END AS item_type, \
+                CASE WHEN entry_groups.kind = '{day}' THEN (SELECT \
+                    workshops.certification_level FROM workshops \
+                    WHERE workshops.id = entry_groups.workshop_id) END AS certification_level, \
+                entry_groups.item_id IS NOT NULL AS names_item, \
+                entry_groups.workshop_id IS NOT NULL AS names_workshop, \
+                CAST(SUM(entry_groups.entries) AS BIGINT) AS entries, \
+                CAST(SUM(entry_groups.credits) AS BIGINT) AS credits \
+            FROM (SELECT ledger_entries.kind AS kind, ledger_entries.item_id AS item_id, \
+                    ledger_entries.workshop_id AS workshop_id, COUNT(*) AS entries, \
+                    CAST(SUM(ledger_entries.amount) AS BIGINT) AS credits \
+                FROM ledger_entries WHERE ledger_entries.sme_id = "
+        ));
+        out.push_bind_param::<Text, _>(&self.sme_id)?;
+        out.push_sql(" AND ledger_entries.posted_at <= ");
+        out.push_bind_param::<Timestamp, _>(&self.as_of)?;
+        if let Some(from) = &self.from {
+            out.push_sql(" AND ledger_entries.posted_at >= ");
+            out.push_bind_param::<Timestamp, _>(from)?;
         }
-    };
-    let mut conditions = format!(
-        "ledger_entries.sme_id = {} AND ledger_entries.posted_at <= {}",
-        placeholder(),
-        placeholder()
-    );
-    if from.is_some() {
-        conditions.push_str(&format!(
-            " AND ledger_entries.posted_at >= {}",
-            placeholder()
-        ));
+        if let Some(to) = &self.to {
+            out.push_sql(" AND ledger_entries.posted_at < ");
+            out.push_bind_param::<Timestamp, _>(to)?;
+        }
+        out.push_sql(
+            " GROUP BY ledger_entries.kind, ledger_entries.item_id, ledger_entries.workshop_id) \
+                AS entry_groups \
+            GROUP BY 1, 2, 3, 4, 5, 6",
+        );
+        Ok(())
     }
-    if to.is_some() {
-        conditions.push_str(&format!(
-            " AND ledger_entries.posted_at < {}",
-            placeholder()
-        ));
-    }
-    let (award, day) = (
-        EntryKind::ItemAward.as_str(),
-        EntryKind::WorkshopDay.as_str(),
-    );
-    let sql = format!(
-        "SELECT entry_groups.kind AS kind, \
-            CASE WHEN entry_groups.kind = '{award}' THEN (SELECT items.exam_tier FROM items \
-                WHERE items.id = entry_groups.item_id) END AS exam_tier, \
-            CASE WHEN entry_groups.kind = '{award}' THEN (SELECT items.item_type FROM items \
-                WHERE items.id = entry_groups.item_id) END AS item_type, \
-            CASE WHEN entry_groups.kind = '{day}' THEN (SELECT workshops.certification_level \
-                FROM workshops WHERE workshops.id = entry_groups.workshop_id) END \
-                AS certification_level, \
-            entry_groups.item_id IS NOT NULL AS names_item, \
-            entry_groups.workshop_id IS NOT NULL AS names_workshop, \
-            CAST(SUM(entry_groups.entries) AS BIGINT) AS entries, \
-            CAST(SUM(entry_groups.credits) AS BIGINT) AS credits \
-        FROM (SELECT ledger_entries.kind AS kind, ledger_entries.item_id AS item_id, \
-                ledger_entries.workshop_id AS workshop_id, COUNT(*) AS entries, \
-                CAST(SUM(ledger_entries.amount) AS BIGINT) AS credits \
-            FROM ledger_entries WHERE {conditions} \
-            GROUP BY ledger_entries.kind, ledger_entries.item_id, ledger_entries.workshop_id) \
-            AS entry_groups \
-        GROUP BY 1, 2, 3, 4, 5, 6"
-    );
-    let mut query = diesel::sql_query(sql)
-        .into_boxed::<MultiBackend>()
-        .bind::<Text, _>(sme_id.to_owned())
-        .bind::<Timestamp, _>(as_of);
-    if let Some(from) = from {
-        query = query.bind::<Timestamp, _>(from);
-    }
-    if let Some(to) = to {
-        query = query.bind::<Timestamp, _>(to);
-    }
-    query.load(conn)
 }
 
 /// An entry with what its credits are attributed to: the item's tier and type, the
