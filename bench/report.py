@@ -65,11 +65,39 @@ def table(paths):
         print(f"| export, peak RSS (MiB) | {s:.1f} (idle {before:.1f}) | {d:.1f} (client) | |")
         print("\n| measurement | p99 (ms) | against | p99 (ms) | ratio |")
         print("|---|---|---|---|---|")
-        big, small = f("credits_service", "p99_ms"), f("credits_small", "p99_ms")
-        print(f"| credits read, {rows:,.0f} entries in all | {big:.2f} | 10,000 entries | {small:.2f} | {big / small:.2f} |")
+        at_rest = f("credits_service", "p99_ms")
         storm = f("credits_storm", "p99_ms")
         logins = f("logins_storm", "per_sec")
-        print(f"| credits read, 32 clients logging in ({logins:,.0f} logins/s) | {storm:.2f} | at rest | {big:.2f} | {storm / big:.2f} |")
+        print(f"| credits read, 32 clients logging in ({logins:,.0f} logins/s) | {storm:.2f} | at rest | {at_rest:.2f} | {storm / at_rest:.2f} |")
+        compare(r)
+
+
+def compare(r):
+    """The like-for-like credits comparison: one column per binary and round, in run order."""
+    labels = [key[: -len("_credits")] for key in r if key.endswith("_credits")]
+    if not labels:
+        return
+    f = lambda label, key, field: float(r[f"{label}_{key}"][field])  # noqa: E731
+    print("\n| 16 connections | " + " | ".join(labels) + " |")
+    print("|---|" + "---|" * len(labels))
+    rows = [
+        ("`GET /me`", "me"),
+        ("credits, SME of the large set (20 waiting)", "credits"),
+        ("credits, heavy SME (2,000 waiting)", "heavy"),
+        ("credits, same SME in the small set", "small"),
+    ]
+    for name, key in rows:
+        cells = [f"{f(label, key, 'per_sec'):,.0f} / {f(label, key, 'p99_ms'):.1f}" for label in labels]
+        print(f"| {name}: requests/s / p99 ms | " + " | ".join(cells) + " |")
+    ratios = [
+        ("heavy / light SME, requests/s", lambda label: f(label, "heavy", "per_sec") / f(label, "credits", "per_sec")),
+        ("heavy / light SME, p99", lambda label: f(label, "heavy", "p99_ms") / f(label, "credits", "p99_ms")),
+        ("scale: large / small set, p99", lambda label: f(label, "credits", "p99_ms") / f(label, "small", "p99_ms")),
+        ("scale: small / large set, requests/s", lambda label: f(label, "small", "per_sec") / f(label, "credits", "per_sec")),
+        ("credits / `GET /me`, requests/s", lambda label: f(label, "credits", "per_sec") / f(label, "me", "per_sec")),
+    ]
+    for name, ratio in ratios:
+        print(f"| {name} | " + " | ".join(f"**{ratio(label):.2f}**" for label in labels) + " |")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,6 @@
 //!
 //! Prints one line: `ops=… per_sec=… p50_ms=… p99_ms=…`.
 
-use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -25,8 +24,8 @@ use sha2::{Digest, Sha256};
 
 #[derive(Clone, Copy, ValueEnum)]
 enum Workload {
-    /// `GET /me/credits`: the account read of the token check, the SME's items, and the
-    /// pages of the SME's entries with the levels of the workshops they name.
+    /// `GET /me/credits`: the account read of the token check, the settling of `as_of`, and
+    /// the SME's entries added up by kind, tier and type, and level.
     Credits,
     /// `POST /items/{id}/accept`: the account read, then one write transaction with the item,
     /// the rate, the ledger posting under the chain lock, and the audit record.
@@ -53,16 +52,13 @@ struct Args {
 /// The connection settings of the service (`src/db/mod.rs`).
 const PRAGMAS: &str = "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
                        PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;";
-/// Rows per page of the credits read (`reports::BATCH`).
-const BATCH: i64 = 1_000;
-
 const ACCOUNT: &str = "SELECT id, email, display_name, role, password_hash, disabled, \
     must_change_password, token_version, created_at, updated_at FROM users WHERE id = ? LIMIT ?";
-const TIERS: &str = "SELECT id, exam_tier, item_type FROM items WHERE sme_id = ?";
-const POSTING_PAGE: &str = "SELECT seq, kind, amount, item_id, workshop_id FROM ledger_entries \
-    WHERE ((seq > ? AND sme_id = ?) AND posted_at <= ?) ORDER BY seq ASC LIMIT ?";
-/// Followed by `IN (?, ?, …)`, one `?` per workshop id.
-const LEVELS: &str = "SELECT id, certification_level FROM workshops WHERE id";
+/// `ledger::settle` reads the ledger's head (`READ_HEAD`) and when it was posted, then takes
+/// and releases the write lock (so that no posting at or before `as_of` is still in flight).
+const POSTED_AT_OF_SEQ: &str = "SELECT posted_at FROM ledger_entries WHERE seq = ? LIMIT ?";
+/// `ledger::credit_subtotals` without a window, as the service sends it.
+const SUBTOTALS: &str = "SELECT entry_groups.kind AS kind, CASE WHEN entry_groups.kind = 'item_award' THEN (SELECT items.exam_tier FROM items WHERE items.id = entry_groups.item_id) END AS exam_tier, CASE WHEN entry_groups.kind = 'item_award' THEN (SELECT items.item_type FROM items WHERE items.id = entry_groups.item_id) END AS item_type, CASE WHEN entry_groups.kind = 'workshop_day' THEN (SELECT workshops.certification_level FROM workshops WHERE workshops.id = entry_groups.workshop_id) END AS certification_level, entry_groups.item_id IS NOT NULL AS names_item, entry_groups.workshop_id IS NOT NULL AS names_workshop, CAST(SUM(entry_groups.entries) AS BIGINT) AS entries, CAST(SUM(entry_groups.credits) AS BIGINT) AS credits FROM (SELECT ledger_entries.kind AS kind, ledger_entries.item_id AS item_id, ledger_entries.workshop_id AS workshop_id, COUNT(*) AS entries, CAST(SUM(ledger_entries.amount) AS BIGINT) AS credits FROM ledger_entries WHERE ledger_entries.sme_id = ? AND ledger_entries.posted_at <= ? GROUP BY ledger_entries.kind, ledger_entries.item_id, ledger_entries.workshop_id) AS entry_groups GROUP BY 1, 2, 3, 4, 5, 6";
 const ITEM: &str = "SELECT id, sme_id, exam_code, exam_tier, item_type, authoring_channel, \
     external_ref, blueprint_objective, status, eligible, ineligible_reason, credits_awarded, \
     submitted_at, decided_at, decided_by, decision_reason FROM items WHERE id = ? LIMIT ?";
@@ -106,38 +102,31 @@ struct Account {
 }
 
 #[derive(QueryableByName)]
-#[allow(dead_code)]
-struct Tier {
-    #[diesel(sql_type = Text)]
-    id: String,
-    #[diesel(sql_type = Text)]
-    exam_tier: String,
-    #[diesel(sql_type = Text)]
-    item_type: String,
-}
-
-#[derive(QueryableByName)]
-#[allow(dead_code)]
-struct PostingRef {
-    #[diesel(sql_type = BigInt)]
-    seq: i64,
+#[allow(dead_code)] // read as the service reads them; only some fields are used here
+struct Subtotal {
     #[diesel(sql_type = Text)]
     kind: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    exam_tier: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    item_type: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    certification_level: Option<String>,
+    #[diesel(sql_type = Bool)]
+    names_item: bool,
+    #[diesel(sql_type = Bool)]
+    names_workshop: bool,
     #[diesel(sql_type = BigInt)]
-    amount: i64,
-    #[diesel(sql_type = Nullable<Text>)]
-    item_id: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
-    workshop_id: Option<String>,
+    entries: i64,
+    #[diesel(sql_type = BigInt)]
+    credits: i64,
 }
 
 #[derive(QueryableByName)]
 #[allow(dead_code)]
-struct Level {
-    #[diesel(sql_type = Text)]
-    id: String,
-    #[diesel(sql_type = Text)]
-    certification_level: String,
+struct PostedAt {
+    #[diesel(sql_type = Timestamp)]
+    posted_at: NaiveDateTime,
 }
 
 #[derive(QueryableByName)]
@@ -229,51 +218,24 @@ fn account(conn: &mut SqliteConnection, id: &str) -> QueryResult<Account> {
 
 fn credits(conn: &mut SqliteConnection, sme: &str) -> QueryResult<i64> {
     account(conn, sme)?; // the token check
-    let tiers: HashMap<String, Tier> = diesel::sql_query(TIERS)
-        .bind::<Text, _>(sme)
-        .load::<Tier>(conn)?
-        .into_iter()
-        .map(|tier| (tier.id.clone(), tier))
-        .collect();
-    let mut levels: HashMap<String, String> = HashMap::new();
+    // `ledger::settle` for an `as_of` of now.
+    let head: Head = diesel::sql_query(READ_HEAD)
+        .bind::<Text, _>("ledger")
+        .bind::<BigInt, _>(1)
+        .get_result(conn)?;
+    let _: Option<PostedAt> = diesel::sql_query(POSTED_AT_OF_SEQ)
+        .bind::<BigInt, _>(head.seq)
+        .bind::<BigInt, _>(1)
+        .get_result(conn)
+        .optional()?;
+    conn.batch_execute("BEGIN IMMEDIATE")?;
     let as_of = now();
-    let (mut after, mut total) = (0, 0);
-    loop {
-        let rows: Vec<PostingRef> = diesel::sql_query(POSTING_PAGE)
-            .bind::<BigInt, _>(after)
-            .bind::<Text, _>(sme)
-            .bind::<Timestamp, _>(as_of)
-            .bind::<BigInt, _>(BATCH)
-            .load(conn)?;
-        let full = rows.len() as i64 >= BATCH;
-        let unknown: BTreeSet<&str> = rows
-            .iter()
-            .filter_map(|row| row.workshop_id.as_deref())
-            .filter(|id| !levels.contains_key(*id))
-            .collect();
-        if !unknown.is_empty() {
-            // The ids are the database's own UUIDs: quoting them inline is safe here.
-            let list: Vec<String> = unknown.iter().map(|id| format!("'{id}'")).collect();
-            let found: Vec<Level> =
-                diesel::sql_query(format!("{LEVELS} IN ({})", list.join(", "))).load(conn)?;
-            levels.extend(found.into_iter().map(|l| (l.id, l.certification_level)));
-        }
-        for row in rows {
-            after = row.seq;
-            let attributed = row.item_id.as_ref().and_then(|id| tiers.get(id)).is_some()
-                || row
-                    .workshop_id
-                    .as_ref()
-                    .and_then(|id| levels.get(id))
-                    .is_some();
-            if attributed {
-                total += row.amount;
-            }
-        }
-        if !full {
-            return Ok(total);
-        }
-    }
+    conn.batch_execute("COMMIT")?;
+    let subtotals: Vec<Subtotal> = diesel::sql_query(SUBTOTALS)
+        .bind::<Text, _>(sme)
+        .bind::<Timestamp, _>(as_of)
+        .load(conn)?;
+    Ok(subtotals.iter().map(|subtotal| subtotal.credits).sum())
 }
 
 /// Locks a chain head, appends one link to it with `insert`, and advances it.

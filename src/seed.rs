@@ -124,7 +124,9 @@ pub fn seed(
                     exam_tier: exam_tier.as_str().into(),
                     item_type: item_type.as_str().into(),
                     authoring_channel: AuthoringChannel::SmeProgram.as_str().into(),
-                    external_ref: format!("SEED-{run}-{s}-{i}"),
+                    // Fixed widths: references are compared by their letters and digits
+                    // only, so `1-23` and `12-3` would be one reference.
+                    external_ref: format!("SEED-{run}-{s:05}-{i:05}"),
                     blueprint_objective: None,
                 };
                 let row = items::submit(conn, &sme, &submission)?;

@@ -16,9 +16,7 @@ use crate::audit::{self, AuditAction, Event};
 use crate::db::audit::{self as audit_rows, AuditFilter};
 use crate::db::chain_heads::{self, Chain};
 use crate::db::ledger::{self, AttributedRow, EntryFilter, LedgerEntryRow};
-use crate::db::{
-    self, DbConn, items as item_rows, schema, users, walk, workshops as workshop_rows,
-};
+use crate::db::{self, DbConn, items as item_rows, schema, users, walk};
 use crate::domain::balance::{Attributed, Breakdown, Tally, reversed_source};
 use crate::domain::{EntryKind, Role};
 use crate::error::ApiError;
@@ -140,10 +138,9 @@ fn read_credits(conn: &mut DbConn, sme_id: &str, query: CreditsQuery) -> Result<
 
 /// An SME's credits: entries posted at or before `as_of`, within `[from, to)` if given.
 ///
-/// Reads only that SME's data, each through an index, so that the cost does not grow with
-/// other SMEs' ledgers: the entries (`ledger_by_sme_seq`), the SME's items (`items_by_sme`)
-/// and the workshops the entries name (by key). A join of entries to items in one query let
-/// PostgreSQL plan a scan of every item for a single SME's read (BENCHMARKS.md).
+/// The database adds the entries up by kind and attribution and answers a few rows
+/// ([`ledger::credit_subtotals`]): the cost follows the SME's own entries, neither other SMEs'
+/// ledgers nor the SME's items that carry no credit.
 fn credits_read(
     conn: &mut DbConn,
     sme_id: &str,
@@ -151,51 +148,23 @@ fn credits_read(
     from: Option<NaiveDateTime>,
     to: Option<NaiveDateTime>,
 ) -> Result<Breakdown, ApiError> {
-    let filter = EntryFilter {
-        sme_id: Some(sme_id.to_owned()),
-        posted_from: from,
-        posted_before: to,
-        posted_at_most: Some(as_of),
-        ..EntryFilter::default()
-    };
-    let tiers: HashMap<String, (String, String)> = item_rows::tiers_of_sme(conn, sme_id)?
-        .into_iter()
-        .map(|(id, tier, item_type)| (id, (tier, item_type)))
-        .collect();
-    let mut levels: HashMap<String, String> = HashMap::new();
     let mut tally = Tally::default();
-    let mut after = 0;
-    loop {
-        let page = ledger::posting_page(conn, &filter, after, BATCH)?;
-        let full = page.len() as i64 >= BATCH;
-        let unknown: BTreeSet<String> = page
-            .iter()
-            .filter_map(|row| row.workshop_id.clone())
-            .filter(|id| !levels.contains_key(id))
-            .collect();
-        if !unknown.is_empty() {
-            let unknown: Vec<String> = unknown.into_iter().collect();
-            levels.extend(workshop_rows::levels(conn, &unknown)?);
-        }
-        for row in page {
-            after = row.seq;
-            let tier = row.item_id.as_ref().and_then(|id| tiers.get(id));
-            tally.add(&Attributed {
-                reversed: reversed_source(row.item_id.is_some(), row.workshop_id.is_some()),
-                kind: row.kind,
-                amount: row.amount,
-                exam_tier: tier.map(|(tier, _)| tier.clone()),
-                item_type: tier.map(|(_, item_type)| item_type.clone()),
-                certification_level: row
-                    .workshop_id
-                    .as_ref()
-                    .and_then(|id| levels.get(id).cloned()),
-            });
-        }
-        if !full {
-            return Ok(tally.finish());
-        }
+    for subtotal in ledger::credit_subtotals(conn, sme_id, as_of, from, to)? {
+        let entries = u64::try_from(subtotal.entries)
+            .map_err(|_| ApiError::Internal(anyhow::anyhow!("negative count of entries")))?;
+        tally.add_subtotal(
+            &Attributed {
+                reversed: reversed_source(subtotal.names_item, subtotal.names_workshop),
+                kind: subtotal.kind,
+                amount: subtotal.credits,
+                exam_tier: subtotal.exam_tier,
+                item_type: subtotal.item_type,
+                certification_level: subtotal.certification_level,
+            },
+            entries,
+        );
     }
+    Ok(tally.finish())
 }
 
 // ---------------------------------------------------------------------------------------

@@ -2,9 +2,11 @@
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamp};
 
-use super::DbConn;
 use super::schema::{items, ledger_entries, workshops};
+use super::{DbConn, MultiBackend};
 use crate::domain::EntryKind;
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
@@ -158,36 +160,121 @@ pub fn page(
         .load(conn)
 }
 
-/// What a balance needs of an entry: its amount and the ids its credits are attributed to.
-#[derive(Debug, Clone, Queryable)]
-pub struct PostingRef {
-    pub seq: i64,
+/// Entries of one kind and attribution, added up by the database: how many and their sum.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct CreditSubtotal {
+    #[diesel(sql_type = Text)]
     pub kind: EntryKind,
-    pub amount: i64,
-    pub item_id: Option<String>,
-    pub workshop_id: Option<String>,
+    /// Item awards: the item's tier and type.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub exam_tier: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub item_type: Option<String>,
+    /// Workshop days: the workshop's level.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub certification_level: Option<String>,
+    /// Whether the entries name an item, a workshop (what a reversal took back).
+    #[diesel(sql_type = Bool)]
+    pub names_item: bool,
+    #[diesel(sql_type = Bool)]
+    pub names_workshop: bool,
+    #[diesel(sql_type = BigInt)]
+    pub entries: i64,
+    #[diesel(sql_type = BigInt)]
+    pub credits: i64,
 }
 
-/// Like [`page`], with only what a balance needs.
-pub fn posting_page(
+/// An SME's entries posted at or before `as_of` (and within `[from, to)` if given), added up
+/// by kind, by the tier and type of the item an award names and by the level of the workshop a
+/// workshop day names: a few rows, whatever the size of the SME's ledger or review queue.
+///
+/// The entries are read through `ledger_by_sme_seq` and first grouped by the item and the
+/// workshop they name (one group per credited item and per workshop); only then is each
+/// group's item or workshop looked up, by key, in a correlated subquery. A join would leave
+/// PostgreSQL free to plan a scan of every item in the database (BENCHMARKS.md); a subquery
+/// per group can only be run as a primary-key lookup, on both backends, and never reads the
+/// SME's items that carry no credit (pending, rejected, withdrawn).
+pub fn credit_subtotals(
     conn: &mut DbConn,
-    filter: &EntryFilter,
-    after_seq: i64,
-    limit: i64,
-) -> QueryResult<Vec<PostingRef>> {
-    let query = ledger_entries::table
-        .select((
-            ledger_entries::seq,
-            ledger_entries::kind,
-            ledger_entries::amount,
-            ledger_entries::item_id,
-            ledger_entries::workshop_id,
-        ))
-        .into_boxed();
-    filtered!(query, filter, after_seq)
-        .order(ledger_entries::seq.asc())
-        .limit(limit)
-        .load(conn)
+    sme_id: &str,
+    as_of: NaiveDateTime,
+    from: Option<NaiveDateTime>,
+    to: Option<NaiveDateTime>,
+) -> QueryResult<Vec<CreditSubtotal>> {
+    CreditSubtotals {
+        sme_id: sme_id.to_owned(),
+        as_of,
+        from,
+        to,
+    }
+    .load(conn)
+}
+
+/// The statement of [`credit_subtotals`]. Written out as a query fragment rather than with
+/// `sql_query`, which diesel never keeps prepared: this one is prepared once per connection
+/// and SQL text (with a window or without), as the DSL's statements are, instead of being
+/// parsed and planned again on every read.
+#[derive(Debug, Clone)]
+struct CreditSubtotals {
+    sme_id: String,
+    as_of: NaiveDateTime,
+    from: Option<NaiveDateTime>,
+    to: Option<NaiveDateTime>,
+}
+
+impl QueryId for CreditSubtotals {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl Query for CreditSubtotals {
+    type SqlType = diesel::sql_types::Untyped;
+}
+
+impl RunQueryDsl<DbConn> for CreditSubtotals {}
+
+impl QueryFragment<MultiBackend> for CreditSubtotals {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
+        let (award, day) = (
+            EntryKind::ItemAward.as_str(),
+            EntryKind::WorkshopDay.as_str(),
+        );
+        out.push_sql(&format!(
+            "SELECT entry_groups.kind AS kind, \
+                CASE WHEN entry_groups.kind = '{award}' THEN (SELECT items.exam_tier FROM items \
+                    WHERE items.id = entry_groups.item_id) END AS exam_tier, \
+                CASE WHEN entry_groups.kind = '{award}' THEN (SELECT items.item_type FROM items \
+                    WHERE items.id = entry_groups.item_id) END AS item_type, \
+                CASE WHEN entry_groups.kind = '{day}' THEN (SELECT \
+                    workshops.certification_level FROM workshops \
+                    WHERE workshops.id = entry_groups.workshop_id) END AS certification_level, \
+                entry_groups.item_id IS NOT NULL AS names_item, \
+                entry_groups.workshop_id IS NOT NULL AS names_workshop, \
+                CAST(SUM(entry_groups.entries) AS BIGINT) AS entries, \
+                CAST(SUM(entry_groups.credits) AS BIGINT) AS credits \
+            FROM (SELECT ledger_entries.kind AS kind, ledger_entries.item_id AS item_id, \
+                    ledger_entries.workshop_id AS workshop_id, COUNT(*) AS entries, \
+                    CAST(SUM(ledger_entries.amount) AS BIGINT) AS credits \
+                FROM ledger_entries WHERE ledger_entries.sme_id = "
+        ));
+        out.push_bind_param::<Text, _>(&self.sme_id)?;
+        out.push_sql(" AND ledger_entries.posted_at <= ");
+        out.push_bind_param::<Timestamp, _>(&self.as_of)?;
+        if let Some(from) = &self.from {
+            out.push_sql(" AND ledger_entries.posted_at >= ");
+            out.push_bind_param::<Timestamp, _>(from)?;
+        }
+        if let Some(to) = &self.to {
+            out.push_sql(" AND ledger_entries.posted_at < ");
+            out.push_bind_param::<Timestamp, _>(to)?;
+        }
+        out.push_sql(
+            " GROUP BY ledger_entries.kind, ledger_entries.item_id, ledger_entries.workshop_id) \
+                AS entry_groups \
+            GROUP BY 1, 2, 3, 4, 5, 6",
+        );
+        Ok(())
+    }
 }
 
 /// An entry with what its credits are attributed to: the item's tier and type, the

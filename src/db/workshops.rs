@@ -28,14 +28,6 @@ pub fn insert(conn: &mut DbConn, workshop: &WorkshopRow) -> QueryResult<()> {
         .map(drop)
 }
 
-/// The certification level of each of the workshops `ids` that exists.
-pub fn levels(conn: &mut DbConn, ids: &[String]) -> QueryResult<Vec<(String, String)>> {
-    workshops::table
-        .filter(workshops::id.eq_any(ids.to_vec()))
-        .select((workshops::id, workshops::certification_level))
-        .load(conn)
-}
-
 pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<WorkshopRow>> {
     workshops::table
         .find(id)

@@ -105,36 +105,35 @@ pub struct Tally {
 
 impl Tally {
     pub fn add(&mut self, posting: &Attributed) {
-        self.total += posting.amount;
-        match posting.kind {
+        self.add_subtotal(posting, 1);
+    }
+
+    /// Adds `count` postings that share `subtotal`'s kind and attribution at once;
+    /// `subtotal.amount` is the sum of their amounts (as the database adds them up).
+    pub fn add_subtotal(&mut self, subtotal: &Attributed, count: u64) {
+        let add = |line: &mut (u64, i64)| {
+            line.0 += count;
+            line.1 += subtotal.amount;
+        };
+        self.total += subtotal.amount;
+        match subtotal.kind {
             EntryKind::ItemAward => {
-                self.items.0 += 1;
-                self.items.1 += posting.amount;
+                add(&mut self.items);
                 let key = (
-                    posting.exam_tier.clone().unwrap_or_default(),
-                    posting.item_type.clone().unwrap_or_default(),
+                    subtotal.exam_tier.clone().unwrap_or_default(),
+                    subtotal.item_type.clone().unwrap_or_default(),
                 );
-                let line = self.by_tier_type.entry(key).or_default();
-                line.0 += 1;
-                line.1 += posting.amount;
+                add(self.by_tier_type.entry(key).or_default());
             }
             EntryKind::WorkshopDay => {
-                self.workshops.0 += 1;
-                self.workshops.1 += posting.amount;
-                let line = self
-                    .by_level
-                    .entry(posting.certification_level.clone().unwrap_or_default())
-                    .or_default();
-                line.0 += 1;
-                line.1 += posting.amount;
+                add(&mut self.workshops);
+                let level = subtotal.certification_level.clone().unwrap_or_default();
+                add(self.by_level.entry(level).or_default());
             }
             EntryKind::Reversal => {
-                self.reversals.0 += 1;
-                self.reversals.1 += posting.amount;
-                if let Some(source) = posting.reversed {
-                    let line = self.by_reversed_source.entry(source.as_str()).or_default();
-                    line.0 += 1;
-                    line.1 += posting.amount;
+                add(&mut self.reversals);
+                if let Some(source) = subtotal.reversed {
+                    add(self.by_reversed_source.entry(source.as_str()).or_default());
                 }
             }
         }
@@ -313,6 +312,30 @@ mod tests {
     }
 
     proptest! {
+        /// Postings added up in groups (as the database groups them by kind and attribution)
+        /// give the breakdown they give one at a time.
+        #[test]
+        fn subtotals_add_up_like_their_postings(postings in prop::collection::vec((0u8..3, 0i64..50, 0usize..3), 0..60)) {
+            let posting = |kind: u8, amount: i64, attribution: usize| match kind {
+                0 => award(["associate", "specialist", "ccie_lab"][attribution], "standard", amount),
+                1 => day(["entry", "expert", "professional"][attribution], amount),
+                _ => reversal_of([EntryKind::ItemAward, EntryKind::WorkshopDay, EntryKind::ItemAward][attribution], -amount),
+            };
+            let mut one_by_one = Tally::default();
+            let mut groups: BTreeMap<(u8, usize), (u64, i64)> = BTreeMap::new();
+            for &(kind, amount, attribution) in &postings {
+                one_by_one.add(&posting(kind, amount, attribution));
+                let group = groups.entry((kind, attribution)).or_default();
+                group.0 += 1;
+                group.1 += posting(kind, amount, attribution).amount;
+            }
+            let mut grouped = Tally::default();
+            for ((kind, attribution), (count, sum)) in groups {
+                grouped.add_subtotal(&Attributed { amount: sum, ..posting(kind, 0, attribution) }, count);
+            }
+            prop_assert_eq!(grouped.finish(), one_by_one.finish());
+        }
+
         /// The total is the sum of all amounts and the sum of the three parts; each part is the
         /// sum of its lines.
         #[test]

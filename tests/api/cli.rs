@@ -578,3 +578,25 @@ async fn seeded_accounts_each_have_a_user_created_event() {
     }
     app.assert_chain_verifies().await;
 }
+
+#[tokio::test]
+async fn seeding_a_dozen_smes_gives_every_item_a_reference_of_its_own() {
+    let app = spawn_app().await;
+    let mut seed = command(&app.db);
+    // SME 1's item 10 and SME 11's item 0 once had one reference key (`seedmany110`).
+    seed.args([
+        "seed",
+        "--smes",
+        "12",
+        "--items-per-sme",
+        "11",
+        "--run",
+        "many",
+    ]);
+    let (code, stdout, stderr) = run_with_stdin(seed, "a seeded passphrase\n");
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        format!("{stdout}{stderr}").contains("132 ledger entries"),
+        "{stdout}{stderr}"
+    );
+}

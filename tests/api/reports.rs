@@ -148,6 +148,101 @@ async fn credits_can_be_counted_over_a_window() {
     assert_eq!(future.body["items"]["by_tier_type"], json!([]));
 }
 
+/// The breakdown of a credits answer, without who and when it is for.
+fn breakdown(credits: &Value) -> Value {
+    json!({
+        "total": credits["total"],
+        "items": credits["items"],
+        "workshops": credits["workshops"],
+        "reversals": credits["reversals"],
+    })
+}
+
+#[tokio::test]
+async fn items_that_carry_no_credit_change_nothing_in_the_credits() {
+    let app = spawn_app().await;
+    let (sme, pm) = varied_ledger(&app).await;
+    let before = app.get("/api/v1/me/credits", &sme.token).await;
+    before.expect(200);
+    for _ in 0..3 {
+        app.submit_item(&sme, "specialist", "performance").await;
+    }
+    let rejected = app.submit_item(&sme, "associate", "standard").await;
+    app.post(
+        &format!("/api/v1/items/{rejected}/reject"),
+        Some(&pm.token),
+        &json!({ "reason": "unclear" }),
+    )
+    .await
+    .expect(200);
+    let withdrawn = app.submit_item(&sme, "technology_core", "standard").await;
+    app.post(
+        &format!("/api/v1/items/{withdrawn}/withdraw"),
+        Some(&sme.token),
+        &json!({}),
+    )
+    .await
+    .expect(200);
+    let other = app.create_user("sme").await;
+    let others = app.submit_item(&other, "associate", "standard").await;
+    app.accept(&pm.token, &others).await.expect(200);
+
+    let after = app.get("/api/v1/me/credits", &sme.token).await;
+    after.expect(200);
+    assert_eq!(breakdown(&after.body), breakdown(&before.body));
+}
+
+/// The credits read adds up in the database; the summary adds up row by row: two ways to one
+/// answer, over every window.
+#[tokio::test]
+async fn an_smes_credits_equal_their_line_of_the_summary_over_any_window() {
+    let app = spawn_app().await;
+    let (sme, pm) = varied_ledger(&app).await;
+    let day = app
+        .all_entries(&pm.token, &format!("&sme_id={}&kind=workshop_day", sme.id))
+        .await
+        .into_iter()
+        .find(|entry| entry["amount"] == 1)
+        .unwrap();
+    app.post(
+        &format!("/api/v1/ledger/{}/reverse", day["id"].as_str().unwrap()),
+        Some(&pm.token),
+        &json!({ "reason": "logged twice" }),
+    )
+    .await
+    .expect(201);
+    app.submit_item(&sme, "associate", "standard").await;
+    let today = Utc::now().date_naive();
+    for window in [
+        String::new(),
+        format!("from={}", today - Duration::days(365)),
+        format!("to={}", today + Duration::days(1)),
+        format!("from={today}&to={}", today + Duration::days(1)),
+        format!("from={}&to={today}", today - Duration::days(365)),
+        format!("to={}", today - Duration::days(1)),
+    ] {
+        let credits = app
+            .get(
+                &format!("/api/v1/smes/{}/credits?{window}", sme.id),
+                &pm.token,
+            )
+            .await;
+        credits.expect(200);
+        let summary = app
+            .get(
+                &format!("/api/v1/reports/summary?sme_id={}&{window}", sme.id),
+                &pm.token,
+            )
+            .await;
+        summary.expect(200);
+        assert_eq!(
+            breakdown(&credits.body),
+            breakdown(summary_line(&summary.body, &sme.id)),
+            "window {window:?}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn credits_are_private_to_the_sme_and_staff() {
     let app = spawn_app().await;
@@ -884,7 +979,11 @@ async fn any_changed_byte_fails_verification_with_a_reason() {
 /// The statements a credits read sends, captured from the connection while the very use
 /// case the API calls runs: a change to the service's queries is checked here, not a copy of
 /// them.
-fn statements_of_a_credits_read(conn: &mut sme_ledger::db::DbConn, sme: &TestUser) -> Vec<String> {
+fn statements_of_a_credits_read(
+    conn: &mut sme_ledger::db::DbConn,
+    sme: &TestUser,
+    query: sme_ledger::app::reports::CreditsQuery,
+) -> Vec<String> {
     use diesel::Connection;
     use diesel::connection::InstrumentationEvent;
     use sme_ledger::app::{Actor, reports};
@@ -904,7 +1003,7 @@ fn statements_of_a_credits_read(conn: &mut sme_ledger::db::DbConn, sme: &TestUse
         }
     });
     let actor = Actor::user(sme.id.clone(), sme_ledger::domain::Role::Sme, "plan-test");
-    reports::my_credits(conn, &actor, Ok(reports::CreditsQuery::default())).unwrap();
+    reports::my_credits(conn, &actor, Ok(query)).unwrap();
     conn.set_instrumentation(diesel::connection::get_default_instrumentation());
     sent.lock().unwrap().clone()
 }
@@ -959,45 +1058,140 @@ fn unquoted(sql: &str) -> String {
     sql.replace(['`', '"'], "")
 }
 
-/// An SME's balance reads only that SME's rows, each through an index, so that its cost does
-/// not grow with other SMEs' ledgers: the entries through `ledger_by_sme_seq` in `seq` order
-/// (no sort), the items through `items_by_sme`.
+/// The statements of a credits read without a window and with one.
+fn statements_of_credits_reads(conn: &mut sme_ledger::db::DbConn, sme: &TestUser) -> Vec<String> {
+    use sme_ledger::app::reports::CreditsQuery;
+    let now = Utc::now().naive_utc();
+    let mut sent = statements_of_a_credits_read(conn, sme, CreditsQuery::default());
+    sent.extend(statements_of_a_credits_read(
+        conn,
+        sme,
+        CreditsQuery {
+            as_of: None,
+            from: Some(now - Duration::days(365)),
+            to: Some(now),
+        },
+    ));
+    sent
+}
+
+/// Whether every step of `plan` that reads `table` finds its rows through `index` by key,
+/// rather than scanning the table or the whole index.
+fn reads_only_by_key(plan: &[String], table: &str, index: &str) -> bool {
+    if crate::helpers::is_postgres() {
+        // `Index Scan using items_pkey on items  (…)` followed by `Index Cond: (id = …)`.
+        // A bitmap heap scan is fed by `Bitmap Index Scan on ledger_by_sme_seq` + its cond.
+        let by_key = |step: &str| {
+            (0..plan.len()).any(|n| {
+                plan[n].contains(step)
+                    && plan
+                        .get(n + 1)
+                        .is_some_and(|next| next.contains("Index Cond:"))
+            })
+        };
+        let steps: Vec<&String> = plan
+            .iter()
+            .filter(|step| {
+                step.contains(&format!(" on {table} ")) || step.ends_with(&format!(" on {table}"))
+            })
+            .collect();
+        !steps.is_empty()
+            && steps.iter().all(|step| {
+                if step.contains(&format!("Bitmap Heap Scan on {table}")) {
+                    by_key(&format!("Bitmap Index Scan on {index}"))
+                } else {
+                    step.contains(&format!("Scan using {index} on {table}"))
+                }
+            })
+            && by_key(index)
+    } else {
+        // `SEARCH items USING INDEX sqlite_autoindex_items_1 (id=?)`; never `SCAN items`.
+        let steps: Vec<&String> = plan
+            .iter()
+            .filter(|step| step.split_whitespace().nth(1) == Some(table))
+            .collect();
+        !steps.is_empty()
+            && steps.iter().all(|step| {
+                step.starts_with(&format!("SEARCH {table} USING INDEX {index} ("))
+                    || step.starts_with(&format!("SEARCH {table} USING COVERING INDEX {index} ("))
+            })
+    }
+}
+
+/// An SME's balance reads only that SME's entries, through `ledger_by_sme_seq`, so that its
+/// cost does not grow with other SMEs' ledgers.
 #[tokio::test]
 async fn every_statement_of_a_credits_read_goes_through_the_smes_own_index() {
     let app = spawn_app().await;
     let sme = app.create_user("sme").await;
     let mut conn = app.connect_directly();
-    let sent = statements_of_a_credits_read(&mut conn, &sme);
+    let sent = statements_of_credits_reads(&mut conn, &sme);
     let entries: Vec<&String> = sent
         .iter()
         .filter(|sql| unquoted(sql).contains("ledger_entries.sme_id"))
-        .collect();
-    let items: Vec<&String> = sent
-        .iter()
-        .filter(|sql| unquoted(sql).contains("items.sme_id"))
         .collect();
     assert!(
         !entries.is_empty(),
         "no read of the SME's entries among {sent:#?}"
     );
-    assert!(
-        !items.is_empty(),
-        "no read of the SME's items among {sent:#?}"
-    );
     for sql in entries {
-        let plan = plan_of(&mut conn, sql).join("\n");
-        assert!(plan.contains("ledger_by_sme_seq"), "{sql}\n{plan}");
+        let plan = plan_of(&mut conn, sql);
         assert!(
-            !plan.contains("TEMP B-TREE"),
-            "no sort needed: {sql}\n{plan}"
+            reads_only_by_key(&plan, "ledger_entries", "ledger_by_sme_seq"),
+            "{sql}\n{}",
+            plan.join("\n")
         );
-        assert!(!plan.contains("Sort"), "no sort needed: {sql}\n{plan}");
-        assert!(!plan.contains("Seq Scan"), "{sql}\n{plan}");
+        assert!(
+            !plan.join("\n").contains("Seq Scan"),
+            "{sql}\n{}",
+            plan.join("\n")
+        );
     }
-    for sql in items {
-        let plan = plan_of(&mut conn, sql).join("\n");
-        assert!(plan.contains("items_by_sme"), "{sql}\n{plan}");
-        assert!(!plan.contains("Seq Scan"), "{sql}\n{plan}");
+}
+
+/// A credits read looks up only the items and workshops its entries name, each by its key:
+/// never the SME's items as a whole (most of which may be waiting for review, rejected or
+/// withdrawn and carry no credit), nor any table from end to end.
+#[tokio::test]
+async fn a_credits_read_looks_up_only_the_items_and_workshops_its_entries_name() {
+    let app = spawn_app().await;
+    let sme = app.create_user("sme").await;
+    let mut conn = app.connect_directly();
+    let sent = statements_of_credits_reads(&mut conn, &sme);
+    let reading = |table: &str| -> Vec<&String> {
+        sent.iter()
+            .filter(|sql| unquoted(sql).contains(&format!("FROM {table} ")))
+            .collect()
+    };
+    assert!(
+        !reading("items").is_empty() && !reading("workshops").is_empty(),
+        "no look-up of the items and workshops the entries name among {sent:#?}"
+    );
+    for sql in reading("items") {
+        let plan = plan_of(&mut conn, sql);
+        let key = if crate::helpers::is_postgres() {
+            "items_pkey"
+        } else {
+            "sqlite_autoindex_items_1"
+        };
+        assert!(
+            reads_only_by_key(&plan, "items", key),
+            "{sql}\n{}",
+            plan.join("\n")
+        );
+    }
+    for sql in reading("workshops") {
+        let plan = plan_of(&mut conn, sql);
+        let key = if crate::helpers::is_postgres() {
+            "workshops_pkey"
+        } else {
+            "sqlite_autoindex_workshops_1"
+        };
+        assert!(
+            reads_only_by_key(&plan, "workshops", key),
+            "{sql}\n{}",
+            plan.join("\n")
+        );
     }
 }
 
