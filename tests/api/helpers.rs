@@ -138,8 +138,12 @@ pub async fn spawn_on(
     let mut app = TestApp {
         address: format!("http://127.0.0.1:{port}"),
 
+        // Idle connections are dropped well before the server's keep-alive (5 s) ends them:
+        // a request sent on a connection the server is closing at that moment fails
+        // ("request failed"), as seen once on a loaded machine.
         client: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            .pool_idle_timeout(std::time::Duration::from_secs(2))
             .build()
             .unwrap(),
         db,
@@ -215,7 +219,10 @@ impl TestApp {
     }
 
     pub async fn send(&self, request: reqwest::RequestBuilder) -> Reply {
-        let response = request.send().await.expect("request failed");
+        let response = request
+            .send()
+            .await
+            .unwrap_or_else(|error| panic!("request failed: {error:?}"));
         let status = response.status();
         let headers = response.headers().clone();
         let text = response.text().await.unwrap();
