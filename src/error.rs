@@ -22,6 +22,47 @@ impl FieldError {
     }
 }
 
+/// Collects every field's refusal, so that whoever typed the values fixes them all in one
+/// round.
+#[derive(Debug, Default)]
+pub struct FieldErrors(Vec<FieldError>);
+
+impl FieldErrors {
+    pub fn check<T, E: std::fmt::Display>(
+        &mut self,
+        field: &str,
+        parsed: Result<T, E>,
+    ) -> Option<T> {
+        parsed
+            .map_err(|error| self.0.push(FieldError::new(field, error)))
+            .ok()
+    }
+
+    /// Parses an optional field; absent stays `None` without complaint.
+    pub fn optional<T, E: std::fmt::Display>(
+        &mut self,
+        field: &str,
+        raw: Option<&str>,
+        parse: impl FnOnce(&str) -> Result<T, E>,
+    ) -> Option<T> {
+        raw.and_then(|raw| self.check(field, parse(raw)))
+    }
+
+    /// Ok if nothing was refused, else every refusal at once.
+    pub fn finish(self) -> Result<(), ApiError> {
+        self.finish_with(Some(()))
+    }
+
+    /// `value` if nothing was refused, else every refusal at once. A field that failed to
+    /// parse is `None` and recorded a refusal, so a `None` value always comes with refusals.
+    pub fn finish_with<T>(self, value: Option<T>) -> Result<T, ApiError> {
+        match value {
+            Some(value) if self.0.is_empty() => Ok(value),
+            _ => Err(ApiError::Validation(self.0)),
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     /// 400: the request could not be read (malformed JSON, unknown field, bad query string).

@@ -20,7 +20,7 @@ use crate::domain::{
     AuthoringChannel, EntryKind, ExamTier, ExternalRef, ItemAction, ItemStatus, ItemType, Role,
     bounded_text, code,
 };
-use crate::error::{ApiError, FieldError};
+use crate::error::{ApiError, FieldErrors};
 use crate::ledger::{self, Posting};
 
 /// Longest reason or note accepted.
@@ -28,41 +28,6 @@ pub const MAX_REASON_CHARS: usize = 500;
 
 /// Who reads items: an SME their own, program managers and auditors all; admins none.
 const READERS: [Role; 3] = [Role::Sme, Role::ProgramManager, Role::Auditor];
-
-/// Collects every field's refusal, so that whoever typed the values fixes them in one round.
-#[derive(Debug, Default)]
-pub(crate) struct FieldErrors(Vec<FieldError>);
-
-impl FieldErrors {
-    pub(crate) fn check<T, E: std::fmt::Display>(
-        &mut self,
-        field: &str,
-        parsed: Result<T, E>,
-    ) -> Option<T> {
-        parsed
-            .map_err(|error| self.0.push(FieldError::new(field, error)))
-            .ok()
-    }
-
-    /// Parses an optional field; absent stays `None` without complaint.
-    pub(crate) fn optional<T, E: std::fmt::Display>(
-        &mut self,
-        field: &str,
-        raw: Option<&str>,
-        parse: impl FnOnce(&str) -> Result<T, E>,
-    ) -> Option<T> {
-        raw.and_then(|raw| self.check(field, parse(raw)))
-    }
-
-    /// `value` if nothing was refused, else every refusal at once. A field that failed to
-    /// parse is `None` and recorded a refusal, so a `None` value always comes with refusals.
-    pub(crate) fn finish<T>(self, value: Option<T>) -> Result<T, ApiError> {
-        match value {
-            Some(value) if self.0.is_empty() => Ok(value),
-            _ => Err(ApiError::Validation(self.0)),
-        }
-    }
-}
 
 /// A submission as typed by the SME: text, not yet checked.
 #[derive(Debug, Clone, Default)]
@@ -131,7 +96,7 @@ impl TryFrom<&Submission> for NewItem {
             }),
             _ => None,
         };
-        problems.finish(item)
+        problems.finish_with(item)
     }
 }
 

@@ -1,5 +1,6 @@
 //! `AuthUser`: the authenticated caller. A handler that takes one cannot be reached without a
-//! valid access token; its first line states the roles it admits with [`AuthUser::require`].
+//! valid access token; it hands the use case the caller as an [`crate::app::Actor`], whose
+//! roles the use case checks through [`crate::app::policy`].
 
 use std::future::Future;
 use std::pin::Pin;
@@ -39,15 +40,6 @@ impl AuthUser {
             self.role,
             crate::telemetry::current_request_id(),
         )
-    }
-
-    /// 403 unless the caller holds one of `roles` ([`crate::app::policy::require`]).
-    pub fn require(&self, roles: &[Role]) -> Result<(), ApiError> {
-        crate::app::policy::require(&self.actor(), roles)
-    }
-
-    pub fn is(&self, role: Role) -> bool {
-        self.role == role
     }
 }
 

@@ -4,42 +4,8 @@ use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::{HttpRequest, mime, web};
 use serde_json::error::Category;
 
-use crate::error::{ApiError, FieldError};
+use crate::error::ApiError;
 use crate::state::AppState;
-
-/// Collects every field's problem, so a client fixes them all in one round.
-#[derive(Default)]
-pub struct Problems(Vec<FieldError>);
-
-impl Problems {
-    pub fn check<T, E: std::fmt::Display>(
-        &mut self,
-        field: &str,
-        parsed: Result<T, E>,
-    ) -> Option<T> {
-        parsed
-            .map_err(|error| self.0.push(FieldError::new(field, error)))
-            .ok()
-    }
-
-    /// Parses an optional field; absent stays `None` without complaint.
-    pub fn optional<T, E: std::fmt::Display>(
-        &mut self,
-        field: &str,
-        raw: Option<&str>,
-        parse: impl FnOnce(&str) -> Result<T, E>,
-    ) -> Option<T> {
-        raw.and_then(|raw| self.check(field, parse(raw)))
-    }
-
-    pub fn finish(self) -> Result<(), ApiError> {
-        if self.0.is_empty() {
-            Ok(())
-        } else {
-            Err(ApiError::Validation(self.0))
-        }
-    }
-}
 
 /// JSON bodies: `application/json` only, bounded in size, unknown fields refused by each
 /// request type's `deny_unknown_fields`. Messages never echo type names.

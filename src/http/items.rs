@@ -9,13 +9,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
-use super::extract::{Json, OptionalJson, Problems, lower_bound, upper_bound};
+use super::extract::{Json, OptionalJson, lower_bound, upper_bound};
 use super::pagination;
 use super::views::{EntryView, ItemView};
 use crate::app::items::{self, Decide, Decided, ItemQuery, Reason, Submission};
 use crate::auth::AuthUser;
 use crate::domain::{ExamTier, ExternalRef, ItemAction, ItemStatus, ItemType, code, parse_id};
-use crate::error::ApiError;
+use crate::error::{ApiError, FieldErrors};
 use crate::idempotency::{self, IdempotencyKey, Reply};
 use crate::state::AppState;
 
@@ -111,7 +111,7 @@ impl TryFrom<&ListItems> for ItemQuery {
     type Error = ApiError;
 
     fn try_from(query: &ListItems) -> Result<Self, ApiError> {
-        let mut problems = Problems::default();
+        let mut problems = FieldErrors::default();
         let status = problems.optional("status", query.status.as_deref(), str::parse::<ItemStatus>);
         let exam_tier = problems.optional(
             "exam_tier",

@@ -6,7 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::extract::{Json, Problems, lower_bound, upper_bound};
+use super::extract::{Json, lower_bound, upper_bound};
 use super::items::ReasonBody;
 use super::pagination;
 use super::views::EntryView;
@@ -14,7 +14,7 @@ use crate::app::items::Reason;
 use crate::app::ledger::{self, EntryQuery, Reverse};
 use crate::auth::AuthUser;
 use crate::domain::{EntryKind, parse_id};
-use crate::error::ApiError;
+use crate::error::{ApiError, FieldErrors};
 use crate::idempotency::{self, IdempotencyKey, Reply};
 use crate::state::AppState;
 
@@ -38,7 +38,7 @@ impl TryFrom<&ListEntries> for EntryQuery {
     type Error = ApiError;
 
     fn try_from(query: &ListEntries) -> Result<Self, ApiError> {
-        let mut problems = Problems::default();
+        let mut problems = FieldErrors::default();
         let item_id = problems.optional("item_id", query.item_id.as_deref(), parse_id);
         let workshop_id = problems.optional("workshop_id", query.workshop_id.as_deref(), parse_id);
         let kind = problems.optional("kind", query.kind.as_deref(), str::parse::<EntryKind>);

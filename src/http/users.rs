@@ -10,13 +10,13 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, ToSchema};
 
-use super::extract::{Json, Problems};
+use super::extract::Json;
 use super::pagination;
 use crate::app::users::{self as use_case, Asked, NewUser, UserQuery, UserUpdate};
 use crate::auth::AuthUser;
 use crate::db::users;
 use crate::domain::{Email, Role};
-use crate::error::ApiError;
+use crate::error::{ApiError, FieldErrors};
 use crate::idempotency::{self, IdempotencyKey, Reply};
 use crate::state::AppState;
 
@@ -134,7 +134,7 @@ impl TryFrom<ListUsers> for UserQuery {
 
     fn try_from(query: ListUsers) -> Result<Self, ApiError> {
         let limit = pagination::limit(query.limit)?;
-        let mut problems = Problems::default();
+        let mut problems = FieldErrors::default();
         let role = problems.optional("role", query.role.as_deref(), str::parse::<Role>);
         let email = problems.optional("email", query.email.as_deref(), Email::parse);
         problems.finish()?;
