@@ -10,6 +10,7 @@ use crate::app::Actor;
 use crate::app::users::{self, Account, Origin, Recovery};
 use crate::auth::PasswordHasher;
 use crate::config::{DatabaseSettings, Settings};
+use crate::db::serving::AlreadyServed;
 use crate::db::{DatabaseMissing, Db};
 use crate::domain::{DisplayName, Email, NewPassword, Role};
 use crate::error::ApiError;
@@ -34,6 +35,16 @@ enum Command {
     Migrate(DatabaseSettings),
     /// Recompute the ledger's hash chain (and the audit log's); exit 0 only if both verify.
     VerifyLedger(DatabaseSettings),
+    /// Copy a live SQLite database, consistently, into a new file (`VACUUM INTO`), and print
+    /// the ledger head (seq and hash) the copy holds. The service may keep running. On
+    /// PostgreSQL it refuses: use `pg_dump`.
+    Backup {
+        #[command(flatten)]
+        database: DatabaseSettings,
+        /// The new file (must not exist yet).
+        #[arg(long, value_name = "FILE")]
+        to: std::path::PathBuf,
+    },
     /// Check a downloaded export against its signed manifest, offline. Exit 0 only if it is
     /// genuine: consistent with its manifest, signed by the trusted key given with
     /// --public-key. 1: not genuine; 2: an input cannot be read; 3: consistent with its
@@ -135,6 +146,10 @@ pub fn main() -> ExitCode {
             telemetry::init_for_command();
             return verify_ledger(&database);
         }
+        Command::Backup { database, to } => {
+            telemetry::init_for_command();
+            backup(&database, &to)
+        }
         Command::VerifyExport {
             manifest,
             data,
@@ -170,7 +185,10 @@ pub fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error:#}");
-            if error.downcast_ref::<DatabaseMissing>().is_some() {
+            if error.downcast_ref::<DatabaseMissing>().is_some()
+                || error.downcast_ref::<AlreadyServed>().is_some()
+                || error.downcast_ref::<UsageError>().is_some()
+            {
                 ExitCode::from(2)
             } else {
                 ExitCode::FAILURE
@@ -297,6 +315,59 @@ fn create_user(
     eprintln!("Created {role} account {} ({}).", account.email, created.id);
     Ok(())
 }
+
+/// `backup`: a consistent copy of a live SQLite database, and the ledger head it holds.
+fn backup(database: &DatabaseSettings, to: &std::path::Path) -> anyhow::Result<()> {
+    let db = Db::connect_existing(database)?;
+    if db.backend() == crate::db::Backend::Postgres {
+        return Err(UsageError(
+            "backup copies SQLite databases; for PostgreSQL use pg_dump (for example \
+             `pg_dump --format=custom --file=sme-ledger.dump \"$DATABASE_URL\"`) and pg_restore"
+                .into(),
+        )
+        .into());
+    }
+    let to = std::path::absolute(to).unwrap_or_else(|_| to.to_path_buf());
+    if to.exists() {
+        return Err(UsageError(format!(
+            "{} already exists; give the backup a new file name",
+            to.display()
+        ))
+        .into());
+    }
+    let target = to
+        .to_str()
+        .ok_or_else(|| anyhow::anyhow!("the backup path is not valid UTF-8"))?;
+    let mut conn = db.get().map_err(|error| anyhow::anyhow!("{error}"))?;
+    crate::db::backup_into(&mut conn, target)
+        .map_err(|error| anyhow::anyhow!("cannot write the backup to {}: {error}", to.display()))?;
+    drop(conn);
+
+    // The head is read from the copy itself: what was written is what is reported.
+    let copy = DatabaseSettings {
+        database_url: Some(SecretString::from(target.to_owned())),
+        ..database.clone()
+    };
+    let copy = Db::connect_existing(&copy)?;
+    let mut conn = copy.get().map_err(|error| anyhow::anyhow!("{error}"))?;
+    let (seq, hash) =
+        crate::db::chain_heads::read(&mut conn, crate::db::chain_heads::Chain::Ledger)
+            .map_err(|error| anyhow::anyhow!("cannot read the backup's ledger head: {error}"))?;
+    println!("{seq} {hash}");
+    eprintln!(
+        "Backed up to {}: the ledger up to seq {seq}, head hash {hash}. Check it with \
+         `sme-ledger verify-ledger --database-url {}`; restore by starting the service on it \
+         (copy it to the data directory as sme-ledger.db, or point DATABASE_URL at it).",
+        to.display(),
+        to.display()
+    );
+    Ok(())
+}
+
+/// The command was used wrongly: exit status 2, like a missing database.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct UsageError(String);
 
 /// Prints the verification of both chains; exit status 0 only if both verify.
 fn verify_ledger(database: &DatabaseSettings) -> ExitCode {

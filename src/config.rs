@@ -144,6 +144,30 @@ pub struct Settings {
     /// Largest accepted JSON body, in bytes.
     #[arg(long, env = "SME_LEDGER_MAX_BODY_BYTES", default_value_t = 65_536)]
     pub max_body_bytes: usize,
+
+    /// On SIGTERM or Ctrl-C: seconds to let requests in flight finish before stopping anyway.
+    #[arg(long, env = "SME_LEDGER_SHUTDOWN_TIMEOUT_SECS", default_value_t = 30)]
+    pub shutdown_timeout_secs: u64,
+
+    /// Seconds between housekeeping sweeps (expired refresh tokens and web sessions, old
+    /// idempotency records, stale login-throttle rows). 0 turns the sweep off.
+    #[arg(long, env = "SME_LEDGER_SWEEP_INTERVAL_SECS", default_value_t = 300)]
+    pub sweep_interval_secs: u64,
+
+    /// Hours an idempotency record is kept, so a retried request with the same key gets the
+    /// first answer. Older records are swept.
+    #[arg(long, env = "SME_LEDGER_IDEMPOTENCY_RETENTION_HOURS", default_value_t = 24, value_parser = clap::value_parser!(u64).range(1..))]
+    pub idempotency_retention_hours: u64,
+
+    /// Bearer token that opens `GET /metrics` on the service's own address. Prefer the
+    /// environment variable. Without it (and without a metrics address) `/metrics` is closed.
+    #[arg(long, env = "SME_LEDGER_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<SecretString>,
+
+    /// A separate address that serves `GET /metrics` without a token (bind it to a private
+    /// interface). Unset: no separate listener.
+    #[arg(long, env = "SME_LEDGER_METRICS_BIND")]
+    pub metrics_bind: Option<SocketAddr>,
 }
 
 impl Settings {

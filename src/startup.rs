@@ -2,6 +2,9 @@
 
 use std::net::TcpListener;
 use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::TimeDelta;
 
 use actix_web::dev::Server;
 use actix_web::{App, HttpServer, middleware, web};
@@ -10,7 +13,9 @@ use crate::auth::{PasswordHasher, ThrottlePolicy, TokenKeys, secret};
 use crate::bootstrap;
 use crate::config::Settings;
 use crate::db::Db;
+use crate::housekeeping::{self, SweepPolicy};
 use crate::http;
+use crate::metrics::{self, Metrics};
 use crate::reports;
 use crate::state::{AppState, Limits};
 use crate::telemetry;
@@ -18,6 +23,9 @@ use crate::telemetry;
 pub struct Application {
     port: u16,
     server: Server,
+    /// The separate `/metrics` listener, if `SME_LEDGER_METRICS_BIND` is set.
+    metrics_server: Option<Server>,
+    metrics_port: Option<u16>,
 }
 
 impl Application {
@@ -28,6 +36,14 @@ impl Application {
         let listener = TcpListener::bind(settings.bind)
             .map_err(|error| anyhow::anyhow!("cannot listen on {}: {error}", settings.bind))?;
         let port = listener.local_addr()?.port();
+        let metrics_listener = settings
+            .metrics_bind
+            .map(|address| {
+                TcpListener::bind(address).map_err(|error| {
+                    anyhow::anyhow!("cannot listen for metrics on {address}: {error}")
+                })
+            })
+            .transpose()?;
 
         let state = {
             let settings = settings.clone();
@@ -35,28 +51,113 @@ impl Application {
         };
         let workers = settings.workers.unwrap_or_else(default_parallelism).max(1);
         let data = web::Data::new(state);
-        let server = HttpServer::new(move || {
-            App::new()
-                .app_data(data.clone())
-                .configure(http::configure(data.limits.max_body_bytes))
-                .wrap(middleware::from_fn(telemetry::request_span))
+        let server = HttpServer::new({
+            let data = data.clone();
+            move || {
+                App::new()
+                    .app_data(data.clone())
+                    .route("/metrics", web::get().to(metrics::scrape_with_token))
+                    .configure(http::configure(data.limits.max_body_bytes))
+                    .wrap(middleware::from_fn(metrics::track))
+                    .wrap(middleware::from_fn(telemetry::request_span))
+            }
         })
         .workers(workers)
-        .shutdown_timeout(10)
+        .shutdown_timeout(settings.shutdown_timeout_secs)
+        // Signals are handled in `run_until_stopped`: SIGINT stops as gracefully as SIGTERM.
+        .disable_signals()
         .listen(listener)?
         .run();
         tracing::info!(address = %settings.bind, port, workers, "listening");
-        Ok(Self { port, server })
+
+        let (metrics_server, metrics_port) = match metrics_listener {
+            Some(listener) => {
+                let metrics_port = listener.local_addr()?.port();
+                let data = data.clone();
+                let server = HttpServer::new(move || {
+                    App::new()
+                        .app_data(data.clone())
+                        .route("/metrics", web::get().to(metrics::scrape_open))
+                })
+                .workers(1)
+                .disable_signals()
+                .listen(listener)?
+                .run();
+                tracing::info!(port = metrics_port, "metrics listening");
+                (Some(server), Some(metrics_port))
+            }
+            None => (None, None),
+        };
+
+        if settings.sweep_interval_secs > 0 {
+            let policy = SweepPolicy {
+                idempotency_retention: TimeDelta::hours(
+                    i64::try_from(settings.idempotency_retention_hours).unwrap_or(24),
+                ),
+                throttle_window: TimeDelta::seconds(
+                    i64::try_from(settings.login_window_secs.max(1)).unwrap_or(900),
+                ),
+            };
+            let metrics = data.metrics.clone();
+            tokio::spawn(housekeeping::run_periodically(
+                data.db.clone(),
+                policy,
+                Duration::from_secs(settings.sweep_interval_secs),
+                move |outcome| {
+                    if let Some(metrics) = &metrics {
+                        metrics.swept(outcome.map(housekeeping::Swept::total));
+                    }
+                },
+            ));
+        }
+        Ok(Self {
+            port,
+            server,
+            metrics_server,
+            metrics_port,
+        })
     }
 
     pub fn port(&self) -> u16 {
         self.port
     }
 
-    /// Serves until SIGINT or SIGTERM, then lets requests in flight finish (up to 10 s).
+    /// The port of the separate metrics listener, if there is one.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics_port
+    }
+
+    /// Serves until SIGINT or SIGTERM, then stops accepting connections and lets requests in
+    /// flight finish (up to `--shutdown-timeout-secs`) before returning.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let handle = self.server.handle();
+        let metrics_handle = self.metrics_server.as_ref().map(Server::handle);
+        if let Some(metrics_server) = self.metrics_server {
+            tokio::spawn(metrics_server);
+        }
+        tokio::spawn(async move {
+            if wait_for_stop_signal().await.is_ok() {
+                tracing::info!("stop requested: finishing the requests in flight");
+                if let Some(metrics_handle) = metrics_handle {
+                    metrics_handle.stop(true).await;
+                }
+                handle.stop(true).await;
+            }
+        });
         self.server.await
     }
+}
+
+/// Waits for SIGTERM (from a service manager) or SIGINT (Ctrl-C).
+async fn wait_for_stop_signal() -> std::io::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    tokio::select! {
+        _ = terminate.recv() => {}
+        _ = interrupt.recv() => {}
+    }
+    Ok(())
 }
 
 fn default_parallelism() -> usize {
@@ -67,7 +168,7 @@ fn default_parallelism() -> usize {
 
 /// The blocking part of start-up.
 fn prepare(settings: &Settings) -> anyhow::Result<AppState> {
-    let db = Db::connect(&settings.database)?;
+    let db = Db::serve(&settings.database)?;
     let jwt_secret = secret::load_or_generate(
         settings.jwt_secret.as_ref(),
         &settings.database.data_dir,
@@ -102,5 +203,10 @@ fn prepare(settings: &Settings) -> anyhow::Result<AppState> {
         }),
         signing_key: Arc::new(signing_key),
         fingerprint_key: crate::idempotency::FingerprintKey::derive(&jwt_secret),
+        metrics: if settings.metrics_token.is_some() || settings.metrics_bind.is_some() {
+            Some(Metrics::new(settings.metrics_token.clone())?)
+        } else {
+            None
+        },
     })
 }

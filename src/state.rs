@@ -24,6 +24,8 @@ pub struct AppState {
     pub signing_key: Arc<ed25519_dalek::SigningKey>,
     /// Keys the fingerprints of idempotent requests.
     pub fingerprint_key: crate::idempotency::FingerprintKey,
+    /// Present when metrics can be read (a metrics token or address is set).
+    pub metrics: Option<Arc<crate::metrics::Metrics>>,
 }
 
 #[derive(Debug, Clone)]

@@ -363,10 +363,10 @@ fn summary_read(conn: &mut DbConn, query: SummaryQuery) -> Result<Summary, ApiEr
         |conn, after, limit| audit_rows::page(conn, &events, after, limit),
         |event| event.seq,
         |event| {
-            if let Some(own) = &own_items {
-                if !event.target_id.as_ref().is_some_and(|id| own.contains(id)) {
-                    return Ok(());
-                }
+            if let Some(own) = &own_items
+                && !event.target_id.as_ref().is_some_and(|id| own.contains(id))
+            {
+                return Ok(());
             }
             use crate::audit::AuditAction as A;
             match event.action.parse::<A>() {

@@ -102,13 +102,17 @@ pub async fn login(state: &AppState, login: Login, client: &str) -> Result<Token
 
     let throttle = state.throttle;
     let (lookup_keys, lookup_email) = (keys.clone(), email.clone());
-    let (reservation, user) = state
+    let reserved = state
         .db
         .run(move |conn| {
             let reservation = throttle.reserve(conn, &lookup_keys, db::now())?;
             Ok((reservation, users::find_by_email(conn, &lookup_email)?))
         })
-        .await?;
+        .await;
+    if let (Err(ApiError::TooManyRequests { .. }), Some(metrics)) = (&reserved, &state.metrics) {
+        metrics.login_throttled();
+    }
+    let (reservation, user) = reserved?;
     let active = user.filter(|user| !user.disabled);
     let stored_hash = active.as_ref().map(|user| user.password_hash.clone());
     let verified = state.hasher.verify(password, stored_hash).await?;
@@ -132,6 +136,9 @@ pub async fn login(state: &AppState, login: Login, client: &str) -> Result<Token
         // The failure was counted when the attempt was reserved.
         _ => {
             tracing::info!(event = "login_failed", "login");
+            if let Some(metrics) = &state.metrics {
+                metrics.login_failed();
+            }
             Err(invalid_credentials())
         }
     }

@@ -10,22 +10,25 @@ pub mod ledger;
 pub mod rates;
 pub mod refresh_tokens;
 pub mod schema;
+pub mod serving;
 pub mod throttle;
 pub mod users;
 pub mod workshops;
 
 use std::future::Future;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
-use diesel::{Connection, PgConnection, SqliteConnection};
+use diesel::{Connection, PgConnection, QueryResult, RunQueryDsl, SqliteConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use secrecy::ExposeSecret;
 
 use crate::config::DatabaseSettings;
+use serving::ServeLock;
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
@@ -59,6 +62,9 @@ impl Backend {
 pub struct Db {
     pool: DbPool,
     backend: Backend,
+    /// Held while this is a served SQLite database: one serving process per file, and the
+    /// queue its writers wait in.
+    serving: Option<Arc<ServeLock>>,
 }
 
 /// Where to connect, resolved from the settings. `url` may hold a password: never log it.
@@ -145,12 +151,11 @@ fn resolve_target(settings: &DatabaseSettings, presence: Presence) -> anyhow::Re
         }
         Some(url) if !url.is_empty() => {
             let path = Path::new(url.strip_prefix("sqlite://").unwrap_or(&url)).to_path_buf();
-            if presence == Presence::CreateIfMissing {
-                if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-                    std::fs::create_dir_all(parent).with_context(|| {
-                        format!("cannot create the directory {}", parent.display())
-                    })?;
-                }
+            if presence == Presence::CreateIfMissing
+                && let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
+            {
+                std::fs::create_dir_all(parent)
+                    .with_context(|| format!("cannot create the directory {}", parent.display()))?;
             }
             sqlite_target(&path, presence)
         }
@@ -200,18 +205,33 @@ impl Db {
     /// Connects, failing fast with a clear message if the database cannot be reached, and
     /// brings the schema up to date; creates a missing SQLite database (`serve`, `migrate`).
     pub fn connect(settings: &DatabaseSettings) -> anyhow::Result<Self> {
-        Self::connect_as(settings, Presence::CreateIfMissing)
+        Self::connect_as(settings, Presence::CreateIfMissing, false)
+    }
+
+    /// Like [`Db::connect`], for `serve`: an SQLite database is first locked for this process
+    /// ([`serving::AlreadyServed`] if another process serves it), and its writers then queue
+    /// in the process instead of polling SQLite's lock.
+    pub fn serve(settings: &DatabaseSettings) -> anyhow::Result<Self> {
+        Self::connect_as(settings, Presence::CreateIfMissing, true)
     }
 
     /// Like [`Db::connect`], but refuses with [`DatabaseMissing`] a database that does not
     /// exist or was never migrated, creating nothing (every command but `serve` and
     /// `migrate`).
     pub fn connect_existing(settings: &DatabaseSettings) -> anyhow::Result<Self> {
-        Self::connect_as(settings, Presence::MustExist)
+        Self::connect_as(settings, Presence::MustExist, false)
     }
 
-    fn connect_as(settings: &DatabaseSettings, presence: Presence) -> anyhow::Result<Self> {
+    fn connect_as(
+        settings: &DatabaseSettings,
+        presence: Presence,
+        serve: bool,
+    ) -> anyhow::Result<Self> {
         let target = resolve_target(settings, presence)?;
+        let serving = match (&target.backend, serve) {
+            (Backend::Sqlite, true) => Some(ServeLock::acquire(Path::new(&target.url))?),
+            _ => None,
+        };
         // A direct connection first: the pool's own error for an unreachable server is an
         // unhelpful "Invalid connection url" after a long wait.
         let mut probe = DbConn::establish(&target.url).map_err(|error| {
@@ -251,6 +271,7 @@ impl Db {
         Ok(Self {
             pool,
             backend: target.backend,
+            serving,
         })
     }
 
@@ -283,17 +304,27 @@ impl Db {
         E: From<Failure> + Send + 'static,
     {
         let pool = self.pool.clone();
+        let writers = self.serving.as_ref().map(|lock| lock.writers());
         let span = tracing::Span::current();
         let started = tokio::task::spawn_blocking(move || {
             let _entered = span.enter();
             let mut conn = pool.get().map_err(Failure::from)?;
-            work(&mut conn)
+            serving::with_writer_queue(writers, || work(&mut conn))
         });
         async move {
             started
                 .await
                 .map_err(|error| Failure::Task(format!("database task failed: {error}")))?
         }
+    }
+
+    /// The pool's connections: (in use, idle).
+    pub fn pool_connections(&self) -> (u32, u32) {
+        let state = self.pool.state();
+        (
+            state.connections - state.idle_connections,
+            state.idle_connections,
+        )
     }
 
     /// Whether the database answers now (for `/readyz`).
@@ -339,7 +370,9 @@ pub fn run_migrations(conn: &mut DbConn) -> anyhow::Result<()> {
 /// Runs `work` in a transaction that takes the write lock at its start.
 ///
 /// On SQLite a plain `BEGIN` takes the write lock only at the first write, and two readers
-/// upgrading at once deadlock into `SQLITE_BUSY`; `BEGIN IMMEDIATE` queues writers instead.
+/// upgrading at once deadlock into `SQLITE_BUSY`; `BEGIN IMMEDIATE` takes it at once. In a
+/// serving process the writer first waits its turn in the process's fair queue
+/// ([`serving`]), so writers are served in order instead of polling the file lock.
 /// On PostgreSQL this is an ordinary transaction; use row locks inside it where needed.
 /// Called inside another transaction, it joins that transaction.
 pub fn write_transaction<T, E, F>(conn: &mut DbConn, work: F) -> Result<T, E>
@@ -363,6 +396,7 @@ where
     if let DbConn::Postgres(_) = conn {
         return conn.transaction(work);
     }
+    let _turn = serving::wait_for_turn();
     if let DbConn::Sqlite(inner) = conn {
         AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
     }
@@ -380,6 +414,15 @@ where
             Err(rollback_error) => Err(rollback_error.into()),
         },
     }
+}
+
+/// Writes a consistent copy of an SQLite database into the new file `path` (`VACUUM INTO`:
+/// one read transaction, so writers carry on meanwhile and the copy holds a committed state).
+pub fn backup_into(conn: &mut DbConn, path: &str) -> QueryResult<()> {
+    diesel::sql_query("VACUUM INTO ?")
+        .bind::<diesel::sql_types::Text, _>(path)
+        .execute(conn)
+        .map(drop)
 }
 
 /// Why a database call could not even be made.

@@ -17,6 +17,7 @@ mod items;
 mod ledger;
 mod model;
 mod openapi;
+mod operations;
 mod rates;
 mod reports;
 mod resilience;

@@ -55,6 +55,15 @@ impl Server {
         }
     }
 
+    /// Sends SIGTERM, as a service manager does, and waits for the process to end.
+    fn terminate(mut self) -> std::process::ExitStatus {
+        Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        self.child.wait().unwrap()
+    }
+
     fn kill(mut self) {
         self.child.kill().unwrap();
         self.child.wait().unwrap();
@@ -546,9 +555,13 @@ async fn a_database_stopped_under_load_gives_503_and_the_service_recovers_by_its
     server.kill();
 }
 
-/// Two service processes on one database, as behind a load balancer.
+/// Two service processes on one database, as behind a load balancer: PostgreSQL only, since
+/// an SQLite file has one serving process (a second `serve` is refused, tested below).
 #[tokio::test]
-async fn two_instances_on_one_database_still_award_each_item_once_and_share_the_throttle() {
+#[ignore = "PostgreSQL only: run with --ignored on_postgres"]
+async fn two_instances_on_one_database_still_award_each_item_once_and_share_the_throttle_on_postgres()
+ {
+    crate::helpers::require_postgres();
     let database = TestDatabase::create();
     let client = reqwest::Client::new();
     let first = Server::start(&database);
@@ -625,4 +638,216 @@ async fn two_instances_on_one_database_still_award_each_item_once_and_share_the_
     }
     first.kill();
     second.kill();
+}
+
+#[tokio::test]
+async fn sigterm_during_acceptances_finishes_what_it_acknowledged_and_exits_cleanly() {
+    let database = TestDatabase::create();
+    let client = reqwest::Client::new();
+    let server = Server::start(&database);
+    let work = prepare(&client, &server.base).await;
+    let acks = Arc::new(AtomicUsize::new(0));
+    let pid = server.child.id();
+    let stopper = {
+        let acks = acks.clone();
+        tokio::spawn(async move {
+            while acks.load(Ordering::SeqCst) < 10 {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            Command::new("kill")
+                .args(["-TERM", &pid.to_string()])
+                .status()
+                .unwrap();
+        })
+    };
+    let (acknowledged, statuses) = storm(&client, &server.base, &work, acks).await;
+    stopper.await.unwrap();
+    let status = server.terminate();
+    assert!(
+        status.success(),
+        "after SIGTERM the service exits 0, not {status}"
+    );
+    // Each request was either answered in full (200/201) or never taken (no answer): nothing
+    // else, such as a 500 from a request cut off half-way.
+    assert!(
+        statuses.iter().all(|s| [0, 200, 201].contains(s)),
+        "{statuses:?}"
+    );
+    assert!(acknowledged.len() >= 10);
+
+    let restarted = Server::start(&database);
+    assert_invariants(&client, &restarted.base, &work.pm, &acknowledged).await;
+    restarted.kill();
+}
+
+fn cli(database: &TestDatabase, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_sme-ledger"))
+        .args(args)
+        .env("DATABASE_URL", &database.url)
+        .env("SME_LEDGER_DATA_DIR", database.dir.path().join("data"))
+        .output()
+        .unwrap()
+}
+
+#[tokio::test]
+#[ignore = "SQLite only: run with --ignored on_sqlite"]
+async fn a_second_serve_on_one_sqlite_file_is_refused_but_short_commands_still_work_on_sqlite() {
+    crate::helpers::require_sqlite();
+    let database = TestDatabase::create();
+    let server = Server::start(&database);
+
+    let second = Command::new(env!("CARGO_BIN_EXE_sme-ledger"))
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .env("DATABASE_URL", &database.url)
+        .env("SME_LEDGER_DATA_DIR", database.dir.path().join("data"))
+        .env("SME_LEDGER_JWT_SECRET", JWT_SECRET)
+        .output()
+        .unwrap();
+    assert_eq!(second.status.code(), Some(2), "{second:?}");
+    let message = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        message.contains(&format!("pid {}", server.child.id())),
+        "the refusal names the holder: {message}"
+    );
+    assert!(message.contains("PostgreSQL"), "{message}");
+
+    // The running service is untouched, and short commands work beside it.
+    let reply = reqwest::get(format!("{}/readyz", server.base))
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 200);
+    let created = Command::new(env!("CARGO_BIN_EXE_sme-ledger"))
+        .args([
+            "users",
+            "create",
+            "--email",
+            "beside@example.org",
+            "--role",
+            "auditor",
+        ])
+        .env("DATABASE_URL", &database.url)
+        .env("SME_LEDGER_DATA_DIR", database.dir.path().join("data"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(b"a passphrase typed beside\n")?;
+            child.wait_with_output()
+        })
+        .unwrap();
+    assert!(created.status.success(), "{created:?}");
+    let verified = cli(&database, &["verify-ledger"]);
+    assert!(verified.status.success(), "{verified:?}");
+    let client = reqwest::Client::new();
+    token_for(
+        &client,
+        &server.base,
+        "beside@example.org",
+        "a passphrase typed beside",
+    )
+    .await;
+
+    // Once the first has stopped, the file can be served again.
+    server.kill();
+    let again = Server::start(&database);
+    again.kill();
+}
+
+#[tokio::test]
+#[ignore = "SQLite only: run with --ignored on_sqlite"]
+async fn a_backup_taken_during_acceptances_restores_to_a_head_the_original_had_on_sqlite() {
+    crate::helpers::require_sqlite();
+    let database = TestDatabase::create();
+    let client = reqwest::Client::new();
+    let server = Server::start(&database);
+    let work = prepare(&client, &server.base).await;
+    let backup_dir = tempfile::tempdir().unwrap();
+    let backup_file = backup_dir.path().join("backup.db");
+
+    let acks = Arc::new(AtomicUsize::new(0));
+    let backup = {
+        let (acks, database_url, data_dir, backup_file) = (
+            acks.clone(),
+            database.url.clone(),
+            database.dir.path().join("data"),
+            backup_file.clone(),
+        );
+        tokio::spawn(async move {
+            while acks.load(Ordering::SeqCst) < 20 {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            tokio::task::spawn_blocking(move || {
+                Command::new(env!("CARGO_BIN_EXE_sme-ledger"))
+                    .args(["backup", "--to", backup_file.to_str().unwrap()])
+                    .env("DATABASE_URL", database_url)
+                    .env("SME_LEDGER_DATA_DIR", data_dir)
+                    .output()
+                    .unwrap()
+            })
+            .await
+            .unwrap()
+        })
+    };
+    let (acknowledged, _) = storm(&client, &server.base, &work, acks).await;
+    let output = backup.await.unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let printed = String::from_utf8(output.stdout).unwrap();
+    let (seq, hash) = printed.trim().split_once(' ').expect("seq and hash");
+    let seq: i64 = seq.parse().unwrap();
+
+    // The head the backup holds is one the original had: its entry at that seq has that hash.
+    assert_invariants(&client, &server.base, &work.pm, &acknowledged).await;
+    let original = get_all(&client, &server.base, &work.pm, "/api/v1/ledger", "entries").await;
+    let at_seq = original
+        .iter()
+        .find(|entry| entry["seq"].as_i64() == Some(seq))
+        .expect("the original has the backup's head seq");
+    assert_eq!(at_seq["hash"], hash);
+    server.kill();
+
+    // The copy verifies offline, and the service starts on it with the same head.
+    let copy = TestDatabase {
+        url: backup_file.to_str().unwrap().to_owned(),
+        dir: tempfile::tempdir().unwrap(),
+    };
+    std::fs::create_dir_all(copy.dir.path().join("data")).unwrap();
+    let verified = cli(&copy, &["verify-ledger"]);
+    assert!(verified.status.success(), "{verified:?}");
+    assert!(
+        String::from_utf8_lossy(&verified.stdout).contains(&format!("head seq {seq} hash {hash}")),
+        "{verified:?}"
+    );
+    let restored = Server::start(&copy);
+    let admin = token_for(&client, &restored.base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let verification: Value = client
+        .get(format!("{}/api/v1/ledger/verify", restored.base))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(verification["ok"], true, "{verification}");
+    assert_eq!(verification["head_seq"].as_i64(), Some(seq));
+    restored.kill();
+}
+
+#[tokio::test]
+#[ignore = "PostgreSQL only: run with --ignored on_postgres"]
+async fn backup_on_postgres_refuses_and_names_pg_dump_on_postgres() {
+    crate::helpers::require_postgres();
+    let database = TestDatabase::create();
+    let server = Server::start(&database); // creates the schema
+    server.kill();
+    let target = database.dir.path().join("copy.db");
+    let output = cli(&database, &["backup", "--to", target.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("pg_dump"));
+    assert!(!target.exists());
 }

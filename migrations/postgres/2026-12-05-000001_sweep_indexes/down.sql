@@ -1,0 +1,3 @@
+DROP INDEX login_throttle_by_window;
+DROP INDEX idempotency_keys_by_age;
+DROP INDEX refresh_tokens_by_expiry;

@@ -1,0 +1,177 @@
+//! Housekeeping: rows that have served their purpose are swept, a small batch per
+//! transaction so no sweep holds a lock for long.
+//!
+//! Swept: refresh tokens past their expiry, idempotency records older than their retention
+//! window, and login-throttle counters whose window and lock have both ended. Never swept:
+//! the ledger, the audit log, or anything else a person may need to account for.
+//!
+//! Each delete repeats its condition on the rows themselves, so a row that came back to life
+//! while the batch was chosen (a throttle counter that a login just reset, an idempotency claim
+//! just taken over) is left alone: on PostgreSQL the condition is re-checked on the row's
+//! newest version, and on SQLite writers take turns.
+
+use std::time::Duration;
+
+use chrono::{NaiveDateTime, TimeDelta};
+use diesel::prelude::*;
+
+use crate::db::schema::{idempotency_keys, login_throttle, refresh_tokens};
+use crate::db::{self, Db, DbConn, write_transaction};
+
+/// Rows deleted per transaction (chosen first, then deleted if still expired).
+const BATCH: i64 = 500;
+
+/// How old a row must be to go.
+#[derive(Debug, Clone, Copy)]
+pub struct SweepPolicy {
+    /// Idempotency records older than this are swept (a retry after it runs afresh).
+    pub idempotency_retention: TimeDelta,
+    /// The login throttle's window: a counter whose window started longer ago than this and
+    /// that is not locked counts for nothing any more.
+    pub throttle_window: TimeDelta,
+}
+
+/// What one sweep removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Swept {
+    pub refresh_tokens: u64,
+    pub idempotency_keys: u64,
+    pub throttle_counters: u64,
+}
+
+impl Swept {
+    pub fn total(&self) -> u64 {
+        self.refresh_tokens + self.idempotency_keys + self.throttle_counters
+    }
+}
+
+/// One sweep of every table, as of `now`.
+pub fn sweep(conn: &mut DbConn, policy: &SweepPolicy, now: NaiveDateTime) -> QueryResult<Swept> {
+    Ok(Swept {
+        refresh_tokens: in_batches(conn, |conn| expired_refresh_tokens(conn, now))?,
+        idempotency_keys: in_batches(conn, |conn| {
+            old_idempotency_keys(conn, now - policy.idempotency_retention)
+        })?,
+        throttle_counters: in_batches(conn, |conn| {
+            stale_throttle_counters(conn, now - policy.throttle_window, now)
+        })?,
+    })
+}
+
+/// Repeats `batch` (one short write transaction each) until it deletes less than a full
+/// batch; the number of rows deleted in all.
+fn in_batches(
+    conn: &mut DbConn,
+    mut batch: impl FnMut(&mut DbConn) -> QueryResult<usize>,
+) -> QueryResult<u64> {
+    let mut total = 0;
+    loop {
+        let deleted = write_transaction(conn, &mut batch)?;
+        total += deleted as u64;
+        if i64::try_from(deleted).unwrap_or(i64::MAX) < BATCH {
+            return Ok(total);
+        }
+    }
+}
+
+fn expired_refresh_tokens(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<usize> {
+    let chosen = refresh_tokens::table
+        .select(refresh_tokens::id)
+        .filter(refresh_tokens::expires_at.lt(now))
+        .limit(BATCH)
+        .load::<String>(conn)?;
+    diesel::delete(
+        refresh_tokens::table
+            .filter(refresh_tokens::id.eq_any(chosen))
+            .filter(refresh_tokens::expires_at.lt(now)),
+    )
+    .execute(conn)
+}
+
+fn old_idempotency_keys(conn: &mut DbConn, created_before: NaiveDateTime) -> QueryResult<usize> {
+    // The table's key is (user_id, key); a key is a UUID, unique enough to choose by alone.
+    let chosen = idempotency_keys::table
+        .select(idempotency_keys::key)
+        .filter(idempotency_keys::created_at.lt(created_before))
+        .limit(BATCH)
+        .load::<String>(conn)?;
+    diesel::delete(
+        idempotency_keys::table
+            .filter(idempotency_keys::key.eq_any(chosen))
+            .filter(idempotency_keys::created_at.lt(created_before)),
+    )
+    .execute(conn)
+}
+
+fn stale_throttle_counters(
+    conn: &mut DbConn,
+    window_started_before: NaiveDateTime,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    let chosen = login_throttle::table
+        .select(login_throttle::key)
+        .filter(login_throttle::window_started_at.lt(window_started_before))
+        .filter(
+            login_throttle::locked_until
+                .is_null()
+                .or(login_throttle::locked_until.lt(now)),
+        )
+        .limit(BATCH)
+        .load::<String>(conn)?;
+    diesel::delete(
+        login_throttle::table
+            .filter(login_throttle::key.eq_any(chosen))
+            .filter(login_throttle::window_started_at.lt(window_started_before))
+            .filter(
+                login_throttle::locked_until
+                    .is_null()
+                    .or(login_throttle::locked_until.lt(now)),
+            ),
+    )
+    .execute(conn)
+}
+
+/// Sweeps every `interval` for as long as the service runs. A failed sweep is logged and
+/// tried again at the next tick; it never stops the service.
+pub async fn run_periodically(
+    db: Db,
+    policy: SweepPolicy,
+    interval: Duration,
+    on_sweep: impl Fn(Result<&Swept, ()>) + Send + 'static,
+) {
+    let mut ticks = tokio::time::interval(interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ticks.tick().await; // the first tick is immediate: let start-up finish first
+    loop {
+        ticks.tick().await;
+        let outcome = db
+            .run_with(move |conn| sweep(conn, &policy, db::now()).map_err(db_error))
+            .await;
+        match &outcome {
+            Ok(swept) if swept.total() > 0 => tracing::info!(
+                event = "sweep",
+                refresh_tokens = swept.refresh_tokens,
+                idempotency_keys = swept.idempotency_keys,
+                throttle_counters = swept.throttle_counters,
+                "housekeeping swept expired rows"
+            ),
+            Ok(_) => tracing::debug!(event = "sweep", "housekeeping found nothing to sweep"),
+            Err(error) => {
+                tracing::warn!(event = "sweep_failed", error = %error, "housekeeping sweep failed")
+            }
+        }
+        on_sweep(outcome.as_ref().map_err(|_| ()));
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+enum SweepError {
+    #[error("{0}")]
+    Database(#[from] diesel::result::Error),
+    #[error("{0}")]
+    Failure(#[from] db::Failure),
+}
+
+fn db_error(error: diesel::result::Error) -> SweepError {
+    SweepError::Database(error)
+}

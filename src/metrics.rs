@@ -1,0 +1,269 @@
+//! `GET /metrics`: what an operator graphs and alerts on, in Prometheus's text format.
+//!
+//! Counted as it happens: requests by route template and status, their latency, failed and
+//! throttled logins, housekeeping sweeps. Read from the database at each scrape: postings by
+//! kind and items waiting for review (so they are right across restarts and instances), and
+//! the pool's connections in use and idle.
+//!
+//! Metrics are collected only when someone can read them: with `SME_LEDGER_METRICS_TOKEN` or
+//! `SME_LEDGER_METRICS_BIND` set. Otherwise nothing is recorded and `/metrics` is 404.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::{HttpRequest, HttpResponse, web};
+use diesel::prelude::*;
+use prometheus::{
+    HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    TextEncoder,
+};
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::db::schema::{items, ledger_entries};
+use crate::db::{Db, DbConn};
+use crate::domain::{EntryKind, ItemStatus};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The service's metrics, one registry per running service.
+pub struct Metrics {
+    registry: Registry,
+    requests: IntCounterVec,
+    latency: HistogramVec,
+    failed_logins: IntCounter,
+    throttled_logins: IntCounter,
+    sweeps: IntCounterVec,
+    swept_rows: IntCounter,
+    pool_connections: IntGaugeVec,
+    postings: IntGaugeVec,
+    items_waiting: IntGauge,
+    /// The bearer token that opens `/metrics` on the service's own address, if any.
+    token: Option<SecretString>,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
+impl Metrics {
+    pub fn new(token: Option<SecretString>) -> anyhow::Result<Arc<Self>> {
+        let registry = Registry::new_custom(Some("sme_ledger".into()), None)?;
+        let requests = IntCounterVec::new(
+            Opts::new(
+                "http_requests_total",
+                "HTTP requests answered, by route template and status",
+            ),
+            &["method", "route", "status"],
+        )?;
+        let latency = HistogramVec::new(
+            HistogramOpts::new(
+                "http_request_duration_seconds",
+                "Time from receiving a request to its response, by route template",
+            )
+            .buckets(vec![
+                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+            ]),
+            &["method", "route"],
+        )?;
+        let failed_logins = IntCounter::new(
+            "logins_failed_total",
+            "Sign-ins refused for a wrong email or password",
+        )?;
+        let throttled_logins = IntCounter::new(
+            "logins_throttled_total",
+            "Sign-ins refused because the login throttle had locked the account or client",
+        )?;
+        let sweeps = IntCounterVec::new(
+            Opts::new("sweeps_total", "Housekeeping sweeps, by outcome"),
+            &["outcome"],
+        )?;
+        let swept_rows = IntCounter::new(
+            "swept_rows_total",
+            "Expired rows removed by housekeeping (tokens, sessions, idempotency records, throttle counters)",
+        )?;
+        let pool_connections = IntGaugeVec::new(
+            Opts::new("db_pool_connections", "Database pool connections, by state"),
+            &["state"],
+        )?;
+        let postings = IntGaugeVec::new(
+            Opts::new(
+                "ledger_postings",
+                "Ledger entries posted, by kind (read at scrape)",
+            ),
+            &["kind"],
+        )?;
+        let items_waiting = IntGauge::new(
+            "items_waiting_for_review",
+            "Items submitted and not yet decided (read at scrape)",
+        )?;
+        registry.register(Box::new(requests.clone()))?;
+        registry.register(Box::new(latency.clone()))?;
+        registry.register(Box::new(failed_logins.clone()))?;
+        registry.register(Box::new(throttled_logins.clone()))?;
+        registry.register(Box::new(sweeps.clone()))?;
+        registry.register(Box::new(swept_rows.clone()))?;
+        registry.register(Box::new(pool_connections.clone()))?;
+        registry.register(Box::new(postings.clone()))?;
+        registry.register(Box::new(items_waiting.clone()))?;
+        Ok(Arc::new(Self {
+            registry,
+            requests,
+            latency,
+            failed_logins,
+            throttled_logins,
+            sweeps,
+            swept_rows,
+            pool_connections,
+            postings,
+            items_waiting,
+            token,
+        }))
+    }
+
+    pub fn login_failed(&self) {
+        self.failed_logins.inc();
+    }
+
+    pub fn login_throttled(&self) {
+        self.throttled_logins.inc();
+    }
+
+    pub fn swept(&self, outcome: Result<u64, ()>) {
+        match outcome {
+            Ok(rows) => {
+                self.sweeps.with_label_values(&["ok"]).inc();
+                self.swept_rows.inc_by(rows);
+            }
+            Err(()) => self.sweeps.with_label_values(&["failed"]).inc(),
+        }
+    }
+
+    fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
+        let status = status.to_string();
+        self.requests
+            .with_label_values(&[method, route, status.as_str()])
+            .inc();
+        self.latency
+            .with_label_values(&[method, route])
+            .observe(seconds);
+    }
+
+    /// The text a scrape returns, with the database-read gauges brought up to date.
+    async fn render(&self, db: &Db) -> Result<String, ApiError> {
+        let (in_use, idle) = db.pool_connections();
+        self.pool_connections
+            .with_label_values(&["in_use"])
+            .set(i64::from(in_use));
+        self.pool_connections
+            .with_label_values(&["idle"])
+            .set(i64::from(idle));
+        let (postings, waiting) = db.run(read_database_gauges).await?;
+        for kind in EntryKind::ALL {
+            let count = postings
+                .iter()
+                .find(|(k, _)| k == kind.as_str())
+                .map_or(0, |(_, n)| *n);
+            self.postings.with_label_values(&[kind.as_str()]).set(count);
+        }
+        self.items_waiting.set(waiting);
+        TextEncoder::new()
+            .encode_to_string(&self.registry.gather())
+            .map_err(|error| ApiError::Internal(error.into()))
+    }
+}
+
+fn read_database_gauges(conn: &mut DbConn) -> Result<(Vec<(String, i64)>, i64), ApiError> {
+    let postings = ledger_entries::table
+        .group_by(ledger_entries::kind)
+        .select((ledger_entries::kind, diesel::dsl::count_star()))
+        .load::<(String, i64)>(conn)?;
+    let waiting = items::table
+        .filter(items::status.eq(ItemStatus::Submitted.as_str()))
+        .count()
+        .get_result(conn)?;
+    Ok((postings, waiting))
+}
+
+/// Middleware: counts each answered request under its route template (`/api/v1/items/{id}`,
+/// never the id itself, so the number of series stays bounded).
+pub async fn track(
+    request: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let metrics = request
+        .app_data::<web::Data<AppState>>()
+        .and_then(|state| state.metrics.clone());
+    let started = Instant::now();
+    let response = next.call(request).await?;
+    if let Some(metrics) = metrics {
+        let route = response
+            .request()
+            .match_pattern()
+            .unwrap_or_else(|| "unmatched".to_owned());
+        metrics.observe(
+            response.request().method().as_str(),
+            &route,
+            response.status().as_u16(),
+            started.elapsed().as_secs_f64(),
+        );
+    }
+    Ok(response)
+}
+
+/// `GET /metrics` on the service's own address: open only to the metrics token.
+pub async fn scrape_with_token(
+    request: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let Some(metrics) = state.metrics.as_ref() else {
+        return Err(ApiError::NotFound);
+    };
+    let Some(expected) = metrics.token.as_ref() else {
+        return Err(ApiError::NotFound);
+    };
+    let presented = request
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .unwrap_or("");
+    if !constant_time_eq(presented.as_bytes(), expected.expose_secret().as_bytes()) {
+        return Err(ApiError::Unauthenticated {
+            code: "unauthenticated",
+            detail: "The metrics token is missing or wrong.".into(),
+        });
+    }
+    respond(metrics, &state.db).await
+}
+
+/// `GET /metrics` on the separate metrics address: open, since that address is private.
+pub async fn scrape_open(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let Some(metrics) = state.metrics.as_ref() else {
+        return Err(ApiError::NotFound);
+    };
+    respond(metrics, &state.db).await
+}
+
+async fn respond(metrics: &Metrics, db: &Db) -> Result<HttpResponse, ApiError> {
+    let body = metrics.render(db).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .body(body))
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    use sha2::{Digest, Sha256};
+    // Comparing digests keeps the time independent of where the inputs differ and of the
+    // expected token's length.
+    let (a, b) = (Sha256::digest(a), Sha256::digest(b));
+    a.iter()
+        .zip(b.iter())
+        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+        == 0
+}
