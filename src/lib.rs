@@ -13,6 +13,7 @@ pub mod error;
 pub mod http;
 pub mod idempotency;
 pub mod ledger;
+pub mod mail;
 pub mod reports;
 pub mod seed;
 pub mod startup;

@@ -1,5 +1,6 @@
 //! `/me`: the caller's own account.
 
+use crate::app::notices::{self, Preferences};
 use actix_web::{HttpRequest, HttpResponse, web};
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -57,4 +58,35 @@ pub async fn change_password(
     };
     sessions::change_password(&state, &user.actor(), change, &client_address(&req)).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateMe {
+    /// Notices by email about one's own items and credits (invitations and password resets
+    /// are sent regardless).
+    notify: Option<bool>,
+    /// Program managers only: a daily email digest of the review queue.
+    review_digest: Option<bool>,
+}
+
+/// Any authenticated user: their own mail preferences. Answers them as they now are.
+#[utoipa::path(patch, path = "/api/v1/me", tag = "users", request_body = UpdateMe,
+    responses((status = 200, body = Preferences)))]
+#[tracing::instrument(name = "update_me", skip_all)]
+pub async fn update(
+    user: AuthUser,
+    state: web::Data<AppState>,
+    body: Json<UpdateMe>,
+) -> Result<HttpResponse, ApiError> {
+    let actor = user.actor();
+    let UpdateMe {
+        notify,
+        review_digest,
+    } = body.into_inner();
+    let preferences = state
+        .db
+        .run(move |conn| notices::set_preferences(conn, &actor, notify, review_digest))
+        .await?;
+    Ok(HttpResponse::Ok().json(preferences))
 }
