@@ -83,6 +83,14 @@ pub fn find_usable(
     }
 }
 
+/// Someone else gave the account a password (an admin's or an operator's reset): its
+/// invitation is over, and the link in it stops working. In the caller's transaction.
+pub fn end_invitation(conn: &mut DbConn, user_id: &str) -> Result<(), ApiError> {
+    account_tokens::revoke_unused(conn, user_id, account_tokens::INVITATION, db::now())?;
+    account_tokens::set_invitation_pending(conn, user_id, false)?;
+    Ok(())
+}
+
 /// Anyone holding a link of `purpose`: sets the account's password to `password` (checked
 /// against the policy first, which does not use the link up), uses the link, ends every
 /// session and refresh token of the account, clears its login-throttle locks, and records

@@ -473,6 +473,7 @@ pub async fn update(
                 if changes.password_hash.is_some() {
                     // The new password must work at once, whatever the throttle counted.
                     ThrottlePolicy::unlock_account(conn, &target.email)?;
+                    super::account_links::end_invitation(conn, &target.id)?;
                 }
                 if privileged {
                     sessions::revoke_everything(conn, &target.id, &changes)?;
@@ -606,6 +607,9 @@ pub fn recover(
             }
         }
         sessions::revoke_everything(conn, &user.id, &changes)?;
+        if changes.password_hash.is_some() {
+            super::account_links::end_invitation(conn, &user.id)?;
+        }
         audit::record(
             conn,
             actor,

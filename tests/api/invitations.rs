@@ -258,15 +258,9 @@ async fn a_forged_or_expired_invitation_link_is_refused() {
     .expect_problem(400, "invalid_or_expired_link");
 
     // 72 hours later.
-    {
-        use diesel::RunQueryDsl;
-        let mut conn = app.connect_directly();
-        diesel::sql_query(
-            "UPDATE account_tokens SET expires_at = created_at WHERE purpose = 'invitation'",
-        )
-        .execute(&mut conn)
-        .unwrap();
-    }
+    app.execute_directly(
+        "UPDATE account_tokens SET expires_at = created_at WHERE purpose = 'invitation'",
+    );
     app.post(
         ACCEPT,
         None,
@@ -293,4 +287,35 @@ async fn an_admin_may_still_give_a_one_time_password_that_must_be_changed() {
         .get("/api/v1/me", tokens["access_token"].as_str().unwrap())
         .await;
     assert_eq!(me.body["must_change_password"], true);
+}
+
+#[tokio::test]
+async fn an_admin_giving_an_invited_account_a_password_ends_the_invitation() {
+    let (app, sink) = spawn_app_with_sink().await;
+    let pm = app.create_user("program_manager").await;
+    let (id, email) = invite_sme(&app, &pm.token).await;
+    let token = token_from_mail(&sink, &email).await;
+
+    app.patch(
+        &format!("/api/v1/users/{id}"),
+        &app.admin_token,
+        &json!({ "password": "given by the admin" }),
+    )
+    .await
+    .expect(200);
+    app.post(
+        ACCEPT,
+        None,
+        &json!({ "token": token, "password": "from the old link" }),
+    )
+    .await
+    .expect_problem(400, "invalid_or_expired_link");
+    app.post(
+        &format!("/api/v1/users/{id}/invitation"),
+        Some(&pm.token),
+        &json!({}),
+    )
+    .await
+    .expect_problem(409, "invitation_already_used");
+    app.login_ok(&email, "given by the admin").await;
 }

@@ -353,3 +353,119 @@ async fn two_instances_on_one_database_send_each_message_once_on_postgres() {
     assert_eq!(counts.len(), 12, "{counts:?}");
     assert!(counts.values().all(|n| *n == 1), "{counts:?}");
 }
+
+/// The service binary on `database`, mailing to `smtp_url`, with no setting of the
+/// developer's leaking in; returns the child and its port.
+fn start_binary(
+    database: &crate::helpers::TestDatabase,
+    smtp_url: &str,
+    poll_ms: u64,
+) -> (std::process::Child, u16) {
+    use std::io::BufRead;
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_sme-ledger"));
+    for (name, _) in std::env::vars() {
+        if name.starts_with("SME_LEDGER_") || name == "DATABASE_URL" {
+            command.env_remove(name);
+        }
+    }
+    let mut child = command
+        .env("DATABASE_URL", &database.url)
+        .env("SME_LEDGER_DATA_DIR", database.dir.path().join("data"))
+        .env("SME_LEDGER_JWT_SECRET", crate::helpers::JWT_SECRET)
+        .env("SME_LEDGER_ADMIN_EMAIL", crate::helpers::ADMIN_EMAIL)
+        .env("SME_LEDGER_ADMIN_PASSWORD", crate::helpers::ADMIN_PASSWORD)
+        .env("SME_LEDGER_SMTP_URL", smtp_url)
+        .env("SME_LEDGER_MAIL_POLL_MS", poll_ms.to_string())
+        .args(["serve", "--bind", "127.0.0.1:0", "--log-format", "json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut lines = stdout.lines();
+    let port = loop {
+        let line = lines.next().expect("serve ended before listening").unwrap();
+        if line.contains("\"listening\"") {
+            let log: Value = serde_json::from_str(&line).unwrap();
+            break u16::try_from(log["fields"]["port"].as_u64().unwrap()).unwrap();
+        }
+    };
+    // Keep reading, so that the child never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    (child, port)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_queued_before_a_kill_9_is_sent_once_after_the_restart() {
+    let database = crate::helpers::TestDatabase::create();
+    let sink = SmtpSink::start().await;
+    // The first instance's worker makes one round at start, then sleeps for ten minutes.
+    let (mut first, port) = start_binary(&database, &sink.url(), 600_000);
+    let client = reqwest::Client::new();
+    let reply = client
+        .post(format!(
+            "http://127.0.0.1:{port}/api/v1/auth/password-reset"
+        ))
+        .json(&json!({ "email": crate::helpers::ADMIN_EMAIL }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 202);
+    // Committed: the message is in the outbox (the account's part runs after the answer).
+    let queued = || {
+        use diesel::{Connection, QueryDsl, RunQueryDsl};
+        use sme_ledger::db::schema::outbox;
+        let mut conn = sme_ledger::db::DbConn::establish(&database.url).unwrap();
+        outbox::table
+            .select(outbox::status)
+            .load::<String>(&mut conn)
+            .unwrap()
+    };
+    for _ in 0..100 {
+        if !queued().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(queued(), vec!["pending".to_owned()]);
+
+    first.kill().unwrap(); // SIGKILL
+    first.wait().unwrap();
+    assert!(sink.received().is_empty());
+
+    let (mut second, _) = start_binary(&database, &sink.url(), 50);
+    let message = sink.message_to(crate::helpers::ADMIN_EMAIL).await;
+    assert!(message.link_token("/password-reset?token=").is_some());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    second.kill().unwrap();
+    second.wait().unwrap();
+    let counts = arrivals(&sink.received());
+    assert_eq!(counts.len(), 1, "{counts:?}");
+    assert!(counts.values().all(|n| *n == 1), "{counts:?}");
+    assert_eq!(queued(), vec!["sent".to_owned()]);
+}
+
+#[tokio::test]
+async fn a_message_whose_outcome_was_unknown_goes_again_with_the_same_message_id() {
+    let (app, sink) = spawn_app_with_sink().await;
+    let sme = app.create_user("sme").await;
+    // The server takes the message in, then the connection breaks before its answer: the
+    // sender cannot know whether it was delivered.
+    sink.hang_up_after_data(1);
+    app.post(
+        "/api/v1/auth/password-reset",
+        None,
+        &json!({ "email": sme.email }),
+    )
+    .await
+    .expect(202);
+    let email = sme.email.clone();
+    let received = sink
+        .wait_until(|m| m.iter().filter(|m| m.recipients.contains(&email)).count() >= 2)
+        .await;
+    let ids: Vec<Option<String>> = received.iter().map(|m| m.header("Message-ID")).collect();
+    assert!(ids[0].is_some());
+    assert!(ids.iter().all(|id| *id == ids[0]), "{ids:?}");
+    let sent = wait_for_outbox(&app, |m| m.iter().all(|m| m["status"] == "sent")).await;
+    assert_eq!(sent[0]["message_id"].as_str(), ids[0].as_deref());
+}

@@ -139,15 +139,9 @@ async fn an_expired_or_forged_reset_link_is_refused() {
     .await
     .expect_problem(400, "invalid_or_expired_link");
     // 30 minutes later.
-    {
-        use diesel::RunQueryDsl;
-        let mut conn = app.connect_directly();
-        diesel::sql_query(
-            "UPDATE account_tokens SET expires_at = created_at WHERE purpose = 'password_reset'",
-        )
-        .execute(&mut conn)
-        .unwrap();
-    }
+    app.execute_directly(
+        "UPDATE account_tokens SET expires_at = created_at WHERE purpose = 'password_reset'",
+    );
     app.post(
         CONFIRM,
         None,

@@ -2,6 +2,7 @@
 //! be stopped (nothing listens: senders get "connection refused") and started again on the
 //! same port, keeping what it received.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -62,6 +63,7 @@ impl Received {
 pub struct SmtpSink {
     pub port: u16,
     received: Arc<Mutex<Vec<Received>>>,
+    hang_ups: Arc<AtomicUsize>,
     server: Option<JoinHandle<()>>,
 }
 
@@ -70,10 +72,16 @@ impl SmtpSink {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let received = Arc::new(Mutex::new(Vec::new()));
-        let server = Some(tokio::spawn(serve(listener, received.clone())));
+        let hang_ups = Arc::new(AtomicUsize::new(0));
+        let server = Some(tokio::spawn(serve(
+            listener,
+            received.clone(),
+            hang_ups.clone(),
+        )));
         Self {
             port,
             received,
+            hang_ups,
             server,
         }
     }
@@ -104,7 +112,17 @@ impl SmtpSink {
                 Err(error) => panic!("cannot listen on port {} again: {error}", self.port),
             }
         };
-        self.server = Some(tokio::spawn(serve(listener, self.received.clone())));
+        self.server = Some(tokio::spawn(serve(
+            listener,
+            self.received.clone(),
+            self.hang_ups.clone(),
+        )));
+    }
+
+    /// The next `count` messages are kept, but the connection is closed instead of
+    /// answering their data: the sender cannot tell whether they were delivered.
+    pub fn hang_up_after_data(&self, count: usize) {
+        self.hang_ups.store(count, Ordering::SeqCst);
     }
 
     pub fn received(&self) -> Vec<Received> {
@@ -145,14 +163,18 @@ impl Drop for SmtpSink {
     }
 }
 
-async fn serve(listener: TcpListener, received: Arc<Mutex<Vec<Received>>>) {
+async fn serve(
+    listener: TcpListener,
+    received: Arc<Mutex<Vec<Received>>>,
+    hang_ups: Arc<AtomicUsize>,
+) {
     // Connections are served inside this task, so that aborting it ends them too.
     let mut sessions = tokio::task::JoinSet::new();
     loop {
         tokio::select! {
             accepted = listener.accept() => {
                 if let Ok((stream, _)) = accepted {
-                    sessions.spawn(session(stream, received.clone()));
+                    sessions.spawn(session(stream, received.clone(), hang_ups.clone()));
                 }
             }
             Some(_) = sessions.join_next(), if !sessions.is_empty() => {}
@@ -161,7 +183,11 @@ async fn serve(listener: TcpListener, received: Arc<Mutex<Vec<Received>>>) {
 }
 
 /// One SMTP conversation (RFC 5321, the commands lettre uses).
-async fn session(stream: TcpStream, received: Arc<Mutex<Vec<Received>>>) {
+async fn session(
+    stream: TcpStream,
+    received: Arc<Mutex<Vec<Received>>>,
+    hang_ups: Arc<AtomicUsize>,
+) {
     let (reader, mut writer) = stream.into_split();
     let mut reader = BufReader::new(reader);
     if writer.write_all(b"220 sink ESMTP\r\n").await.is_err() {
@@ -214,6 +240,12 @@ async fn session(stream: TcpStream, received: Arc<Mutex<Vec<Received>>>) {
                 recipients: std::mem::take(&mut recipients),
                 data,
             });
+            let hang_up = hang_ups
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_ok();
+            if hang_up {
+                return;
+            }
             b"250 OK queued\r\n"
         } else if command == "QUIT" {
             let _ = writer.write_all(b"221 bye\r\n").await;
