@@ -97,11 +97,12 @@ pub fn schedule_review_digests(conn: &mut DbConn, now: NaiveDateTime) -> Result<
         if outbox::cause_exists(conn, &cause)? {
             continue;
         }
+        // Read first: an empty queue takes no write lock, round after round.
+        let (waiting, oldest_submitted_at) = outbox::review_queue(conn)?;
+        if waiting == 0 {
+            continue;
+        }
         let outcome = write_transaction(conn, |conn| {
-            let (waiting, oldest_submitted_at) = outbox::review_queue(conn)?;
-            if waiting == 0 {
-                return Ok(());
-            }
             let recipient = Recipient {
                 user_id: &id,
                 email: &email,

@@ -25,6 +25,8 @@ pub async fn show(user: AuthUser) -> HttpResponse {
         role: user.role,
         disabled: false,
         must_change_password: user.must_change_password,
+        // Nobody signs in to an account whose invitation is unused.
+        invitation_pending: false,
         created_at: user.created_at.and_utc(),
     })
 }

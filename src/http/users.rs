@@ -30,6 +30,9 @@ pub struct UserView {
     pub role: Role,
     pub disabled: bool,
     pub must_change_password: bool,
+    /// Invited by email, and the invitation not used yet (`POST /users/{id}/invitation`
+    /// sends a new one).
+    pub invitation_pending: bool,
     pub created_at: DateTime<Utc>,
 }
 
@@ -44,6 +47,7 @@ impl TryFrom<users::UserRow> for UserView {
             display_name: row.display_name,
             disabled: row.disabled,
             must_change_password: row.must_change_password,
+            invitation_pending: row.invitation_pending,
             created_at: row.created_at.and_utc(),
         })
     }

@@ -54,6 +54,8 @@ async fn an_invited_sme_chooses_a_password_through_the_mailed_link_and_signs_in(
     me.expect(200);
     assert_eq!(me.body["id"], id.as_str());
     assert_eq!(me.body["must_change_password"], false);
+    let shown = app.get(&format!("/api/v1/users/{id}"), &pm.token).await;
+    assert_eq!(shown.body["invitation_pending"], false);
 
     // The audit log tells who invited whom, and when the invitation was used.
     let events = app
@@ -103,6 +105,8 @@ async fn the_program_manager_who_creates_an_account_cannot_obtain_a_usable_crede
     // Invited instead: the answer holds no secret, and the PM cannot read the mail.
     let (id, email) = invite_sme(&app, &pm.token).await;
     let created = app.get(&format!("/api/v1/users/{id}"), &pm.token).await;
+    assert_eq!(created.body["invitation_pending"], true);
+    assert_eq!(created.body["must_change_password"], false);
     let keys: Vec<&String> = created.body.as_object().unwrap().keys().collect();
     assert!(
         keys.iter()
