@@ -354,13 +354,14 @@ async fn two_instances_on_one_database_send_each_message_once_on_postgres() {
     assert!(counts.values().all(|n| *n == 1), "{counts:?}");
 }
 
-/// The service binary on `database`, mailing to `smtp_url`, with no setting of the
-/// developer's leaking in; returns the child and its port.
+/// The service binary on `database`, mailing to `smtp_url` (or to files), with no setting of
+/// the developer's leaking in; returns the child, its port and the log lines up to
+/// "listening".
 fn start_binary(
     database: &crate::helpers::TestDatabase,
-    smtp_url: &str,
+    smtp_url: Option<&str>,
     poll_ms: u64,
-) -> (std::process::Child, u16) {
+) -> (std::process::Child, u16, Vec<String>) {
     use std::io::BufRead;
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_sme-ledger"));
     for (name, _) in std::env::vars() {
@@ -368,13 +369,15 @@ fn start_binary(
             command.env_remove(name);
         }
     }
+    if let Some(url) = smtp_url {
+        command.env("SME_LEDGER_SMTP_URL", url);
+    }
     let mut child = command
         .env("DATABASE_URL", &database.url)
         .env("SME_LEDGER_DATA_DIR", database.dir.path().join("data"))
         .env("SME_LEDGER_JWT_SECRET", crate::helpers::JWT_SECRET)
         .env("SME_LEDGER_ADMIN_EMAIL", crate::helpers::ADMIN_EMAIL)
         .env("SME_LEDGER_ADMIN_PASSWORD", crate::helpers::ADMIN_PASSWORD)
-        .env("SME_LEDGER_SMTP_URL", smtp_url)
         .env("SME_LEDGER_MAIL_POLL_MS", poll_ms.to_string())
         .args(["serve", "--bind", "127.0.0.1:0", "--log-format", "json"])
         .stdout(std::process::Stdio::piped())
@@ -383,8 +386,10 @@ fn start_binary(
         .unwrap();
     let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
     let mut lines = stdout.lines();
+    let mut early = Vec::new();
     let port = loop {
         let line = lines.next().expect("serve ended before listening").unwrap();
+        early.push(line.clone());
         if line.contains("\"listening\"") {
             let log: Value = serde_json::from_str(&line).unwrap();
             break u16::try_from(log["fields"]["port"].as_u64().unwrap()).unwrap();
@@ -392,7 +397,21 @@ fn start_binary(
     };
     // Keep reading, so that the child never blocks on a full pipe.
     std::thread::spawn(move || lines.for_each(drop));
-    (child, port)
+    (child, port, early)
+}
+
+#[test]
+fn without_an_smtp_server_start_up_says_that_mail_goes_to_eml_files() {
+    let database = crate::helpers::TestDatabase::create();
+    let (mut child, _, early) = start_binary(&database, None, 1000);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let line = early
+        .iter()
+        .find(|line| line.contains("mail_to_files"))
+        .unwrap_or_else(|| panic!("no start-up line about mail: {early:#?}"));
+    let expected = database.dir.path().join("data").join("outbox");
+    assert!(line.contains(expected.to_str().unwrap()), "{line}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -400,7 +419,7 @@ async fn a_message_queued_before_a_kill_9_is_sent_once_after_the_restart() {
     let database = crate::helpers::TestDatabase::create();
     let sink = SmtpSink::start().await;
     // The first instance's worker makes one round at start, then sleeps for ten minutes.
-    let (mut first, port) = start_binary(&database, &sink.url(), 600_000);
+    let (mut first, port, _) = start_binary(&database, Some(&sink.url()), 600_000);
     let client = reqwest::Client::new();
     let reply = client
         .post(format!(
@@ -433,7 +452,7 @@ async fn a_message_queued_before_a_kill_9_is_sent_once_after_the_restart() {
     first.wait().unwrap();
     assert!(sink.received().is_empty());
 
-    let (mut second, _) = start_binary(&database, &sink.url(), 50);
+    let (mut second, _, _) = start_binary(&database, Some(&sink.url()), 50);
     let message = sink.message_to(crate::helpers::ADMIN_EMAIL).await;
     assert!(message.link_token("/password-reset?token=").is_some());
     tokio::time::sleep(Duration::from_millis(500)).await;
