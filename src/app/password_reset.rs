@@ -79,7 +79,17 @@ pub async fn request(state: &AppState, email: &str, client: &str) -> Result<(), 
         let (email, client) = (email.clone(), client.to_owned());
         state
             .db
-            .run(move |conn| count(conn, &email, &client))
+            .run(move |conn| {
+                // Two first requests racing to create one counter: the loser counts again.
+                let mut outcome = count(conn, &email, &client);
+                for _ in 0..3 {
+                    match outcome {
+                        Err(ApiError::Conflict { .. }) => outcome = count(conn, &email, &client),
+                        _ => break,
+                    }
+                }
+                outcome
+            })
             .await?;
     }
     let db = state.db.clone();

@@ -151,3 +151,20 @@ async fn an_expired_or_forged_reset_link_is_refused() {
     .expect_problem(400, "invalid_or_expired_link");
     app.login_ok(&sme.email, &sme.password).await;
 }
+
+#[tokio::test]
+async fn reset_requests_arriving_at_once_are_each_counted() {
+    let (app, _sink) = spawn_app_with_sink().await;
+    let email = "racing@example.org";
+    let body = json!({ "email": email });
+    let replies = futures::future::join_all((0..8).map(|_| app.post(REQUEST, None, &body))).await;
+    let statuses: Vec<u16> = replies.iter().map(|r| r.status.as_u16()).collect();
+    assert!(
+        statuses.iter().all(|s| *s == 202 || *s == 429),
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().filter(|s| **s == 202).count() <= 3,
+        "{statuses:?}"
+    );
+}
