@@ -69,10 +69,13 @@ fn default_parallelism() -> usize {
 
 /// Starts the mail worker on the current runtime. Says at start-up where mail goes.
 fn start_mail_worker(settings: &Settings, state: &AppState, port: u16) -> anyhow::Result<()> {
-    let public_url = settings
-        .public_url
-        .clone()
-        .unwrap_or_else(|| format!("http://{}:{port}", settings.bind.ip()));
+    let public_url = settings.public_url.clone().unwrap_or_else(|| {
+        // Listening on every address names none: say localhost.
+        match settings.bind.ip() {
+            ip if ip.is_unspecified() => format!("http://localhost:{port}"),
+            ip => format!("http://{}", std::net::SocketAddr::new(ip, port)),
+        }
+    });
     let config = mail::compose::MailConfig::new(&settings.mail_from, &public_url)?;
     let transport = mail::transport::Transport::from_settings(
         settings.smtp_url.as_ref(),

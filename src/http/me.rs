@@ -1,6 +1,5 @@
 //! `/me`: the caller's own account.
 
-use crate::app::notices::{self, Preferences};
 use actix_web::{HttpRequest, HttpResponse, web};
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -9,6 +8,7 @@ use utoipa::ToSchema;
 use super::client_address;
 use super::extract::Json;
 use super::users::UserView;
+use crate::app::notices::{self, Preferences};
 use crate::app::sessions::{self, ChangePassword as PasswordChange};
 use crate::auth::AuthUser;
 use crate::error::ApiError;

@@ -56,14 +56,15 @@ pub struct Worker {
 }
 
 impl Worker {
-    /// Runs rounds until the runtime stops.
+    /// Runs a round every [`Policy::poll`] until the runtime stops.
     pub fn spawn(self) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
+            // The first round comes one pause after start-up, when the service is serving.
             loop {
+                tokio::time::sleep(self.policy.poll).await;
                 if let Err(error) = self.round().await {
                     tracing::warn!(event = "mail_round_failed", error = %error, "mail worker round failed");
                 }
-                tokio::time::sleep(self.policy.poll).await;
             }
         })
     }

@@ -362,6 +362,21 @@ fn start_binary(
     smtp_url: Option<&str>,
     poll_ms: u64,
 ) -> (std::process::Child, u16, Vec<String>) {
+    let (child, port, early, _) = start_binary_logging(database, smtp_url, poll_ms);
+    (child, port, early)
+}
+
+/// Like [`start_binary`], at debug level, also giving every log line as it comes.
+fn start_binary_logging(
+    database: &crate::helpers::TestDatabase,
+    smtp_url: Option<&str>,
+    poll_ms: u64,
+) -> (
+    std::process::Child,
+    u16,
+    Vec<String>,
+    std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+) {
     use std::io::BufRead;
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_sme-ledger"));
     for (name, _) in std::env::vars() {
@@ -379,6 +394,7 @@ fn start_binary(
         .env("SME_LEDGER_ADMIN_EMAIL", crate::helpers::ADMIN_EMAIL)
         .env("SME_LEDGER_ADMIN_PASSWORD", crate::helpers::ADMIN_PASSWORD)
         .env("SME_LEDGER_MAIL_POLL_MS", poll_ms.to_string())
+        .env("RUST_LOG", "debug")
         .args(["serve", "--bind", "127.0.0.1:0", "--log-format", "json"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
@@ -396,8 +412,54 @@ fn start_binary(
         }
     };
     // Keep reading, so that the child never blocks on a full pipe.
-    std::thread::spawn(move || lines.for_each(drop));
-    (child, port, early)
+    let log = std::sync::Arc::new(std::sync::Mutex::new(early.clone()));
+    let kept = log.clone();
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            kept.lock().unwrap().push(line);
+        }
+    });
+    (child, port, early, log)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_log_holds_no_link_token_and_no_smtp_password() {
+    let database = crate::helpers::TestDatabase::create();
+    let sink = SmtpSink::start().await;
+    let url = format!("smtp://mailer:smtp-secret-pw@127.0.0.1:{}", sink.port);
+    let (mut child, port, _, log) = start_binary_logging(&database, Some(&url), 50);
+    let base = format!("http://127.0.0.1:{port}/api/v1");
+    let client = reqwest::Client::new();
+    let reply = client
+        .post(format!("{base}/auth/password-reset"))
+        .json(&json!({ "email": crate::helpers::ADMIN_EMAIL }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 202);
+    let message = sink.message_to(crate::helpers::ADMIN_EMAIL).await;
+    let token = message.link_token("/password-reset?token=").unwrap();
+    let reply = client
+        .post(format!("{base}/auth/password-reset/confirm"))
+        .json(&json!({ "token": token, "password": "a passphrase from the link" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 204);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let log = log.lock().unwrap().join("\n");
+    assert!(log.contains("mail_sent"), "the run was logged");
+    for secret in [
+        token.as_str(),
+        "smtp-secret-pw",
+        "a passphrase from the link",
+    ] {
+        assert!(!log.contains(secret), "the log holds {secret}");
+    }
+    assert!(sink.authenticated(), "the SMTP password was used");
 }
 
 #[test]
@@ -418,7 +480,7 @@ fn without_an_smtp_server_start_up_says_that_mail_goes_to_eml_files() {
 async fn a_message_queued_before_a_kill_9_is_sent_once_after_the_restart() {
     let database = crate::helpers::TestDatabase::create();
     let sink = SmtpSink::start().await;
-    // The first instance's worker makes one round at start, then sleeps for ten minutes.
+    // The first instance's worker waits ten minutes before its first round.
     let (mut first, port, _) = start_binary(&database, Some(&sink.url()), 600_000);
     let client = reqwest::Client::new();
     let reply = client

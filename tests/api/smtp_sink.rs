@@ -64,6 +64,8 @@ pub struct SmtpSink {
     pub port: u16,
     received: Arc<Mutex<Vec<Received>>>,
     hang_ups: Arc<AtomicUsize>,
+    /// Set once a client authenticated (any credentials are accepted).
+    authenticated: Arc<AtomicUsize>,
     server: Option<JoinHandle<()>>,
 }
 
@@ -73,15 +75,18 @@ impl SmtpSink {
         let port = listener.local_addr().unwrap().port();
         let received = Arc::new(Mutex::new(Vec::new()));
         let hang_ups = Arc::new(AtomicUsize::new(0));
+        let authenticated = Arc::new(AtomicUsize::new(0));
         let server = Some(tokio::spawn(serve(
             listener,
             received.clone(),
             hang_ups.clone(),
+            authenticated.clone(),
         )));
         Self {
             port,
             received,
             hang_ups,
+            authenticated,
             server,
         }
     }
@@ -116,6 +121,7 @@ impl SmtpSink {
             listener,
             self.received.clone(),
             self.hang_ups.clone(),
+            self.authenticated.clone(),
         )));
     }
 
@@ -123,6 +129,11 @@ impl SmtpSink {
     /// answering their data: the sender cannot tell whether they were delivered.
     pub fn hang_up_after_data(&self, count: usize) {
         self.hang_ups.store(count, Ordering::SeqCst);
+    }
+
+    /// Whether a client has authenticated.
+    pub fn authenticated(&self) -> bool {
+        self.authenticated.load(Ordering::SeqCst) > 0
     }
 
     pub fn received(&self) -> Vec<Received> {
@@ -167,6 +178,7 @@ async fn serve(
     listener: TcpListener,
     received: Arc<Mutex<Vec<Received>>>,
     hang_ups: Arc<AtomicUsize>,
+    authenticated: Arc<AtomicUsize>,
 ) {
     // Connections are served inside this task, so that aborting it ends them too.
     let mut sessions = tokio::task::JoinSet::new();
@@ -174,7 +186,12 @@ async fn serve(
         tokio::select! {
             accepted = listener.accept() => {
                 if let Ok((stream, _)) = accepted {
-                    sessions.spawn(session(stream, received.clone(), hang_ups.clone()));
+                    sessions.spawn(session(
+                        stream,
+                        received.clone(),
+                        hang_ups.clone(),
+                        authenticated.clone(),
+                    ));
                 }
             }
             Some(_) = sessions.join_next(), if !sessions.is_empty() => {}
@@ -187,6 +204,7 @@ async fn session(
     stream: TcpStream,
     received: Arc<Mutex<Vec<Received>>>,
     hang_ups: Arc<AtomicUsize>,
+    authenticated: Arc<AtomicUsize>,
 ) {
     let (reader, mut writer) = stream.into_split();
     let mut reader = BufReader::new(reader);
@@ -203,7 +221,10 @@ async fn session(
         }
         let command = line.trim_end().to_ascii_uppercase();
         let reply: &[u8] = if command.starts_with("EHLO") {
-            b"250-sink\r\n250 8BITMIME\r\n"
+            b"250-sink\r\n250-AUTH PLAIN LOGIN\r\n250 8BITMIME\r\n"
+        } else if command.starts_with("AUTH PLAIN") {
+            authenticated.store(1, Ordering::SeqCst);
+            b"235 2.7.0 accepted\r\n"
         } else if command.starts_with("HELO") {
             b"250 sink\r\n"
         } else if command.starts_with("MAIL FROM") {
