@@ -32,10 +32,15 @@ pub enum AuditAction {
     UserUnlocked,
     WorkshopCreated,
     WorkshopAttendanceLogged,
+    UserInvited,
+    UserInvitationAccepted,
+    UserPasswordResetRequested,
+    UserPasswordReset,
+    OutboxRetried,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 16] = [
+    pub const ALL: [AuditAction; 21] = [
         AuditAction::ItemSubmitted,
         AuditAction::ItemAccepted,
         AuditAction::ItemRejected,
@@ -52,6 +57,11 @@ impl AuditAction {
         AuditAction::UserUnlocked,
         AuditAction::WorkshopCreated,
         AuditAction::WorkshopAttendanceLogged,
+        AuditAction::UserInvited,
+        AuditAction::UserInvitationAccepted,
+        AuditAction::UserPasswordResetRequested,
+        AuditAction::UserPasswordReset,
+        AuditAction::OutboxRetried,
     ];
 
     /// As stored and shown: `subject.past_tense`.
@@ -73,6 +83,11 @@ impl AuditAction {
             AuditAction::UserUnlocked => "user.unlocked",
             AuditAction::WorkshopCreated => "workshop.created",
             AuditAction::WorkshopAttendanceLogged => "workshop.attendance_logged",
+            AuditAction::UserInvited => "user.invited",
+            AuditAction::UserInvitationAccepted => "user.invitation_accepted",
+            AuditAction::UserPasswordResetRequested => "user.password_reset_requested",
+            AuditAction::UserPasswordReset => "user.password_reset",
+            AuditAction::OutboxRetried => "outbox.retried",
         }
     }
 }
@@ -98,6 +113,7 @@ pub const TARGET_TYPES: &[&str] = &[
     "item_rate",
     "ledger",
     "ledger_entry",
+    "outbox_message",
     "user",
     "workshop",
     "workshop_rate",

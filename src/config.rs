@@ -168,6 +168,38 @@ pub struct Settings {
     /// interface). Unset: no separate listener.
     #[arg(long, env = "SME_LEDGER_METRICS_BIND")]
     pub metrics_bind: Option<SocketAddr>,
+    /// SMTP server for outgoing mail: `smtp://user:pass@host:587?tls=required` (STARTTLS),
+    /// `smtps://user:pass@host:465` (TLS), `smtp://host:25` (a local relay, no TLS). Prefer
+    /// the environment variable (it may hold a password). Unset: each message is written as
+    /// an `.eml` file under `<data dir>/outbox/`.
+    #[arg(long, env = "SME_LEDGER_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<SecretString>,
+
+    /// Sender of every message.
+    #[arg(
+        long,
+        env = "SME_LEDGER_MAIL_FROM",
+        default_value = "sme-ledger <sme-ledger@localhost>"
+    )]
+    pub mail_from: String,
+
+    /// Address at which people reach the service; links in messages start with it.
+    /// Default: `http://` and the address listened on.
+    #[arg(long, env = "SME_LEDGER_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// Milliseconds between two rounds of the mail worker.
+    #[arg(long, env = "SME_LEDGER_MAIL_POLL_MS", default_value_t = 1_000)]
+    pub mail_poll_ms: u64,
+
+    /// Tries before a message is given up on (`dead`, listed for admins at /api/v1/outbox).
+    #[arg(long, env = "SME_LEDGER_MAIL_MAX_ATTEMPTS", default_value_t = 8)]
+    pub mail_max_attempts: u32,
+
+    /// Milliseconds before the second try of a message; doubled after each further failure
+    /// (at most 6 hours).
+    #[arg(long, env = "SME_LEDGER_MAIL_RETRY_BASE_MS", default_value_t = 30_000)]
+    pub mail_retry_base_ms: u64,
 }
 
 impl Settings {

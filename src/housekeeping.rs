@@ -1,8 +1,9 @@
 //! Housekeeping: rows that have served their purpose are swept, a small batch per
 //! transaction so no sweep holds a lock for long.
 //!
-//! Swept: refresh tokens past their expiry, idempotency records older than their retention
-//! window, and login-throttle counters whose window and lock have both ended. Never swept:
+//! Swept: refresh tokens and invitation or password-reset links past their expiry,
+//! idempotency records older than their retention window, and login-throttle counters whose
+//! window and lock have both ended. Never swept:
 //! the ledger, the audit log, or anything else a person may need to account for.
 //!
 //! Each delete repeats its condition on the rows themselves, so a row that came back to life
@@ -15,7 +16,7 @@ use std::time::Duration;
 use chrono::{NaiveDateTime, TimeDelta};
 use diesel::prelude::*;
 
-use crate::db::schema::{idempotency_keys, login_throttle, refresh_tokens};
+use crate::db::schema::{account_tokens, idempotency_keys, login_throttle, refresh_tokens};
 use crate::db::{self, Db, DbConn, write_transaction};
 
 /// Rows deleted per transaction (chosen first, then deleted if still expired).
@@ -35,13 +36,15 @@ pub struct SweepPolicy {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Swept {
     pub refresh_tokens: u64,
+    /// Invitation and password-reset links.
+    pub account_tokens: u64,
     pub idempotency_keys: u64,
     pub throttle_counters: u64,
 }
 
 impl Swept {
     pub fn total(&self) -> u64 {
-        self.refresh_tokens + self.idempotency_keys + self.throttle_counters
+        self.refresh_tokens + self.account_tokens + self.idempotency_keys + self.throttle_counters
     }
 }
 
@@ -49,6 +52,7 @@ impl Swept {
 pub fn sweep(conn: &mut DbConn, policy: &SweepPolicy, now: NaiveDateTime) -> QueryResult<Swept> {
     Ok(Swept {
         refresh_tokens: in_batches(conn, |conn| expired_refresh_tokens(conn, now))?,
+        account_tokens: in_batches(conn, |conn| expired_account_tokens(conn, now))?,
         idempotency_keys: in_batches(conn, |conn| {
             old_idempotency_keys(conn, now - policy.idempotency_retention)
         })?,
@@ -84,6 +88,20 @@ fn expired_refresh_tokens(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<
         refresh_tokens::table
             .filter(refresh_tokens::id.eq_any(chosen))
             .filter(refresh_tokens::expires_at.lt(now)),
+    )
+    .execute(conn)
+}
+
+fn expired_account_tokens(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<usize> {
+    let chosen = account_tokens::table
+        .select(account_tokens::id)
+        .filter(account_tokens::expires_at.lt(now))
+        .limit(BATCH)
+        .load::<String>(conn)?;
+    diesel::delete(
+        account_tokens::table
+            .filter(account_tokens::id.eq_any(chosen))
+            .filter(account_tokens::expires_at.lt(now)),
     )
     .execute(conn)
 }
@@ -151,6 +169,7 @@ pub async fn run_periodically(
             Ok(swept) if swept.total() > 0 => tracing::info!(
                 event = "sweep",
                 refresh_tokens = swept.refresh_tokens,
+                account_tokens = swept.account_tokens,
                 idempotency_keys = swept.idempotency_keys,
                 throttle_counters = swept.throttle_counters,
                 "housekeeping swept expired rows"

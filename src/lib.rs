@@ -14,6 +14,7 @@ pub mod housekeeping;
 pub mod http;
 pub mod idempotency;
 pub mod ledger;
+pub mod mail;
 pub mod metrics;
 pub mod reports;
 pub mod seed;

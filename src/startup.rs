@@ -15,6 +15,7 @@ use crate::config::Settings;
 use crate::db::Db;
 use crate::housekeeping::{self, SweepPolicy};
 use crate::http;
+use crate::mail;
 use crate::metrics::{self, Metrics};
 use crate::reports;
 use crate::state::{AppState, Limits};
@@ -49,6 +50,7 @@ impl Application {
             let settings = settings.clone();
             actix_web::rt::task::spawn_blocking(move || prepare(&settings)).await??
         };
+        start_mail_worker(&settings, &state, port)?;
         let workers = settings.workers.unwrap_or_else(default_parallelism).max(1);
         let data = web::Data::new(state);
         let server = HttpServer::new({
@@ -164,6 +166,49 @@ fn default_parallelism() -> usize {
     std::thread::available_parallelism()
         .map(usize::from)
         .unwrap_or(2)
+}
+
+/// Starts the mail worker on the current runtime. Says at start-up where mail goes.
+fn start_mail_worker(settings: &Settings, state: &AppState, port: u16) -> anyhow::Result<()> {
+    let public_url = settings.public_url.clone().unwrap_or_else(|| {
+        // Listening on every address names none: say localhost.
+        match settings.bind.ip() {
+            ip if ip.is_unspecified() => format!("http://localhost:{port}"),
+            ip => format!("http://{}", std::net::SocketAddr::new(ip, port)),
+        }
+    });
+    let config = mail::compose::MailConfig::new(&settings.mail_from, &public_url)?;
+    let transport = mail::transport::Transport::from_settings(
+        settings.smtp_url.as_ref(),
+        &settings.database.data_dir,
+    )?;
+    match &transport {
+        mail::transport::Transport::Files(dir) => tracing::info!(
+            event = "mail_to_files",
+            directory = %dir.display(),
+            "no SMTP server configured (SME_LEDGER_SMTP_URL): mail is written as .eml files"
+        ),
+        mail::transport::Transport::Smtp(_) => {
+            tracing::info!(
+                event = "mail_to_smtp",
+                "mail goes to the SMTP server configured"
+            )
+        }
+    }
+    mail::worker::Worker {
+        db: state.db.clone(),
+        config,
+        transport,
+        policy: mail::worker::Policy {
+            poll: std::time::Duration::from_millis(settings.mail_poll_ms.max(10)),
+            max_attempts: settings.mail_max_attempts.max(1),
+            retry_base: std::time::Duration::from_millis(settings.mail_retry_base_ms.max(1)),
+            hold: mail::transport::SMTP_TIMEOUT * 4,
+            batch: 20,
+        },
+    }
+    .spawn();
+    Ok(())
 }
 
 /// The blocking part of start-up.

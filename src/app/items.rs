@@ -353,6 +353,13 @@ fn apply_decision(conn: &mut DbConn, actor: &Actor, command: &Decide) -> Result<
         },
         200,
     )?;
+    super::notices::item_decided(
+        conn,
+        &item,
+        action,
+        reason,
+        entry.as_ref().map(|e| e.amount),
+    )?;
     let item = detail(conn, item, shows_shared_references(actor))?;
     Ok(Decided { item, entry })
 }

@@ -3,9 +3,14 @@
 //! seed only translate their input into these calls and their results into output; no rule
 //! lives in them. Nothing here knows about HTTP.
 
+pub mod account_links;
 pub mod audit_log;
+pub mod invitations;
 pub mod items;
 pub mod ledger;
+pub mod mail;
+pub mod notices;
+pub mod password_reset;
 pub mod policy;
 pub mod rates;
 pub mod reports;

@@ -25,7 +25,8 @@ const CREATORS: [Role; 2] = [Role::Admin, Role::ProgramManager];
 pub struct NewUser {
     pub email: Email,
     pub role: Role,
-    pub password: NewPassword,
+    /// An admin's one-time password; without one the account gets an invitation by email.
+    pub password: Option<NewPassword>,
     pub display_name: Option<DisplayName>,
 }
 
@@ -34,12 +35,14 @@ impl NewUser {
     pub fn parse(
         email: &str,
         role: &str,
-        password: SecretString,
+        password: Option<SecretString>,
         display_name: Option<&str>,
     ) -> Result<Self, ApiError> {
         let email = Email::parse(email).map_err(|e| FieldError::new("email", e));
         let role = role.parse::<Role>().map_err(|e| FieldError::new("role", e));
-        let password = NewPassword::parse(password)
+        let password = password
+            .map(NewPassword::parse)
+            .transpose()
             .map_err(|rule| FieldError::new("password", rule.message()));
         let display_name = display_name
             .map(DisplayName::parse)
@@ -73,6 +76,9 @@ pub enum Origin {
     FirstStart,
     /// `sme-ledger seed`.
     Seed,
+    /// Through the API without a password: the owner chooses one through the link mailed to
+    /// them, and nobody else ever knows it.
+    Invitation,
 }
 
 impl Origin {
@@ -82,6 +88,7 @@ impl Origin {
             Origin::CommandLine { .. } => Some("command_line"),
             Origin::FirstStart => Some("first_start"),
             Origin::Seed => Some("seed"),
+            Origin::Invitation => Some("invitation"),
         }
     }
 }
@@ -153,8 +160,10 @@ pub fn is_email_taken(error: &ApiError) -> bool {
 
 /// The API's first step of a creation, before any database work: whether the actor may
 /// create accounts (403 before the values are judged), the values (every field's problem at
-/// once), whether the actor may create one of that role, then the password's hash. An
-/// account made by a user must change its password at first sign-in: its creator knows it.
+/// once), whether the actor may create one of that role, then the password's hash. With a
+/// password (admins only: a program manager's request is 403 `invitation_only`) the account
+/// must change it at first sign-in, since its creator knows it. Without one, the account
+/// gets an unguessable password nobody knows and an invitation by email.
 pub async fn prepare(
     hasher: &PasswordHasher,
     actor: &Actor,
@@ -168,6 +177,28 @@ pub async fn prepare(
         display_name,
     } = request.try_into()?;
     policy::may_create_account(actor, role)?;
+    let Some(password) = password else {
+        let password_hash = hasher.hash(unknowable_password()?).await?;
+        return Ok(Account::new(
+            email,
+            role,
+            display_name,
+            password_hash,
+            false,
+            Origin::Invitation,
+        ));
+    };
+    if !matches!(
+        actor.role,
+        ActorRole::Operator | ActorRole::User(Role::Admin)
+    ) {
+        return Err(ApiError::Forbidden {
+            code: "invitation_only",
+            detail: "Only admins may set an account's first password; leave `password` out \
+                     and the account's owner is invited by email to choose their own."
+                .into(),
+        });
+    }
     let password_hash = hasher.hash(password).await?;
     Ok(Account::new(
         email,
@@ -177,6 +208,22 @@ pub async fn prepare(
         true,
         Origin::Api,
     ))
+}
+
+/// A random password that is never shown or stored anywhere but as its hash: the invited
+/// account cannot be signed into until its owner chooses their own.
+fn unknowable_password() -> Result<NewPassword, ApiError> {
+    use base64::Engine;
+    use rand::RngCore;
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    let text = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    NewPassword::parse(SecretString::from(text)).map_err(|rule| {
+        ApiError::Internal(anyhow::anyhow!(
+            "random password refused: {}",
+            rule.message()
+        ))
+    })
 }
 
 /// Stores `account` and its `user.created` event in one transaction (joining the caller's,
@@ -220,7 +267,8 @@ pub fn create(
             "must_change_password": account.must_change_password,
         });
         if let Value::Object(map) = &mut details {
-            if let ActorRole::User(_) = actor.role {
+            if let (ActorRole::User(_), false) = (actor.role, account.origin == Origin::Invitation)
+            {
                 map.insert("password_set_by".into(), actor.id.clone().into());
             }
             if let Some(via) = account.origin.via() {
@@ -244,7 +292,11 @@ pub fn create(
             },
             201,
         )?;
-        users::find(conn, &id)?.ok_or(ApiError::NotFound)
+        let row = users::find(conn, &id)?.ok_or(ApiError::NotFound)?;
+        if account.origin == Origin::Invitation {
+            super::invitations::send(conn, actor, &row, false)?;
+        }
+        Ok(row)
     })
 }
 
@@ -421,6 +473,7 @@ pub async fn update(
                 if changes.password_hash.is_some() {
                     // The new password must work at once, whatever the throttle counted.
                     ThrottlePolicy::unlock_account(conn, &target.email)?;
+                    super::account_links::end_invitation(conn, &target.id)?;
                 }
                 if privileged {
                     sessions::revoke_everything(conn, &target.id, &changes)?;
@@ -554,6 +607,9 @@ pub fn recover(
             }
         }
         sessions::revoke_everything(conn, &user.id, &changes)?;
+        if changes.password_hash.is_some() {
+            super::account_links::end_invitation(conn, &user.id)?;
+        }
         audit::record(
             conn,
             actor,

@@ -259,6 +259,11 @@ pub fn log_attendance(
         },
         201,
     )?;
+    if let Some(first) = entries.first() {
+        let credits = entries.iter().map(|e| e.amount).sum();
+        let days = i64::try_from(entries.len()).unwrap_or(i64::MAX);
+        super::notices::workshop_credited(conn, sme_id, &first.id, &workshop.title, days, credits)?;
+    }
     Ok(entries)
 }
 

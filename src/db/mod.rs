@@ -1,12 +1,14 @@
 //! The database: one connection type over SQLite and PostgreSQL, the pool, the embedded
 //! migrations, and the helper that runs synchronous diesel code off the async workers.
 
+pub mod account_tokens;
 pub mod audit;
 pub mod chain_heads;
 mod enums;
 pub mod idempotency;
 pub mod items;
 pub mod ledger;
+pub mod outbox;
 pub mod rates;
 pub mod refresh_tokens;
 pub mod schema;

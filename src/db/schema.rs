@@ -14,6 +14,9 @@ diesel::table! {
         token_version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        notify -> Bool,
+        review_digest -> Bool,
+        invitation_pending -> Bool,
     }
 }
 
@@ -185,6 +188,40 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    outbox (id) {
+        id -> Text,
+        cause -> Text,
+        kind -> Text,
+        user_id -> Nullable<Text>,
+        recipient -> Text,
+        recipient_name -> Text,
+        payload -> Text,
+        message_id -> Text,
+        status -> Text,
+        attempts -> BigInt,
+        next_attempt_at -> Timestamp,
+        locked_until -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    account_tokens (id) {
+        id -> Text,
+        user_id -> Text,
+        purpose -> Text,
+        token_hash -> Text,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     refresh_tokens,
@@ -200,4 +237,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     workshop_day_claims,
     item_references,
     credited_references,
+    outbox,
+    account_tokens,
 );

@@ -20,6 +20,8 @@ pub struct UserRow {
     pub token_version: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// Invited, and the invitation not used yet.
+    pub invitation_pending: bool,
 }
 
 #[derive(Debug, Insertable)]

@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 use super::client_address;
 use super::extract::Json;
 use super::users::UserView;
+use crate::app::notices::{self, Preferences};
 use crate::app::sessions::{self, ChangePassword as PasswordChange};
 use crate::auth::AuthUser;
 use crate::error::ApiError;
@@ -24,6 +25,8 @@ pub async fn show(user: AuthUser) -> HttpResponse {
         role: user.role,
         disabled: false,
         must_change_password: user.must_change_password,
+        // Nobody signs in to an account whose invitation is unused.
+        invitation_pending: false,
         created_at: user.created_at.and_utc(),
     })
 }
@@ -57,4 +60,35 @@ pub async fn change_password(
     };
     sessions::change_password(&state, &user.actor(), change, &client_address(&req)).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateMe {
+    /// Notices by email about one's own items and credits (invitations and password resets
+    /// are sent regardless).
+    notify: Option<bool>,
+    /// Program managers only: a daily email digest of the review queue.
+    review_digest: Option<bool>,
+}
+
+/// Any authenticated user: their own mail preferences. Answers them as they now are.
+#[utoipa::path(patch, path = "/api/v1/me", tag = "users", request_body = UpdateMe,
+    responses((status = 200, body = Preferences)))]
+#[tracing::instrument(name = "update_me", skip_all)]
+pub async fn update(
+    user: AuthUser,
+    state: web::Data<AppState>,
+    body: Json<UpdateMe>,
+) -> Result<HttpResponse, ApiError> {
+    let actor = user.actor();
+    let UpdateMe {
+        notify,
+        review_digest,
+    } = body.into_inner();
+    let preferences = state
+        .db
+        .run(move |conn| notices::set_preferences(conn, &actor, notify, review_digest))
+        .await?;
+    Ok(HttpResponse::Ok().json(preferences))
 }

@@ -4,11 +4,14 @@ mod audit;
 mod auth;
 mod extract;
 mod health;
+mod invitations;
 mod items;
 mod ledger;
 mod me;
 pub mod openapi;
+mod outbox;
 mod pagination;
+mod password_reset;
 mod problem;
 mod rates;
 mod reports;
@@ -56,12 +59,16 @@ route_table! {
     "/api/v1/auth/refresh" => { post: auth::refresh },
     "/api/v1/auth/logout" => { post: auth::logout },
     "/api/v1/auth/logout-all" => { post: auth::logout_all },
-    "/api/v1/me" => { get: me::show },
+    "/api/v1/auth/invitations/accept" => { post: invitations::accept },
+    "/api/v1/auth/password-reset" => { post: password_reset::request },
+    "/api/v1/auth/password-reset/confirm" => { post: password_reset::confirm },
+    "/api/v1/me" => { get: me::show, patch: me::update },
     "/api/v1/me/password" => { put: me::change_password },
     "/api/v1/me/credits" => { get: reports::my_credits },
     "/api/v1/users" => { get: users::list, post: users::create },
     "/api/v1/users/{id}" => { get: users::show, patch: users::update },
     "/api/v1/users/{id}/unlock" => { post: users::unlock },
+    "/api/v1/users/{id}/invitation" => { post: invitations::resend },
     "/api/v1/rates/items" => { get: rates::list_item_rates, post: rates::publish_item_rate },
     "/api/v1/rates/workshops" => { get: rates::list_workshop_rates, post: rates::publish_workshop_rate },
     "/api/v1/items" => { get: items::list, post: items::submit },
@@ -86,6 +93,8 @@ route_table! {
     "/api/v1/reports/summary.csv" => { get: reports::summary_csv },
     "/api/v1/audit-events" => { get: audit::list },
     "/api/v1/audit-events/verify" => { get: audit::verify },
+    "/api/v1/outbox" => { get: outbox::list },
+    "/api/v1/outbox/{id}/retry" => { post: outbox::retry },
 }
 
 /// Every route of the service, with the extractors' configuration.

@@ -12,18 +12,24 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement
 use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
-use super::{audit, auth, health, items, ledger, me, rates, reports, users, workshops};
+use super::{
+    audit, auth, health, invitations, items, ledger, me, outbox, password_reset, rates, reports,
+    users, workshops,
+};
 use crate::domain;
 use crate::error::{FieldError, Problem};
 
 /// Operations anyone may call, without a token.
-const PUBLIC: [&str; 6] = [
+const PUBLIC: [&str; 9] = [
     "/healthz",
     "/readyz",
     "/api/v1/openapi.json",
     "/api/v1/auth/login",
     "/api/v1/auth/refresh",
     "/api/v1/auth/logout",
+    "/api/v1/auth/invitations/accept",
+    "/api/v1/auth/password-reset",
+    "/api/v1/auth/password-reset/confirm",
 ];
 
 /// The error responses every operation may give, as problem+json.
@@ -43,7 +49,10 @@ const PROBLEMS: [(u16, &str); 12] = [
     (413, "The body is larger than the limit"),
     (415, "The body is not application/json"),
     (422, "Invalid values; `errors` lists them"),
-    (429, "Too many failed logins; see Retry-After"),
+    (
+        429,
+        "Too many attempts (logins, reset requests); see Retry-After",
+    ),
     (500, "An unexpected error; quote the request_id"),
     (503, "The database is unavailable"),
 ];
@@ -121,7 +130,11 @@ impl Modify for Conventions {
         auth::refresh,
         auth::logout,
         auth::logout_all,
+        invitations::accept,
+        password_reset::request,
+        password_reset::confirm,
         me::show,
+        me::update,
         me::change_password,
         reports::my_credits,
         users::list,
@@ -129,6 +142,7 @@ impl Modify for Conventions {
         users::show,
         users::update,
         users::unlock,
+        invitations::resend,
         rates::list_item_rates,
         rates::publish_item_rate,
         rates::list_workshop_rates,
@@ -158,6 +172,8 @@ impl Modify for Conventions {
         reports::summary_csv,
         audit::list,
         audit::verify,
+        outbox::list,
+        outbox::retry,
     ),
     components(schemas(
         Problem,

@@ -30,6 +30,9 @@ pub struct UserView {
     pub role: Role,
     pub disabled: bool,
     pub must_change_password: bool,
+    /// Invited by email, and the invitation not used yet (`POST /users/{id}/invitation`
+    /// sends a new one).
+    pub invitation_pending: bool,
     pub created_at: DateTime<Utc>,
 }
 
@@ -44,6 +47,7 @@ impl TryFrom<users::UserRow> for UserView {
             display_name: row.display_name,
             disabled: row.disabled,
             must_change_password: row.must_change_password,
+            invitation_pending: row.invitation_pending,
             created_at: row.created_at.and_utc(),
         })
     }
@@ -54,8 +58,12 @@ impl TryFrom<users::UserRow> for UserView {
 pub struct CreateUser {
     #[schema(pattern = r"^[^@\s]+@[^@\s]+$", max_length = 254)]
     email: String,
-    #[schema(value_type = String, format = Password)]
-    password: SecretString,
+    /// Admins only: a one-time password, which the owner must change at first sign-in.
+    /// Without it the owner is invited by email to choose their own (the only way for
+    /// program managers, whose request with a password is 403 `invitation_only`).
+    #[schema(value_type = Option<String>, format = Password)]
+    #[serde(default)]
+    password: Option<SecretString>,
     /// `sme`, `program_manager`, `auditor` or `admin`.
     #[schema(value_type = crate::domain::Role)]
     role: String,
@@ -76,8 +84,9 @@ impl TryFrom<CreateUser> for NewUser {
     }
 }
 
-/// Admin (any role) or program manager (SMEs only). The new account must change its
-/// password at first sign-in: its creator knows the one given here.
+/// Admin (any role) or program manager (SMEs only). Without `password` the owner gets an
+/// invitation by email (a one-time link, 72 hours) to choose their own; with one (admins
+/// only) the account must change it at first sign-in.
 #[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = CreateUser,
     params(IdempotencyKey), responses((status = 201, body = UserView)))]
 #[tracing::instrument(name = "create_user", skip_all)]
@@ -90,7 +99,10 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let actor = user.actor();
     let body = body.into_inner();
-    let password_sha256 = hex::encode(Sha256::digest(body.password.expose_secret()));
+    let password_sha256 = body
+        .password
+        .as_ref()
+        .map(|password| hex::encode(Sha256::digest(password.expose_secret())));
     let account = use_case::prepare(&state.hasher, &actor, body).await?;
     let fingerprint = idempotency::fingerprint(
         &req,

@@ -78,7 +78,11 @@ const MATRIX: &[Row] = &[
     row("post",  "/api/v1/auth/refresh",                Nothing,          [200, 200, 200, 200, 200, 200]),
     row("post",  "/api/v1/auth/logout",                 Nothing,          [204, 204, 204, 204, 204, 204]),
     own("post",  "/api/v1/auth/logout-all",                               [401, 204, 204, 204, 204, 204]),
+    row("post",  "/api/v1/auth/invitations/accept",     Nothing,          [400, 400, 400, 400, 400, 400]),
+    row("post",  "/api/v1/auth/password-reset",         Nothing,          [202, 202, 202, 202, 202, 202]),
+    row("post",  "/api/v1/auth/password-reset/confirm", Nothing,          [400, 400, 400, 400, 400, 400]),
     row("get",   "/api/v1/me",                          Nothing,          [401, 200, 200, 200, 200, 200]),
+    row("patch", "/api/v1/me",                          Nothing,          [401, 200, 200, 200, 200, 200]),
     own("put",   "/api/v1/me/password",                                   [401, 204, 204, 204, 204, 204]),
     row("get",   "/api/v1/me/credits",                  Nothing,          [401, 200, 200, 403, 403, 403]),
     row("get",   "/api/v1/users",                       Nothing,          [401, 403, 403, 200, 200, 200]),
@@ -86,6 +90,8 @@ const MATRIX: &[Row] = &[
     row("get",   "/api/v1/users/{id}",                  SmeUser,          [401, 200, 404, 200, 200, 200]),
     row("patch", "/api/v1/users/{id}",                  SmeUser,          [401, 200, 404, 403, 403, 200]),
     row("post",  "/api/v1/users/{id}/unlock",           SmeUser,          [401, 403, 404, 403, 403, 204]),
+    // The standing SME chose their password long ago: nothing to re-send (409).
+    row("post",  "/api/v1/users/{id}/invitation",       SmeUser,          [401, 403, 404, 409, 403, 409]),
     row("get",   "/api/v1/rates/items",                 Nothing,          [401, 200, 200, 200, 200, 200]),
     row("post",  "/api/v1/rates/items",                 Nothing,          [401, 403, 403, 403, 403, 201]),
     row("get",   "/api/v1/rates/workshops",             Nothing,          [401, 200, 200, 200, 200, 200]),
@@ -115,6 +121,9 @@ const MATRIX: &[Row] = &[
     row("get",   "/api/v1/reports/summary.csv",         Nothing,          [401, 403, 403, 200, 200, 403]),
     row("get",   "/api/v1/audit-events",                Nothing,          [401, 403, 403, 403, 200, 200]),
     row("get",   "/api/v1/audit-events/verify",         Nothing,          [401, 403, 403, 403, 200, 200]),
+    row("get",   "/api/v1/outbox",                      Nothing,          [401, 403, 403, 403, 403, 200]),
+    // No message has this id: admins get as far as 404.
+    row("post",  "/api/v1/outbox/{id}/retry",           Nothing,          [401, 403, 403, 403, 403, 404]),
 ];
 
 struct World {
@@ -207,8 +216,16 @@ impl World {
             }
             ("post", "/api/v1/users") => json!({
                 "email": format!("m-{}@example.org", uuid::Uuid::new_v4().simple()),
-                "password": "a decent passphrase", "role": "sme",
+                "role": "sme",
             }),
+            ("post", "/api/v1/auth/invitations/accept")
+            | ("post", "/api/v1/auth/password-reset/confirm") => {
+                json!({ "token": "forged-link-token", "password": "a decent passphrase" })
+            }
+            ("post", "/api/v1/auth/password-reset") => json!({
+                "email": format!("nobody-{}@example.org", uuid::Uuid::new_v4().simple()),
+            }),
+            ("patch", "/api/v1/me") => json!({ "notify": true }),
             ("patch", "/api/v1/users/{id}") => json!({ "display_name": "Renamed" }),
             ("post", "/api/v1/rates/items") => {
                 json!({ "exam_tier": "associate", "item_type": "standard", "credits": 1, "effective_from": today })

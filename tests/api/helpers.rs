@@ -402,4 +402,14 @@ impl TestApp {
         use diesel::Connection;
         sme_ledger::db::DbConn::establish(&self.db.url).unwrap()
     }
+
+    /// Runs `sql` on a direct connection, waiting for the service's writers (SQLite's lock).
+    pub fn execute_directly(&self, sql: &str) -> usize {
+        use diesel::connection::SimpleConnection;
+        let mut conn = self.connect_directly();
+        if let sme_ledger::db::DbConn::Sqlite(_) = conn {
+            conn.batch_execute("PRAGMA busy_timeout = 10000").unwrap();
+        }
+        diesel::sql_query(sql).execute(&mut conn).unwrap()
+    }
 }

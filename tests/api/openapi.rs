@@ -57,6 +57,9 @@ async fn the_openapi_document_lists_every_route_and_no_other() {
                 "/api/v1/auth/login",
                 "/api/v1/auth/refresh",
                 "/api/v1/auth/logout",
+                "/api/v1/auth/invitations/accept",
+                "/api/v1/auth/password-reset",
+                "/api/v1/auth/password-reset/confirm",
             ];
             assert_eq!(
                 operation.get("security").is_some(),

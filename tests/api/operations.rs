@@ -137,7 +137,7 @@ fn policy() -> SweepPolicy {
     }
 }
 
-/// Rows that have served their purpose: `n` expired refresh tokens, idempotency records two
+/// Rows that have served their purpose: `n` expired refresh tokens and reset links, idempotency records two
 /// days old and throttle counters whose window and lock ended an hour ago, all for `user_id`.
 fn insert_expired(conn: &mut DbConn, user_id: &str, n: usize) {
     let old = (chrono::Utc::now() - TimeDelta::days(2)).naive_utc();
@@ -159,6 +159,15 @@ fn insert_expired(conn: &mut DbConn, user_id: &str, n: usize) {
         )
         .bind::<diesel::sql_types::Text, _>(user_id)
         .bind::<diesel::sql_types::Text, _>(&id)
+        .bind::<diesel::sql_types::Timestamp, _>(old)
+        .execute(conn)
+        .unwrap();
+        diesel::sql_query(
+            "INSERT INTO account_tokens (id, user_id, purpose, token_hash, created_at, expires_at) \
+             VALUES ($1, $2, 'password_reset', $1, $3, $3)",
+        )
+        .bind::<diesel::sql_types::Text, _>(&id)
+        .bind::<diesel::sql_types::Text, _>(user_id)
         .bind::<diesel::sql_types::Timestamp, _>(old)
         .execute(conn)
         .unwrap();
@@ -204,6 +213,7 @@ async fn the_sweep_removes_what_has_expired_in_batches_and_nothing_live() {
     insert_expired(&mut conn, &sme.id, 1_100); // more than two batches
     let swept = housekeeping::sweep(&mut conn, &policy(), sme_ledger::db::now()).unwrap();
     assert!(swept.refresh_tokens >= 1_100, "{swept:?}");
+    assert!(swept.account_tokens >= 1_100, "{swept:?}");
     assert!(swept.idempotency_keys >= 1_100, "{swept:?}");
     assert!(swept.throttle_counters >= 1_100, "{swept:?}");
     let again = housekeeping::sweep(&mut conn, &policy(), sme_ledger::db::now()).unwrap();

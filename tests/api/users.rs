@@ -36,7 +36,18 @@ async fn an_admin_creates_accounts_of_every_role() {
 async fn a_program_manager_creates_smes_only() {
     let app = spawn_app().await;
     let pm = app.create_user("program_manager").await;
-    create(&app, &pm.token, "sme").await.expect(201);
+    // By invitation only: a password of the PM's choosing is refused (tests/api/invitations.rs).
+    let email = format!("new-{}@example.org", uuid::Uuid::new_v4().simple());
+    app.post(
+        "/api/v1/users",
+        Some(&pm.token),
+        &json!({ "email": email, "role": "sme" }),
+    )
+    .await
+    .expect(201);
+    create(&app, &pm.token, "sme")
+        .await
+        .expect_problem(403, "invitation_only");
     for role in ["program_manager", "auditor", "admin"] {
         create(&app, &pm.token, role)
             .await
@@ -330,13 +341,16 @@ const ALLOWED_BEFORE_CHANGE: [&str; 3] = [
 ];
 
 /// Routes anyone may call without a token.
-const PUBLIC: [&str; 6] = [
+const PUBLIC: [&str; 9] = [
     "/healthz",
     "/readyz",
     "/api/v1/openapi.json",
     "/api/v1/auth/login",
     "/api/v1/auth/refresh",
     "/api/v1/auth/logout",
+    "/api/v1/auth/invitations/accept",
+    "/api/v1/auth/password-reset",
+    "/api/v1/auth/password-reset/confirm",
 ];
 
 /// A body the route would accept from a role allowed to call it, so that only the password
@@ -376,23 +390,23 @@ fn acceptable_body(method: &str, path: &str, sme_id: &str) -> Option<Value> {
 }
 
 #[tokio::test]
-async fn an_account_created_by_a_program_manager_must_change_its_password_first() {
+async fn an_account_given_a_one_time_password_must_change_it_first() {
     let app = spawn_lean().await;
-    let pm = app.create_user("program_manager").await;
+    // Only admins give one-time passwords (program managers invite: tests/api/invitations.rs).
     let email = format!("sme-{}@example.org", uuid::Uuid::new_v4().simple());
-    let chosen_by_pm = "the pm knows this one";
+    let chosen_by_admin = "the admin knows this one";
     let created = app
         .post(
             "/api/v1/users",
-            Some(&pm.token),
-            &json!({ "email": email, "password": chosen_by_pm, "role": "sme" }),
+            Some(&app.admin_token),
+            &json!({ "email": email, "password": chosen_by_admin, "role": "sme" }),
         )
         .await;
     created.expect(201);
     assert_eq!(created.body["must_change_password"], true);
     let sme_id = created.body["id"].as_str().unwrap().to_owned();
 
-    let tokens = app.login_ok(&email, chosen_by_pm).await;
+    let tokens = app.login_ok(&email, chosen_by_admin).await;
     let token = tokens["access_token"].as_str().unwrap();
     let mut wrong = Vec::new();
     for (method, path) in sme_ledger::http::ROUTES {
@@ -420,7 +434,8 @@ async fn an_account_created_by_a_program_manager_must_change_its_password_first(
     me.expect(200);
     assert_eq!(me.body["must_change_password"], true);
 
-    // The audit trail names the program manager as the one who set the credentials.
+    // The audit trail names the admin as the one who set the credentials.
+    let admin_id = app.get("/api/v1/me", &app.admin_token).await.body["id"].clone();
     let audit = |action: &'static str| {
         let app = &app;
         let path = format!("/api/v1/audit-events?action={action}&target_id={sme_id}");
@@ -432,13 +447,13 @@ async fn an_account_created_by_a_program_manager_must_change_its_password_first(
     };
     let creation = audit("user.created").await;
     assert_eq!(creation.len(), 1);
-    assert_eq!(creation[0]["actor_id"], pm.id.as_str());
-    assert_eq!(creation[0]["details"]["password_set_by"], pm.id.as_str());
+    assert_eq!(creation[0]["actor_id"], admin_id);
+    assert_eq!(creation[0]["details"]["password_set_by"], admin_id);
 
     app.put(
         "/api/v1/me/password",
         token,
-        &json!({ "current_password": chosen_by_pm, "new_password": "only the sme knows" }),
+        &json!({ "current_password": chosen_by_admin, "new_password": "only the sme knows" }),
     )
     .await
     .expect(204);

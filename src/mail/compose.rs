@@ -1,0 +1,357 @@
+//! A queued message turned into an email: subject, plain-text and HTML parts from the
+//! templates under `templates/mail/` (askama escapes the HTML part), headers with lettre
+//! (which encodes display names and subjects, so no value can add a header).
+
+use askama::Template;
+use lettre::Message;
+use lettre::message::header::{Header, HeaderName, HeaderValue};
+use lettre::message::{Mailbox, MultiPart};
+
+use super::Notice;
+use crate::db::outbox::OutboxRow;
+
+/// What every message needs beside its own payload.
+#[derive(Debug, Clone)]
+pub struct MailConfig {
+    pub from: Mailbox,
+    /// Base of every link, without a trailing slash.
+    pub public_url: String,
+}
+
+impl MailConfig {
+    pub fn new(from: &str, public_url: &str) -> anyhow::Result<Self> {
+        let from = from
+            .parse::<Mailbox>()
+            .map_err(|error| anyhow::anyhow!("SME_LEDGER_MAIL_FROM is not an address: {error}"))?;
+        let public_url = single_line(public_url.trim())
+            .trim_end_matches('/')
+            .to_owned();
+        if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
+            anyhow::bail!("SME_LEDGER_PUBLIC_URL must start with http:// or https://");
+        }
+        Ok(Self { from, public_url })
+    }
+
+    pub fn invitation_link(&self, token: &str) -> String {
+        format!("{}/invitation?token={token}", self.public_url)
+    }
+
+    pub fn password_reset_link(&self, token: &str) -> String {
+        format!("{}/password-reset?token={token}", self.public_url)
+    }
+
+    /// Where a user turns notices off (the web interface's account page).
+    pub fn preferences_link(&self) -> String {
+        format!("{}/account", self.public_url)
+    }
+}
+
+/// A link with the words that introduce it.
+pub struct Link {
+    pub label: String,
+    pub url: String,
+}
+
+#[derive(Template)]
+#[template(path = "mail/message.txt")]
+struct TextPart<'a> {
+    name: &'a str,
+    paragraphs: &'a [String],
+    link: Option<&'a Link>,
+    footer: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "mail/message.html")]
+struct HtmlPart<'a> {
+    subject: &'a str,
+    name: &'a str,
+    paragraphs: &'a [String],
+    link: Option<&'a Link>,
+    footer: &'a str,
+}
+
+/// What a message says, before it is rendered.
+pub struct Content {
+    pub subject: String,
+    pub paragraphs: Vec<String>,
+    pub link: Option<Link>,
+}
+
+fn day(time: chrono::NaiveDateTime) -> String {
+    time.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+fn credits(n: i64) -> String {
+    if n == 1 {
+        "1 credit".to_owned()
+    } else {
+        format!("{n} credits")
+    }
+}
+
+/// The words of each kind of message.
+pub fn content(config: &MailConfig, notice: &Notice) -> Content {
+    match notice {
+        Notice::Invitation {
+            token,
+            invited_by,
+            expires_at,
+        } => Content {
+            subject: "Your sme-ledger account: choose your password".into(),
+            paragraphs: vec![
+                format!("{invited_by} has created an sme-ledger account for you."),
+                format!(
+                    "Choose your password with the link below. It works once, until {}; \
+                     if it has expired, ask for a new invitation.",
+                    day(*expires_at)
+                ),
+            ],
+            link: Some(Link {
+                label: "Choose your password".into(),
+                url: config.invitation_link(token),
+            }),
+        },
+        Notice::PasswordReset { token, expires_at } => Content {
+            subject: "Reset your sme-ledger password".into(),
+            paragraphs: vec![
+                "Someone asked to reset the password of your sme-ledger account.".into(),
+                format!(
+                    "If it was you, choose a new password with the link below. It works once, \
+                     until {}. Using it signs you out everywhere. If it was not you, ignore \
+                     this message: your password stays as it is.",
+                    day(*expires_at)
+                ),
+            ],
+            link: Some(Link {
+                label: "Choose a new password".into(),
+                url: config.password_reset_link(token),
+            }),
+        },
+        Notice::ItemAccepted {
+            external_ref,
+            exam_code,
+            credits: amount,
+        } => Content {
+            subject: format!("Item {external_ref} accepted"),
+            paragraphs: vec![format!(
+                "Your item {external_ref} for exam {exam_code} was accepted: {} posted to \
+                 your ledger.",
+                credits(*amount)
+            )],
+            link: None,
+        },
+        Notice::ItemRejected {
+            external_ref,
+            exam_code,
+            reason,
+        } => Content {
+            subject: format!("Item {external_ref} rejected"),
+            paragraphs: vec![
+                format!("Your item {external_ref} for exam {exam_code} was rejected."),
+                format!("Reason: {reason}"),
+            ],
+            link: None,
+        },
+        Notice::ItemRevoked {
+            external_ref,
+            exam_code,
+            reason,
+            credits_reversed,
+        } => Content {
+            subject: format!("Item {external_ref} revoked"),
+            paragraphs: vec![
+                format!(
+                    "The acceptance of your item {external_ref} for exam {exam_code} was \
+                     revoked: {} reversed.",
+                    credits(*credits_reversed)
+                ),
+                format!("Reason: {reason}"),
+            ],
+            link: None,
+        },
+        Notice::WorkshopCredited {
+            title,
+            days,
+            credits: amount,
+        } => Content {
+            subject: format!("Workshop credits: {title}"),
+            paragraphs: vec![format!(
+                "Your attendance at {title} was logged: {days} day(s), {} posted to your \
+                 ledger.",
+                credits(*amount)
+            )],
+            link: None,
+        },
+        Notice::ReviewDigest {
+            waiting,
+            oldest_submitted_at,
+        } => Content {
+            subject: format!("Review queue: {waiting} item(s) waiting"),
+            paragraphs: vec![match oldest_submitted_at {
+                Some(oldest) => format!(
+                    "{waiting} item(s) wait for a decision; the oldest was submitted on {}.",
+                    day(*oldest)
+                ),
+                None => format!("{waiting} item(s) wait for a decision."),
+            }],
+            link: Some(Link {
+                label: "Open the review queue".into(),
+                url: format!("{}/review", config.public_url),
+            }),
+        },
+    }
+}
+
+/// Control characters (CR, LF, TAB…) become spaces: one line, whatever a name holds.
+fn single_line(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+/// `List-Unsubscribe` (RFC 2369): where to turn notices off.
+#[derive(Debug, Clone)]
+struct ListUnsubscribe(String);
+
+impl Header for ListUnsubscribe {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("List-Unsubscribe")
+    }
+
+    fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(Self(s.to_owned()))
+    }
+
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), format!("<{}>", single_line(&self.0)))
+    }
+}
+
+/// The email of a queued message. An error means it can never be built (a stored payload
+/// or address that does not parse): trying again cannot help.
+pub fn build(config: &MailConfig, row: &OutboxRow) -> Result<Message, String> {
+    let notice: Notice = serde_json::from_str(&row.payload)
+        .map_err(|error| format!("the stored message cannot be read: {error}"))?;
+    let Content {
+        subject,
+        paragraphs,
+        link,
+    } = content(config, &notice);
+    let subject = single_line(&subject);
+    let name = single_line(&row.recipient_name);
+    let footer = if notice.is_account_message() {
+        "You receive this message because of your account at sme-ledger.".to_owned()
+    } else {
+        format!(
+            "You receive these notices because of your account at sme-ledger. Turn them off \
+             at {}.",
+            config.preferences_link()
+        )
+    };
+    let text = TextPart {
+        name: &name,
+        paragraphs: &paragraphs,
+        link: link.as_ref(),
+        footer: &footer,
+    }
+    .render()
+    .map_err(|error| format!("the text template failed: {error}"))?;
+    let html = HtmlPart {
+        subject: &subject,
+        name: &name,
+        paragraphs: &paragraphs,
+        link: link.as_ref(),
+        footer: &footer,
+    }
+    .render()
+    .map_err(|error| format!("the HTML template failed: {error}"))?;
+    let address = row
+        .recipient
+        .parse()
+        .map_err(|error| format!("the recipient's address is not usable: {error}"))?;
+    let mut builder = Message::builder()
+        .from(config.from.clone())
+        .to(Mailbox::new(Some(name), address))
+        .subject(subject)
+        .message_id(Some(row.message_id.clone()));
+    if !notice.is_account_message() {
+        builder = builder.header(ListUnsubscribe(config.preferences_link()));
+    }
+    builder
+        .multipart(MultiPart::alternative_plain_html(text, html))
+        .map_err(|error| format!("the message cannot be built: {error}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(name: &str, notice: &Notice) -> OutboxRow {
+        let now = chrono::Utc::now().naive_utc();
+        OutboxRow {
+            id: "id".into(),
+            cause: "cause".into(),
+            kind: notice.kind().into(),
+            user_id: None,
+            recipient: "ann@example.org".into(),
+            recipient_name: name.into(),
+            payload: serde_json::to_string(notice).unwrap_or_default(),
+            message_id: "<x@sme-ledger.invalid>".into(),
+            status: "sending".into(),
+            attempts: 1,
+            next_attempt_at: now,
+            locked_until: None,
+            last_error: None,
+            created_at: now,
+            sent_at: None,
+        }
+    }
+
+    /// The message with its quoted-printable parts decoded.
+    fn decoded(message: &Message) -> String {
+        let raw = message.formatted();
+        let bytes =
+            quoted_printable::decode(&raw, quoted_printable::ParseMode::Robust).unwrap_or(raw);
+        String::from_utf8_lossy(&bytes).to_string()
+    }
+
+    fn config() -> MailConfig {
+        MailConfig::new(
+            "sme-ledger <noreply@example.org>",
+            "https://ledger.example.org/",
+        )
+        .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn a_display_name_with_line_breaks_adds_no_header() {
+        let notice = Notice::ItemRejected {
+            external_ref: "EXT-1".into(),
+            exam_code: "CX-1".into(),
+            reason: "<b>off topic</b>".into(),
+        };
+        let message = build(&config(), &row("Ann\r\nBcc: evil@example.org", &notice))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let text = decoded(&message);
+        assert!(!text.lines().any(|line| line.starts_with("Bcc:")), "{text}");
+        assert!(text.contains("List-Unsubscribe: <https://ledger.example.org/account>"));
+        assert!(
+            text.contains("&#60;b&#62;off topic&#60;/b&#62;"),
+            "the HTML part escapes: {text}"
+        );
+    }
+
+    #[test]
+    fn account_messages_carry_no_unsubscribe_header() {
+        let notice = Notice::PasswordReset {
+            token: "abc".into(),
+            expires_at: chrono::Utc::now().naive_utc(),
+        };
+        let message = build(&config(), &row("Ann", &notice)).unwrap_or_else(|e| panic!("{e}"));
+        let text = decoded(&message);
+        assert!(!text.contains("List-Unsubscribe"));
+        assert!(text.contains("Message-ID: <x@sme-ledger.invalid>"));
+        assert!(text.contains("https://ledger.example.org/password-reset?token=abc"));
+    }
+}
