@@ -46,6 +46,7 @@ fn count(conn: &mut DbConn, email: &str, client: &str) -> Result<(), ApiError> {
     // Locked in key order, so that concurrent requests cannot deadlock.
     counters.sort();
     let now = db::now();
+    throttle::ensure_exist(conn, counters.iter().map(|(key, _)| key.as_str()), now)?;
     write_transaction(conn, |conn| {
         let mut previous = Vec::with_capacity(counters.len());
         for (key, _) in &counters {

@@ -167,6 +167,7 @@ impl ThrottlePolicy {
         keys: &ThrottleKeys,
         now: NaiveDateTime,
     ) -> Result<Reservation, ApiError> {
+        throttle::ensure_exist(conn, self.counters(keys).iter().map(|(key, _)| *key), now)?;
         let mut attempt = 0;
         loop {
             attempt += 1;

@@ -130,10 +130,10 @@ pub fn claim_due(
                     outbox::attempts.eq(outbox::attempts + 1),
                 ))
                 .execute(conn)?;
-            if updated == 1 {
-                if let Some(row) = find(conn, &id)? {
-                    claimed.push(row);
-                }
+            if updated == 1
+                && let Some(row) = find(conn, &id)?
+            {
+                claimed.push(row);
             }
         }
         Ok(claimed)

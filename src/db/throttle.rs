@@ -24,6 +24,42 @@ pub fn find(conn: &mut DbConn, key: &str) -> QueryResult<Option<CounterRow>> {
         .optional()
 }
 
+/// Makes sure the counters `keys` exist (a new one counts nothing yet), each in a short
+/// transaction of its own; a counter another request creates at the same moment is fine.
+///
+/// Call before a transaction that locks several counters: locking in key order prevents
+/// deadlocks only if every row exists, since a missing row takes no lock and one created
+/// meanwhile by another request would be locked out of order (PostgreSQL reports the
+/// deadlock and rolls one request back).
+pub fn ensure_exist<'a>(
+    conn: &mut DbConn,
+    keys: impl IntoIterator<Item = &'a str>,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    for key in keys {
+        if find(conn, key)?.is_some() {
+            continue;
+        }
+        let fresh = CounterRow {
+            key: key.to_owned(),
+            failures: 0,
+            window_started_at: now,
+            locked_until: None,
+        };
+        let created = super::write_transaction(conn, |conn| {
+            diesel::insert_into(login_throttle::table)
+                .values(&fresh)
+                .execute(conn)
+        });
+        match created {
+            Ok(_) => {}
+            Err(error) if super::is_unique_violation(&error) => {}
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(())
+}
+
 /// Writes the counter, creating it if needed. Call inside a write transaction. Two
 /// transactions creating the same counter at once: one gets a unique violation.
 pub fn store(conn: &mut DbConn, counter: &CounterRow) -> QueryResult<()> {
