@@ -144,6 +144,20 @@ pub struct Settings {
     /// Largest accepted JSON body, in bytes.
     #[arg(long, env = "SME_LEDGER_MAX_BODY_BYTES", default_value_t = 65_536)]
     pub max_body_bytes: usize,
+
+    /// The address people open in their browser, e.g. `https://ledger.example.org`. When it
+    /// is https, the web session cookie is `__Host-sme_session` and `Secure`; forms are only
+    /// accepted from this origin. Unset: the address the browser used (`Host`), plain http.
+    #[arg(long, env = "SME_LEDGER_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// Minutes a web session may stay unused before it ends.
+    #[arg(long, env = "SME_LEDGER_SESSION_IDLE_MINUTES", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=10_080))]
+    pub session_idle_minutes: u64,
+
+    /// Hours after sign-in a web session ends, however busy.
+    #[arg(long, env = "SME_LEDGER_SESSION_MAX_HOURS", default_value_t = 12, value_parser = clap::value_parser!(u64).range(1..=720))]
+    pub session_max_hours: u64,
 }
 
 impl Settings {

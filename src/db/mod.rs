@@ -12,6 +12,7 @@ pub mod refresh_tokens;
 pub mod schema;
 pub mod throttle;
 pub mod users;
+pub mod web_sessions;
 pub mod workshops;
 
 use std::future::Future;
