@@ -12,8 +12,11 @@ mod auth;
 mod csrf;
 mod errors;
 mod forms;
+mod review;
 mod session;
 mod sme;
+mod smes;
+mod workshops;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -94,9 +97,21 @@ page_table! {
     "/account/password" => { get: auth::password_page, post: auth::change_password },
     "/items" => { get: sme::my_items },
     "/items/new" => { get: sme::submit_page, post: sme::submit },
+    "/items/{id}" => { get: review::item_page },
     "/items/{id}/withdraw" => { post: sme::withdraw },
+    "/items/{id}/accept" => { post: review::accept },
+    "/items/{id}/reject" => { post: review::reject },
+    "/items/{id}/revoke" => { post: review::revoke },
     "/statement" => { get: sme::statement },
     "/workshop-days" => { get: sme::workshop_days },
+    "/review" => { get: review::queue },
+    "/review/accept" => { post: review::bulk_accept },
+    "/smes" => { get: smes::list },
+    "/smes/new" => { get: smes::new_page, post: smes::create },
+    "/workshops" => { get: workshops::list },
+    "/workshops/new" => { get: workshops::new_page, post: workshops::create },
+    "/workshops/{id}" => { get: workshops::show },
+    "/workshops/{id}/attendance" => { post: workshops::log_attendance },
 }
 
 /// The page routes, and the fallback that answers unknown paths: a problem+json 404 under

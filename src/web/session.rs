@@ -119,11 +119,6 @@ fn cookie(req: &HttpRequest, name: &str) -> Option<String> {
         .filter(|value| !value.is_empty() && value.len() <= 128)
 }
 
-/// The raw session id the browser sent, if any (sign-out ends it even if already expired).
-pub fn session_cookie(req: &HttpRequest, config: &WebConfig) -> Option<String> {
-    cookie(req, config.cookie_name)
-}
-
 /// Sets the session cookie on `response`.
 pub fn set_cookie(response: &mut HttpResponse, config: &WebConfig, session_id: &str) {
     let secure = if config.secure_cookie { "; Secure" } else { "" };

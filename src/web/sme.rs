@@ -237,6 +237,14 @@ pub struct Once {
 }
 
 impl Once {
+    pub fn new(user_id: String, key: Option<String>, fingerprint: String) -> Self {
+        Self {
+            user_id,
+            key,
+            fingerprint,
+        }
+    }
+
     /// Runs `effect` in a write transaction, at most once per key.
     pub fn run(
         &self,
