@@ -8,7 +8,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::TimeDelta;
+use chrono::{NaiveDateTime, TimeDelta};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
@@ -104,22 +104,31 @@ pub fn resume(
     let Some((session, user)) = web_sessions::find_with_user(conn, &hash)? else {
         return Ok(None);
     };
-    let now = db::now();
-    let live = session.expires_at > now
-        && session.last_seen_at + lifetimes.idle > now
-        && !user.disabled
-        && user.token_version == session.token_version;
-    if !live {
+    if !is_live(&session, &user, db::now(), lifetimes) {
         web_sessions::delete(conn, &hash)?;
         return Ok(None);
     }
-    web_sessions::touch(conn, &hash, now)?;
+    web_sessions::touch(conn, &hash, db::now())?;
     Ok(Some(Resumed {
         id_hash: hash,
         user,
         csrf_token: session.csrf_token,
         flash: session.flash,
     }))
+}
+
+/// Whether a session still opens pages at `now`: within both timeouts, its account enabled
+/// and at the token version it was opened under.
+pub fn is_live(
+    session: &WebSessionRow,
+    user: &UserRow,
+    now: NaiveDateTime,
+    lifetimes: Lifetimes,
+) -> bool {
+    session.expires_at > now
+        && session.last_seen_at + lifetimes.idle > now
+        && !user.disabled
+        && user.token_version == session.token_version
 }
 
 /// Leaves a one-line message for the next page the session shows.
@@ -130,4 +139,81 @@ pub fn flash(conn: &mut DbConn, id_hash: &str, message: &str) -> Result<(), ApiE
 /// Sign-out: the session of `id_hash` (see [`id_hash`]) ends. Unknown ones are ignored.
 pub fn end(conn: &mut DbConn, id_hash: &str) -> Result<(), ApiError> {
     Ok(web_sessions::delete(conn, id_hash)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Role;
+
+    fn at(minutes: i64) -> NaiveDateTime {
+        chrono::DateTime::from_timestamp(1_800_000_000, 0)
+            .map(|start| start.naive_utc())
+            .unwrap_or_default()
+            + TimeDelta::minutes(minutes)
+    }
+
+    fn fixture() -> (WebSessionRow, UserRow, Lifetimes) {
+        let session = WebSessionRow {
+            id_hash: id_hash("id"),
+            user_id: "u".into(),
+            token_version: 3,
+            csrf_token: "t".into(),
+            flash: None,
+            created_at: at(0),
+            last_seen_at: at(0),
+            expires_at: at(12 * 60),
+        };
+        let user = UserRow {
+            id: "u".into(),
+            email: "ann@example.org".into(),
+            display_name: "Ann".into(),
+            role: Role::Sme,
+            password_hash: String::new(),
+            disabled: false,
+            must_change_password: false,
+            token_version: 3,
+            created_at: at(0),
+            updated_at: at(0),
+        };
+        let lifetimes = Lifetimes {
+            idle: TimeDelta::minutes(30),
+            absolute: TimeDelta::hours(12),
+        };
+        (session, user, lifetimes)
+    }
+
+    #[test]
+    fn a_session_ends_after_its_idle_timeout() {
+        let (session, user, lifetimes) = fixture();
+        assert!(is_live(&session, &user, at(29), lifetimes));
+        assert!(!is_live(&session, &user, at(30), lifetimes));
+    }
+
+    #[test]
+    fn a_busy_session_still_ends_at_its_absolute_timeout() {
+        let (mut session, user, lifetimes) = fixture();
+        session.last_seen_at = at(12 * 60 - 1);
+        assert!(is_live(&session, &user, at(12 * 60 - 1), lifetimes));
+        assert!(!is_live(&session, &user, at(12 * 60), lifetimes));
+    }
+
+    #[test]
+    fn a_session_ends_when_the_account_is_disabled_or_its_token_version_moves() {
+        let (session, mut user, lifetimes) = fixture();
+        user.token_version = 4;
+        assert!(!is_live(&session, &user, at(1), lifetimes));
+        user.token_version = 3;
+        user.disabled = true;
+        assert!(!is_live(&session, &user, at(1), lifetimes));
+    }
+
+    #[test]
+    fn session_ids_are_random_and_stored_only_hashed() {
+        let (one, two) = (random_token(), random_token());
+        assert_ne!(one, two);
+        assert!(one.len() >= 43, "at least 256 bits");
+        assert_eq!(id_hash(&one).len(), 64);
+        assert_ne!(id_hash(&one), one);
+    }
 }

@@ -76,6 +76,15 @@ pub async fn sign_in(req: HttpRequest, posted: PublicPost) -> Result<HttpRespons
     let client = crate::http::client_address(&req);
     match web_sessions::sign_in(&state, login, &client, config.lifetimes).await {
         Ok(session_id) => {
+            // A session the browser brought along ends: the id is never carried across a
+            // sign-in (session fixation).
+            if let Some(previous) = session::cookie(&req, config.cookie_name) {
+                let hash = web_sessions::id_hash(&previous);
+                state
+                    .db
+                    .run(move |conn| web_sessions::end(conn, &hash))
+                    .await?;
+            }
             let mut response = see_other(&next);
             session::set_cookie(&mut response, &config, &session_id);
             Ok(response)

@@ -108,7 +108,7 @@ pub fn shared(req: &HttpRequest) -> Result<(web::Data<AppState>, web::Data<WebCo
 }
 
 /// The value of cookie `name`.
-fn cookie(req: &HttpRequest, name: &str) -> Option<String> {
+pub fn cookie(req: &HttpRequest, name: &str) -> Option<String> {
     req.headers()
         .get_all(header::COOKIE)
         .filter_map(|value| value.to_str().ok())

@@ -23,4 +23,5 @@ mod resilience;
 mod secrets;
 mod tokens;
 mod users;
+mod web;
 mod workshops;
