@@ -426,3 +426,54 @@ def test_a_manager_logs_attendance_for_several_smes_and_days_all_or_nothing(serv
     page.goto("/workshop-days")
     assert title in page.content()
     pages.check("my-workshop-days")
+
+
+def test_pages_work_at_320_pixels_and_by_keyboard(service, browser):
+    sme = service.user("sme")
+    context = browser.new_context(base_url=service.base, viewport={"width": 320, "height": 640})
+    page = context.new_page()
+    pages = Pages(page)
+    sign_in(page, sme["email"])
+    for path, name in [("/", "narrow-sme-home"), ("/items/new", "narrow-submit-item"),
+                       ("/statement", "narrow-statement")]:
+        page.goto(path)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 320, f"{path} is {width} px wide at 320"
+        pages.check(name)
+    # The first Tab reaches the skip link, which moves to the main content.
+    page.goto("/items/new")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip-link"
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
+    # A whole submission by keyboard alone.
+    reference = ref()
+    page.focus("#external_ref")
+    page.keyboard.type(reference)
+    page.keyboard.press("Tab")
+    page.keyboard.type("200-301")
+    page.keyboard.press("Tab")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Space")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Space")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/items$"))
+    assert f"Submitted item {reference}" in page.content()
+    context.close()
+
+
+def test_other_roles_get_a_home_that_says_where_to_go(service, page, pages):
+    auditor = service.user("auditor")
+    sign_in(page, auditor["email"])
+    assert "You are signed in as auditor" in page.content()
+    pages.check("auditor-home")
+    response = page.goto("/review/accept")
+    assert response.status == 405
+    response = page.goto("/smes/new")
+    assert response.status == 403
+    assert "Request id" in page.content()
+    pages.check("forbidden")
