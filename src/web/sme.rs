@@ -30,8 +30,16 @@ pub struct Choice {
     pub label: String,
 }
 
-/// `technology_core` → `Technology core`.
+/// A stored name as people read it: `technology_core` → `Technology core`, with the
+/// program's own capitalisation (`CCIE lab`, `SME program`).
 pub fn humanize(name: &str) -> String {
+    match name {
+        "ccie_lab" => return "CCIE lab".into(),
+        "sme_program" => return "SME program".into(),
+        "mqc" => return "MQC".into(),
+        "jta" => return "JTA".into(),
+        _ => {}
+    }
     let spaced = name.replace('_', " ");
     let mut chars = spaced.chars();
     match chars.next() {
@@ -40,12 +48,21 @@ pub fn humanize(name: &str) -> String {
     }
 }
 
+/// A name as a form offers it, with what it covers where the name alone does not say.
+fn describe(name: &str) -> String {
+    match name {
+        "technology_core" => "Technology core (professional core exams)".into(),
+        "specialist" => "Specialist (specialist and concentration exams)".into(),
+        other => humanize(other),
+    }
+}
+
 pub fn choices(values: impl IntoIterator<Item = &'static str>) -> Vec<Choice> {
     values
         .into_iter()
         .map(|value| Choice {
             value,
-            label: humanize(value),
+            label: describe(value),
         })
         .collect()
 }
