@@ -35,6 +35,33 @@ struct ErrorPage {
     request_id: String,
 }
 
+/// What an error page said, kept on its response so that [`super::security_headers`] can
+/// render it again inside the signed-in frame (navigation and sign-out) when the request had
+/// a session.
+#[derive(Clone)]
+pub struct ErrorPageContent {
+    heading: &'static str,
+    message: String,
+    request_id: String,
+}
+
+impl ErrorPageContent {
+    /// The page again, framed for `who`.
+    pub fn render_for(&self, who: &super::SignedIn, status: StatusCode) -> HttpResponse {
+        let page = ErrorPage {
+            layout: Layout::signed_in(who, self.heading, ""),
+            status: status.as_u16(),
+            heading: self.heading,
+            message: self.message.clone(),
+            request_id: self.request_id.clone(),
+        };
+        let body = page.render().unwrap_or_else(|_| self.heading.to_owned());
+        HttpResponse::build(status)
+            .content_type("text/html; charset=utf-8")
+            .body(body)
+    }
+}
+
 /// Only a local path (`/…`, not `//host` nor `/\host`) may be a `next` target.
 pub fn local_path(next: &str) -> Option<&str> {
     let local = next.starts_with('/')
@@ -116,17 +143,24 @@ impl ResponseError for WebError {
             _ => {}
         }
         let (status, heading, message) = self.page();
-        let page = ErrorPage {
-            layout: Layout::public(heading),
-            status: status.as_u16(),
+        let content = ErrorPageContent {
             heading,
             message,
             request_id: crate::telemetry::current_request_id(),
         };
+        let page = ErrorPage {
+            layout: Layout::public(heading),
+            status: status.as_u16(),
+            heading,
+            message: content.message.clone(),
+            request_id: content.request_id.clone(),
+        };
         let body = page.render().unwrap_or_else(|_| heading.to_owned());
-        HttpResponse::build(status)
+        let mut response = HttpResponse::build(status)
             .content_type("text/html; charset=utf-8")
-            .body(body)
+            .body(body);
+        response.extensions_mut().insert(content);
+        response
     }
 }
 

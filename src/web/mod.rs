@@ -18,7 +18,8 @@ mod sme;
 mod smes;
 mod workshops;
 
-use actix_web::body::MessageBody;
+use actix_web::HttpMessage;
+use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::Next;
@@ -125,10 +126,34 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// `Cache-Control: no-store` on any page that did not choose its own caching.
 pub async fn security_headers(
     req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let is_page = !req.path().starts_with("/api/");
-    let mut response = next.call(req).await?;
+    let mut response = next.call(req).await?.map_into_boxed_body();
+    // An error page met by someone signed in keeps their navigation and sign-out.
+    let reframed = {
+        let content = response
+            .response()
+            .extensions()
+            .get::<errors::ErrorPageContent>()
+            .cloned();
+        let who = response.request().extensions().get::<SignedIn>().cloned();
+        content
+            .zip(who)
+            .map(|(content, who)| content.render_for(&who, response.status()))
+    };
+    if let Some(page) = reframed {
+        let request_id = response
+            .headers()
+            .get(crate::telemetry::REQUEST_ID_HEADER)
+            .cloned();
+        response = response.into_response(page);
+        if let Some(request_id) = request_id {
+            response
+                .headers_mut()
+                .insert(crate::telemetry::REQUEST_ID_HEADER, request_id);
+        }
+    }
     if is_page {
         let headers = response.headers_mut();
         headers.insert(

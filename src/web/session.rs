@@ -66,7 +66,7 @@ impl SignedIn {
             .db
             .run(move |conn| web_sessions::resume(conn, &session_id, lifetimes))
             .await?;
-        Ok(resumed.map(|resumed| {
+        let signed_in = resumed.map(|resumed| {
             tracing::Span::current().record("user_id", resumed.user.id.as_str());
             SignedIn {
                 user_id: resumed.user.id,
@@ -78,7 +78,12 @@ impl SignedIn {
                 flash: resumed.flash,
                 session_hash: resumed.id_hash,
             }
-        }))
+        });
+        // Kept for this request, so that an error page still shows who is signed in.
+        if let Some(signed_in) = &signed_in {
+            actix_web::HttpMessage::extensions_mut(req).insert(signed_in.clone());
+        }
+        Ok(signed_in)
     }
 
     /// Refuses anyone without one of `roles`, as a page (403).

@@ -476,4 +476,6 @@ def test_other_roles_get_a_home_that_says_where_to_go(service, page, pages):
     response = page.goto("/smes/new")
     assert response.status == 403
     assert "Request id" in page.content()
+    # An error page keeps the navigation and the sign-out of whoever is signed in.
+    assert page.locator("header button:has-text('Sign out')").count() == 1
     pages.check("forbidden")
