@@ -19,6 +19,9 @@ use crate::db::{self, DbConn, users, write_transaction};
 use crate::error::ApiError;
 use crate::state::AppState;
 
+/// How often a session's last use is written down.
+const TOUCH_EVERY: TimeDelta = TimeDelta::seconds(60);
+
 /// How long a session lives.
 #[derive(Debug, Clone, Copy)]
 pub struct Lifetimes {
@@ -108,7 +111,13 @@ pub fn resume(
         web_sessions::delete(conn, &hash)?;
         return Ok(None);
     }
-    web_sessions::touch(conn, &hash, db::now())?;
+    // Most page views write nothing: the idle clock is moved at most once a minute (so a
+    // session may end up to a minute before its idle timeout), and a flash is cleared only
+    // when there is one.
+    let now = db::now();
+    if session.flash.is_some() || now - session.last_seen_at >= TOUCH_EVERY {
+        web_sessions::touch(conn, &hash, now)?;
+    }
     Ok(Some(Resumed {
         id_hash: hash,
         user,
