@@ -113,9 +113,11 @@ impl FromRequest for Posted {
         let req = req.clone();
         let payload = payload.take();
         Box::pin(async move {
+            // The (bounded) body is read before any check: a refusal that left it unread
+            // would close the connection under the client's next request.
+            let fields = Fields::parse(&read_body(payload).await?);
             csrf::check_origin(&req, &*config(&req)?)?;
             let who = SignedIn::extract(&req).await?;
-            let fields = Fields::parse(&read_body(payload).await?);
             csrf::check_token(&who.csrf_token, fields.get("csrf_token"))?;
             Ok(Posted { who, fields })
         })
@@ -135,8 +137,8 @@ impl FromRequest for PublicPost {
         let req = req.clone();
         let payload = payload.take();
         Box::pin(async move {
-            csrf::check_origin(&req, &*config(&req)?)?;
             let fields = Fields::parse(&read_body(payload).await?);
+            csrf::check_origin(&req, &*config(&req)?)?;
             Ok(PublicPost { fields })
         })
     }

@@ -295,3 +295,34 @@ async fn the_stylesheet_is_cached_for_a_year_under_its_content_hash() {
         .await;
     assert_eq!(stale.unwrap().status(), 404);
 }
+
+#[tokio::test]
+async fn every_page_but_sign_in_and_the_stylesheet_needs_a_session() {
+    let app = spawn_app().await;
+    let public = ["/", "/sign-in", "/static/{name}"];
+    for (method, path) in sme_ledger::web::ROUTES {
+        if public.contains(path) && *method == "get" {
+            continue;
+        }
+        if *path == "/sign-in" {
+            continue;
+        }
+        let url = app.url(&path.replace("{id}", &uuid::Uuid::new_v4().to_string()));
+        let request = match *method {
+            "get" => app.client.get(url),
+            "post" => app
+                .client
+                .post(url)
+                .header(ORIGIN, &app.address)
+                .form(&[("csrf_token", "x")]),
+            other => panic!("a page route with method {other}"),
+        };
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), 303, "{method} {path}");
+        let location = response.headers()[LOCATION].to_str().unwrap();
+        assert!(
+            location.starts_with("/sign-in"),
+            "{method} {path} → {location}"
+        );
+    }
+}
