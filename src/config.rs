@@ -168,6 +168,7 @@ pub struct Settings {
     /// interface). Unset: no separate listener.
     #[arg(long, env = "SME_LEDGER_METRICS_BIND")]
     pub metrics_bind: Option<SocketAddr>,
+
     /// SMTP server for outgoing mail: `smtp://user:pass@host:587?tls=required` (STARTTLS),
     /// `smtps://user:pass@host:465` (TLS), `smtp://host:25` (a local relay, no TLS). Prefer
     /// the environment variable (it may hold a password). Unset: each message is written as
@@ -183,8 +184,11 @@ pub struct Settings {
     )]
     pub mail_from: String,
 
-    /// Address at which people reach the service; links in messages start with it.
-    /// Default: `http://` and the address listened on.
+    /// The address people open in their browser, e.g. `https://ledger.example.org`. Links in
+    /// messages start with it (default: `http://` and the address listened on). When it is
+    /// https, the web session cookie is `__Host-sme_session` and `Secure`, and forms are only
+    /// accepted from this origin; unset, forms must come from the address the browser used
+    /// (`Host`), over plain http.
     #[arg(long, env = "SME_LEDGER_PUBLIC_URL")]
     pub public_url: Option<String>,
 
@@ -200,6 +204,13 @@ pub struct Settings {
     /// (at most 6 hours).
     #[arg(long, env = "SME_LEDGER_MAIL_RETRY_BASE_MS", default_value_t = 30_000)]
     pub mail_retry_base_ms: u64,
+    /// Minutes a web session may stay unused before it ends.
+    #[arg(long, env = "SME_LEDGER_SESSION_IDLE_MINUTES", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=10_080))]
+    pub session_idle_minutes: u64,
+
+    /// Hours after sign-in a web session ends, however busy.
+    #[arg(long, env = "SME_LEDGER_SESSION_MAX_HOURS", default_value_t = 12, value_parser = clap::value_parser!(u64).range(1..=720))]
+    pub session_max_hours: u64,
 }
 
 impl Settings {

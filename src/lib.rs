@@ -21,5 +21,6 @@ pub mod seed;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+pub mod web;
 
 pub use startup::Application;

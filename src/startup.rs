@@ -53,13 +53,17 @@ impl Application {
         start_mail_worker(&settings, &state, port)?;
         let workers = settings.workers.unwrap_or_else(default_parallelism).max(1);
         let data = web::Data::new(state);
+        let web_config = web::Data::new(crate::web::WebConfig::from_settings(&settings)?);
         let server = HttpServer::new({
             let data = data.clone();
             move || {
                 App::new()
                     .app_data(data.clone())
+                    .app_data(web_config.clone())
                     .route("/metrics", web::get().to(metrics::scrape_with_token))
                     .configure(http::configure(data.limits.max_body_bytes))
+                    .configure(crate::web::configure)
+                    .wrap(middleware::from_fn(crate::web::security_headers))
                     .wrap(middleware::from_fn(metrics::track))
                     .wrap(middleware::from_fn(telemetry::request_span))
             }

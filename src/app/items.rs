@@ -566,6 +566,92 @@ pub fn history(conn: &mut DbConn, actor: &Actor, item_id: &str) -> Result<ItemHi
     })
 }
 
+/// How many items are in each status: an SME's own; everyone's for program managers and
+/// auditors.
+pub fn status_counts(conn: &mut DbConn, actor: &Actor) -> Result<Vec<(ItemStatus, i64)>, ApiError> {
+    policy::require(actor, &READERS)?;
+    let own = actor.is(Role::Sme).then_some(actor.id.as_str());
+    Ok(items::count_by_status(conn, own)?)
+}
+
+/// Who submitted an item, as people read it.
+#[derive(Debug, Clone)]
+pub struct Author {
+    pub display_name: String,
+    pub email: String,
+}
+
+/// The review queue: submitted items oldest first, with their authors, and how many wait in
+/// all under the same filters.
+#[derive(Debug, Clone)]
+pub struct Queue {
+    pub items: Vec<ItemDetails>,
+    pub authors: HashMap<String, Author>,
+    pub waiting: i64,
+}
+
+/// Program manager, auditor: one page of the review queue (the `status` of `query` is
+/// ignored: the queue is the submitted items), in a fixed number of queries.
+pub fn queue(
+    conn: &mut DbConn,
+    actor: &Actor,
+    query: ItemQuery,
+    after: Option<(NaiveDateTime, String)>,
+    limit: i64,
+) -> Result<Queue, ApiError> {
+    policy::require(actor, &[Role::ProgramManager, Role::Auditor])?;
+    let filter = ItemFilter {
+        sme_id: query.sme_id,
+        reference_key: query.external_ref.map(|r| r.key().to_owned()),
+        exam_code: query.exam_code,
+        status: Some(ItemStatus::Submitted),
+        exam_tier: query.exam_tier,
+        item_type: query.item_type,
+        submitted_from: query.submitted_from,
+        submitted_before: query.submitted_before,
+    };
+    let waiting = items::count(
+        conn,
+        &ItemFilter {
+            reference_key: None,
+            submitted_from: None,
+            submitted_before: None,
+            ..filter.clone()
+        },
+    )?;
+    let rows = items::page(conn, &filter, after, limit)?;
+    let authors = authors(conn, rows.iter().map(|row| row.sme_id.clone()))?;
+    Ok(Queue {
+        items: details(conn, rows, true)?,
+        authors,
+        waiting,
+    })
+}
+
+/// The names and emails of the accounts among `ids`, in one query.
+pub fn authors(
+    conn: &mut DbConn,
+    ids: impl IntoIterator<Item = String>,
+) -> Result<HashMap<String, Author>, ApiError> {
+    let ids: Vec<String> = ids
+        .into_iter()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    Ok(crate::db::users::names_and_emails(conn, &ids)?
+        .into_iter()
+        .map(|(id, display_name, email)| {
+            (
+                id,
+                Author {
+                    display_name,
+                    email,
+                },
+            )
+        })
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

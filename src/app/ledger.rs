@@ -141,3 +141,31 @@ pub fn verify(conn: &mut DbConn, actor: &Actor) -> Result<Verification, ApiError
     policy::require(actor, &[Role::Auditor, Role::Admin])?;
     ledger::verify(conn)
 }
+
+/// SME (own entries only, whatever `sme_id` asks), program manager, auditor: the newest
+/// entries first (before `before_seq` if given), each with its item's reference or its
+/// workshop's title, in one query.
+pub fn newest_with_labels(
+    conn: &mut DbConn,
+    actor: &Actor,
+    query: EntryQuery,
+    before_seq: Option<i64>,
+    limit: i64,
+) -> Result<Vec<entries::LabelledRow>, ApiError> {
+    policy::require(actor, &[Role::Sme, Role::ProgramManager, Role::Auditor])?;
+    let Some(sme_id) = policy::own_sme_scope(actor, query.sme_id).filter() else {
+        return Ok(Vec::new());
+    };
+    let filter = EntryFilter {
+        sme_id,
+        kind: query.kind,
+        item_id: query.item_id,
+        workshop_id: query.workshop_id,
+        posted_from: query.posted_from,
+        posted_before: query.posted_before,
+        ..EntryFilter::default()
+    };
+    Ok(entries::labelled_newest_first(
+        conn, &filter, before_seq, limit,
+    )?)
+}

@@ -16,6 +16,7 @@ pub mod rates;
 pub mod reports;
 pub mod sessions;
 pub mod users;
+pub mod web_sessions;
 pub mod workshops;
 
 use std::future::Future;

@@ -94,6 +94,27 @@ pub struct Login {
 /// password is checked, so parallel guesses cannot outrun the limit. `client` is the
 /// caller's address, as the throttle counts it.
 pub async fn login(state: &AppState, login: Login, client: &str) -> Result<TokenPair, ApiError> {
+    let user = authenticate(state, login, client).await?;
+    let pair = state
+        .db
+        .run({
+            let state = state.clone();
+            move |conn| {
+                let family = uuid::Uuid::new_v4().to_string();
+                issue_pair(&state, conn, &user.id, user.token_version, &family)
+            }
+        })
+        .await?;
+    Ok(pair)
+}
+
+/// The check behind every sign-in (the API's login and the web interface's sign-in form):
+/// the throttle, the password, and the one generic failure. Returns the active account.
+pub async fn authenticate(
+    state: &AppState,
+    login: Login,
+    client: &str,
+) -> Result<users::UserRow, ApiError> {
     let Login { email, password } = login;
     let email = Email::parse(&email)
         .map(|email| email.as_str().to_owned())
@@ -119,19 +140,12 @@ pub async fn login(state: &AppState, login: Login, client: &str) -> Result<Token
 
     match active {
         Some(user) if verified => {
-            let pair = state
+            state
                 .db
-                .run({
-                    let state = state.clone();
-                    move |conn| {
-                        throttle.release_after_success(conn, &keys, &reservation)?;
-                        let family = uuid::Uuid::new_v4().to_string();
-                        issue_pair(&state, conn, &user.id, user.token_version, &family)
-                    }
-                })
+                .run(move |conn| throttle.release_after_success(conn, &keys, &reservation))
                 .await?;
             tracing::info!(event = "login_succeeded", "login");
-            Ok(pair)
+            Ok(user)
         }
         // The failure was counted when the attempt was reserved.
         _ => {

@@ -334,6 +334,23 @@ pub fn list(
     })
 }
 
+/// Most SME accounts a choice list offers.
+pub const MAX_SME_CHOICES: i64 = 1_000;
+
+/// Admin, program manager, auditor: the active SME accounts in creation order (at most
+/// [`MAX_SME_CHOICES`]), for choosing one by name in a form or a filter.
+pub fn active_smes(conn: &mut DbConn, actor: &Actor) -> Result<Vec<users::UserRow>, ApiError> {
+    policy::require(actor, &READERS)?;
+    let filter = users::UserFilter {
+        role: Some(Role::Sme),
+        email: None,
+    };
+    Ok(users::page(conn, None, &filter, MAX_SME_CHOICES)?
+        .into_iter()
+        .filter(|user| !user.disabled)
+        .collect())
+}
+
 /// An account the actor may see: any, for admins, program managers and auditors; an SME
 /// only their own (anyone else's is "not found").
 pub fn show(conn: &mut DbConn, actor: &Actor, id: &str) -> Result<users::UserRow, ApiError> {

@@ -212,3 +212,39 @@ pub fn shared_reference_keys(conn: &mut DbConn, keys: &[String]) -> QueryResult<
         .map(|(key, _)| key)
         .collect())
 }
+
+/// How many items of `sme_id` (everyone's when `None`) are in each status.
+pub fn count_by_status(
+    conn: &mut DbConn,
+    sme_id: Option<&str>,
+) -> QueryResult<Vec<(ItemStatus, i64)>> {
+    let mut query = items::table
+        .group_by(items::status)
+        .select((items::status, diesel::dsl::count_star()))
+        .into_boxed();
+    if let Some(sme_id) = sme_id {
+        query = query.filter(items::sme_id.eq(sme_id.to_owned()));
+    }
+    query.load(conn)
+}
+
+/// How many items match `filter`.
+pub fn count(conn: &mut DbConn, filter: &ItemFilter) -> QueryResult<i64> {
+    let mut query = items::table.select(diesel::dsl::count_star()).into_boxed();
+    if let Some(sme_id) = &filter.sme_id {
+        query = query.filter(items::sme_id.eq(sme_id.clone()));
+    }
+    if let Some(status) = &filter.status {
+        query = query.filter(items::status.eq(*status));
+    }
+    if let Some(tier) = &filter.exam_tier {
+        query = query.filter(items::exam_tier.eq(*tier));
+    }
+    if let Some(item_type) = &filter.item_type {
+        query = query.filter(items::item_type.eq(*item_type));
+    }
+    if let Some(exam_code) = &filter.exam_code {
+        query = query.filter(items::exam_code.eq(exam_code.clone()));
+    }
+    query.first(conn)
+}

@@ -316,6 +316,44 @@ pub fn attributed_page(
         .load(conn)
 }
 
+/// An entry with the names a person reads beside it: the item's external reference and exam,
+/// the workshop's title.
+#[derive(Debug, Clone, Queryable)]
+pub struct LabelledRow {
+    pub entry: LedgerEntryRow,
+    pub external_ref: Option<String>,
+    pub exam_code: Option<String>,
+    pub workshop_title: Option<String>,
+}
+
+/// Like [`page`], newest first (before `before_seq` if given), each entry with its labels, in
+/// one query.
+pub fn labelled_newest_first(
+    conn: &mut DbConn,
+    filter: &EntryFilter,
+    before_seq: Option<i64>,
+    limit: i64,
+) -> QueryResult<Vec<LabelledRow>> {
+    let query = ledger_entries::table
+        .left_join(items::table)
+        .left_join(workshops::table)
+        .select((
+            LedgerEntryRow::as_select(),
+            items::external_ref.nullable(),
+            items::exam_code.nullable(),
+            workshops::title.nullable(),
+        ))
+        .into_boxed();
+    let mut query = filtered!(query, filter, 0_i64);
+    if let Some(before) = before_seq {
+        query = query.filter(ledger_entries::seq.lt(before));
+    }
+    query
+        .order(ledger_entries::seq.desc())
+        .limit(limit)
+        .load(conn)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,6 +15,7 @@ pub mod schema;
 pub mod serving;
 pub mod throttle;
 pub mod users;
+pub mod web_sessions;
 pub mod workshops;
 
 use std::future::Future;

@@ -222,6 +222,21 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    web_sessions (id_hash) {
+        id_hash -> Text,
+        user_id -> Text,
+        token_version -> BigInt,
+        csrf_token -> Text,
+        flash -> Nullable<Text>,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(web_sessions -> users (user_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     refresh_tokens,
@@ -239,4 +254,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     credited_references,
     outbox,
     account_tokens,
+    web_sessions,
 );

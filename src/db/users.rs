@@ -218,6 +218,20 @@ pub fn display_names(conn: &mut DbConn, ids: &[String]) -> QueryResult<Vec<(Stri
         .load(conn)
 }
 
+/// `(id, display_name, email)` of the users among `ids`.
+pub fn names_and_emails(
+    conn: &mut DbConn,
+    ids: &[String],
+) -> QueryResult<Vec<(String, String, String)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    users::table
+        .filter(users::id.eq_any(ids))
+        .select((users::id, users::display_name, users::email))
+        .load(conn)
+}
+
 /// Takes the row lock of every active admin until the transaction ends (PostgreSQL; on
 /// SQLite the write transaction already holds the one write lock). A row that a concurrent
 /// transaction disables is skipped once that transaction commits.

@@ -28,4 +28,5 @@ mod secrets;
 mod smtp_sink;
 mod tokens;
 mod users;
+mod web;
 mod workshops;

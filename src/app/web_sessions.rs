@@ -1,0 +1,229 @@
+//! Browser sessions of the web interface: opened by a sign-in (the API's throttle and
+//! generic failure, through [`sessions::authenticate`]), resumed on every page, ended by
+//! sign-out, by their idle or absolute timeout, and by anything that raises the account's
+//! token version (disable, role change, password change, logout-all).
+//!
+//! The browser holds a random 256-bit id; the database holds only its SHA-256, so a copy of
+//! the database cannot be used to take over a session.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{NaiveDateTime, TimeDelta};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+use super::sessions::{self, Login};
+use crate::db::users::UserRow;
+use crate::db::web_sessions::{self, WebSessionRow};
+use crate::db::{self, DbConn, users, write_transaction};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// How often a session's last use is written down.
+const TOUCH_EVERY: TimeDelta = TimeDelta::seconds(60);
+
+/// How long a session lives.
+#[derive(Debug, Clone, Copy)]
+pub struct Lifetimes {
+    /// Ends a session unused for this long.
+    pub idle: TimeDelta,
+    /// Ends a session this long after sign-in, however busy.
+    pub absolute: TimeDelta,
+}
+
+/// A session resumed from its cookie.
+#[derive(Debug, Clone)]
+pub struct Resumed {
+    pub id_hash: String,
+    pub user: UserRow,
+    pub csrf_token: String,
+    /// The message left for this page by the previous action, now taken away.
+    pub flash: Option<String>,
+}
+
+fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The stored form of a session id.
+pub fn id_hash(session_id: &str) -> String {
+    hex::encode(Sha256::digest(session_id.as_bytes()))
+}
+
+/// Anyone: checks the email and password as the API's login does and opens a session.
+/// Returns the new session id, for the cookie.
+pub async fn sign_in(
+    state: &AppState,
+    login: Login,
+    client: &str,
+    lifetimes: Lifetimes,
+) -> Result<String, ApiError> {
+    let user = sessions::authenticate(state, login, client).await?;
+    state
+        .db
+        .run(move |conn| open(conn, &user.id, lifetimes))
+        .await
+}
+
+/// Opens a new session for `user_id` under the account's current token version (a fresh id:
+/// any id the browser had before is never reused), and sweeps expired sessions. Returns the
+/// new session id.
+pub fn open(conn: &mut DbConn, user_id: &str, lifetimes: Lifetimes) -> Result<String, ApiError> {
+    let now = db::now();
+    let session_id = random_token();
+    write_transaction(conn, |conn| {
+        web_sessions::delete_expired(conn, now, now - lifetimes.idle)?;
+        let user = users::find(conn, user_id)?
+            .filter(|user| !user.disabled)
+            .ok_or(ApiError::NotFound)?;
+        web_sessions::insert(
+            conn,
+            &WebSessionRow {
+                id_hash: id_hash(&session_id),
+                user_id: user.id,
+                token_version: user.token_version,
+                csrf_token: random_token(),
+                flash: None,
+                created_at: now,
+                last_seen_at: now,
+                expires_at: now + lifetimes.absolute,
+            },
+        )?;
+        Ok::<_, ApiError>(())
+    })?;
+    Ok(session_id)
+}
+
+/// The live session of `session_id`, if any. A session past either timeout, or whose
+/// account was disabled or changed its token version since, is deleted and is `None`.
+pub fn resume(
+    conn: &mut DbConn,
+    session_id: &str,
+    lifetimes: Lifetimes,
+) -> Result<Option<Resumed>, ApiError> {
+    let hash = id_hash(session_id);
+    let Some((session, user)) = web_sessions::find_with_user(conn, &hash)? else {
+        return Ok(None);
+    };
+    if !is_live(&session, &user, db::now(), lifetimes) {
+        web_sessions::delete(conn, &hash)?;
+        return Ok(None);
+    }
+    // Most page views write nothing: the idle clock is moved at most once a minute (so a
+    // session may end up to a minute before its idle timeout), and a flash is cleared only
+    // when there is one.
+    let now = db::now();
+    if session.flash.is_some() || now - session.last_seen_at >= TOUCH_EVERY {
+        web_sessions::touch(conn, &hash, now)?;
+    }
+    Ok(Some(Resumed {
+        id_hash: hash,
+        user,
+        csrf_token: session.csrf_token,
+        flash: session.flash,
+    }))
+}
+
+/// Whether a session still opens pages at `now`: within both timeouts, its account enabled
+/// and at the token version it was opened under.
+pub fn is_live(
+    session: &WebSessionRow,
+    user: &UserRow,
+    now: NaiveDateTime,
+    lifetimes: Lifetimes,
+) -> bool {
+    session.expires_at > now
+        && session.last_seen_at + lifetimes.idle > now
+        && !user.disabled
+        && user.token_version == session.token_version
+}
+
+/// Leaves a one-line message for the next page the session shows.
+pub fn flash(conn: &mut DbConn, id_hash: &str, message: &str) -> Result<(), ApiError> {
+    Ok(web_sessions::set_flash(conn, id_hash, message)?)
+}
+
+/// Sign-out: the session of `id_hash` (see [`id_hash`]) ends. Unknown ones are ignored.
+pub fn end(conn: &mut DbConn, id_hash: &str) -> Result<(), ApiError> {
+    Ok(web_sessions::delete(conn, id_hash)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Role;
+
+    fn at(minutes: i64) -> NaiveDateTime {
+        chrono::DateTime::from_timestamp(1_800_000_000, 0)
+            .map(|start| start.naive_utc())
+            .unwrap_or_default()
+            + TimeDelta::minutes(minutes)
+    }
+
+    fn fixture() -> (WebSessionRow, UserRow, Lifetimes) {
+        let session = WebSessionRow {
+            id_hash: id_hash("id"),
+            user_id: "u".into(),
+            token_version: 3,
+            csrf_token: "t".into(),
+            flash: None,
+            created_at: at(0),
+            last_seen_at: at(0),
+            expires_at: at(12 * 60),
+        };
+        let user = UserRow {
+            id: "u".into(),
+            email: "ann@example.org".into(),
+            display_name: "Ann".into(),
+            role: Role::Sme,
+            password_hash: String::new(),
+            disabled: false,
+            must_change_password: false,
+            invitation_pending: false,
+            token_version: 3,
+            created_at: at(0),
+            updated_at: at(0),
+        };
+        let lifetimes = Lifetimes {
+            idle: TimeDelta::minutes(30),
+            absolute: TimeDelta::hours(12),
+        };
+        (session, user, lifetimes)
+    }
+
+    #[test]
+    fn a_session_ends_after_its_idle_timeout() {
+        let (session, user, lifetimes) = fixture();
+        assert!(is_live(&session, &user, at(29), lifetimes));
+        assert!(!is_live(&session, &user, at(30), lifetimes));
+    }
+
+    #[test]
+    fn a_busy_session_still_ends_at_its_absolute_timeout() {
+        let (mut session, user, lifetimes) = fixture();
+        session.last_seen_at = at(12 * 60 - 1);
+        assert!(is_live(&session, &user, at(12 * 60 - 1), lifetimes));
+        assert!(!is_live(&session, &user, at(12 * 60), lifetimes));
+    }
+
+    #[test]
+    fn a_session_ends_when_the_account_is_disabled_or_its_token_version_moves() {
+        let (session, mut user, lifetimes) = fixture();
+        user.token_version = 4;
+        assert!(!is_live(&session, &user, at(1), lifetimes));
+        user.token_version = 3;
+        user.disabled = true;
+        assert!(!is_live(&session, &user, at(1), lifetimes));
+    }
+
+    #[test]
+    fn session_ids_are_random_and_stored_only_hashed() {
+        let (one, two) = (random_token(), random_token());
+        assert_ne!(one, two);
+        assert!(one.len() >= 43, "at least 256 bits");
+        assert_eq!(id_hash(&one).len(), 64);
+        assert_ne!(id_hash(&one), one);
+    }
+}

@@ -1,0 +1,248 @@
+//! Posted forms: the body read as `application/x-www-form-urlencoded` (repeated names kept,
+//! for check boxes), with the CSRF checks done before a handler sees a value; and the
+//! values and refusals a form page shows again.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::{FromRequest, HttpRequest, web};
+use futures_util::StreamExt;
+
+use super::errors::WebError;
+use super::session::SignedIn;
+use super::{WebConfig, csrf};
+use crate::error::{ApiError, FieldError};
+
+/// Largest form accepted.
+const MAX_FORM_BYTES: usize = 64 * 1024;
+
+/// A form's fields in the order sent.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Fields(Vec<(String, String)>);
+
+impl Fields {
+    pub fn parse(body: &[u8]) -> Self {
+        Fields(form_urlencoded::parse(body).into_owned().collect())
+    }
+
+    /// The first value of `name`, trimmed; `None` when absent or blank.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.trim())
+            .filter(|value| !value.is_empty())
+    }
+
+    /// The first value of `name` exactly as sent, untrimmed (passwords); "" when absent.
+    pub fn raw(&self, name: &str) -> &str {
+        self.0
+            .iter()
+            .find(|(key, _)| key == name)
+            .map_or("", |(_, value)| value.as_str())
+    }
+
+    /// The first value of `name` as typed ("" when absent).
+    pub fn text(&self, name: &str) -> String {
+        self.get(name).unwrap_or_default().to_owned()
+    }
+
+    /// Every non-blank value of `name` (check boxes).
+    pub fn all(&self, name: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(key, value)| key == name && !value.trim().is_empty())
+            .map(|(_, value)| value.trim().to_owned())
+            .collect()
+    }
+
+    /// The fields that make up "the same request" for double-submission detection: all but
+    /// the CSRF token and the one-time key.
+    pub fn fingerprinted(&self) -> Vec<(String, String)> {
+        self.0
+            .iter()
+            .filter(|(key, _)| key != "csrf_token" && key != "once")
+            .cloned()
+            .collect()
+    }
+
+    /// The form's one-time key (`once`), for the API's idempotency: a UUID or nothing.
+    pub fn once_key(&self) -> Option<String> {
+        self.get("once")
+            .and_then(|raw| uuid::Uuid::parse_str(raw).ok())
+            .map(|key| key.hyphenated().to_string())
+    }
+}
+
+async fn read_body(mut payload: actix_web::dev::Payload) -> Result<Vec<u8>, WebError> {
+    let mut body = Vec::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|_| {
+            WebError::Api(ApiError::bad_request(
+                "unreadable_body",
+                "The form could not be read.",
+            ))
+        })?;
+        if body.len() + chunk.len() > MAX_FORM_BYTES {
+            return Err(WebError::Api(ApiError::PayloadTooLarge {
+                limit: MAX_FORM_BYTES,
+            }));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+fn config(req: &HttpRequest) -> Result<web::Data<WebConfig>, WebError> {
+    req.app_data::<web::Data<WebConfig>>()
+        .cloned()
+        .ok_or_else(|| WebError::Api(ApiError::Internal(anyhow::anyhow!("web settings missing"))))
+}
+
+/// A form posted by someone signed in: origin and token checked.
+pub struct Posted {
+    pub who: SignedIn,
+    pub fields: Fields,
+}
+
+impl FromRequest for Posted {
+    type Error = WebError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, WebError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+        let req = req.clone();
+        let payload = payload.take();
+        Box::pin(async move {
+            // The (bounded) body is read before any check: a refusal that left it unread
+            // would close the connection under the client's next request.
+            let fields = Fields::parse(&read_body(payload).await?);
+            csrf::check_origin(&req, &*config(&req)?)?;
+            let who = SignedIn::extract(&req).await?;
+            csrf::check_token(&who.csrf_token, fields.get("csrf_token"))?;
+            Ok(Posted { who, fields })
+        })
+    }
+}
+
+/// A form posted without a session (sign-in): origin checked.
+pub struct PublicPost {
+    pub fields: Fields,
+}
+
+impl FromRequest for PublicPost {
+    type Error = WebError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, WebError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+        let req = req.clone();
+        let payload = payload.take();
+        Box::pin(async move {
+            let fields = Fields::parse(&read_body(payload).await?);
+            csrf::check_origin(&req, &*config(&req)?)?;
+            Ok(PublicPost { fields })
+        })
+    }
+}
+
+/// One refusal as a form shows it: in the summary (linking to the field) and beside it.
+#[derive(Debug, Clone)]
+pub struct FormError {
+    pub field: String,
+    pub label: String,
+    pub message: String,
+}
+
+/// The values a form shows again and the refusals beside them.
+#[derive(Debug, Clone, Default)]
+pub struct FormState {
+    pub values: Fields,
+    pub errors: Vec<FormError>,
+}
+
+impl FormState {
+    pub fn with_values(values: Fields) -> Self {
+        Self {
+            values,
+            errors: Vec::new(),
+        }
+    }
+
+    pub fn value(&self, name: &str) -> &str {
+        self.values.get(name).unwrap_or_default()
+    }
+
+    /// Whether `value` is among the values sent for `name` (selected options, check boxes).
+    pub fn has(&self, name: &str, value: &str) -> bool {
+        self.values
+            .0
+            .iter()
+            .any(|(key, sent)| key == name && sent == value)
+    }
+
+    pub fn error(&self, name: &str) -> Option<&str> {
+        self.errors
+            .iter()
+            .find(|error| error.field == name)
+            .map(|error| error.message.as_str())
+    }
+
+    /// Adds a refusal of `field`; `labels` maps field names to what the form calls them, and
+    /// a field the form does not have is shown against `fallback`.
+    pub fn refuse(
+        &mut self,
+        field: &str,
+        message: impl Into<String>,
+        labels: &[(&str, &str)],
+        fallback: &str,
+    ) {
+        let (field, label) = labels
+            .iter()
+            .find(|(name, _)| *name == field)
+            .map(|(name, label)| ((*name).to_owned(), (*label).to_owned()))
+            .unwrap_or_else(|| {
+                let label = labels
+                    .iter()
+                    .find(|(name, _)| *name == fallback)
+                    .map_or(fallback, |(_, label)| label);
+                (fallback.to_owned(), label.to_owned())
+            });
+        self.errors.push(FormError {
+            field,
+            label,
+            message: message.into(),
+        });
+    }
+
+    /// Maps a use case's refusal to the form: each 422 field beside its input, anything
+    /// else (409, 403) against `fallback`. Server failures are not a form's business.
+    pub fn refuse_all(
+        &mut self,
+        error: ApiError,
+        labels: &[(&str, &str)],
+        fallback: &str,
+    ) -> Result<(), WebError> {
+        match error {
+            ApiError::Validation(errors) => {
+                for FieldError { field, message } in errors {
+                    self.refuse(&field, message, labels, fallback);
+                }
+                Ok(())
+            }
+            error @ (ApiError::Conflict { .. }
+            | ApiError::StateConflict { .. }
+            | ApiError::Forbidden { .. }
+            | ApiError::TooManyRequests { .. }
+            | ApiError::Unauthenticated { .. }) => {
+                let detail = error.problem("").detail;
+                self.refuse(fallback, detail, labels, fallback);
+                Ok(())
+            }
+            error => Err(WebError::Api(error)),
+        }
+    }
+}
+
+/// A fresh one-time key for a form that creates or decides.
+pub fn once() -> String {
+    uuid::Uuid::new_v4().to_string()
+}

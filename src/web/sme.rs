@@ -1,0 +1,573 @@
+//! The SME's pages: home, submit an item, my items (withdraw while submitted), my workshop
+//! days, my statement. `/` is also where everyone lands: the sign-in form when signed out,
+//! the role's home when signed in.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use chrono::{NaiveDate, NaiveDateTime};
+use serde::Deserialize;
+
+use super::errors::WebError;
+use super::forms::{FormState, Posted, once};
+use super::session::{SignedIn, shared};
+use super::{Layout, html, ok, see_other};
+use crate::app::items::{self, Decide, ItemDetails, ItemQuery, Submission};
+use crate::app::ledger::{self, EntryQuery};
+use crate::app::reports::{self, CreditsQuery};
+use crate::db::ledger::LabelledRow;
+use crate::db::web_sessions;
+use crate::domain::balance::Breakdown;
+use crate::domain::{
+    AuthoringChannel, EntryKind, ExamTier, ItemAction, ItemStatus, ItemType, Role,
+};
+use crate::error::ApiError;
+use crate::idempotency::{self, Reply};
+
+/// One option of a choice.
+pub struct Choice {
+    pub value: &'static str,
+    pub label: String,
+}
+
+/// A stored name as people read it: `technology_core` → `Technology core`, with the
+/// program's own capitalisation (`CCIE lab`, `SME program`).
+pub fn humanize(name: &str) -> String {
+    match name {
+        "ccie_lab" => return "CCIE lab".into(),
+        "sme_program" => return "SME program".into(),
+        "mqc" => return "MQC".into(),
+        "jta" => return "JTA".into(),
+        _ => {}
+    }
+    let spaced = name.replace('_', " ");
+    let mut chars = spaced.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// A name as a form offers it, with what it covers where the name alone does not say.
+fn describe(name: &str) -> String {
+    match name {
+        "technology_core" => "Technology core (professional core exams)".into(),
+        "specialist" => "Specialist (specialist and concentration exams)".into(),
+        other => humanize(other),
+    }
+}
+
+pub fn choices(values: impl IntoIterator<Item = &'static str>) -> Vec<Choice> {
+    values
+        .into_iter()
+        .map(|value| Choice {
+            value,
+            label: describe(value),
+        })
+        .collect()
+}
+
+pub fn date_time(at: &NaiveDateTime) -> String {
+    at.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// A ledger entry as a row of a table.
+pub struct EntryLine {
+    pub posted: String,
+    pub what: String,
+    pub day: String,
+    pub amount: i64,
+    pub reason: String,
+}
+
+pub fn entry_line(row: &LabelledRow) -> EntryLine {
+    let entry = &row.entry;
+    let source = match (&row.external_ref, &row.workshop_title) {
+        (Some(reference), _) => format!(
+            "item {reference} ({})",
+            row.exam_code.as_deref().unwrap_or_default()
+        ),
+        (None, Some(title)) => format!("workshop “{title}”"),
+        (None, None) => String::new(),
+    };
+    let what = match entry.kind {
+        EntryKind::ItemAward => format!("Award for {source}"),
+        EntryKind::WorkshopDay => format!("Day at {source}"),
+        EntryKind::Reversal => format!("Reversal: {source}"),
+    };
+    EntryLine {
+        posted: date_time(&entry.posted_at),
+        what,
+        day: entry.day.map(|day| day.to_string()).unwrap_or_default(),
+        amount: entry.amount,
+        reason: entry.reason.clone().unwrap_or_default(),
+    }
+}
+
+/// Items as a row of a table.
+pub struct ItemLine {
+    pub id: String,
+    pub external_ref: String,
+    pub exam_code: String,
+    pub tier: String,
+    pub item_type: String,
+    pub status: &'static str,
+    pub submitted: String,
+    pub credits: String,
+    pub eligible: bool,
+    pub withdrawable: bool,
+    /// The one-time key of the row's form.
+    pub once: String,
+}
+
+pub fn item_line(details: &ItemDetails) -> ItemLine {
+    let item = &details.item;
+    ItemLine {
+        id: item.id.clone(),
+        external_ref: item.external_ref.clone(),
+        exam_code: item.exam_code.clone(),
+        tier: humanize(item.exam_tier.as_str()),
+        item_type: humanize(item.item_type.as_str()),
+        status: item.status.as_str(),
+        submitted: date_time(&item.submitted_at),
+        credits: item
+            .credits_awarded
+            .map(|credits| credits.to_string())
+            .unwrap_or_default(),
+        eligible: item.eligible,
+        withdrawable: item.status == ItemStatus::Submitted,
+        once: once(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "web/sme_home.html")]
+struct HomePage {
+    layout: Layout,
+    credits: Breakdown,
+    statuses: Vec<(String, i64)>,
+    recent: Vec<EntryLine>,
+}
+
+#[derive(Template)]
+#[template(path = "web/other_home.html")]
+struct OtherHome {
+    layout: Layout,
+    role: &'static str,
+}
+
+/// `/`: the sign-in form, or the role's home.
+pub async fn home(req: HttpRequest) -> Result<HttpResponse, WebError> {
+    let Some(who) = SignedIn::optional(&req).await? else {
+        return super::auth::sign_in_form(StatusCode::OK, FormState::default(), "/", None);
+    };
+    if who.must_change_password {
+        return Err(WebError::PasswordChange);
+    }
+    match who.role {
+        Role::Sme => {}
+        Role::ProgramManager => return Ok(see_other("/review")),
+        role => {
+            return ok(&OtherHome {
+                layout: Layout::signed_in(&who, "Home", "/"),
+                role: super::role_label(role),
+            });
+        }
+    }
+    let (state, _) = shared(&req)?;
+    let actor = who.actor();
+    let (credits, statuses, recent) = state
+        .db
+        .run(move |conn| {
+            let credits = reports::my_credits(conn, &actor, Ok(CreditsQuery::default()))?;
+            let statuses = items::status_counts(conn, &actor)?;
+            let recent = ledger::newest_with_labels(conn, &actor, EntryQuery::default(), None, 10)?;
+            Ok((credits, statuses, recent))
+        })
+        .await?;
+    let statuses = ItemStatus::ALL
+        .iter()
+        .map(|status| {
+            let count = statuses
+                .iter()
+                .find(|(counted, _)| counted == status)
+                .map_or(0, |(_, count)| *count);
+            (humanize(status.as_str()), count)
+        })
+        .collect();
+    ok(&HomePage {
+        layout: Layout::signed_in(&who, "Your credits", "/"),
+        credits: credits.credits,
+        statuses,
+        recent: recent.iter().map(entry_line).collect(),
+    })
+}
+
+#[derive(Template)]
+#[template(path = "web/submit.html")]
+struct SubmitPage {
+    layout: Layout,
+    form: FormState,
+    once: String,
+    tiers: Vec<Choice>,
+    types: Vec<Choice>,
+    channels: Vec<Choice>,
+}
+
+const SUBMIT_LABELS: &[(&str, &str)] = &[
+    ("exam_code", "Exam code"),
+    ("exam_tier", "Exam tier"),
+    ("item_type", "Item type"),
+    ("authoring_channel", "Authoring channel"),
+    ("external_ref", "Item bank reference"),
+    ("blueprint_objective", "Blueprint objective"),
+];
+
+fn submit_form(
+    who: &SignedIn,
+    form: FormState,
+    status: StatusCode,
+) -> Result<HttpResponse, WebError> {
+    html(
+        status,
+        &SubmitPage {
+            layout: Layout::signed_in(who, "Submit an item", "/items/new"),
+            form,
+            once: once(),
+            tiers: choices(ExamTier::ALL.iter().map(|tier| tier.as_str())),
+            types: choices(ItemType::ALL.iter().map(|kind| kind.as_str())),
+            channels: choices(AuthoringChannel::ALL.iter().map(|channel| channel.as_str())),
+        },
+    )
+}
+
+pub async fn submit_page(who: SignedIn) -> Result<HttpResponse, WebError> {
+    who.require(&[Role::Sme])?;
+    submit_form(&who, FormState::default(), StatusCode::OK)
+}
+
+/// The one-time key of a posted form, ready to run an effect through the API's idempotency.
+pub struct Once {
+    user_id: String,
+    key: Option<String>,
+    fingerprint: String,
+}
+
+impl Once {
+    pub fn new(user_id: String, key: Option<String>, fingerprint: String) -> Self {
+        Self {
+            user_id,
+            key,
+            fingerprint,
+        }
+    }
+
+    /// Runs `effect` in a write transaction, at most once per key.
+    pub fn run(
+        &self,
+        conn: &mut crate::db::DbConn,
+        effect: impl FnOnce(&mut crate::db::DbConn) -> Result<Reply, ApiError>,
+    ) -> Result<idempotency::Outcome, ApiError> {
+        idempotency::run(
+            conn,
+            &self.user_id,
+            self.key.as_deref(),
+            &self.fingerprint,
+            effect,
+        )
+    }
+}
+
+/// What a form's effect answers: where to go next, and the message to show there.
+pub fn reply(location: impl Into<String>, message: impl Into<String>) -> Reply {
+    Reply {
+        status: StatusCode::SEE_OTHER,
+        body: message.into(),
+        location: Some(location.into()),
+    }
+}
+
+/// Runs a creating or deciding form's effect once per one-time key (the API's idempotency):
+/// a second post of the same form (a double click) does nothing new and shows the first
+/// one's result. `effect` runs its work through the given [`Once`] and answers [`reply`].
+pub async fn once_only<F>(
+    req: &HttpRequest,
+    posted: &Posted,
+    effect: F,
+) -> Result<HttpResponse, WebError>
+where
+    F: FnOnce(&mut crate::db::DbConn, &Once) -> Result<idempotency::Outcome, ApiError>
+        + Send
+        + Clone
+        + 'static,
+{
+    let (state, _) = shared(req)?;
+    let once = std::sync::Arc::new(Once {
+        user_id: posted.who.user_id.clone(),
+        key: posted.fields.once_key(),
+        fingerprint: idempotency::fingerprint(req, &posted.fields.fingerprinted()),
+    });
+    let session = posted.who.session_hash.clone();
+    // A double click can arrive while the first post is still at work: wait for its result.
+    for _ in 0..50 {
+        let (effect, once, session) = (effect.clone(), once.clone(), session.clone());
+        let outcome = state
+            .db
+            .run(move |conn| {
+                let outcome = effect(conn, &once)?;
+                web_sessions::set_flash(conn, &session, &outcome.reply.body)?;
+                Ok(outcome)
+            })
+            .await;
+        match outcome {
+            Ok(outcome) => {
+                let location = outcome.reply.location.unwrap_or_else(|| "/".to_owned());
+                return Ok(see_other(&location));
+            }
+            Err(ApiError::Conflict {
+                code: "idempotency_key_in_flight",
+                ..
+            }) => actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await,
+            Err(error) => return Err(error.into()),
+        }
+    }
+    Err(ApiError::conflict(
+        "idempotency_key_in_flight",
+        "The same form is still being processed; reload the page in a moment.",
+    )
+    .into())
+}
+
+fn submission(form: &super::forms::Fields) -> Submission {
+    Submission {
+        exam_code: form.text("exam_code"),
+        exam_tier: form.text("exam_tier"),
+        item_type: form.text("item_type"),
+        authoring_channel: form.text("authoring_channel"),
+        external_ref: form.text("external_ref"),
+        blueprint_objective: form.get("blueprint_objective").map(str::to_owned),
+    }
+}
+
+pub async fn submit(req: HttpRequest, posted: Posted) -> Result<HttpResponse, WebError> {
+    posted.who.require(&[Role::Sme])?;
+    let actor = posted.who.actor();
+    let submission = submission(&posted.fields);
+    let result = once_only(&req, &posted, move |conn, once| {
+        once.run(conn, |conn| {
+            let row = items::submit(conn, &actor, &submission)?;
+            Ok(reply(
+                "/items",
+                format!(
+                    "Submitted item {} ({}): a program manager will review it.",
+                    row.external_ref, row.exam_code
+                ),
+            ))
+        })
+    })
+    .await;
+    match result {
+        Err(WebError::Api(error)) => {
+            let mut form = FormState::with_values(posted.fields.clone());
+            form.refuse_all(error, SUBMIT_LABELS, "external_ref")?;
+            submit_form(&posted.who, form, StatusCode::UNPROCESSABLE_ENTITY)
+        }
+        other => other,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct MyItemsQuery {
+    status: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "web/my_items.html")]
+struct MyItemsPage {
+    layout: Layout,
+    items: Vec<ItemLine>,
+    statuses: Vec<Choice>,
+    status: String,
+    limit: i64,
+}
+
+const LIST_LIMIT: i64 = 200;
+
+pub async fn my_items(
+    req: HttpRequest,
+    who: SignedIn,
+    query: web::Query<MyItemsQuery>,
+) -> Result<HttpResponse, WebError> {
+    who.require(&[Role::Sme])?;
+    let status = query
+        .status
+        .as_deref()
+        .filter(|status| !status.is_empty())
+        .and_then(|status| status.parse::<ItemStatus>().ok());
+    let (state, _) = shared(&req)?;
+    let actor = who.actor();
+    let rows = state
+        .db
+        .run(move |conn| {
+            let filter = ItemQuery {
+                status,
+                ..ItemQuery::default()
+            };
+            items::list(conn, &actor, filter, None, LIST_LIMIT)
+        })
+        .await?;
+    ok(&MyItemsPage {
+        layout: Layout::signed_in(&who, "My items", "/items"),
+        items: rows.iter().map(item_line).collect(),
+        statuses: choices(ItemStatus::ALL.iter().map(|status| status.as_str())),
+        status: status.map(|s| s.as_str().to_owned()).unwrap_or_default(),
+        limit: LIST_LIMIT,
+    })
+}
+
+/// The author withdraws a submitted item.
+pub async fn withdraw(
+    req: HttpRequest,
+    path: web::Path<String>,
+    posted: Posted,
+) -> Result<HttpResponse, WebError> {
+    let actor = posted.who.actor();
+    let item_id = path.into_inner();
+    once_only(&req, &posted, move |conn, once| {
+        let command = Decide {
+            item_id,
+            action: ItemAction::Withdraw,
+            reason: None,
+        };
+        items::decide(conn, &actor, &command, |conn, work| {
+            once.run(conn, |conn| {
+                let decided = work(conn)?;
+                Ok(reply(
+                    "/items",
+                    format!("Withdrew item {}.", decided.item.item.external_ref),
+                ))
+            })
+        })
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+pub struct StatementQuery {
+    from: Option<String>,
+    to: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "web/statement.html")]
+struct StatementPage {
+    layout: Layout,
+    form: FormState,
+    name: String,
+    email: String,
+    period: String,
+    credits: Option<Breakdown>,
+}
+
+fn parse_day(raw: Option<&str>, field: &str, form: &mut FormState) -> Option<NaiveDate> {
+    let raw = raw.map(str::trim).filter(|raw| !raw.is_empty())?;
+    match NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
+        Ok(day) => Some(day),
+        Err(_) => {
+            form.refuse(
+                field,
+                "must be a date like 2026-01-31",
+                &[("from", "From"), ("to", "To")],
+                field,
+            );
+            None
+        }
+    }
+}
+
+/// The credits breakdown for a chosen period (both days included), printable.
+pub async fn statement(
+    req: HttpRequest,
+    who: SignedIn,
+    query: web::Query<StatementQuery>,
+) -> Result<HttpResponse, WebError> {
+    who.require(&[Role::Sme])?;
+    let values = super::forms::Fields::parse(
+        form_urlencoded::Serializer::new(String::new())
+            .append_pair("from", query.from.as_deref().unwrap_or_default())
+            .append_pair("to", query.to.as_deref().unwrap_or_default())
+            .finish()
+            .as_bytes(),
+    );
+    let mut form = FormState::with_values(values);
+    let from = parse_day(query.from.as_deref(), "from", &mut form);
+    let to = parse_day(query.to.as_deref(), "to", &mut form);
+    let period = match (from, to) {
+        (Some(from), Some(to)) => format!("{from} to {to}"),
+        (Some(from), None) => format!("from {from}"),
+        (None, Some(to)) => format!("up to {to}"),
+        (None, None) => "all time".to_owned(),
+    };
+    let credits = if form.errors.is_empty() {
+        let (state, _) = shared(&req)?;
+        let actor = who.actor();
+        let query = CreditsQuery {
+            as_of: None,
+            from: from.and_then(|day| day.and_hms_opt(0, 0, 0)),
+            to: to
+                .and_then(|day| day.succ_opt())
+                .and_then(|day| day.and_hms_opt(0, 0, 0)),
+        };
+        match state
+            .db
+            .run(move |conn| reports::my_credits(conn, &actor, Ok(query)))
+            .await
+        {
+            Ok(credits) => Some(credits.credits),
+            Err(error) => {
+                form.refuse_all(error, &[("from", "From"), ("to", "To")], "from")?;
+                None
+            }
+        }
+    } else {
+        None
+    };
+    ok(&StatementPage {
+        layout: Layout::signed_in(&who, "My statement", "/statement"),
+        form,
+        name: who.display_name.clone(),
+        email: who.email.clone(),
+        period,
+        credits,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "web/workshop_days.html")]
+struct WorkshopDaysPage {
+    layout: Layout,
+    days: Vec<EntryLine>,
+    limit: i64,
+}
+
+/// The SME's workshop days (and their reversals), newest first.
+pub async fn workshop_days(req: HttpRequest, who: SignedIn) -> Result<HttpResponse, WebError> {
+    who.require(&[Role::Sme])?;
+    let (state, _) = shared(&req)?;
+    let actor = who.actor();
+    let rows = state
+        .db
+        .run(move |conn| {
+            let query = EntryQuery {
+                kind: Some(EntryKind::WorkshopDay),
+                ..EntryQuery::default()
+            };
+            ledger::newest_with_labels(conn, &actor, query, None, LIST_LIMIT)
+        })
+        .await?;
+    ok(&WorkshopDaysPage {
+        layout: Layout::signed_in(&who, "My workshop days", "/workshop-days"),
+        days: rows.iter().map(entry_line).collect(),
+        limit: LIST_LIMIT,
+    })
+}
