@@ -32,10 +32,14 @@ pub enum AuditAction {
     UserUnlocked,
     WorkshopCreated,
     WorkshopAttendanceLogged,
+    CertificationRecorded,
+    CertificationUpdated,
+    CertificationRenewed,
+    RequirementPublished,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 16] = [
+    pub const ALL: [AuditAction; 20] = [
         AuditAction::ItemSubmitted,
         AuditAction::ItemAccepted,
         AuditAction::ItemRejected,
@@ -52,6 +56,10 @@ impl AuditAction {
         AuditAction::UserUnlocked,
         AuditAction::WorkshopCreated,
         AuditAction::WorkshopAttendanceLogged,
+        AuditAction::CertificationRecorded,
+        AuditAction::CertificationUpdated,
+        AuditAction::CertificationRenewed,
+        AuditAction::RequirementPublished,
     ];
 
     /// As stored and shown: `subject.past_tense`.
@@ -73,6 +81,10 @@ impl AuditAction {
             AuditAction::UserUnlocked => "user.unlocked",
             AuditAction::WorkshopCreated => "workshop.created",
             AuditAction::WorkshopAttendanceLogged => "workshop.attendance_logged",
+            AuditAction::CertificationRecorded => "certification.recorded",
+            AuditAction::CertificationUpdated => "certification.updated",
+            AuditAction::CertificationRenewed => "certification.renewed",
+            AuditAction::RequirementPublished => "rate.recertification_published",
         }
     }
 }
@@ -94,10 +106,12 @@ impl std::str::FromStr for AuditAction {
 
 /// Every kind of thing an audit event names.
 pub const TARGET_TYPES: &[&str] = &[
+    "certification",
     "item",
     "item_rate",
     "ledger",
     "ledger_entry",
+    "recertification_requirement",
     "user",
     "workshop",
     "workshop_rate",

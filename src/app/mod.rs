@@ -4,10 +4,12 @@
 //! lives in them. Nothing here knows about HTTP.
 
 pub mod audit_log;
+pub mod certifications;
 pub mod items;
 pub mod ledger;
 pub mod policy;
 pub mod rates;
+pub mod recertification;
 pub mod reports;
 pub mod sessions;
 pub mod users;

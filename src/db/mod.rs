@@ -2,6 +2,7 @@
 //! migrations, and the helper that runs synchronous diesel code off the async workers.
 
 pub mod audit;
+pub mod certifications;
 pub mod chain_heads;
 mod enums;
 pub mod idempotency;

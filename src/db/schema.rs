@@ -185,6 +185,46 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    recertification_requirements (id) {
+        id -> Text,
+        certification_level -> Text,
+        credits -> BigInt,
+        effective_from -> Date,
+        created_at -> Timestamp,
+        created_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    certifications (id) {
+        id -> Text,
+        sme_id -> Text,
+        name -> Text,
+        name_key -> Text,
+        level -> Text,
+        certified_on -> Date,
+        cycle_starts_on -> Date,
+        expires_on -> Date,
+        created_at -> Timestamp,
+        created_by -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    certification_cycles (id) {
+        id -> Text,
+        certification_id -> Text,
+        starts_on -> Date,
+        expires_on -> Date,
+        created_at -> Timestamp,
+        created_by -> Text,
+    }
+}
+
+diesel::joinable!(certification_cycles -> certifications (certification_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     refresh_tokens,
@@ -200,4 +240,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     workshop_day_claims,
     item_references,
     credited_references,
+    recertification_requirements,
+    certifications,
+    certification_cycles,
 );

@@ -12,7 +12,9 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement
 use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
-use super::{audit, auth, health, items, ledger, me, rates, reports, users, workshops};
+use super::{
+    audit, auth, certifications, health, items, ledger, me, rates, reports, users, workshops,
+};
 use crate::domain;
 use crate::error::{FieldError, Problem};
 
@@ -156,6 +158,18 @@ impl Modify for Conventions {
         reports::signing_key,
         reports::summary,
         reports::summary_csv,
+        certifications::my_list,
+        certifications::my_record,
+        certifications::sme_list,
+        certifications::sme_record,
+        certifications::correct,
+        certifications::renew,
+        certifications::my_progress,
+        certifications::sme_progress,
+        certifications::report_json,
+        certifications::report_csv,
+        certifications::list_requirements,
+        certifications::publish_requirement,
         audit::list,
         audit::verify,
     ),
