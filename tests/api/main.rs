@@ -18,6 +18,7 @@ mod ledger;
 mod model;
 mod openapi;
 mod rates;
+mod recertification;
 mod reports;
 mod resilience;
 mod secrets;
