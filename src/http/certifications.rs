@@ -562,6 +562,13 @@ fn write_csv_report_line(line: &ReportLine, as_of: &str, out: &mut Vec<u8>) {
     );
 }
 
+/// The report's two forms.
+#[derive(Debug, Clone, Copy)]
+enum ReportFormat {
+    Json,
+    Csv,
+}
+
 enum Stage {
     Opening,
     Lines,
@@ -572,7 +579,7 @@ enum Stage {
 struct ReportStream {
     db: Db,
     report: Arc<Report>,
-    format: Format,
+    format: ReportFormat,
     after: Option<String>,
     stage: Stage,
     /// JSON: whether a line was written (the next one needs a comma).
@@ -597,8 +604,8 @@ async fn next_report_chunk(
         Stage::Opening => {
             state.stage = Stage::Lines;
             chunk = match state.format {
-                Format::Csv => csv_header(&REPORT_CSV_FIELDS),
-                Format::Jsonl => {
+                ReportFormat::Csv => csv_header(&REPORT_CSV_FIELDS),
+                ReportFormat::Json => {
                     let report = &state.report;
                     let opening = serde_json::json!({
                         "as_of": rfc3339(report),
@@ -624,8 +631,8 @@ async fn next_report_chunk(
             let as_of = rfc3339(&state.report);
             for line in &lines {
                 match state.format {
-                    Format::Csv => write_csv_report_line(line, &as_of, &mut chunk),
-                    Format::Jsonl => {
+                    ReportFormat::Csv => write_csv_report_line(line, &as_of, &mut chunk),
+                    ReportFormat::Json => {
                         if state.wrote {
                             chunk.push(b',');
                         }
@@ -642,7 +649,7 @@ async fn next_report_chunk(
         }
         Stage::Closing => {
             state.stage = Stage::Done;
-            if let Format::Jsonl = state.format {
+            if let ReportFormat::Json = state.format {
                 chunk.extend_from_slice(b"]}");
             }
         }
@@ -654,7 +661,7 @@ async fn report(
     state: web::Data<AppState>,
     user: AuthUser,
     params: &ReportParams,
-    format: Format,
+    format: ReportFormat,
 ) -> Result<HttpResponse, ApiError> {
     let query = ReportQuery::parse(params.within_days, params.status.as_deref());
     let actor = user.actor();
@@ -672,11 +679,13 @@ async fn report(
     };
     let mut response = HttpResponse::Ok();
     match format {
-        Format::Csv => response.content_type(format.content_type()).insert_header((
-            CONTENT_DISPOSITION,
-            "attachment; filename=\"recertification.csv\"",
-        )),
-        Format::Jsonl => response.content_type("application/json"),
+        ReportFormat::Csv => response
+            .content_type(Format::Csv.content_type())
+            .insert_header((
+                CONTENT_DISPOSITION,
+                "attachment; filename=\"recertification.csv\"",
+            )),
+        ReportFormat::Json => response.content_type("application/json"),
     };
     Ok(response.streaming(stream::try_unfold(first, next_report_chunk)))
 }
@@ -690,8 +699,7 @@ pub async fn report_json(
     state: web::Data<AppState>,
     query: web::Query<ReportParams>,
 ) -> Result<HttpResponse, ApiError> {
-    // The JSON document is written by the stream; `Jsonl` only selects that writer.
-    report(state, user, &query, Format::Jsonl).await
+    report(state, user, &query, ReportFormat::Json).await
 }
 
 /// Program manager, auditor: the same report as CSV, one row per certification, streamed.
@@ -702,7 +710,7 @@ pub async fn report_csv(
     state: web::Data<AppState>,
     query: web::Query<ReportParams>,
 ) -> Result<HttpResponse, ApiError> {
-    report(state, user, &query, Format::Csv).await
+    report(state, user, &query, ReportFormat::Csv).await
 }
 
 // ---------------------------------------------------------------------------------------

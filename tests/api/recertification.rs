@@ -844,3 +844,45 @@ async fn recording_a_certification_twice_under_one_idempotency_key_records_it_on
     let listed = app.get("/api/v1/me/certifications", &sme.token).await;
     assert_eq!(listed.body["certifications"].as_array().unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn the_report_streams_every_sme_across_its_batches_once_in_id_order() {
+    let app = spawn_app().await;
+    let pm = app.create_user("program_manager").await;
+    // More SMEs than one batch of the report (50).
+    let mut smes = Vec::new();
+    for i in 0..55 {
+        let created = app
+            .post(
+                "/api/v1/users",
+                Some(&app.admin_token),
+                &json!({ "email": format!("sme{i}-{}@example.org", uuid::Uuid::new_v4().simple()),
+                    "password": "a decent passphrase", "role": "sme" }),
+            )
+            .await;
+        created.expect(201);
+        let id = created.body["id"].as_str().unwrap().to_owned();
+        app.post(
+            &format!("/api/v1/smes/{id}/certifications"),
+            Some(&pm.token),
+            &json!({ "name": "CCNA", "level": "associate", "certified_on": months_ago(35).to_string() }),
+        )
+        .await
+        .expect(201);
+        smes.push(id);
+    }
+    smes.sort();
+    let reply = app.get("/api/v1/reports/recertification", &pm.token).await;
+    reply.expect(200);
+    let listed: Vec<String> = reply.body["certifications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|line| line["sme_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(listed, smes);
+    let csv = app
+        .get("/api/v1/reports/recertification.csv", &pm.token)
+        .await;
+    assert_eq!(csv.text.lines().count(), 56);
+}
