@@ -282,10 +282,10 @@ fn progress_of(
     let from = earliest.and_time(chrono::NaiveTime::MIN);
     let postings: Vec<Posting> = rows::postings(conn, sme_id, from, as_of)?
         .into_iter()
-        .map(|(posted_at, amount, reverses_posted_at)| Posting {
-            posted_at,
-            amount,
-            reverses_posted_at,
+        .map(|row| Posting {
+            posted_at: row.posted_at,
+            amount: row.amount,
+            reverses_posted_at: row.reverses_posted_at,
         })
         .collect();
     let levels: Vec<(CertificationLevel, Option<Cycle>)> = held
