@@ -86,8 +86,13 @@ def compare(r):
         ("credits, heavy SME (2,000 waiting)", "heavy"),
         ("credits, same SME in the small set", "small"),
     ]
+    if any(f"{label}_recert" in r for label in labels):
+        rows.append(("recertification progress, same SME, 5 certifications", "recert"))
     for name, key in rows:
-        cells = [f"{f(label, key, 'per_sec'):,.0f} / {f(label, key, 'p99_ms'):.1f}" for label in labels]
+        cells = [
+            f"{f(label, key, 'per_sec'):,.0f} / {f(label, key, 'p99_ms'):.1f}" if f"{label}_{key}" in r else "—"
+            for label in labels
+        ]
         print(f"| {name}: requests/s / p99 ms | " + " | ".join(cells) + " |")
     ratios = [
         ("heavy / light SME, requests/s", lambda label: f(label, "heavy", "per_sec") / f(label, "credits", "per_sec")),
@@ -96,8 +101,18 @@ def compare(r):
         ("scale: small / large set, requests/s", lambda label: f(label, "small", "per_sec") / f(label, "credits", "per_sec")),
         ("credits / `GET /me`, requests/s", lambda label: f(label, "credits", "per_sec") / f(label, "me", "per_sec")),
     ]
+    if any(f"{label}_recert" in r for label in labels):
+        ratios.append(
+            ("recertification progress / credits, requests/s", lambda label: f(label, "recert", "per_sec") / f(label, "credits", "per_sec"))
+        )
     for name, ratio in ratios:
-        print(f"| {name} | " + " | ".join(f"**{ratio(label):.2f}**" for label in labels) + " |")
+        cells = []
+        for label in labels:
+            try:
+                cells.append(f"**{ratio(label):.2f}**")
+            except KeyError:
+                cells.append("—")
+        print(f"| {name} | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":

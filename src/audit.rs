@@ -37,10 +37,14 @@ pub enum AuditAction {
     UserPasswordResetRequested,
     UserPasswordReset,
     OutboxRetried,
+    CertificationRecorded,
+    CertificationUpdated,
+    CertificationRenewed,
+    RequirementPublished,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 21] = [
+    pub const ALL: [AuditAction; 25] = [
         AuditAction::ItemSubmitted,
         AuditAction::ItemAccepted,
         AuditAction::ItemRejected,
@@ -62,6 +66,10 @@ impl AuditAction {
         AuditAction::UserPasswordResetRequested,
         AuditAction::UserPasswordReset,
         AuditAction::OutboxRetried,
+        AuditAction::CertificationRecorded,
+        AuditAction::CertificationUpdated,
+        AuditAction::CertificationRenewed,
+        AuditAction::RequirementPublished,
     ];
 
     /// As stored and shown: `subject.past_tense`.
@@ -88,6 +96,10 @@ impl AuditAction {
             AuditAction::UserPasswordResetRequested => "user.password_reset_requested",
             AuditAction::UserPasswordReset => "user.password_reset",
             AuditAction::OutboxRetried => "outbox.retried",
+            AuditAction::CertificationRecorded => "certification.recorded",
+            AuditAction::CertificationUpdated => "certification.updated",
+            AuditAction::CertificationRenewed => "certification.renewed",
+            AuditAction::RequirementPublished => "rate.recertification_published",
         }
     }
 }
@@ -109,11 +121,13 @@ impl std::str::FromStr for AuditAction {
 
 /// Every kind of thing an audit event names.
 pub const TARGET_TYPES: &[&str] = &[
+    "certification",
     "item",
     "item_rate",
     "ledger",
     "ledger_entry",
     "outbox_message",
+    "recertification_requirement",
     "user",
     "workshop",
     "workshop_rate",

@@ -5,6 +5,7 @@
 
 pub mod account_links;
 pub mod audit_log;
+pub mod certifications;
 pub mod invitations;
 pub mod items;
 pub mod ledger;
@@ -13,6 +14,7 @@ pub mod notices;
 pub mod password_reset;
 pub mod policy;
 pub mod rates;
+pub mod recertification;
 pub mod reports;
 pub mod sessions;
 pub mod users;

@@ -73,7 +73,7 @@ pub struct Credits {
 /// The instant asked for, checked against `now`: today, as a date, means "now" (the rest of
 /// the day has not happened yet); a later instant is refused, since later postings could
 /// still change its answer.
-fn requested_as_of(
+pub(super) fn requested_as_of(
     as_of: Option<AsOf>,
     now: NaiveDateTime,
 ) -> Result<Option<NaiveDateTime>, ApiError> {

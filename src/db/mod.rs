@@ -3,6 +3,7 @@
 
 pub mod account_tokens;
 pub mod audit;
+pub mod certifications;
 pub mod chain_heads;
 mod enums;
 pub mod idempotency;

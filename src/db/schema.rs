@@ -223,6 +223,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    recertification_requirements (id) {
+        id -> Text,
+        certification_level -> Text,
+        credits -> BigInt,
+        effective_from -> Date,
+        created_at -> Timestamp,
+        created_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     web_sessions (id_hash) {
         id_hash -> Text,
         user_id -> Text,
@@ -236,6 +247,35 @@ diesel::table! {
 }
 
 diesel::joinable!(web_sessions -> users (user_id));
+
+diesel::table! {
+    certifications (id) {
+        id -> Text,
+        sme_id -> Text,
+        name -> Text,
+        name_key -> Text,
+        level -> Text,
+        certified_on -> Date,
+        cycle_starts_on -> Date,
+        expires_on -> Date,
+        created_at -> Timestamp,
+        created_by -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    certification_cycles (id) {
+        id -> Text,
+        certification_id -> Text,
+        starts_on -> Date,
+        expires_on -> Date,
+        created_at -> Timestamp,
+        created_by -> Text,
+    }
+}
+
+diesel::joinable!(certification_cycles -> certifications (certification_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -255,4 +295,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     outbox,
     account_tokens,
     web_sessions,
+    recertification_requirements,
+    certifications,
+    certification_cycles,
 );

@@ -12,6 +12,7 @@ pub mod entry;
 mod id;
 pub mod item_status;
 mod password;
+pub mod recertification;
 mod reference;
 mod role;
 mod text;

@@ -2,6 +2,7 @@
 
 mod audit;
 mod auth;
+mod certifications;
 mod extract;
 mod health;
 mod invitations;
@@ -65,12 +66,15 @@ route_table! {
     "/api/v1/me" => { get: me::show, patch: me::update },
     "/api/v1/me/password" => { put: me::change_password },
     "/api/v1/me/credits" => { get: reports::my_credits },
+    "/api/v1/me/certifications" => { get: certifications::my_list, post: certifications::my_record },
+    "/api/v1/me/recertification" => { get: certifications::my_progress },
     "/api/v1/users" => { get: users::list, post: users::create },
     "/api/v1/users/{id}" => { get: users::show, patch: users::update },
     "/api/v1/users/{id}/unlock" => { post: users::unlock },
     "/api/v1/users/{id}/invitation" => { post: invitations::resend },
     "/api/v1/rates/items" => { get: rates::list_item_rates, post: rates::publish_item_rate },
     "/api/v1/rates/workshops" => { get: rates::list_workshop_rates, post: rates::publish_workshop_rate },
+    "/api/v1/rates/recertification" => { get: certifications::list_requirements, post: certifications::publish_requirement },
     "/api/v1/items" => { get: items::list, post: items::submit },
     "/api/v1/items/{id}" => { get: items::show },
     "/api/v1/items/{id}/history" => { get: items::history },
@@ -85,12 +89,18 @@ route_table! {
     "/api/v1/ledger/verify" => { get: ledger::verify },
     "/api/v1/ledger/{entry_id}/reverse" => { post: ledger::reverse },
     "/api/v1/smes/{id}/credits" => { get: reports::sme_credits },
+    "/api/v1/smes/{id}/certifications" => { get: certifications::sme_list, post: certifications::sme_record },
+    "/api/v1/smes/{id}/recertification" => { get: certifications::sme_progress },
+    "/api/v1/certifications/{id}" => { patch: certifications::correct },
+    "/api/v1/certifications/{id}/renew" => { post: certifications::renew },
     "/api/v1/reports/ledger.csv" => { get: reports::ledger_csv },
     "/api/v1/reports/ledger.jsonl" => { get: reports::ledger_jsonl },
     "/api/v1/reports/ledger.manifest" => { get: reports::ledger_manifest },
     "/api/v1/reports/signing-key" => { get: reports::signing_key },
     "/api/v1/reports/summary" => { get: reports::summary },
     "/api/v1/reports/summary.csv" => { get: reports::summary_csv },
+    "/api/v1/reports/recertification" => { get: certifications::report_json },
+    "/api/v1/reports/recertification.csv" => { get: certifications::report_csv },
     "/api/v1/audit-events" => { get: audit::list },
     "/api/v1/audit-events/verify" => { get: audit::verify },
     "/api/v1/outbox" => { get: outbox::list },

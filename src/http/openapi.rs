@@ -13,8 +13,8 @@ use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    audit, auth, health, invitations, items, ledger, me, outbox, password_reset, rates, reports,
-    users, workshops,
+    audit, auth, certifications, health, invitations, items, ledger, me, outbox, password_reset,
+    rates, reports, users, workshops,
 };
 use crate::domain;
 use crate::error::{FieldError, Problem};
@@ -170,6 +170,18 @@ impl Modify for Conventions {
         reports::signing_key,
         reports::summary,
         reports::summary_csv,
+        certifications::my_list,
+        certifications::my_record,
+        certifications::sme_list,
+        certifications::sme_record,
+        certifications::correct,
+        certifications::renew,
+        certifications::my_progress,
+        certifications::sme_progress,
+        certifications::report_json,
+        certifications::report_csv,
+        certifications::list_requirements,
+        certifications::publish_requirement,
         audit::list,
         audit::verify,
         outbox::list,

@@ -59,7 +59,7 @@ impl From<use_case::Credits> for Credits {
 
 /// `as_of` includes its instant: an RFC 3339 timestamp names the last instant counted (an
 /// entry posted exactly then counts), a date the whole of that day.
-fn as_of(raw: &str) -> Result<AsOf, ApiError> {
+pub(super) fn as_of(raw: &str) -> Result<AsOf, ApiError> {
     let end = upper_bound("as_of", raw)?;
     let start = lower_bound("as_of", raw)?;
     Ok(if raw.contains(['T', 't']) {

@@ -27,6 +27,7 @@ enum Target {
     AcceptedItem,
     Workshop,
     WorkshopDayEntry,
+    Certification,
 }
 
 /// Who sends the request: the role's standing account, or a throwaway one of that role (for
@@ -85,6 +86,9 @@ const MATRIX: &[Row] = &[
     row("patch", "/api/v1/me",                          Nothing,          [401, 200, 200, 200, 200, 200]),
     own("put",   "/api/v1/me/password",                                   [401, 204, 204, 204, 204, 204]),
     row("get",   "/api/v1/me/credits",                  Nothing,          [401, 200, 200, 403, 403, 403]),
+    row("get",   "/api/v1/me/certifications",           Nothing,          [401, 200, 200, 403, 403, 403]),
+    row("post",  "/api/v1/me/certifications",           Nothing,          [401, 201, 201, 403, 403, 403]),
+    row("get",   "/api/v1/me/recertification",          Nothing,          [401, 200, 200, 403, 403, 403]),
     row("get",   "/api/v1/users",                       Nothing,          [401, 403, 403, 200, 200, 200]),
     row("post",  "/api/v1/users",                       Nothing,          [401, 403, 403, 201, 403, 201]),
     row("get",   "/api/v1/users/{id}",                  SmeUser,          [401, 200, 404, 200, 200, 200]),
@@ -96,6 +100,8 @@ const MATRIX: &[Row] = &[
     row("post",  "/api/v1/rates/items",                 Nothing,          [401, 403, 403, 403, 403, 201]),
     row("get",   "/api/v1/rates/workshops",             Nothing,          [401, 200, 200, 200, 200, 200]),
     row("post",  "/api/v1/rates/workshops",             Nothing,          [401, 403, 403, 403, 403, 201]),
+    row("get",   "/api/v1/rates/recertification",       Nothing,          [401, 200, 200, 200, 200, 200]),
+    row("post",  "/api/v1/rates/recertification",       Nothing,          [401, 403, 403, 403, 403, 201]),
     row("get",   "/api/v1/items",                       Nothing,          [401, 200, 200, 200, 200, 403]),
     row("post",  "/api/v1/items",                       Nothing,          [401, 201, 201, 403, 403, 403]),
     row("get",   "/api/v1/items/{id}",                  SubmittedItem,    [401, 200, 404, 200, 200, 403]),
@@ -113,12 +119,19 @@ const MATRIX: &[Row] = &[
     row("get",   "/api/v1/ledger/verify",               Nothing,          [401, 403, 403, 403, 200, 200]),
     row("post",  "/api/v1/ledger/{entry_id}/reverse",   WorkshopDayEntry, [401, 403, 404, 201, 403, 403]),
     row("get",   "/api/v1/smes/{id}/credits",           SmeUser,          [401, 200, 404, 200, 200, 403]),
+    row("get",   "/api/v1/smes/{id}/certifications",    SmeUser,          [401, 200, 404, 200, 200, 200]),
+    row("post",  "/api/v1/smes/{id}/certifications",    SmeUser,          [401, 201, 404, 201, 403, 201]),
+    row("get",   "/api/v1/smes/{id}/recertification",   SmeUser,          [401, 200, 404, 200, 200, 403]),
+    row("patch", "/api/v1/certifications/{id}",         Certification,    [401, 200, 404, 200, 403, 200]),
+    row("post",  "/api/v1/certifications/{id}/renew",   Certification,    [401, 200, 404, 200, 403, 200]),
     row("get",   "/api/v1/reports/ledger.csv",          Nothing,          [401, 403, 403, 200, 200, 403]),
     row("get",   "/api/v1/reports/ledger.jsonl",        Nothing,          [401, 403, 403, 200, 200, 403]),
     row("get",   "/api/v1/reports/ledger.manifest",     Nothing,          [401, 403, 403, 200, 200, 403]),
     row("get",   "/api/v1/reports/signing-key",         Nothing,          [401, 200, 200, 200, 200, 200]),
     row("get",   "/api/v1/reports/summary",             Nothing,          [401, 403, 403, 200, 200, 403]),
     row("get",   "/api/v1/reports/summary.csv",         Nothing,          [401, 403, 403, 200, 200, 403]),
+    row("get",   "/api/v1/reports/recertification",     Nothing,          [401, 403, 403, 200, 200, 403]),
+    row("get",   "/api/v1/reports/recertification.csv", Nothing,          [401, 403, 403, 200, 200, 403]),
     row("get",   "/api/v1/audit-events",                Nothing,          [401, 403, 403, 403, 200, 200]),
     row("get",   "/api/v1/audit-events/verify",         Nothing,          [401, 403, 403, 403, 200, 200]),
     row("get",   "/api/v1/outbox",                      Nothing,          [401, 403, 403, 403, 403, 200]),
@@ -195,6 +208,19 @@ impl World {
                 reply.expect(201);
                 reply.body["entries"][0]["id"].as_str().unwrap().to_owned()
             }
+            Certification => {
+                let body = json!({
+                    "name": format!("Matrix {}", uuid::Uuid::new_v4().simple()),
+                    "level": "professional",
+                    "certified_on": (Utc::now().date_naive() - Duration::days(10)).to_string(),
+                });
+                let reply = self
+                    .app
+                    .post("/api/v1/me/certifications", Some(&sme.token), &body)
+                    .await;
+                reply.expect(201);
+                reply.body["id"].as_str().unwrap().to_owned()
+            }
         })
     }
 
@@ -238,6 +264,18 @@ impl World {
                 json!({ "reason": "matrix" })
             }
             ("post", "/api/v1/ledger/{entry_id}/reverse") => json!({ "reason": "matrix" }),
+            ("post", "/api/v1/me/certifications")
+            | ("post", "/api/v1/smes/{id}/certifications") => {
+                json!({
+                    "name": format!("Matrix {}", uuid::Uuid::new_v4().simple()),
+                    "level": "associate", "certified_on": today,
+                })
+            }
+            ("patch", "/api/v1/certifications/{id}") => json!({ "level": "expert" }),
+            ("post", "/api/v1/certifications/{id}/renew") => json!({ "on": today }),
+            ("post", "/api/v1/rates/recertification") => {
+                json!({ "certification_level": "expert", "credits": 120, "effective_from": today })
+            }
             ("post", "/api/v1/workshops") => json!({
                 "kind": "jta", "title": "Matrix JTA", "certification_level": "expert",
                 "starts_on": today, "ends_on": today,

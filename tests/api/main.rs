@@ -22,6 +22,7 @@ mod openapi;
 mod operations;
 mod password_reset;
 mod rates;
+mod recertification;
 mod reports;
 mod resilience;
 mod secrets;

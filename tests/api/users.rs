@@ -378,6 +378,14 @@ fn acceptable_body(method: &str, path: &str, sme_id: &str) -> Option<Value> {
         ("post", "/api/v1/workshops/{id}/attendance") => {
             json!({ "sme_id": sme_id, "days": [today] })
         }
+        ("post", "/api/v1/me/certifications") | ("post", "/api/v1/smes/{id}/certifications") => {
+            json!({ "name": "CCNA", "level": "associate", "certified_on": today })
+        }
+        ("patch", "/api/v1/certifications/{id}") => json!({ "name": "CCNA" }),
+        ("post", "/api/v1/certifications/{id}/renew") => json!({ "on": today }),
+        ("post", "/api/v1/rates/recertification") => json!({
+            "certification_level": "expert", "credits": 120, "effective_from": today,
+        }),
         (_, path)
             if path.ends_with("/reject")
                 || path.ends_with("/revoke")

@@ -1,0 +1,3 @@
+DROP TABLE certification_cycles;
+DROP TABLE certifications;
+DROP TABLE recertification_requirements;
