@@ -10,6 +10,8 @@ RUN apt-get update && apt-get install -y --no-install-recommends build-essential
 COPY Cargo.toml Cargo.lock build.rs diesel.toml ./
 COPY migrations migrations
 COPY src src
+COPY templates templates
+COPY static static
 RUN cargo build --release --locked && strip target/release/sme-ledger
 
 FROM debian:bookworm-slim

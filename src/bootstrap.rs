@@ -22,6 +22,7 @@ pub fn ensure_first_admin(
     db: &Db,
     email: &str,
     password: Option<&SecretString>,
+    sign_in_at: &str,
 ) -> anyhow::Result<()> {
     let mut conn = db.get().map_err(|error| anyhow::anyhow!("{error}"))?;
     if users::count(&mut conn)? > 0 {
@@ -71,10 +72,12 @@ pub fn ensure_first_admin(
         writeln!(
             terminal,
             "\nFirst start: created the admin account {}\n  one-time password: {}\n  \
-             Log in with POST /api/v1/auth/login, then set your own password with \
-             PUT /api/v1/me/password.\n  This password is shown only now.\n",
+             Open {} in a browser and sign in with it; you then choose your own password.\n  \
+             (Or through the API: POST /api/v1/auth/login, then PUT /api/v1/me/password.)\n  \
+             This password is shown only now.\n",
             account.email,
-            password.expose_secret()
+            password.expose_secret(),
+            sign_in_at
         )?;
     }
     Ok(())

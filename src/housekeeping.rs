@@ -1,8 +1,8 @@
 //! Housekeeping: rows that have served their purpose are swept, a small batch per
 //! transaction so no sweep holds a lock for long.
 //!
-//! Swept: refresh tokens and invitation or password-reset links past their expiry,
-//! idempotency records older than their retention window, and login-throttle counters whose
+//! Swept: refresh tokens and invitation or password-reset links past their expiry, web
+//! sessions past their absolute or idle timeout, idempotency records older than their retention window, and login-throttle counters whose
 //! window and lock have both ended. Never swept:
 //! the ledger, the audit log, or anything else a person may need to account for.
 //!
@@ -16,7 +16,9 @@ use std::time::Duration;
 use chrono::{NaiveDateTime, TimeDelta};
 use diesel::prelude::*;
 
-use crate::db::schema::{account_tokens, idempotency_keys, login_throttle, refresh_tokens};
+use crate::db::schema::{
+    account_tokens, idempotency_keys, login_throttle, refresh_tokens, web_sessions,
+};
 use crate::db::{self, Db, DbConn, write_transaction};
 
 /// Rows deleted per transaction (chosen first, then deleted if still expired).
@@ -30,6 +32,8 @@ pub struct SweepPolicy {
     /// The login throttle's window: a counter whose window started longer ago than this and
     /// that is not locked counts for nothing any more.
     pub throttle_window: TimeDelta,
+    /// A web session unused for this long has ended (the idle timeout).
+    pub session_idle: TimeDelta,
 }
 
 /// What one sweep removed.
@@ -38,13 +42,18 @@ pub struct Swept {
     pub refresh_tokens: u64,
     /// Invitation and password-reset links.
     pub account_tokens: u64,
+    pub web_sessions: u64,
     pub idempotency_keys: u64,
     pub throttle_counters: u64,
 }
 
 impl Swept {
     pub fn total(&self) -> u64 {
-        self.refresh_tokens + self.account_tokens + self.idempotency_keys + self.throttle_counters
+        self.refresh_tokens
+            + self.account_tokens
+            + self.web_sessions
+            + self.idempotency_keys
+            + self.throttle_counters
     }
 }
 
@@ -53,6 +62,9 @@ pub fn sweep(conn: &mut DbConn, policy: &SweepPolicy, now: NaiveDateTime) -> Que
     Ok(Swept {
         refresh_tokens: in_batches(conn, |conn| expired_refresh_tokens(conn, now))?,
         account_tokens: in_batches(conn, |conn| expired_account_tokens(conn, now))?,
+        web_sessions: in_batches(conn, |conn| {
+            ended_web_sessions(conn, now, now - policy.session_idle)
+        })?,
         idempotency_keys: in_batches(conn, |conn| {
             old_idempotency_keys(conn, now - policy.idempotency_retention)
         })?,
@@ -102,6 +114,29 @@ fn expired_account_tokens(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<
         account_tokens::table
             .filter(account_tokens::id.eq_any(chosen))
             .filter(account_tokens::expires_at.lt(now)),
+    )
+    .execute(conn)
+}
+
+fn ended_web_sessions(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    idle_since: NaiveDateTime,
+) -> QueryResult<usize> {
+    let ended = || {
+        web_sessions::expires_at
+            .le(now)
+            .or(web_sessions::last_seen_at.lt(idle_since))
+    };
+    let chosen = web_sessions::table
+        .select(web_sessions::id_hash)
+        .filter(ended())
+        .limit(BATCH)
+        .load::<String>(conn)?;
+    diesel::delete(
+        web_sessions::table
+            .filter(web_sessions::id_hash.eq_any(chosen))
+            .filter(ended()),
     )
     .execute(conn)
 }
@@ -170,6 +205,7 @@ pub async fn run_periodically(
                 event = "sweep",
                 refresh_tokens = swept.refresh_tokens,
                 account_tokens = swept.account_tokens,
+                web_sessions = swept.web_sessions,
                 idempotency_keys = swept.idempotency_keys,
                 throttle_counters = swept.throttle_counters,
                 "housekeeping swept expired rows"

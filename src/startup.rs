@@ -103,6 +103,9 @@ impl Application {
                 throttle_window: TimeDelta::seconds(
                     i64::try_from(settings.login_window_secs.max(1)).unwrap_or(900),
                 ),
+                session_idle: TimeDelta::minutes(
+                    i64::try_from(settings.session_idle_minutes).unwrap_or(30),
+                ),
             };
             let metrics = data.metrics.clone();
             tokio::spawn(housekeeping::run_periodically(
@@ -215,6 +218,18 @@ fn start_mail_worker(settings: &Settings, state: &AppState, port: u16) -> anyhow
     Ok(())
 }
 
+/// Where people open the web interface: the public URL, or the address listened on
+/// (`localhost` when listening on every address).
+fn sign_in_address(settings: &Settings) -> String {
+    match &settings.public_url {
+        Some(url) => format!("{}/", url.trim_end_matches('/')),
+        None if settings.bind.ip().is_unspecified() => {
+            format!("http://localhost:{}/", settings.bind.port())
+        }
+        None => format!("http://{}/", settings.bind),
+    }
+}
+
 /// The blocking part of start-up.
 fn prepare(settings: &Settings) -> anyhow::Result<AppState> {
     let db = Db::serve(&settings.database)?;
@@ -229,7 +244,12 @@ fn prepare(settings: &Settings) -> anyhow::Result<AppState> {
         &settings.database.data_dir,
     )?;
     bootstrap::backfill_email_skeletons(&db)?;
-    bootstrap::ensure_first_admin(&db, &settings.admin_email, settings.admin_password.as_ref())?;
+    bootstrap::ensure_first_admin(
+        &db,
+        &settings.admin_email,
+        settings.admin_password.as_ref(),
+        &sign_in_address(settings),
+    )?;
     Ok(AppState {
         db,
         hasher: PasswordHasher::new(

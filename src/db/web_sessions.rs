@@ -63,19 +63,3 @@ pub fn delete(conn: &mut DbConn, id_hash: &str) -> QueryResult<()> {
         .execute(conn)
         .map(drop)
 }
-
-/// Deletes every session past its absolute end or idle since before `idle_since`.
-pub fn delete_expired(
-    conn: &mut DbConn,
-    now: NaiveDateTime,
-    idle_since: NaiveDateTime,
-) -> QueryResult<usize> {
-    diesel::delete(
-        web_sessions::table.filter(
-            web_sessions::expires_at
-                .le(now)
-                .or(web_sessions::last_seen_at.lt(idle_since)),
-        ),
-    )
-    .execute(conn)
-}

@@ -134,10 +134,12 @@ fn policy() -> SweepPolicy {
     SweepPolicy {
         idempotency_retention: TimeDelta::hours(24),
         throttle_window: TimeDelta::minutes(15),
+        session_idle: TimeDelta::minutes(30),
     }
 }
 
-/// Rows that have served their purpose: `n` expired refresh tokens and reset links, idempotency records two
+/// Rows that have served their purpose: `n` expired refresh tokens, reset links and web
+/// sessions, idempotency records two
 /// days old and throttle counters whose window and lock ended an hour ago, all for `user_id`.
 fn insert_expired(conn: &mut DbConn, user_id: &str, n: usize) {
     let old = (chrono::Utc::now() - TimeDelta::days(2)).naive_utc();
@@ -172,6 +174,16 @@ fn insert_expired(conn: &mut DbConn, user_id: &str, n: usize) {
         .execute(conn)
         .unwrap();
         diesel::sql_query(
+            "INSERT INTO web_sessions (id_hash, user_id, token_version, csrf_token, created_at, \
+             last_seen_at, expires_at) VALUES ($1, $2, 0, $1, $3, $3, $4)",
+        )
+        .bind::<diesel::sql_types::Text, _>(&id)
+        .bind::<diesel::sql_types::Text, _>(user_id)
+        .bind::<diesel::sql_types::Timestamp, _>(old)
+        .bind::<diesel::sql_types::Timestamp, _>(hour_ago)
+        .execute(conn)
+        .unwrap();
+        diesel::sql_query(
             "INSERT INTO login_throttle (key, failures, window_started_at, locked_until) \
              VALUES ($1, 5, $2, $3)",
         )
@@ -201,6 +213,7 @@ async fn the_sweep_removes_what_has_expired_in_batches_and_nothing_live() {
     let sme = app.create_user("sme").await;
     let key = uuid::Uuid::new_v4().to_string();
     post_with_key(&app, &sme, &key).await.expect(201);
+    let browser = sign_in_the_browser(&app, &sme).await;
     // A counter locked right now: three wrong passwords from here lock the pair for a while.
     let locked = app.create_user("sme").await;
     for _ in 0..5 {
@@ -214,6 +227,7 @@ async fn the_sweep_removes_what_has_expired_in_batches_and_nothing_live() {
     let swept = housekeeping::sweep(&mut conn, &policy(), sme_ledger::db::now()).unwrap();
     assert!(swept.refresh_tokens >= 1_100, "{swept:?}");
     assert!(swept.account_tokens >= 1_100, "{swept:?}");
+    assert!(swept.web_sessions >= 1_100, "{swept:?}");
     assert!(swept.idempotency_keys >= 1_100, "{swept:?}");
     assert!(swept.throttle_counters >= 1_100, "{swept:?}");
     let again = housekeeping::sweep(&mut conn, &policy(), sme_ledger::db::now()).unwrap();
@@ -231,6 +245,42 @@ async fn the_sweep_removes_what_has_expired_in_batches_and_nothing_live() {
     replay.expect(201);
     assert_eq!(replay.headers["idempotent-replayed"], "true");
     app.login(&locked.email, &locked.password).await.expect(429);
+    let home = app
+        .client
+        .get(app.url("/"))
+        .header(reqwest::header::COOKIE, &browser)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        home.status(),
+        200,
+        "the live web session still opens the home page"
+    );
+}
+
+/// Signs `user` in through the web form; the session cookie (`name=value`).
+async fn sign_in_the_browser(app: &TestApp, user: &TestUser) -> String {
+    let response = app
+        .client
+        .post(app.url("/sign-in"))
+        .header(reqwest::header::ORIGIN, &app.address)
+        .form(&[
+            ("email", user.email.as_str()),
+            ("password", &user.password),
+            ("next", "/"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303);
+    response.headers()[reqwest::header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned()
 }
 
 #[tokio::test]
