@@ -29,6 +29,14 @@ fn json_error(error: JsonPayloadError, limit: usize) -> ApiError {
 
 /// Reads a JSON body, naming the field whose value has the wrong type.
 pub fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // Every body of this API is an object. Serde would also read a struct from an array of
+    // its fields in order (`[true, false]`), which no client means and the document forbids.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(ApiError::bad_request(
+            "malformed_body",
+            "The body must be a JSON object.",
+        ));
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let path = error.path().to_string();

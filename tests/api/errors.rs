@@ -26,6 +26,25 @@ async fn malformed_json_is_400() {
 }
 
 #[tokio::test]
+async fn a_body_that_is_not_a_json_object_is_400_even_when_every_field_is_optional() {
+    let app = spawn_app().await;
+    let sme = app.create_user("sme").await;
+    for body in ["[null, null]", "[true]", "null", "\"notify\"", "7"] {
+        let reply = app
+            .send(
+                app.request(Method::PATCH, "/api/v1/me", Some(&sme.token))
+                    .header("content-type", "application/json")
+                    .body(body),
+            )
+            .await;
+        reply.expect_problem(400, "malformed_body");
+    }
+    app.patch("/api/v1/me", &sme.token, &json!({ "notify": false }))
+        .await
+        .expect(200);
+}
+
+#[tokio::test]
 async fn unknown_fields_are_400_and_named() {
     let app = spawn_app().await;
     let body = json!({ "email": "a@example.org", "password": "whatever1234", "is_admin": true });
