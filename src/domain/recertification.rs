@@ -594,10 +594,10 @@ mod tests {
             for (i, posting) in later.iter().enumerate() {
                 let shifted = as_of + TimeDelta::hours(1) + (posting.posted_at - at(2023, 1, 1, 0));
                 more.push(award(shifted, posting.amount.abs()));
-                if let Some(old) = known.get(i) {
-                    if old.reverses_posted_at.is_none() {
-                        more.push(reversal(shifted, old));
-                    }
+                if let Some(old) = known.get(i)
+                    && old.reverses_posted_at.is_none()
+                {
+                    more.push(reversal(shifted, old));
                 }
             }
             prop_assert_eq!(progress(cycle_2024(), Some(40), &more, as_of), before);
