@@ -442,6 +442,69 @@ impl Report {
 }
 
 // ---------------------------------------------------------------------------------------
+// Reminders
+
+/// Days before a cycle ends at which an SME whose requirement is not met is reminded.
+pub const REMINDER_DAYS: [i64; 3] = [180, 90, 30];
+
+/// The reminder threshold a cycle with `days_left` has crossed (the nearest one), if any.
+pub fn reminder_threshold(days_left: i64) -> Option<i64> {
+    REMINDER_DAYS
+        .iter()
+        .rev()
+        .copied()
+        .find(|threshold| days_left <= *threshold)
+}
+
+/// A reminder due: a certification not met whose cycle ends within a threshold.
+#[derive(Debug, Clone)]
+pub struct ReminderDue {
+    pub progress: CertificationProgress,
+    pub threshold: i64,
+}
+
+/// The reminders due now for the next [`REPORT_BATCH`] SMEs after `after_sme` (by id) whose
+/// current cycle ends within the largest threshold, and the last SME read when more may
+/// follow. Run by the mail worker (no actor): an open or due-soon certification (not met,
+/// not expired, CE applicable) with at most 180, 90 or 30 days left is due its threshold's
+/// reminder; [`crate::app::notices`] sends each at most once per cycle and threshold.
+pub fn reminders_due(
+    conn: &mut DbConn,
+    as_of: NaiveDateTime,
+    requirements: &Requirements,
+    after_sme: Option<&str>,
+) -> Result<(Vec<ReminderDue>, Option<String>), ApiError> {
+    let ends_by = as_of.date() + TimeDelta::days(REMINDER_DAYS[0]);
+    let smes = rows::smes_with_cycles_ending_by(conn, ends_by, after_sme, REPORT_BATCH)?;
+    let next = smes
+        .last()
+        .filter(|_| smes.len() as i64 >= REPORT_BATCH)
+        .cloned();
+    let mut due = Vec::new();
+    for sme_id in &smes {
+        for progress in progress_of(conn, sme_id, as_of, requirements)? {
+            let open = matches!(progress.progress.status, Status::Open | Status::DueSoon);
+            if let Some(threshold) =
+                reminder_threshold(progress.progress.days_left).filter(|_| open)
+            {
+                due.push(ReminderDue {
+                    progress,
+                    threshold,
+                });
+            }
+        }
+    }
+    Ok((due, next))
+}
+
+/// The instant reminders are judged at (settled, like any read) and the requirement
+/// versions known then.
+pub fn reminder_basis(conn: &mut DbConn) -> Result<(NaiveDateTime, Requirements), ApiError> {
+    let as_of = crate::ledger::settle(conn, None)?;
+    Ok((as_of, Requirements::load(conn, as_of)?))
+}
+
+// ---------------------------------------------------------------------------------------
 // Credits over time
 
 /// One month of an SME's credits.
@@ -541,6 +604,17 @@ mod tests {
                 (day(2026, 4, 1), 0, 10),
             ]
         );
+    }
+
+    #[test]
+    fn each_reminder_threshold_is_crossed_in_turn() {
+        assert_eq!(reminder_threshold(181), None);
+        assert_eq!(reminder_threshold(180), Some(180));
+        assert_eq!(reminder_threshold(91), Some(180));
+        assert_eq!(reminder_threshold(90), Some(90));
+        assert_eq!(reminder_threshold(31), Some(90));
+        assert_eq!(reminder_threshold(30), Some(30));
+        assert_eq!(reminder_threshold(0), Some(30));
     }
 
     #[test]

@@ -23,6 +23,7 @@ mod operations;
 mod password_reset;
 mod rates;
 mod recertification;
+mod reminders;
 mod reports;
 mod resilience;
 mod secrets;
