@@ -526,7 +526,9 @@ pub fn my_credits_by_month(
 ) -> Result<Vec<MonthCredits>, ApiError> {
     policy::require(actor, &[Role::Sme])?;
     let as_of = crate::ledger::settle(conn, None)?;
-    let postings = rows::postings(conn, &actor.id, NaiveDateTime::MIN, as_of)?;
+    // From the epoch: PostgreSQL timestamps do not reach `NaiveDateTime::MIN`.
+    let from = chrono::DateTime::UNIX_EPOCH.naive_utc();
+    let postings = rows::postings(conn, &actor.id, from, as_of)?;
     Ok(months(
         postings
             .iter()

@@ -31,4 +31,5 @@ mod smtp_sink;
 mod tokens;
 mod users;
 mod web;
+mod web_certifications;
 mod workshops;

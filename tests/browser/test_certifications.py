@@ -25,7 +25,7 @@ def test_an_sme_records_a_certification_and_sees_its_progress_and_the_chart(serv
     sme = service.user("sme", name="Cora Cert")
     manager = service.user("program_manager")
     sign_in(page, sme["email"])
-    assert page.locator("#recert-empty").count() == 1
+    assert page.locator("#recert-empty").count() == 1, page.url + page.inner_text("main")
     assert "Record your certification" in page.content()
     pages.check("sme-home-no-certification")
 
