@@ -204,6 +204,12 @@ pub struct Settings {
     /// (at most 6 hours).
     #[arg(long, env = "SME_LEDGER_MAIL_RETRY_BASE_MS", default_value_t = 30_000)]
     pub mail_retry_base_ms: u64,
+
+    /// Seconds between two checks of the mail worker for recertification reminders due (180,
+    /// 90 and 30 days before a cycle ends while its requirement is not met); the first round
+    /// after start-up checks. Each reminder goes once per cycle and threshold.
+    #[arg(long, env = "SME_LEDGER_REMINDER_CHECK_SECONDS", default_value_t = 3_600, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub reminder_check_seconds: u64,
     /// Minutes a web session may stay unused before it ends.
     #[arg(long, env = "SME_LEDGER_SESSION_IDLE_MINUTES", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=10_080))]
     pub session_idle_minutes: u64,

@@ -212,6 +212,7 @@ fn start_mail_worker(settings: &Settings, state: &AppState, port: u16) -> anyhow
             retry_base: std::time::Duration::from_millis(settings.mail_retry_base_ms.max(1)),
             hold: mail::transport::SMTP_TIMEOUT * 4,
             batch: 20,
+            reminder_every: std::time::Duration::from_secs(settings.reminder_check_seconds),
         },
     }
     .spawn();

@@ -5,6 +5,7 @@
 
 use chrono::NaiveDateTime;
 
+use super::recertification;
 use crate::db::{DbConn, account_tokens, items::ItemRow, outbox, users, write_transaction};
 use crate::domain::ItemAction;
 use crate::error::ApiError;
@@ -121,6 +122,55 @@ pub fn schedule_review_digests(conn: &mut DbConn, now: NaiveDateTime) -> Result<
         }
     }
     Ok(())
+}
+
+/// Queues the recertification reminders due (180, 90 and 30 days before a cycle ends while
+/// its requirement is not met) for SMEs who want notices. The cause names the certification,
+/// its cycle and the threshold, so each goes at most once per cycle and threshold, whichever
+/// instance or round finds it first. A cycle first seen with 25 days left gets the 30-day
+/// reminder only. Run by the mail worker (see `Policy::reminder_every`).
+pub fn schedule_recertification_reminders(conn: &mut DbConn) -> Result<(), ApiError> {
+    let (as_of, requirements) = recertification::reminder_basis(conn)?;
+    let mut after: Option<String> = None;
+    loop {
+        let (due, next) =
+            recertification::reminders_due(conn, as_of, &requirements, after.as_deref())?;
+        for reminder in due {
+            let line = &reminder.progress;
+            let cause = format!(
+                "recertification_reminder:{}:{}:{}",
+                line.certification.id, line.cycle.starts_on, reminder.threshold
+            );
+            if outbox::cause_exists(conn, &cause)? {
+                continue;
+            }
+            let Some(user) = users::find(conn, &line.certification.sme_id)? else {
+                continue;
+            };
+            if user.disabled {
+                continue;
+            }
+            let notice = Notice::RecertificationReminder {
+                certification: line.certification.name.clone(),
+                level: line.certification.level.as_str().to_owned(),
+                expires_on: line.cycle.expires_on,
+                days_left: line.progress.days_left,
+                earned: line.progress.earned,
+                required: line.progress.required.unwrap_or(0),
+                remaining: line.progress.remaining.unwrap_or(0),
+            };
+            let outcome = write_transaction(conn, |conn| notify(conn, &user.id, &cause, &notice));
+            match outcome {
+                // Another instance queued it first.
+                Err(ApiError::Conflict { .. }) => {}
+                other => other?,
+            }
+        }
+        match next {
+            Some(last) => after = Some(last),
+            None => return Ok(()),
+        }
+    }
 }
 
 /// A user's mail preferences.

@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{NaiveDate, NaiveDateTime, TimeDelta, Utc};
+use chrono::{Datelike, NaiveDate, NaiveDateTime, TimeDelta, Utc};
 use diesel::prelude::*;
 use serde_json::json;
 
@@ -438,5 +438,189 @@ impl Report {
             }
         }
         Ok((lines, next))
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Reminders
+
+/// Days before a cycle ends at which an SME whose requirement is not met is reminded.
+pub const REMINDER_DAYS: [i64; 3] = [180, 90, 30];
+
+/// The reminder threshold a cycle with `days_left` has crossed (the nearest one), if any.
+pub fn reminder_threshold(days_left: i64) -> Option<i64> {
+    REMINDER_DAYS
+        .iter()
+        .rev()
+        .copied()
+        .find(|threshold| days_left <= *threshold)
+}
+
+/// A reminder due: a certification not met whose cycle ends within a threshold.
+#[derive(Debug, Clone)]
+pub struct ReminderDue {
+    pub progress: CertificationProgress,
+    pub threshold: i64,
+}
+
+/// The reminders due now for the next [`REPORT_BATCH`] SMEs after `after_sme` (by id) whose
+/// current cycle ends within the largest threshold, and the last SME read when more may
+/// follow. Run by the mail worker (no actor): an open or due-soon certification (not met,
+/// not expired, CE applicable) with at most 180, 90 or 30 days left is due its threshold's
+/// reminder; [`crate::app::notices`] sends each at most once per cycle and threshold.
+pub fn reminders_due(
+    conn: &mut DbConn,
+    as_of: NaiveDateTime,
+    requirements: &Requirements,
+    after_sme: Option<&str>,
+) -> Result<(Vec<ReminderDue>, Option<String>), ApiError> {
+    let ends_by = as_of.date() + TimeDelta::days(REMINDER_DAYS[0]);
+    let smes = rows::smes_with_cycles_ending_by(conn, ends_by, after_sme, REPORT_BATCH)?;
+    let next = smes
+        .last()
+        .filter(|_| smes.len() as i64 >= REPORT_BATCH)
+        .cloned();
+    let mut due = Vec::new();
+    for sme_id in &smes {
+        for progress in progress_of(conn, sme_id, as_of, requirements)? {
+            let open = matches!(progress.progress.status, Status::Open | Status::DueSoon);
+            if let Some(threshold) =
+                reminder_threshold(progress.progress.days_left).filter(|_| open)
+            {
+                due.push(ReminderDue {
+                    progress,
+                    threshold,
+                });
+            }
+        }
+    }
+    Ok((due, next))
+}
+
+/// The instant reminders are judged at (settled, like any read) and the requirement
+/// versions known then.
+pub fn reminder_basis(conn: &mut DbConn) -> Result<(NaiveDateTime, Requirements), ApiError> {
+    let as_of = crate::ledger::settle(conn, None)?;
+    Ok((as_of, Requirements::load(conn, as_of)?))
+}
+
+// ---------------------------------------------------------------------------------------
+// Credits over time
+
+/// One month of an SME's credits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MonthCredits {
+    /// The month's first day.
+    pub month: NaiveDate,
+    /// Credits posted in the month, less reversals posted in it.
+    pub posted: i64,
+    /// The balance at the month's end.
+    pub cumulative: i64,
+}
+
+/// The caller's credits month by month, from the month of their first posting to the
+/// month of `as_of` (now, settled), months without postings included. SME. One query.
+pub fn my_credits_by_month(
+    conn: &mut DbConn,
+    actor: &Actor,
+) -> Result<Vec<MonthCredits>, ApiError> {
+    policy::require(actor, &[Role::Sme])?;
+    let as_of = crate::ledger::settle(conn, None)?;
+    // From the epoch: PostgreSQL timestamps do not reach `NaiveDateTime::MIN`.
+    let from = chrono::DateTime::UNIX_EPOCH.naive_utc();
+    let postings = rows::postings(conn, &actor.id, from, as_of)?;
+    Ok(months(
+        postings
+            .iter()
+            .map(|row| (row.posted_at.date(), row.amount)),
+        as_of.date(),
+    ))
+}
+
+fn first_of_month(day: NaiveDate) -> NaiveDate {
+    day.with_day(1).unwrap_or(day)
+}
+
+fn next_month(month: NaiveDate) -> Option<NaiveDate> {
+    month.checked_add_months(chrono::Months::new(1))
+}
+
+/// Monthly sums and running totals of `(day, amount)`, every month from the first one with
+/// a posting to `until`'s.
+fn months(postings: impl Iterator<Item = (NaiveDate, i64)>, until: NaiveDate) -> Vec<MonthCredits> {
+    let mut sums: std::collections::BTreeMap<NaiveDate, i64> = std::collections::BTreeMap::new();
+    for (day, amount) in postings {
+        *sums.entry(first_of_month(day)).or_default() += amount;
+    }
+    let Some(mut month) = sums.keys().next().copied() else {
+        return Vec::new();
+    };
+    let last = first_of_month(until).max(sums.keys().last().copied().unwrap_or(month));
+    let mut out = Vec::new();
+    let mut cumulative = 0;
+    while month <= last {
+        let posted = sums.get(&month).copied().unwrap_or(0);
+        cumulative += posted;
+        out.push(MonthCredits {
+            month,
+            posted,
+            cumulative,
+        });
+        match next_month(month) {
+            Some(next) => month = next,
+            None => break,
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).expect("a valid day")
+    }
+
+    #[test]
+    fn months_without_postings_are_kept_and_the_total_runs_on() {
+        let got = months(
+            [
+                (day(2026, 1, 5), 10),
+                (day(2026, 1, 20), 5),
+                (day(2026, 3, 1), -5),
+            ]
+            .into_iter(),
+            day(2026, 4, 9),
+        );
+        let totals: Vec<(NaiveDate, i64, i64)> = got
+            .iter()
+            .map(|m| (m.month, m.posted, m.cumulative))
+            .collect();
+        assert_eq!(
+            totals,
+            vec![
+                (day(2026, 1, 1), 15, 15),
+                (day(2026, 2, 1), 0, 15),
+                (day(2026, 3, 1), -5, 10),
+                (day(2026, 4, 1), 0, 10),
+            ]
+        );
+    }
+
+    #[test]
+    fn each_reminder_threshold_is_crossed_in_turn() {
+        assert_eq!(reminder_threshold(181), None);
+        assert_eq!(reminder_threshold(180), Some(180));
+        assert_eq!(reminder_threshold(91), Some(180));
+        assert_eq!(reminder_threshold(90), Some(90));
+        assert_eq!(reminder_threshold(31), Some(90));
+        assert_eq!(reminder_threshold(30), Some(30));
+        assert_eq!(reminder_threshold(0), Some(30));
+    }
+
+    #[test]
+    fn no_postings_means_no_months() {
+        assert!(months(std::iter::empty(), day(2026, 4, 9)).is_empty());
     }
 }

@@ -18,7 +18,7 @@ use crate::state::AppState;
 pub struct OutboxMessageView {
     pub id: String,
     /// `invitation`, `password_reset`, `item_accepted`, `item_rejected`, `item_revoked`,
-    /// `workshop_credited` or `review_digest`.
+    /// `workshop_credited`, `review_digest` or `recertification_reminder`.
     pub kind: String,
     pub user_id: Option<String>,
     pub recipient: String,

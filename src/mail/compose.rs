@@ -200,6 +200,33 @@ pub fn content(config: &MailConfig, notice: &Notice) -> Content {
                 url: format!("{}/review", config.public_url),
             }),
         },
+        Notice::RecertificationReminder {
+            certification,
+            level,
+            expires_on,
+            days_left,
+            earned,
+            required,
+            remaining,
+        } => Content {
+            subject: format!(
+                "Recertification: {} still to earn for {certification}",
+                credits(*remaining)
+            ),
+            paragraphs: vec![
+                format!(
+                    "The current cycle of your {level} certification {certification} ends on                      {expires_on}, in {days_left} day(s)."
+                ),
+                format!(
+                    "You have earned {earned} of the {required} credits it requires here; {}                      still to earn. Credits from training and events elsewhere count too: once                      the renewal is granted, record it on your certifications page.",
+                    credits(*remaining)
+                ),
+            ],
+            link: Some(Link {
+                label: "See your progress".into(),
+                url: format!("{}/certifications", config.public_url),
+            }),
+        },
     }
 }
 

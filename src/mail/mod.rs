@@ -56,6 +56,16 @@ pub enum Notice {
         waiting: i64,
         oldest_submitted_at: Option<NaiveDateTime>,
     },
+    /// An SME's cycle ends within 180, 90 or 30 days and its requirement is not met.
+    RecertificationReminder {
+        certification: String,
+        level: String,
+        expires_on: chrono::NaiveDate,
+        days_left: i64,
+        earned: i64,
+        required: i64,
+        remaining: i64,
+    },
 }
 
 impl Notice {
@@ -68,6 +78,7 @@ impl Notice {
             Notice::ItemRevoked { .. } => "item_revoked",
             Notice::WorkshopCredited { .. } => "workshop_credited",
             Notice::ReviewDigest { .. } => "review_digest",
+            Notice::RecertificationReminder { .. } => "recertification_reminder",
         }
     }
 

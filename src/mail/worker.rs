@@ -29,6 +29,9 @@ pub struct Policy {
     pub hold: Duration,
     /// Messages claimed per round.
     pub batch: i64,
+    /// Time between two checks for recertification reminders due (the first round after
+    /// start-up checks).
+    pub reminder_every: Duration,
 }
 
 /// The longest wait between two tries.
@@ -60,8 +63,19 @@ impl Worker {
     pub fn spawn(self) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
             // The first round comes one pause after start-up, when the service is serving.
+            let mut reminded_at: Option<tokio::time::Instant> = None;
             loop {
                 tokio::time::sleep(self.policy.poll).await;
+                if reminded_at.is_none_or(|at| at.elapsed() >= self.policy.reminder_every) {
+                    reminded_at = Some(tokio::time::Instant::now());
+                    if let Err(error) = self
+                        .db
+                        .run(crate::app::notices::schedule_recertification_reminders)
+                        .await
+                    {
+                        tracing::warn!(event = "reminder_check_failed", error = %error, "recertification reminder check failed");
+                    }
+                }
                 if let Err(error) = self.round().await {
                     tracing::warn!(event = "mail_round_failed", error = %error, "mail worker round failed");
                 }
@@ -140,6 +154,7 @@ mod tests {
             retry_base: Duration::from_secs(30),
             hold: Duration::from_secs(120),
             batch: 10,
+            reminder_every: Duration::from_secs(3600),
         };
         assert_eq!(policy.backoff(1), Duration::from_secs(30));
         assert_eq!(policy.backoff(2), Duration::from_secs(60));

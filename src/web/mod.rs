@@ -9,6 +9,7 @@
 
 mod assets;
 mod auth;
+mod certifications;
 mod csrf;
 mod errors;
 mod forms;
@@ -17,6 +18,7 @@ mod review;
 mod session;
 mod sme;
 mod smes;
+mod svg;
 mod workshops;
 
 use actix_web::HttpMessage;
@@ -109,10 +111,13 @@ page_table! {
     "/items/{id}/revoke" => { post: review::revoke },
     "/statement" => { get: sme::statement },
     "/workshop-days" => { get: sme::workshop_days },
+    "/certifications" => { get: certifications::mine, post: certifications::record_mine },
+    "/certifications/{id}/renew" => { post: certifications::renew },
     "/review" => { get: review::queue },
     "/review/accept" => { post: review::bulk_accept },
     "/smes" => { get: smes::list },
     "/smes/new" => { get: smes::new_page, post: smes::create },
+    "/smes/{id}/certifications" => { get: certifications::of_sme, post: certifications::record_for },
     "/workshops" => { get: workshops::list },
     "/workshops/new" => { get: workshops::new_page, post: workshops::create },
     "/workshops/{id}" => { get: workshops::show },
@@ -222,6 +227,7 @@ fn nav_links(role: Role) -> &'static [(&'static str, &'static str)] {
             ("/items", "My items"),
             ("/workshop-days", "My workshop days"),
             ("/statement", "My statement"),
+            ("/certifications", "My certifications"),
         ],
         Role::ProgramManager => &[
             ("/review", "Review queue"),

@@ -14,6 +14,7 @@ use super::session::{SignedIn, shared};
 use super::{Layout, html, ok, see_other};
 use crate::app::items::{self, Decide, ItemDetails, ItemQuery, Submission};
 use crate::app::ledger::{self, EntryQuery};
+use crate::app::recertification;
 use crate::app::reports::{self, CreditsQuery};
 use crate::db::ledger::LabelledRow;
 use crate::db::web_sessions;
@@ -145,6 +146,9 @@ pub fn item_line(details: &ItemDetails) -> ItemLine {
 struct HomePage {
     layout: Layout,
     credits: Breakdown,
+    own: bool,
+    progress: Vec<super::certifications::ProgressLine>,
+    chart: Option<super::certifications::CreditsChart>,
     statuses: Vec<(String, i64)>,
     recent: Vec<EntryLine>,
 }
@@ -176,15 +180,19 @@ pub async fn home(req: HttpRequest) -> Result<HttpResponse, WebError> {
     }
     let (state, _) = shared(&req)?;
     let actor = who.actor();
-    let (credits, statuses, recent) = state
+    let (credits, statuses, recent, recert, months) = state
         .db
         .run(move |conn| {
             let credits = reports::my_credits(conn, &actor, Ok(CreditsQuery::default()))?;
             let statuses = items::status_counts(conn, &actor)?;
             let recent = ledger::newest_with_labels(conn, &actor, EntryQuery::default(), None, 10)?;
-            Ok((credits, statuses, recent))
+            let recert = recertification::my_recertification(conn, &actor, Ok(None))?;
+            let months = recertification::my_credits_by_month(conn, &actor)?;
+            Ok((credits, statuses, recent, recert, months))
         })
         .await?;
+    let progress = super::certifications::progress_lines(&recert);
+    let chart = super::certifications::credits_chart(&months, &recert);
     let statuses = ItemStatus::ALL
         .iter()
         .map(|status| {
@@ -198,6 +206,9 @@ pub async fn home(req: HttpRequest) -> Result<HttpResponse, WebError> {
     ok(&HomePage {
         layout: Layout::signed_in(&who, "Your credits", "/"),
         credits: credits.credits,
+        own: true,
+        progress,
+        chart,
         statuses,
         recent: recent.iter().map(entry_line).collect(),
     })

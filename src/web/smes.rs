@@ -24,6 +24,7 @@ pub struct SmeSearch {
 }
 
 struct SmeLine {
+    id: String,
     name: String,
     email: String,
     total: i64,
@@ -68,6 +69,7 @@ pub async fn list(
                     .any(|text| text.to_lowercase().contains(&needle))
         })
         .map(|sme| SmeLine {
+            id: sme.sme_id,
             name: sme.display_name.unwrap_or_default(),
             email: sme.email.unwrap_or_default(),
             total: sme.credits.total,

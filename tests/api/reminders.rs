@@ -1,0 +1,102 @@
+//! Recertification reminders by email (issue 13 point 4): 180, 90 and 30 days before a cycle
+//! ends while its requirement is not met, each at most once per cycle and threshold, only to
+//! SMEs who want notices. The mail worker checks every `reminder_check_seconds` (1 s here).
+
+use std::time::Duration;
+
+use chrono::{Months, NaiveDate, Utc};
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, TestUser};
+use crate::smtp_sink::spawn_app_with_sink_and;
+
+fn today() -> NaiveDate {
+    Utc::now().date_naive()
+}
+
+fn day(offset_days: i64) -> String {
+    (today() + chrono::Duration::days(offset_days)).to_string()
+}
+
+/// Records a certification of `level` for `sme` whose current cycle ends in `days` days.
+async fn ending_in(app: &TestApp, sme: &TestUser, name: &str, level: &str, days: i64) {
+    let certified_on = today()
+        .checked_sub_months(Months::new(12))
+        .expect("a day a year ago");
+    app.post(
+        "/api/v1/me/certifications",
+        Some(&sme.token),
+        &json!({ "name": name, "level": level, "certified_on": certified_on.to_string(),
+                 "expires_on": day(days) }),
+    )
+    .await
+    .expect(201);
+}
+
+async fn reminders(app: &TestApp) -> Vec<Value> {
+    let reply = app.get("/api/v1/outbox?limit=500", &app.admin_token).await;
+    reply.expect(200);
+    reply.body["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .filter(|m| m["kind"] == "recertification_reminder")
+        .cloned()
+        .collect()
+}
+
+async fn spawn() -> (TestApp, crate::smtp_sink::SmtpSink) {
+    spawn_app_with_sink_and(|settings| settings.reminder_check_seconds = 1).await
+}
+
+#[tokio::test]
+async fn an_sme_short_of_credits_60_days_before_the_cycle_ends_is_reminded_once() {
+    let (app, sink) = spawn().await;
+    let sme = app.create_user("sme").await;
+    ending_in(&app, &sme, "CCNA", "associate", 60).await;
+
+    let mail = sink.message_to(&sme.email).await;
+    let text = mail.text();
+    assert!(text.contains("CCNA"), "{text}");
+    assert!(text.contains("in 60 day(s)"), "{text}");
+    assert!(text.contains("30 credits still to earn"), "{text}");
+    assert!(text.contains("/certifications"), "{text}");
+    assert!(
+        mail.header("List-Unsubscribe").is_some(),
+        "a notice carries List-Unsubscribe"
+    );
+    assert!(text.contains("text/html"), "an HTML part as well: {text}");
+
+    // Later checks (at least two more) queue no second reminder for this cycle and threshold.
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    let queued = reminders(&app).await;
+    assert_eq!(queued.len(), 1, "{queued:#?}");
+    assert_eq!(queued[0]["recipient"], sme.email.as_str());
+}
+
+#[tokio::test]
+async fn no_reminder_for_a_far_cycle_an_entry_level_one_or_an_sme_who_turned_notices_off() {
+    let (app, sink) = spawn().await;
+    let quiet = app.create_user("sme").await;
+    app.patch("/api/v1/me", &quiet.token, &json!({ "notify": false }))
+        .await
+        .expect(200);
+    ending_in(&app, &quiet, "CCNP Security", "professional", 20).await;
+    let entry = app.create_user("sme").await;
+    ending_in(&app, &entry, "CCST", "entry", 20).await;
+    let far = app.create_user("sme").await;
+    ending_in(&app, &far, "CCIE", "expert", 400).await;
+    // The control: within 180 days, so the checks are known to have run.
+    let reminded = app.create_user("sme").await;
+    ending_in(&app, &reminded, "DevNet Associate", "associate", 150).await;
+
+    let mail = sink.message_to(&reminded.email).await;
+    assert!(mail.text().contains("in 150 day(s)"), "{}", mail.text());
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let recipients: Vec<Value> = reminders(&app)
+        .await
+        .iter()
+        .map(|m| m["recipient"].clone())
+        .collect();
+    assert_eq!(recipients, vec![json!(reminded.email)]);
+}

@@ -1,0 +1,119 @@
+//! Certifications and recertification progress in the web interface, through HTTP: the SME
+//! home's progress and chart, and who may open or change whose certifications.
+
+use reqwest::header::{COOKIE, ORIGIN, SET_COOKIE};
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, TestUser, spawn_app};
+
+/// Signs `user` in through the form; returns the `name=value` of the session cookie.
+async fn sign_in(app: &TestApp, user: &TestUser) -> String {
+    let response = app
+        .client
+        .post(app.url("/sign-in"))
+        .header(ORIGIN, &app.address)
+        .form(&[
+            ("email", user.email.as_str()),
+            ("password", user.password.as_str()),
+            ("next", "/"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303, "sign-in refused");
+    let cookie = response.headers()[SET_COOKIE].to_str().unwrap().to_owned();
+    cookie.split(';').next().unwrap().to_owned()
+}
+
+async fn page(app: &TestApp, path: &str, cookie: &str) -> (u16, String) {
+    let response = app
+        .client
+        .get(app.url(path))
+        .header(COOKIE, cookie)
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
+fn csrf_token(page: &str) -> String {
+    let marker = "name=\"csrf_token\" value=\"";
+    let start = page.find(marker).expect("a csrf field") + marker.len();
+    page[start..].split('"').next().unwrap().to_owned()
+}
+
+async fn certify(app: &TestApp, sme: &TestUser, name: &str) -> Value {
+    let reply = app
+        .post(
+            "/api/v1/me/certifications",
+            Some(&sme.token),
+            &json!({ "name": name, "level": "associate", "certified_on": "2025-06-01" }),
+        )
+        .await;
+    reply.expect(201);
+    reply.body.clone()
+}
+
+#[tokio::test]
+async fn the_sme_home_shows_each_certifications_progress_and_the_credits_chart_with_its_table() {
+    let app = spawn_app().await;
+    let sme = app.create_user("sme").await;
+    let pm = app.create_user("program_manager").await;
+    let cookie = sign_in(&app, &sme).await;
+    let (status, empty) = page(&app, "/", &cookie).await;
+    assert_eq!(status, 200);
+    assert!(empty.contains("Record your certification"), "{empty}");
+
+    certify(&app, &sme, "CCNA").await;
+    let item = app.submit_item(&sme, "associate", "standard").await;
+    app.accept(&pm.token, &item).await.expect(200);
+    let (status, home) = page(&app, "/", &cookie).await;
+    assert_eq!(status, 200, "{home}");
+    assert!(
+        home.contains("<progress class=\"bar\" max=\"30\""),
+        "{home}"
+    );
+    assert!(home.contains("CCNA requirement: 30 credits"), "{home}");
+    assert!(home.contains("<polyline class=\"earned\""), "{home}");
+    assert!(home.contains("Credits by month as a table"), "{home}");
+    assert!(!home.contains(" style="), "no inline style");
+}
+
+#[tokio::test]
+async fn an_sme_neither_opens_nor_renews_another_smes_certifications_in_the_browser() {
+    let app = spawn_app().await;
+    let owner = app.create_user("sme").await;
+    let other = app.create_user("sme").await;
+    let certification = certify(&app, &owner, "CCNA").await;
+    let cookie = sign_in(&app, &other).await;
+
+    let (status, _) = page(&app, &format!("/smes/{}/certifications", owner.id), &cookie).await;
+    assert_eq!(status, 403);
+    let (_, mine) = page(&app, "/certifications", &cookie).await;
+    let renew = app
+        .client
+        .post(app.url(&format!(
+            "/certifications/{}/renew",
+            certification["id"].as_str().unwrap()
+        )))
+        .header(COOKIE, &cookie)
+        .header(ORIGIN, &app.address)
+        .form(&[
+            ("csrf_token", csrf_token(&mine).as_str()),
+            ("once", &uuid::Uuid::new_v4().to_string()),
+            ("on", "2026-01-01"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(renew.status(), 404);
+    let listed = app.get("/api/v1/me/certifications", &owner.token).await;
+    assert_eq!(
+        listed.body["certifications"][0]["cycles"]
+            .as_array()
+            .map(Vec::len),
+        Some(1),
+        "{}",
+        listed.body
+    );
+}
