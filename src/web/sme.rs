@@ -153,6 +153,13 @@ struct HomePage {
     recent: Vec<EntryLine>,
 }
 
+impl HomePage {
+    /// A stored name (`technology_core`) as the page shows it (`Technology core`).
+    fn human(&self, name: &str) -> String {
+        humanize(name)
+    }
+}
+
 #[derive(Template)]
 #[template(path = "web/other_home.html")]
 struct OtherHome {
@@ -478,6 +485,13 @@ struct StatementPage {
     email: String,
     period: String,
     credits: Option<Breakdown>,
+}
+
+impl StatementPage {
+    /// A stored name (`technology_core`) as the page shows it (`Technology core`).
+    fn human(&self, name: &str) -> String {
+        humanize(name)
+    }
 }
 
 fn parse_day(raw: Option<&str>, field: &str, form: &mut FormState) -> Option<NaiveDate> {
