@@ -8,10 +8,12 @@
 //! - one module per page group, and [`errors`] for the friendly error pages.
 
 mod assets;
+mod audit;
 mod auth;
 mod csrf;
 mod errors;
 mod forms;
+mod ledger;
 mod links;
 mod review;
 mod session;
@@ -117,6 +119,9 @@ page_table! {
     "/workshops/new" => { get: workshops::new_page, post: workshops::create },
     "/workshops/{id}" => { get: workshops::show },
     "/workshops/{id}/attendance" => { post: workshops::log_attendance },
+    "/ledger" => { get: ledger::browse },
+    "/verify" => { get: ledger::verify },
+    "/audit-log" => { get: audit::list },
 }
 
 /// The page routes, and the fallback that answers unknown paths: a problem+json 404 under
@@ -228,7 +233,16 @@ fn nav_links(role: Role) -> &'static [(&'static str, &'static str)] {
             ("/smes", "SMEs"),
             ("/workshops", "Workshops"),
         ],
-        Role::Auditor | Role::Admin => &[("/", "Home")],
+        Role::Auditor => &[
+            ("/ledger", "Ledger"),
+            ("/verify", "Verify"),
+            ("/audit-log", "Audit log"),
+        ],
+        Role::Admin => &[
+            ("/", "Home"),
+            ("/verify", "Verify"),
+            ("/audit-log", "Audit log"),
+        ],
     }
 }
 

@@ -167,6 +167,7 @@ pub async fn home(req: HttpRequest) -> Result<HttpResponse, WebError> {
     match who.role {
         Role::Sme => {}
         Role::ProgramManager => return Ok(see_other("/review")),
+        Role::Auditor => return Ok(see_other("/ledger")),
         role => {
             return ok(&OtherHome {
                 layout: Layout::signed_in(&who, "Home", "/"),
