@@ -618,3 +618,11 @@ fn resolve_until_seq(conn: &mut DbConn, requested: Option<i64>) -> Result<i64, A
     let (head, _) = chain_heads::read(conn, Chain::Ledger)?;
     Ok(requested.map_or(head, |seq| seq.min(head)))
 }
+
+/// Auditor, program manager: the ledger's current last `seq`, which an export page fixes as
+/// its `until_seq` so that the data and the manifest it offers always cover the same rows.
+pub fn export_head(conn: &mut DbConn, actor: &Actor) -> Result<i64, ApiError> {
+    policy::require(actor, &EXPORTERS)?;
+    let (head, _) = chain_heads::read(conn, Chain::Ledger)?;
+    Ok(head)
+}

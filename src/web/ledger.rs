@@ -180,8 +180,8 @@ fn browsed_line(row: BrowsedRow) -> BrowsedLine {
         row.item_rate_credits.zip(row.item_rate_from),
         row.workshop_rate_credits.zip(row.workshop_rate_from),
     ) {
-        (Some((credits, from)), _) => format!("{credits} credits per item, from {from}"),
-        (None, Some((credits, from))) => format!("{credits} credits per day, from {from}"),
+        (Some((credits, from)), _) => format!("{credits} credit(s) per item, from {from}"),
+        (None, Some((credits, from))) => format!("{credits} credit(s) per day, from {from}"),
         (None, None) => String::new(),
     };
     BrowsedLine {
@@ -267,15 +267,19 @@ pub struct ChainResult {
     pub first_bad_seq: Option<i64>,
 }
 
-fn chain_result(name: &'static str, noun: &str, verification: Verification) -> ChainResult {
+fn chain_result(
+    name: &'static str,
+    (one, many): (&str, &str),
+    verification: Verification,
+) -> ChainResult {
     let summary = match verification.first_bad_seq {
         None if verification.entries == 0 => format!("The {name} is empty: nothing to check."),
         None => format!(
-            "Intact: all {} {noun} were recomputed and every hash matches, up to seq {}.",
+            "Intact: all {} {many} were recomputed and every hash matches, up to seq {}.",
             verification.entries, verification.head_seq
         ),
         Some(seq) => format!(
-            "Broken at seq {seq}: the {noun} recorded there no longer matches its hash, so it \
+            "Broken at seq {seq}: the {one} recorded there no longer matches its hash, so it \
              (or the record before it) was changed or removed after it was written. Records \
              before seq {seq} are intact."
         ),
@@ -326,8 +330,8 @@ pub async fn verify(
             })
             .await?;
         vec![
-            chain_result("ledger", "ledger entries", entries),
-            chain_result("audit log", "audit events", events),
+            chain_result("ledger", ("ledger entry", "ledger entries"), entries),
+            chain_result("audit log", ("audit event", "audit events"), events),
         ]
     } else {
         Vec::new()

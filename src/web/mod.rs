@@ -12,6 +12,7 @@ mod audit;
 mod auth;
 mod csrf;
 mod errors;
+mod exports;
 mod forms;
 mod ledger;
 mod links;
@@ -122,6 +123,11 @@ page_table! {
     "/ledger" => { get: ledger::browse },
     "/verify" => { get: ledger::verify },
     "/audit-log" => { get: audit::list },
+    "/exports" => { get: exports::page },
+    "/exports/ledger.csv" => { get: exports::csv },
+    "/exports/ledger.jsonl" => { get: exports::jsonl },
+    "/exports/ledger.manifest.json" => { get: exports::manifest_file },
+    "/exports/signing-key.txt" => { get: exports::signing_key },
 }
 
 /// The page routes, and the fallback that answers unknown paths: a problem+json 404 under
@@ -237,11 +243,13 @@ fn nav_links(role: Role) -> &'static [(&'static str, &'static str)] {
             ("/ledger", "Ledger"),
             ("/verify", "Verify"),
             ("/audit-log", "Audit log"),
+            ("/exports", "Exports"),
         ],
         Role::Admin => &[
             ("/", "Home"),
             ("/verify", "Verify"),
             ("/audit-log", "Audit log"),
+            ("/exports", "Exports"),
         ],
     }
 }
