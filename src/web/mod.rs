@@ -16,6 +16,7 @@ mod exports;
 mod forms;
 mod ledger;
 mod links;
+mod reports;
 mod review;
 mod session;
 mod sme;
@@ -128,6 +129,8 @@ page_table! {
     "/exports/ledger.jsonl" => { get: exports::jsonl },
     "/exports/ledger.manifest.json" => { get: exports::manifest_file },
     "/exports/signing-key.txt" => { get: exports::signing_key },
+    "/summary" => { get: reports::summary },
+    "/summary.csv" => { get: reports::summary_csv },
 }
 
 /// The page routes, and the fallback that answers unknown paths: a problem+json 404 under
@@ -238,18 +241,21 @@ fn nav_links(role: Role) -> &'static [(&'static str, &'static str)] {
             ("/review", "Review queue"),
             ("/smes", "SMEs"),
             ("/workshops", "Workshops"),
+            ("/summary", "Summary"),
         ],
         Role::Auditor => &[
             ("/ledger", "Ledger"),
             ("/verify", "Verify"),
             ("/audit-log", "Audit log"),
             ("/exports", "Exports"),
+            ("/summary", "Summary"),
         ],
         Role::Admin => &[
             ("/", "Home"),
             ("/verify", "Verify"),
             ("/audit-log", "Audit log"),
             ("/exports", "Exports"),
+            ("/summary", "Summary"),
         ],
     }
 }

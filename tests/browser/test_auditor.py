@@ -197,3 +197,29 @@ def test_a_tampered_sqlite_database_shows_the_first_bad_seq(browser):
         process.terminate()
         process.wait(timeout=20)
         shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def test_the_summary_shows_a_period_and_downloads_as_csv(service, page, pages, tmp_path):
+    sme = service.user("sme", name="Summary Sam")
+    manager = service.user("program_manager")
+    auditor = service.user("auditor")
+    accepted_item(service, sme, manager, ref())
+    sign_in(page, auditor["email"])
+    page.click("header nav >> text=Summary")
+    assert int(page.inner_text("#summary-total")) >= 1
+    assert "Summary Sam" in page.inner_text("main table")
+    pages.check("summary")
+    today = datetime.date.today()
+    page.fill("#from", today.isoformat())
+    page.fill("#to", (today - datetime.timedelta(days=2)).isoformat())
+    page.click("form.filters button[type=submit]")
+    page.wait_for_load_state("load")
+    assert "must not be before the first day" in page.content()
+    pages.check("summary-refused")
+    page.goto("/summary")
+    with page.expect_download() as download:
+        page.click("#summary-csv")
+    target = tmp_path / "summary.csv"
+    download.value.save_as(target)
+    text = target.read_text()
+    assert text.startswith("sme_id,") and "Summary Sam" in text
