@@ -21,6 +21,7 @@ mod review;
 mod session;
 mod sme;
 mod smes;
+mod users;
 mod workshops;
 
 use actix_web::HttpMessage;
@@ -131,6 +132,13 @@ page_table! {
     "/exports/signing-key.txt" => { get: exports::signing_key },
     "/summary" => { get: reports::summary },
     "/summary.csv" => { get: reports::summary_csv },
+    "/users" => { get: users::list },
+    "/users/new" => { get: users::new_page, post: users::create },
+    "/users/{id}" => { get: users::show },
+    "/users/{id}/role" => { post: users::change_role },
+    "/users/{id}/access" => { post: users::change_access },
+    "/users/{id}/password" => { post: users::reset_password },
+    "/users/{id}/unlock" => { post: users::unlock },
 }
 
 /// The page routes, and the fallback that answers unknown paths: a problem+json 404 under
