@@ -16,6 +16,7 @@ mod exports;
 mod forms;
 mod ledger;
 mod links;
+mod rates;
 mod reports;
 mod review;
 mod session;
@@ -139,6 +140,8 @@ page_table! {
     "/users/{id}/access" => { post: users::change_access },
     "/users/{id}/password" => { post: users::reset_password },
     "/users/{id}/unlock" => { post: users::unlock },
+    "/rates" => { get: rates::list },
+    "/rates/{kind}/new" => { get: rates::new_page, post: rates::publish },
 }
 
 /// The page routes, and the fallback that answers unknown paths: a problem+json 404 under
@@ -259,11 +262,10 @@ fn nav_links(role: Role) -> &'static [(&'static str, &'static str)] {
             ("/summary", "Summary"),
         ],
         Role::Admin => &[
-            ("/", "Home"),
+            ("/users", "Users"),
+            ("/rates", "Rates"),
             ("/verify", "Verify"),
             ("/audit-log", "Audit log"),
-            ("/exports", "Exports"),
-            ("/summary", "Summary"),
         ],
     }
 }

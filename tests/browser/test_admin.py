@@ -114,3 +114,50 @@ def test_an_admin_changes_a_role_resets_a_password_and_unlocks_sign_in(
     assert "There is a problem" in page.content()
     pages.check("admin-self-refused")
     page.goto(user_url)
+
+
+def test_an_admin_publishes_a_rate_that_a_later_acceptance_uses(service, page, pages):
+    admin_signs_in(page)
+    page.click("header nav >> text=Rates")
+    pages.check("admin-rates")
+    page.click("text=Publish an item rate")
+    pages.check("admin-publish-rate")
+    today = datetime.date.today()
+    page.select_option("#exam_tier", "technology_core")
+    page.select_option("#item_type", "performance")
+    page.fill("#credits", "9")
+    # Yesterday is refused beside its field, the values kept.
+    page.fill("#effective_from", (today - datetime.timedelta(days=1)).isoformat())
+    page.click("main form button:has-text('Preview')")
+    page.wait_for_load_state("load")
+    assert "There is a problem" in page.content()
+    assert page.input_value("#credits") == "9"
+    pages.check("admin-publish-rate-refused")
+    page.fill("#effective_from", today.isoformat())
+    page.click("main form button:has-text('Preview')")
+    page.wait_for_load_state("load")
+    preview = page.inner_text(".preview")
+    assert "Today: 6 credit(s) per accepted item" in preview
+    assert "From today: 9 credit(s) per accepted item" in preview
+    pages.check("admin-publish-rate-preview")
+    page.click("button:has-text('Publish this version')")
+    page.wait_for_load_state("load")
+    assert page.url.endswith("/rates")
+    assert "Published: Technology core, performance items earn 9 credit(s)" in page.content()
+    assert "9" in page.inner_text("#items-history tbody tr:first-child")
+
+    # An item accepted afterwards earns the new rate.
+    sme = service.user("sme")
+    manager = service.user("program_manager")
+    item = service.api.call(
+        "POST", "/items",
+        {"external_ref": "RATE-" + uuid.uuid4().hex[:8], "exam_code": "350-401",
+         "exam_tier": "technology_core", "item_type": "performance",
+         "authoring_channel": "sme_program"},
+        token=service.reader(sme),
+    )
+    service.api.call("POST", f"/items/{item['id']}/accept", {}, token=service.reader(manager))
+    awards = service.api.call(
+        "GET", f"/ledger?sme_id={sme['id']}&kind=item_award", token=service.reader(manager)
+    )["entries"]
+    assert [entry["amount"] for entry in awards] == [9]
