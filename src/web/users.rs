@@ -194,8 +194,7 @@ fn new_user_form(
 
 pub async fn new_page(who: SignedIn) -> Result<HttpResponse, WebError> {
     who.require(&[Role::Admin])?;
-    let mut form = FormState::default();
-    form.values = Fields::parse(b"how=password");
+    let form = FormState::with_values(Fields::parse(b"how=password"));
     new_user_form(&who, form, StatusCode::OK)
 }
 
