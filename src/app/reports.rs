@@ -626,3 +626,43 @@ pub fn export_head(conn: &mut DbConn, actor: &Actor) -> Result<i64, ApiError> {
     let (head, _) = chain_heads::read(conn, Chain::Ledger)?;
     Ok(head)
 }
+
+/// Credits posted in one month from one source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MonthlyCredits {
+    /// `YYYY-MM`.
+    pub month: String,
+    /// `item_award:<tier>`, `workshop_day:<level>` or `reversal`.
+    pub source: String,
+    pub credits: i64,
+}
+
+/// Program manager, auditor: credits posted per month (UTC) and source in `[from, to)`, in
+/// month order: one query, added up here.
+pub fn monthly_credits(
+    conn: &mut DbConn,
+    actor: &Actor,
+    from: Option<NaiveDateTime>,
+    to: Option<NaiveDateTime>,
+) -> Result<Vec<MonthlyCredits>, ApiError> {
+    policy::require(actor, &STAFF_READERS)?;
+    let mut sums: BTreeMap<(String, String), i64> = BTreeMap::new();
+    for (posted_at, kind, amount, tier, level) in ledger::sourced(conn, from, to)? {
+        let source = match kind {
+            EntryKind::ItemAward => format!("item_award:{}", tier.unwrap_or_default()),
+            EntryKind::WorkshopDay => format!("workshop_day:{}", level.unwrap_or_default()),
+            EntryKind::Reversal => "reversal".to_owned(),
+        };
+        *sums
+            .entry((posted_at.format("%Y-%m").to_string(), source))
+            .or_default() += amount;
+    }
+    Ok(sums
+        .into_iter()
+        .map(|((month, source), credits)| MonthlyCredits {
+            month,
+            source,
+            credits,
+        })
+        .collect())
+}

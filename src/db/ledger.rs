@@ -479,3 +479,39 @@ pub fn browse(
         .limit(limit)
         .load(conn)
 }
+
+/// One entry as the summary's monthly chart counts it: when, what kind, how much, and the
+/// tier of its item or the level of its workshop.
+pub type SourcedRow = (
+    NaiveDateTime,
+    EntryKind,
+    i64,
+    Option<String>,
+    Option<String>,
+);
+
+/// Every entry posted in `[from, to)` (either bound optional) with its source, in one query.
+pub fn sourced(
+    conn: &mut DbConn,
+    from: Option<NaiveDateTime>,
+    to: Option<NaiveDateTime>,
+) -> QueryResult<Vec<SourcedRow>> {
+    let mut query = ledger_entries::table
+        .left_join(items::table.on(ledger_entries::item_id.eq(items::id.nullable())))
+        .left_join(workshops::table.on(ledger_entries::workshop_id.eq(workshops::id.nullable())))
+        .select((
+            ledger_entries::posted_at,
+            ledger_entries::kind,
+            ledger_entries::amount,
+            items::exam_tier.nullable(),
+            workshops::certification_level.nullable(),
+        ))
+        .into_boxed();
+    if let Some(from) = from {
+        query = query.filter(ledger_entries::posted_at.ge(from));
+    }
+    if let Some(to) = to {
+        query = query.filter(ledger_entries::posted_at.lt(to));
+    }
+    query.order(ledger_entries::seq.asc()).load(conn)
+}

@@ -10,6 +10,7 @@
 mod assets;
 mod audit;
 mod auth;
+mod charts;
 mod csrf;
 mod errors;
 mod exports;

@@ -12,7 +12,11 @@ use super::forms::{Fields, FormState};
 use super::ledger::parse_day;
 use super::session::{SignedIn, shared};
 use super::{Layout, ok};
-use crate::app::reports::{self, DecisionCounts, SmeTotal, SummaryQuery};
+use std::collections::BTreeSet;
+
+use super::charts::{Series, StackedBars};
+use super::sme::humanize;
+use crate::app::reports::{self, DecisionCounts, MonthlyCredits, SmeTotal, SummaryQuery};
 use crate::domain::Role;
 use crate::domain::balance::Breakdown;
 use crate::error::ApiError;
@@ -98,9 +102,126 @@ fn sme_line(sme: &SmeTotal) -> SmeLine {
     }
 }
 
+/// The monthly chart of the summary, with its table and its text.
+pub struct Monthly {
+    pub chart: Option<StackedBars>,
+    pub summary: String,
+    pub sources: Vec<String>,
+    pub rows: Vec<MonthRow>,
+}
+
+pub struct MonthRow {
+    pub month: String,
+    pub values: Vec<i64>,
+    pub reversals: i64,
+    pub total: i64,
+}
+
+fn source_label(source: &str) -> String {
+    match source.split_once(':') {
+        Some(("item_award", tier)) => format!("Items: {}", humanize(tier)),
+        Some(("workshop_day", level)) => format!("Workshops: {}", humanize(level)),
+        _ => humanize(source),
+    }
+}
+
+fn monthly(lines: Vec<MonthlyCredits>, period: &str) -> Monthly {
+    let months: Vec<String> = lines
+        .iter()
+        .map(|line| line.month.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let sources: Vec<String> = lines
+        .iter()
+        .filter(|line| line.source != "reversal")
+        .map(|line| line.source.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let value = |month: &str, source: &str| {
+        lines
+            .iter()
+            .find(|line| line.month == month && line.source == source)
+            .map_or(0, |line| line.credits)
+    };
+    let rows: Vec<MonthRow> = months
+        .iter()
+        .map(|month| {
+            let values: Vec<i64> = sources.iter().map(|source| value(month, source)).collect();
+            let reversals = value(month, "reversal");
+            MonthRow {
+                month: month.clone(),
+                total: values.iter().sum::<i64>() + reversals,
+                values,
+                reversals,
+            }
+        })
+        .collect();
+    let series: Vec<Series> = sources
+        .iter()
+        .enumerate()
+        .map(|(index, source)| Series {
+            label: source_label(source),
+            values: rows.iter().map(|row| row.values[index]).collect(),
+        })
+        .collect();
+    let source_totals: Vec<(String, i64)> = series
+        .iter()
+        .map(|s| (s.label.clone(), s.values.iter().sum()))
+        .collect();
+    let summary = match (rows.first(), rows.last()) {
+        (Some(first), Some(last)) => {
+            let busiest = rows.iter().max_by_key(|row| row.total);
+            let main = source_totals.iter().max_by_key(|(_, total)| *total);
+            let mut text = format!(
+                "Credits posted per month, {period}: {} month(s) from {} to {}, {} credits in all.",
+                rows.len(),
+                first.month,
+                last.month,
+                rows.iter().map(|row| row.total).sum::<i64>()
+            );
+            if let Some(busiest) = busiest {
+                text.push_str(&format!(
+                    " The busiest month was {} with {} credits.",
+                    busiest.month, busiest.total
+                ));
+            }
+            if let Some((label, total)) = main {
+                text.push_str(&format!(" Most came from {label} ({total} credits)."));
+            }
+            let reversed: i64 = rows.iter().map(|row| row.reversals).sum();
+            if reversed != 0 {
+                text.push_str(&format!(
+                    " Reversals took back {} credits (not drawn; see the table).",
+                    -reversed
+                ));
+            }
+            text
+        }
+        _ => format!("No credits were posted, {period}."),
+    };
+    let chart = (!rows.is_empty()).then(|| {
+        StackedBars::new(
+            "monthly-credits",
+            "Credits posted per month, stacked by source",
+            summary.clone(),
+            &months,
+            &series,
+        )
+    });
+    Monthly {
+        chart,
+        summary,
+        sources: sources.iter().map(|source| source_label(source)).collect(),
+        rows,
+    }
+}
+
 #[derive(Template)]
 #[template(path = "web/summary.html")]
 struct SummaryPage {
+    monthly: Option<Monthly>,
     layout: Layout,
     form: FormState,
     period: String,
@@ -129,7 +250,12 @@ pub async fn summary(
         let query = summary_query(checked.from, checked.to);
         match state
             .db
-            .run(move |conn| reports::summary(conn, &actor, Ok(query)))
+            .run(move |conn| {
+                let (from, to) = (query.from, query.to);
+                let summary = reports::summary(conn, &actor, Ok(query))?;
+                let months = reports::monthly_credits(conn, &actor, from, to)?;
+                Ok((summary, months))
+            })
             .await
         {
             Ok(summary) => Some(summary),
@@ -141,15 +267,17 @@ pub async fn summary(
     } else {
         None
     };
-    let (totals, decisions, smes) = match summary {
-        Some(summary) => (
+    let (totals, decisions, smes, months) = match summary {
+        Some((summary, months)) => (
             Some(summary.totals),
             summary.items,
             summary.smes.iter().map(sme_line).collect(),
+            Some(monthly(months, &checked.words)),
         ),
-        None => (None, DecisionCounts::default(), Vec::new()),
+        None => (None, DecisionCounts::default(), Vec::new(), None),
     };
     ok(&SummaryPage {
+        monthly: months,
         layout: Layout::signed_in(&who, "Summary", "/summary"),
         form: checked.form,
         period: checked.words,
