@@ -207,7 +207,7 @@ def test_the_summary_shows_a_period_and_downloads_as_csv(service, page, pages, t
     sign_in(page, auditor["email"])
     page.click("header nav >> text=Summary")
     assert int(page.inner_text("#summary-total")) >= 1
-    assert "Summary Sam" in page.inner_text("main table")
+    assert "Summary Sam" in page.inner_text("#summary-smes")
     pages.check("summary")
     today = datetime.date.today()
     page.fill("#from", today.isoformat())
