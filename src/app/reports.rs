@@ -666,3 +666,29 @@ pub fn monthly_credits(
         })
         .collect())
 }
+
+/// Program manager, auditor: per exam code, how many items decided in `[from, to)` are now
+/// accepted and how many rejected: `(exam_code, accepted, rejected)`, by exam code.
+pub fn decisions_by_exam_code(
+    conn: &mut DbConn,
+    actor: &Actor,
+    from: Option<NaiveDateTime>,
+    to: Option<NaiveDateTime>,
+) -> Result<Vec<(String, i64, i64)>, ApiError> {
+    policy::require(actor, &STAFF_READERS)?;
+    let mut by_code: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+    for (code, status, count) in
+        item_rows::decided_by_exam_code(conn, &["accepted", "rejected"], from, to)?
+    {
+        let line = by_code.entry(code).or_default();
+        if status == "accepted" {
+            line.0 += count;
+        } else {
+            line.1 += count;
+        }
+    }
+    Ok(by_code
+        .into_iter()
+        .map(|(code, (accepted, rejected))| (code, accepted, rejected))
+        .collect())
+}

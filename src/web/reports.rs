@@ -218,10 +218,61 @@ fn monthly(lines: Vec<MonthlyCredits>, period: &str) -> Monthly {
     }
 }
 
+/// Items accepted and rejected per exam code, with the chart's text.
+pub struct ByExam {
+    pub chart: Option<StackedBars>,
+    pub summary: String,
+    pub rows: Vec<(String, i64, i64)>,
+}
+
+fn by_exam(rows: Vec<(String, i64, i64)>, period: &str) -> ByExam {
+    let accepted: i64 = rows.iter().map(|row| row.1).sum();
+    let rejected: i64 = rows.iter().map(|row| row.2).sum();
+    let summary = if rows.is_empty() {
+        format!("No item was decided, {period}.")
+    } else {
+        let most_rejected = rows
+            .iter()
+            .filter(|row| row.2 > 0)
+            .max_by_key(|row| row.2)
+            .map(|row| format!(" Most rejections: {} ({}).", row.0, row.2))
+            .unwrap_or_default();
+        format!(
+            "Items decided {period} and their status now, over {} exam code(s): {accepted} accepted, {rejected} rejected.{most_rejected}",
+            rows.len()
+        )
+    };
+    let chart = (!rows.is_empty()).then(|| {
+        let codes: Vec<String> = rows.iter().map(|row| row.0.clone()).collect();
+        StackedBars::new(
+            "exam-decisions",
+            "Items accepted and rejected per exam code",
+            summary.clone(),
+            &codes,
+            &[
+                Series {
+                    label: "Accepted".into(),
+                    values: rows.iter().map(|row| row.1).collect(),
+                },
+                Series {
+                    label: "Rejected".into(),
+                    values: rows.iter().map(|row| row.2).collect(),
+                },
+            ],
+        )
+    });
+    ByExam {
+        chart,
+        summary,
+        rows,
+    }
+}
+
 #[derive(Template)]
 #[template(path = "web/summary.html")]
 struct SummaryPage {
     monthly: Option<Monthly>,
+    exams: Option<ByExam>,
     layout: Layout,
     form: FormState,
     period: String,
@@ -254,7 +305,8 @@ pub async fn summary(
                 let (from, to) = (query.from, query.to);
                 let summary = reports::summary(conn, &actor, Ok(query))?;
                 let months = reports::monthly_credits(conn, &actor, from, to)?;
-                Ok((summary, months))
+                let exams = reports::decisions_by_exam_code(conn, &actor, from, to)?;
+                Ok((summary, months, exams))
             })
             .await
         {
@@ -267,17 +319,19 @@ pub async fn summary(
     } else {
         None
     };
-    let (totals, decisions, smes, months) = match summary {
-        Some((summary, months)) => (
+    let (totals, decisions, smes, months, exams) = match summary {
+        Some((summary, months, exams)) => (
             Some(summary.totals),
             summary.items,
             summary.smes.iter().map(sme_line).collect(),
             Some(monthly(months, &checked.words)),
+            Some(by_exam(exams, &checked.words)),
         ),
-        None => (None, DecisionCounts::default(), Vec::new(), None),
+        None => (None, DecisionCounts::default(), Vec::new(), None, None),
     };
     ok(&SummaryPage {
         monthly: months,
+        exams,
         layout: Layout::signed_in(&who, "Summary", "/summary"),
         form: checked.form,
         period: checked.words,

@@ -19,7 +19,11 @@ def test_the_summary_chart_renders_with_its_text_and_table(service, page, pages)
     assert page.locator("#monthly-credits-title").count() == 1
     summary = page.inner_text("#monthly-summary")
     assert re.search(r"\d+ credits in all", summary)
-    page.click("details.chart-table summary")
+    assert page.locator("svg#exam-decisions").count() == 1
+    assert "accepted" in page.inner_text("#exams-summary")
+    for summary in page.locator("details.chart-table summary").all():
+        summary.click()
+    assert "350-401" in page.inner_text("#exams-table")
     rows = page.locator("#monthly-table tbody tr")
     assert rows.count() >= 1
     assert "Items: Associate" in page.inner_text("#monthly-table thead")
