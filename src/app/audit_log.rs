@@ -75,3 +75,33 @@ pub fn verify(conn: &mut DbConn, actor: &Actor) -> Result<Verification, ApiError
     policy::require(actor, &READERS)?;
     crate::audit::verify(conn)
 }
+
+/// Events in `seq` order with their actors' names, narrowed by part of an actor's name or
+/// email. Auditor, admin. Refusals are events like any other.
+pub fn list_named(
+    conn: &mut DbConn,
+    actor: &Actor,
+    query: ListEvents,
+    actor_text: Option<String>,
+) -> Result<Vec<event_rows::NamedEventRow>, ApiError> {
+    policy::require(actor, &READERS)?;
+    let filter = AuditFilter {
+        actor_id: None,
+        action: query.action.map(|action| action.as_str().to_owned()),
+        target_type: None,
+        target_id: None,
+        outcome: query.outcome.map(|outcome| outcome.as_str().to_owned()),
+        from: query.from,
+        before: query.before,
+    };
+    let actor_text = actor_text
+        .map(|text| text.trim().to_lowercase())
+        .filter(|text| !text.is_empty());
+    Ok(event_rows::named_page(
+        conn,
+        &filter,
+        actor_text.as_deref(),
+        query.after,
+        query.fetch.clamp(1, 501),
+    )?)
+}

@@ -169,3 +169,51 @@ pub fn newest_with_labels(
         conn, &filter, before_seq, limit,
     )?)
 }
+
+/// What the ledger browser asks for.
+#[derive(Debug, Clone, Default)]
+pub struct BrowseQuery {
+    pub entries: EntryQuery,
+    /// Part of an SME's name or email (any case).
+    pub sme_text: Option<String>,
+    /// Inclusive bounds on `seq`.
+    pub seq_from: Option<i64>,
+    pub seq_to: Option<i64>,
+    /// The `seq` the previous page ended with (0 for the first page).
+    pub after_seq: i64,
+    /// Rows to read: one more than the page shows, so the caller knows whether more follow.
+    pub fetch: i64,
+}
+
+/// Auditor, program manager: entries in `seq` order, each with its SME, item or workshop,
+/// rate and reversal links, in one query.
+pub fn browse(
+    conn: &mut DbConn,
+    actor: &Actor,
+    query: BrowseQuery,
+) -> Result<Vec<entries::BrowsedRow>, ApiError> {
+    policy::require(actor, &[Role::Auditor, Role::ProgramManager])?;
+    let filter = entries::BrowseFilter {
+        entries: EntryFilter {
+            sme_id: query.entries.sme_id,
+            kind: query.entries.kind,
+            item_id: query.entries.item_id,
+            workshop_id: query.entries.workshop_id,
+            posted_from: query.entries.posted_from,
+            posted_before: query.entries.posted_before,
+            ..EntryFilter::default()
+        },
+        sme_text: query
+            .sme_text
+            .map(|text| text.trim().to_lowercase())
+            .filter(|text| !text.is_empty()),
+        seq_from: query.seq_from,
+        seq_to: query.seq_to,
+    };
+    Ok(entries::browse(
+        conn,
+        &filter,
+        query.after_seq,
+        query.fetch.clamp(1, 501),
+    )?)
+}

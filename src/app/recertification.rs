@@ -118,6 +118,16 @@ pub fn publish_requirement(
     Ok(row)
 }
 
+/// The requirement in force today for `level` (`None` when none is, or for entry level).
+pub fn requirement_in_force_today(
+    conn: &mut DbConn,
+    level: CertificationLevel,
+) -> Result<Option<RequirementRow>, ApiError> {
+    let now = db::now();
+    let requirements = Requirements::load(conn, now)?;
+    Ok(requirements.in_force_on(level, now.date())?.cloned())
+}
+
 /// Any signed-in user: requirement versions in publication order, with one row more than
 /// `limit` when a further page exists.
 pub fn list_requirements(
@@ -158,6 +168,21 @@ impl Requirements {
         if !recertification::ce_applies(level) {
             return Ok(None);
         }
+        match self.in_force_on(level, cycle.starts_on)? {
+            Some(row) => Ok(Some(row)),
+            None => Err(ApiError::Internal(anyhow::anyhow!(
+                "no recertification requirement in force for {level} on {}",
+                cycle.starts_on
+            ))),
+        }
+    }
+
+    /// The version of `level` in force on `day`, if any.
+    pub fn in_force_on(
+        &self,
+        level: CertificationLevel,
+        day: NaiveDate,
+    ) -> Result<Option<&RequirementRow>, ApiError> {
         let rows = self.0.get(&level).map(Vec::as_slice).unwrap_or_default();
         let versions: Vec<RateVersion<usize>> = rows
             .iter()
@@ -179,14 +204,7 @@ impl Requirements {
                     })
             })
             .collect::<Result<_, _>>()?;
-        let chosen = rate_in_force(&versions, cycle.starts_on).and_then(|v| rows.get(v.id));
-        match chosen {
-            Some(row) => Ok(Some(row)),
-            None => Err(ApiError::Internal(anyhow::anyhow!(
-                "no recertification requirement in force for {level} on {}",
-                cycle.starts_on
-            ))),
-        }
+        Ok(rate_in_force(&versions, day).and_then(|v| rows.get(v.id)))
     }
 }
 

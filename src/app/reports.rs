@@ -618,3 +618,77 @@ fn resolve_until_seq(conn: &mut DbConn, requested: Option<i64>) -> Result<i64, A
     let (head, _) = chain_heads::read(conn, Chain::Ledger)?;
     Ok(requested.map_or(head, |seq| seq.min(head)))
 }
+
+/// Auditor, program manager: the ledger's current last `seq`, which an export page fixes as
+/// its `until_seq` so that the data and the manifest it offers always cover the same rows.
+pub fn export_head(conn: &mut DbConn, actor: &Actor) -> Result<i64, ApiError> {
+    policy::require(actor, &EXPORTERS)?;
+    let (head, _) = chain_heads::read(conn, Chain::Ledger)?;
+    Ok(head)
+}
+
+/// Credits posted in one month from one source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MonthlyCredits {
+    /// `YYYY-MM`.
+    pub month: String,
+    /// `item_award:<tier>`, `workshop_day:<level>` or `reversal`.
+    pub source: String,
+    pub credits: i64,
+}
+
+/// Program manager, auditor: credits posted per month (UTC) and source in `[from, to)`, in
+/// month order: one query, added up here.
+pub fn monthly_credits(
+    conn: &mut DbConn,
+    actor: &Actor,
+    from: Option<NaiveDateTime>,
+    to: Option<NaiveDateTime>,
+) -> Result<Vec<MonthlyCredits>, ApiError> {
+    policy::require(actor, &STAFF_READERS)?;
+    let mut sums: BTreeMap<(String, String), i64> = BTreeMap::new();
+    for (posted_at, kind, amount, tier, level) in ledger::sourced(conn, from, to)? {
+        let source = match kind {
+            EntryKind::ItemAward => format!("item_award:{}", tier.unwrap_or_default()),
+            EntryKind::WorkshopDay => format!("workshop_day:{}", level.unwrap_or_default()),
+            EntryKind::Reversal => "reversal".to_owned(),
+        };
+        *sums
+            .entry((posted_at.format("%Y-%m").to_string(), source))
+            .or_default() += amount;
+    }
+    Ok(sums
+        .into_iter()
+        .map(|((month, source), credits)| MonthlyCredits {
+            month,
+            source,
+            credits,
+        })
+        .collect())
+}
+
+/// Program manager, auditor: per exam code, how many items decided in `[from, to)` are now
+/// accepted and how many rejected: `(exam_code, accepted, rejected)`, by exam code.
+pub fn decisions_by_exam_code(
+    conn: &mut DbConn,
+    actor: &Actor,
+    from: Option<NaiveDateTime>,
+    to: Option<NaiveDateTime>,
+) -> Result<Vec<(String, i64, i64)>, ApiError> {
+    policy::require(actor, &STAFF_READERS)?;
+    let mut by_code: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+    for (code, status, count) in
+        item_rows::decided_by_exam_code(conn, &["accepted", "rejected"], from, to)?
+    {
+        let line = by_code.entry(code).or_default();
+        if status == "accepted" {
+            line.0 += count;
+        } else {
+            line.1 += count;
+        }
+    }
+    Ok(by_code
+        .into_iter()
+        .map(|(code, (accepted, rejected))| (code, accepted, rejected))
+        .collect())
+}

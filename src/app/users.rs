@@ -641,3 +641,42 @@ pub fn recover(
         Ok(user)
     })
 }
+
+/// Admin: accounts whose name or email contains `text` (any case), of `role` if given, in
+/// creation order after `after`; `fetch` rows at most (ask one more than a page shows).
+pub fn search(
+    conn: &mut DbConn,
+    actor: &Actor,
+    text: Option<String>,
+    role: Option<Role>,
+    after: Option<(NaiveDateTime, String)>,
+    fetch: i64,
+) -> Result<Vec<users::UserRow>, ApiError> {
+    policy::require(actor, &[Role::Admin])?;
+    let text = text
+        .map(|text| text.trim().to_lowercase())
+        .filter(|text| !text.is_empty());
+    Ok(users::search(
+        conn,
+        text.as_deref(),
+        role,
+        after,
+        fetch.clamp(1, 501),
+    )?)
+}
+
+/// A password for an admin to hand over once (at creation or reset): random, readable, and
+/// to be replaced by its owner at the next sign-in.
+pub fn one_time_password() -> SecretString {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
+    let mut rng = rand::rngs::OsRng;
+    let groups: Vec<String> = (0..5)
+        .map(|_| {
+            (0..4)
+                .map(|_| char::from(ALPHABET[rng.gen_range(0..ALPHABET.len())]))
+                .collect()
+        })
+        .collect();
+    SecretString::from(groups.join("-"))
+}

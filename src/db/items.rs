@@ -248,3 +248,26 @@ pub fn count(conn: &mut DbConn, filter: &ItemFilter) -> QueryResult<i64> {
     }
     query.first(conn)
 }
+
+/// How many items decided in `[from, to)` (either bound optional) now have each status
+/// among `statuses`, per exam code: one grouped query.
+pub fn decided_by_exam_code(
+    conn: &mut DbConn,
+    statuses: &[&str],
+    from: Option<NaiveDateTime>,
+    to: Option<NaiveDateTime>,
+) -> QueryResult<Vec<(String, String, i64)>> {
+    let mut query = items::table
+        .filter(items::status.eq_any(statuses.iter().map(|s| (*s).to_owned())))
+        .filter(items::decided_at.is_not_null())
+        .group_by((items::exam_code, items::status))
+        .select((items::exam_code, items::status, diesel::dsl::count_star()))
+        .into_boxed();
+    if let Some(from) = from {
+        query = query.filter(items::decided_at.ge(from));
+    }
+    if let Some(to) = to {
+        query = query.filter(items::decided_at.lt(to));
+    }
+    query.order(items::exam_code.asc()).load(conn)
+}

@@ -377,3 +377,141 @@ mod tests {
         assert!(!is_second_reversal(&Error::NotFound));
     }
 }
+
+diesel::define_sql_function! {
+    /// SQL `lower`, for a search that ignores case on both backends.
+    fn lower(text: Text) -> Text;
+}
+
+/// An entry as the ledger browser shows it: the SME's name and email, the item or workshop
+/// it is about, the rate that priced it, and the entry it reverses or that reversed it.
+#[derive(Debug, Clone, Queryable)]
+#[diesel(check_for_backend(MultiBackend))]
+pub struct BrowsedRow {
+    pub entry: LedgerEntryRow,
+    pub sme_name: String,
+    pub sme_email: String,
+    pub external_ref: Option<String>,
+    pub exam_code: Option<String>,
+    pub workshop_title: Option<String>,
+    /// The item rate's credits, when an item rate priced the entry.
+    pub item_rate_credits: Option<i64>,
+    pub item_rate_from: Option<NaiveDate>,
+    /// The workshop rate's credits per day, when a workshop rate priced the entry.
+    pub workshop_rate_credits: Option<i64>,
+    pub workshop_rate_from: Option<NaiveDate>,
+    /// The `seq` of the entry this one reverses.
+    pub reverses_seq: Option<i64>,
+    /// The `seq` of the reversal of this entry.
+    pub reversed_by_seq: Option<i64>,
+}
+
+/// What the ledger browser narrows to, beyond an [`EntryFilter`].
+#[derive(Debug, Clone, Default)]
+pub struct BrowseFilter {
+    pub entries: EntryFilter,
+    /// Part of the SME's name or email, lower case.
+    pub sme_text: Option<String>,
+    /// Inclusive bounds on `seq`.
+    pub seq_from: Option<i64>,
+    pub seq_to: Option<i64>,
+}
+
+/// Entries in `seq` order after `after_seq`, at most `limit`, each with what the ledger
+/// browser shows beside it, in one query.
+pub fn browse(
+    conn: &mut DbConn,
+    filter: &BrowseFilter,
+    after_seq: i64,
+    limit: i64,
+) -> QueryResult<Vec<BrowsedRow>> {
+    use super::schema::{item_rates, users, workshop_rates};
+    let (reversed, reversal) =
+        diesel::alias!(ledger_entries as reversed, ledger_entries as reversal);
+    let query = ledger_entries::table
+        .inner_join(users::table.on(users::id.eq(ledger_entries::sme_id)))
+        .left_join(items::table.on(ledger_entries::item_id.eq(items::id.nullable())))
+        .left_join(workshops::table.on(ledger_entries::workshop_id.eq(workshops::id.nullable())))
+        .left_join(item_rates::table.on(ledger_entries::rate_id.eq(item_rates::id.nullable())))
+        .left_join(
+            workshop_rates::table.on(ledger_entries::rate_id.eq(workshop_rates::id.nullable())),
+        )
+        .left_join(reversed.on(
+            ledger_entries::reverses_entry_id.eq(reversed.field(ledger_entries::id).nullable()),
+        ))
+        .left_join(
+            reversal.on(reversal
+                .field(ledger_entries::reverses_entry_id)
+                .eq(ledger_entries::id.nullable())),
+        )
+        .select((
+            LedgerEntryRow::as_select(),
+            users::display_name,
+            users::email,
+            items::external_ref.nullable(),
+            items::exam_code.nullable(),
+            workshops::title.nullable(),
+            item_rates::credits.nullable(),
+            item_rates::effective_from.nullable(),
+            workshop_rates::credits_per_day.nullable(),
+            workshop_rates::effective_from.nullable(),
+            reversed.field(ledger_entries::seq).nullable(),
+            reversal.field(ledger_entries::seq).nullable(),
+        ))
+        .into_boxed();
+    let mut query = filtered!(query, &filter.entries, after_seq);
+    if let Some(text) = &filter.sme_text {
+        let pattern = format!("%{}%", text.replace('\\', "").replace(['%', '_'], ""));
+        query = query.filter(
+            lower(users::display_name)
+                .like(pattern.clone())
+                .or(lower(users::email).like(pattern)),
+        );
+    }
+    if let Some(from) = filter.seq_from {
+        query = query.filter(ledger_entries::seq.ge(from));
+    }
+    if let Some(to) = filter.seq_to {
+        query = query.filter(ledger_entries::seq.le(to));
+    }
+    query
+        .order(ledger_entries::seq.asc())
+        .limit(limit)
+        .load(conn)
+}
+
+/// One entry as the summary's monthly chart counts it: when, what kind, how much, and the
+/// tier of its item or the level of its workshop.
+pub type SourcedRow = (
+    NaiveDateTime,
+    EntryKind,
+    i64,
+    Option<String>,
+    Option<String>,
+);
+
+/// Every entry posted in `[from, to)` (either bound optional) with its source, in one query.
+pub fn sourced(
+    conn: &mut DbConn,
+    from: Option<NaiveDateTime>,
+    to: Option<NaiveDateTime>,
+) -> QueryResult<Vec<SourcedRow>> {
+    let mut query = ledger_entries::table
+        .left_join(items::table.on(ledger_entries::item_id.eq(items::id.nullable())))
+        .left_join(workshops::table.on(ledger_entries::workshop_id.eq(workshops::id.nullable())))
+        .select((
+            ledger_entries::posted_at,
+            ledger_entries::kind,
+            ledger_entries::amount,
+            items::exam_tier.nullable(),
+            workshops::certification_level.nullable(),
+        ))
+        .into_boxed();
+    if let Some(from) = from {
+        query = query.filter(ledger_entries::posted_at.ge(from));
+    }
+    if let Some(to) = to {
+        query = query.filter(ledger_entries::posted_at.lt(to));
+    }
+    query.order(ledger_entries::seq.asc()).load(conn)
+}

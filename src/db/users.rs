@@ -254,3 +254,38 @@ pub fn count_active_admins_except(conn: &mut DbConn, id: &str) -> QueryResult<i6
         .count()
         .get_result(conn)
 }
+
+/// Accounts whose name or email contains `text` (lower case; any when `None`), of `role` if
+/// given, in creation order after `after`, at most `limit`: one query.
+pub fn search(
+    conn: &mut DbConn,
+    text: Option<&str>,
+    role: Option<Role>,
+    after: Option<(NaiveDateTime, String)>,
+    limit: i64,
+) -> QueryResult<Vec<UserRow>> {
+    use super::ledger::lower;
+    let mut query = users::table.select(UserRow::as_select()).into_boxed();
+    if let Some((created_at, id)) = after {
+        query = query.filter(
+            users::created_at
+                .gt(created_at)
+                .or(users::created_at.eq(created_at).and(users::id.gt(id))),
+        );
+    }
+    if let Some(role) = role {
+        query = query.filter(users::role.eq(role));
+    }
+    if let Some(text) = text {
+        let pattern = format!("%{}%", text.replace(['\\', '%', '_'], ""));
+        query = query.filter(
+            lower(users::display_name)
+                .like(pattern.clone())
+                .or(lower(users::email).like(pattern)),
+        );
+    }
+    query
+        .order((users::created_at.asc(), users::id.asc()))
+        .limit(limit)
+        .load(conn)
+}

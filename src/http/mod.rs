@@ -15,7 +15,7 @@ mod pagination;
 mod password_reset;
 mod problem;
 mod rates;
-mod reports;
+pub(crate) mod reports;
 mod users;
 mod views;
 mod workshops;

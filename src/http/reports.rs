@@ -371,9 +371,10 @@ async fn next_chunk(mut state: ExportState) -> Result<Option<(web::Bytes, Export
     Ok(Some((web::Bytes::from(chunk), state)))
 }
 
-async fn export(
+/// The export streamed for `actor` (the API's bearer or a web session).
+pub(crate) async fn export(
     state: web::Data<AppState>,
-    user: AuthUser,
+    actor: crate::app::Actor,
     query: ExportQuery,
     format: Format,
 ) -> Result<HttpResponse, ApiError> {
@@ -382,7 +383,6 @@ async fn export(
         Format::Csv => ExportKind::Csv,
         Format::Jsonl => ExportKind::Jsonl,
     };
-    let actor = user.actor();
     let export = state
         .db
         .run(move |conn| use_case::begin_export(conn, &actor, query, kind))
@@ -418,7 +418,7 @@ pub async fn ledger_csv(
     state: web::Data<AppState>,
     query: web::Query<ExportQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    export(state, user, query.into_inner(), Format::Csv).await
+    export(state, user.actor(), query.into_inner(), Format::Csv).await
 }
 
 /// Auditor, program manager: the ledger as JSON Lines, streamed.
@@ -429,7 +429,7 @@ pub async fn ledger_jsonl(
     state: web::Data<AppState>,
     query: web::Query<ExportQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    export(state, user, query.into_inner(), Format::Jsonl).await
+    export(state, user.actor(), query.into_inner(), Format::Jsonl).await
 }
 
 /// Auditor, program manager: the signed manifest of the export with the same filters.
@@ -440,9 +440,17 @@ pub async fn ledger_manifest(
     state: web::Data<AppState>,
     query: web::Query<ExportQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let query = use_case::ExportQuery::try_from(&query.into_inner());
+    manifest_for(state, user.actor(), query.into_inner()).await
+}
+
+/// The signed manifest for `actor` (the API's bearer or a web session).
+pub(crate) async fn manifest_for(
+    state: web::Data<AppState>,
+    actor: crate::app::Actor,
+    query: ExportQuery,
+) -> Result<HttpResponse, ApiError> {
+    let query = use_case::ExportQuery::try_from(&query);
     let key = state.signing_key.clone();
-    let actor = user.actor();
     let (until_seq, signed) = state
         .db
         .run(move |conn| use_case::export_manifest(conn, &actor, query, &key))

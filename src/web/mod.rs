@@ -8,17 +8,24 @@
 //! - one module per page group, and [`errors`] for the friendly error pages.
 
 mod assets;
+mod audit;
 mod auth;
 mod certifications;
+mod charts;
 mod csrf;
 mod errors;
+mod exports;
 mod forms;
+mod ledger;
 mod links;
+mod rates;
+mod reports;
 mod review;
 mod session;
 mod sme;
 mod smes;
 mod svg;
+mod users;
 mod workshops;
 
 use actix_web::HttpMessage;
@@ -122,6 +129,25 @@ page_table! {
     "/workshops/new" => { get: workshops::new_page, post: workshops::create },
     "/workshops/{id}" => { get: workshops::show },
     "/workshops/{id}/attendance" => { post: workshops::log_attendance },
+    "/ledger" => { get: ledger::browse },
+    "/verify" => { get: ledger::verify },
+    "/audit-log" => { get: audit::list },
+    "/exports" => { get: exports::page },
+    "/exports/ledger.csv" => { get: exports::csv },
+    "/exports/ledger.jsonl" => { get: exports::jsonl },
+    "/exports/ledger.manifest.json" => { get: exports::manifest_file },
+    "/exports/signing-key.txt" => { get: exports::signing_key },
+    "/summary" => { get: reports::summary },
+    "/summary.csv" => { get: reports::summary_csv },
+    "/users" => { get: users::list },
+    "/users/new" => { get: users::new_page, post: users::create },
+    "/users/{id}" => { get: users::show },
+    "/users/{id}/role" => { post: users::change_role },
+    "/users/{id}/access" => { post: users::change_access },
+    "/users/{id}/password" => { post: users::reset_password },
+    "/users/{id}/unlock" => { post: users::unlock },
+    "/rates" => { get: rates::list },
+    "/rates/{kind}/new" => { get: rates::new_page, post: rates::publish },
 }
 
 /// The page routes, and the fallback that answers unknown paths: a problem+json 404 under
@@ -233,8 +259,21 @@ fn nav_links(role: Role) -> &'static [(&'static str, &'static str)] {
             ("/review", "Review queue"),
             ("/smes", "SMEs"),
             ("/workshops", "Workshops"),
+            ("/summary", "Summary"),
         ],
-        Role::Auditor | Role::Admin => &[("/", "Home")],
+        Role::Auditor => &[
+            ("/ledger", "Ledger"),
+            ("/verify", "Verify"),
+            ("/audit-log", "Audit log"),
+            ("/exports", "Exports"),
+            ("/summary", "Summary"),
+        ],
+        Role::Admin => &[
+            ("/users", "Users"),
+            ("/rates", "Rates"),
+            ("/verify", "Verify"),
+            ("/audit-log", "Audit log"),
+        ],
     }
 }
 

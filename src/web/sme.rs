@@ -160,13 +160,6 @@ impl HomePage {
     }
 }
 
-#[derive(Template)]
-#[template(path = "web/other_home.html")]
-struct OtherHome {
-    layout: Layout,
-    role: &'static str,
-}
-
 /// `/`: the sign-in form, or the role's home.
 pub async fn home(req: HttpRequest) -> Result<HttpResponse, WebError> {
     let Some(who) = SignedIn::optional(&req).await? else {
@@ -175,15 +168,23 @@ pub async fn home(req: HttpRequest) -> Result<HttpResponse, WebError> {
     if who.must_change_password {
         return Err(WebError::PasswordChange);
     }
-    match who.role {
-        Role::Sme => {}
-        Role::ProgramManager => return Ok(see_other("/review")),
-        role => {
-            return ok(&OtherHome {
-                layout: Layout::signed_in(&who, "Home", "/"),
-                role: super::role_label(role),
-            });
+    let elsewhere = match who.role {
+        Role::Sme => None,
+        Role::ProgramManager => Some("/review"),
+        Role::Auditor => Some("/ledger"),
+        Role::Admin => Some("/users"),
+    };
+    if let Some(target) = elsewhere {
+        // The message left for "/" (a changed password) is shown where the role lands.
+        if let Some(message) = who.flash.clone() {
+            let (state, _) = shared(&req)?;
+            let session = who.session_hash.clone();
+            state
+                .db
+                .run(move |conn| Ok(web_sessions::set_flash(conn, &session, &message)?))
+                .await?;
         }
+        return Ok(see_other(target));
     }
     let (state, _) = shared(&req)?;
     let actor = who.actor();

@@ -1,0 +1,231 @@
+//! The auditor's exports page: choose filters, and the page fixes `until_seq` at the
+//! ledger's current head, so that the CSV or JSON Lines file and its signed manifest offered
+//! together always cover the same rows; it shows the offline verification command. The
+//! downloads stream through the API's own export code, under the web session.
+
+use actix_web::http::header::{CONTENT_DISPOSITION, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::errors::WebError;
+use super::forms::{Fields, FormState};
+use super::ledger::parse_day;
+use super::session::{SignedIn, shared};
+use super::sme::Choice;
+use super::{Layout, ok};
+use crate::app::{reports, users};
+use crate::domain::{EntryKind, Role};
+use crate::http::reports::{ExportQuery, export, manifest_for};
+use crate::reports::format::Format;
+use crate::reports::manifest;
+
+const EXPORTERS: [Role; 2] = [Role::Auditor, Role::ProgramManager];
+
+const LABELS: &[(&str, &str)] = &[
+    ("sme", "SME"),
+    ("kind", "Kind"),
+    ("from", "Posted from"),
+    ("to", "Posted to"),
+];
+
+#[derive(Deserialize, Default)]
+pub struct ExportFilters {
+    sme: Option<String>,
+    kind: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    prepare: Option<String>,
+}
+
+pub struct SmeChoice {
+    pub id: String,
+    pub label: String,
+}
+
+/// The files offered for one set of filters and one `until_seq`.
+pub struct Prepared {
+    pub until_seq: i64,
+    pub csv: String,
+    pub jsonl: String,
+    pub manifest: String,
+    pub csv_name: String,
+    pub jsonl_name: String,
+    pub manifest_name: String,
+    pub command: String,
+    pub public_key: String,
+}
+
+#[derive(Template)]
+#[template(path = "web/exports.html")]
+struct ExportsPage {
+    layout: Layout,
+    form: FormState,
+    smes: Vec<SmeChoice>,
+    kinds: Vec<Choice>,
+    prepared: Option<Prepared>,
+}
+
+fn present(value: &Option<String>) -> Option<&str> {
+    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
+}
+
+/// `GET /exports`: the filters, and once prepared the download links with their fixed
+/// `until_seq` and the command that verifies them offline.
+pub async fn page(
+    req: HttpRequest,
+    who: SignedIn,
+    filters: web::Query<ExportFilters>,
+) -> Result<HttpResponse, WebError> {
+    who.require(&EXPORTERS)?;
+    let (state, _) = shared(&req)?;
+    let mut shown = form_urlencoded::Serializer::new(String::new());
+    for (name, value) in [
+        ("sme", &filters.sme),
+        ("kind", &filters.kind),
+        ("from", &filters.from),
+        ("to", &filters.to),
+    ] {
+        if let Some(value) = present(value) {
+            shown.append_pair(name, value);
+        }
+    }
+    let mut form = FormState::with_values(Fields::parse(shown.finish().as_bytes()));
+    let kind = present(&filters.kind).and_then(|raw| {
+        raw.parse::<EntryKind>()
+            .map_err(|_| form.refuse("kind", "choose one of the kinds offered", LABELS, "kind"))
+            .ok()
+    });
+    let from = parse_day(filters.from.as_deref(), "from", LABELS, &mut form);
+    let to = parse_day(filters.to.as_deref(), "to", LABELS, &mut form);
+    if let (Some(from), Some(to)) = (from, to)
+        && to < from
+    {
+        form.refuse("to", "must not be before the first day", LABELS, "to");
+    }
+    let sme = present(&filters.sme).map(str::to_owned);
+    let prepare = filters.prepare.is_some() && form.errors.is_empty();
+    let actor = who.actor();
+    let (smes, head) = state
+        .db
+        .run(move |conn| {
+            let smes = users::active_smes(conn, &actor)?;
+            let head = if prepare {
+                Some(reports::export_head(conn, &actor)?)
+            } else {
+                None
+            };
+            Ok((smes, head))
+        })
+        .await?;
+    if let Some(chosen) = &sme
+        && !smes.iter().any(|row| &row.id == chosen)
+    {
+        form.refuse("sme", "choose one of the SMEs offered", LABELS, "sme");
+    }
+    let prepared = head.filter(|_| form.errors.is_empty()).map(|until_seq| {
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        if let Some(sme) = &sme {
+            query.append_pair("sme_id", sme);
+        }
+        if let Some(kind) = kind {
+            query.append_pair("kind", kind.as_str());
+        }
+        if let Some(from) = from {
+            query.append_pair("from", &from.to_string());
+        }
+        if let Some(to) = to {
+            query.append_pair("to", &to.to_string());
+        }
+        query.append_pair("until_seq", &until_seq.to_string());
+        let query = query.finish();
+        let csv_name = format!("ledger-until-{until_seq}.csv");
+        let jsonl_name = format!("ledger-until-{until_seq}.jsonl");
+        let manifest_name = format!("ledger-until-{until_seq}.manifest.json");
+        Prepared {
+            until_seq,
+            csv: format!("/exports/ledger.csv?{query}"),
+            jsonl: format!("/exports/ledger.jsonl?{query}"),
+            manifest: format!("/exports/ledger.manifest.json?{query}"),
+            command: format!(
+                "sme-ledger verify-export --manifest {manifest_name} --data {csv_name} --public-key signing-key.txt"
+            ),
+            csv_name,
+            jsonl_name,
+            manifest_name,
+            public_key: manifest::public_key_hex(&state.signing_key),
+        }
+    });
+    ok(&ExportsPage {
+        layout: Layout::signed_in(&who, "Exports", "/exports"),
+        form,
+        smes: smes
+            .into_iter()
+            .map(|row| SmeChoice {
+                label: format!("{} ({})", row.display_name, row.email),
+                id: row.id,
+            })
+            .collect(),
+        kinds: super::sme::choices(EntryKind::ALL.iter().map(|kind| kind.as_str())),
+        prepared,
+    })
+}
+
+/// `GET /exports/ledger.csv`: the export, streamed (the API's code, under the session).
+pub async fn csv(
+    req: HttpRequest,
+    who: SignedIn,
+    query: web::Query<ExportQuery>,
+) -> Result<HttpResponse, WebError> {
+    who.require(&EXPORTERS)?;
+    let (state, _) = shared(&req)?;
+    Ok(export(state, who.actor(), query.into_inner(), Format::Csv).await?)
+}
+
+/// `GET /exports/ledger.jsonl`.
+pub async fn jsonl(
+    req: HttpRequest,
+    who: SignedIn,
+    query: web::Query<ExportQuery>,
+) -> Result<HttpResponse, WebError> {
+    who.require(&EXPORTERS)?;
+    let (state, _) = shared(&req)?;
+    Ok(export(state, who.actor(), query.into_inner(), Format::Jsonl).await?)
+}
+
+/// `GET /exports/ledger.manifest.json`: the signed manifest of the same filters and
+/// `until_seq`, as a file.
+pub async fn manifest_file(
+    req: HttpRequest,
+    who: SignedIn,
+    query: web::Query<ExportQuery>,
+) -> Result<HttpResponse, WebError> {
+    who.require(&EXPORTERS)?;
+    let (state, _) = shared(&req)?;
+    let mut response = manifest_for(state, who.actor(), query.into_inner()).await?;
+    let until = response
+        .headers()
+        .get(crate::http::reports::UNTIL_SEQ_HEADER)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("head")
+        .to_owned();
+    if let Ok(value) = HeaderValue::from_str(&format!(
+        "attachment; filename=\"ledger-until-{until}.manifest.json\""
+    )) {
+        response.headers_mut().insert(CONTENT_DISPOSITION, value);
+    }
+    Ok(response)
+}
+
+/// `GET /exports/signing-key.txt`: the public half of the manifest signing key, to keep.
+pub async fn signing_key(req: HttpRequest, who: SignedIn) -> Result<HttpResponse, WebError> {
+    who.require(&EXPORTERS)?;
+    let (state, _) = shared(&req)?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .insert_header((
+            CONTENT_DISPOSITION,
+            "attachment; filename=\"signing-key.txt\"",
+        ))
+        .body(manifest::public_key_hex(&state.signing_key)))
+}
