@@ -5,6 +5,7 @@
 //! the audit log before a row is read. Formatting and manifests are in [`crate::reports`].
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -461,11 +462,71 @@ pub struct Export {
     pub described: serde_json::Value,
 }
 
+/// Entries an export reads per round trip: large enough that the per-query work (the check-out
+/// of a connection, preparing the statement, reading the names) is small beside the rows',
+/// small enough that the batches in flight stay a few megabytes whatever the export's size.
+pub const EXPORT_BATCH: i64 = 4_000;
+
+/// How the batches of an export follow each other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Paging {
+    /// The batch after `seq` is the entries `seq + 1 ..= seq + EXPORT_BATCH` that the filter
+    /// keeps: where each batch begins is known before any is read ([`Export::ranges`]), so
+    /// several can be read at once. For filters that keep whole stretches of the ledger (none,
+    /// or a period): a stretch the period leaves out costs one quick range read that finds
+    /// nothing.
+    Ranges,
+    /// The batch after `seq` is the next [`EXPORT_BATCH`] entries the filter keeps, and the
+    /// next one begins after its last entry ([`Export::after_last`]); a shorter batch is the
+    /// last. For filters naming an SME, a kind, an item or a workshop, whose entries are
+    /// scattered through the ledger.
+    AfterLast,
+}
+
 impl Export {
-    /// The next batch of at most [`BATCH`] rows after `after_seq`, with their names. A
-    /// shorter batch is the last.
+    pub fn paging(&self) -> Paging {
+        let EntryFilter {
+            sme_id,
+            kind,
+            item_id,
+            workshop_id,
+            ..
+        } = &self.filter;
+        if sme_id.is_none() && kind.is_none() && item_id.is_none() && workshop_id.is_none() {
+            Paging::Ranges
+        } else {
+            Paging::AfterLast
+        }
+    }
+
+    /// [`Paging::Ranges`]: where each batch begins (the `after_seq` of [`Export::batch`]), in
+    /// order; the last one ends at `until_seq`.
+    pub fn ranges(&self) -> std::iter::StepBy<std::ops::Range<i64>> {
+        let step = usize::try_from(EXPORT_BATCH).unwrap_or(1);
+        (0..self.until_seq).step_by(step)
+    }
+
+    /// [`Paging::AfterLast`]: where the batch after `rows` begins, if there is one.
+    pub fn after_last(&self, rows: &[ExportRow]) -> Option<i64> {
+        rows.last()
+            .filter(|_| rows.len() as i64 >= EXPORT_BATCH)
+            .map(|row| row.entry.seq)
+    }
+
+    /// The batch after `after_seq` (see [`Paging`]), in `seq` order, with the names an export
+    /// shows.
     pub fn batch(&self, conn: &mut DbConn, after_seq: i64) -> Result<Vec<ExportRow>, ApiError> {
-        Ok(export_page(conn, &self.filter, after_seq, BATCH)?)
+        let rows = match self.paging() {
+            Paging::Ranges => {
+                let range = EntryFilter {
+                    until_seq: Some(self.until_seq.min(after_seq.saturating_add(EXPORT_BATCH))),
+                    ..self.filter.clone()
+                };
+                export_page(conn, &range, after_seq, EXPORT_BATCH)?
+            }
+            Paging::AfterLast => export_page(conn, &self.filter, after_seq, EXPORT_BATCH)?,
+        };
+        Ok(rows)
     }
 }
 
@@ -551,40 +612,44 @@ fn with_names(
     let sme_ids = ids(entries.iter().map(|e| Some(e.sme_id.as_str())));
     let item_ids = ids(entries.iter().map(|e| e.item_id.as_deref()));
     let workshop_ids = ids(entries.iter().map(|e| e.workshop_id.as_deref()));
-    let emails: HashMap<String, String> = if sme_ids.is_empty() {
+    // Each name once per batch, shared by the rows that show it.
+    let shared = |pairs: Vec<(String, String)>| -> HashMap<String, Arc<str>> {
+        pairs
+            .into_iter()
+            .map(|(id, name)| (id, Arc::from(name)))
+            .collect()
+    };
+    let emails = if sme_ids.is_empty() {
         HashMap::new()
     } else {
         users::table
             .filter(users::id.eq_any(&sme_ids))
             .select((users::id, users::email))
-            .load::<(String, String)>(conn)?
-            .into_iter()
-            .collect()
+            .load::<(String, String)>(conn)
+            .map(shared)?
     };
-    let references: HashMap<String, String> = if item_ids.is_empty() {
+    let references = if item_ids.is_empty() {
         HashMap::new()
     } else {
         items::table
             .filter(items::id.eq_any(&item_ids))
             .select((items::id, items::external_ref))
-            .load::<(String, String)>(conn)?
-            .into_iter()
-            .collect()
+            .load::<(String, String)>(conn)
+            .map(shared)?
     };
-    let titles: HashMap<String, String> = if workshop_ids.is_empty() {
+    let titles = if workshop_ids.is_empty() {
         HashMap::new()
     } else {
         workshops::table
             .filter(workshops::id.eq_any(&workshop_ids))
             .select((workshops::id, workshops::title))
-            .load::<(String, String)>(conn)?
-            .into_iter()
-            .collect()
+            .load::<(String, String)>(conn)
+            .map(shared)?
     };
     Ok(entries
         .into_iter()
         .map(|entry| {
-            let name = |map: &HashMap<String, String>, id: Option<&String>| {
+            let name = |map: &HashMap<String, Arc<str>>, id: Option<&String>| {
                 id.and_then(|id| map.get(id)).cloned()
             };
             let names = EntryNames {

@@ -23,6 +23,7 @@ pub struct LedgerEntryRow {
     pub day: Option<NaiveDate>,
     pub reverses_entry_id: Option<String>,
     pub reason: Option<String>,
+    #[diesel(deserialize_as = super::timestamps::StoredTime)]
     pub posted_at: NaiveDateTime,
     pub posted_by: String,
     pub prev_hash: String,

@@ -15,6 +15,7 @@ pub mod refresh_tokens;
 pub mod schema;
 pub mod serving;
 pub mod throttle;
+pub mod timestamps;
 pub mod users;
 pub mod web_sessions;
 pub mod workshops;

@@ -1,5 +1,6 @@
 //! Credits, the summary, and ledger exports (CSV, JSON Lines) with signed manifests.
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 
@@ -12,7 +13,7 @@ use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
 use super::extract::{every_refusal, lower_bound, upper_bound};
-use crate::app::reports::{self as use_case, AsOf, BATCH, Export, ExportKind};
+use crate::app::reports::{self as use_case, AsOf, Export, ExportKind, Paging};
 use crate::auth::AuthUser;
 use crate::db::Db;
 use crate::db::ledger::EntryFilter;
@@ -329,46 +330,95 @@ impl TryFrom<&ExportQuery> for use_case::ExportQuery {
 
 type Page = Pin<Box<dyn Future<Output = Result<Vec<ExportRow>, ApiError>>>>;
 
+/// Batches of an export read at once when where each begins is known beforehand
+/// ([`Paging::Ranges`]): two database threads reading while the rows before them are written
+/// out. Memory stays flat: at most this many batches wait, whatever the export's size.
+const READ_AHEAD: usize = 2;
+
 struct ExportState {
     db: Db,
     export: std::sync::Arc<Export>,
     format: Format,
     started: bool,
-    /// The batch being read while the previous one is written out.
-    next: Option<Page>,
+    /// The batches being read, in `seq` order.
+    pending: VecDeque<Page>,
+    /// [`Paging::Ranges`]: where the batches not yet asked for begin.
+    ranges: Option<std::iter::StepBy<std::ops::Range<i64>>>,
 }
 
 impl ExportState {
+    fn new(db: Db, export: Export, format: Format) -> Self {
+        let ranges = (export.paging() == Paging::Ranges).then(|| export.ranges());
+        let mut state = Self {
+            db,
+            export: std::sync::Arc::new(export),
+            format,
+            started: false,
+            pending: VecDeque::with_capacity(READ_AHEAD),
+            ranges,
+        };
+        if state.ranges.is_some() {
+            state.fill_ranges();
+        } else {
+            state.fetch(0);
+        }
+        state
+    }
+
     /// Starts reading the batch after `after_seq`.
     fn fetch(&mut self, after_seq: i64) {
         let export = self.export.clone();
-        self.next = Some(Box::pin(
+        self.pending.push_back(Box::pin(
             self.db.start(move |conn| export.batch(conn, after_seq)),
         ));
     }
+
+    /// Ranges: keeps [`READ_AHEAD`] batches reading until the last one is asked for.
+    fn fill_ranges(&mut self) {
+        while self.pending.len() < READ_AHEAD
+            && let Some(after_seq) = self.ranges.as_mut().and_then(Iterator::next)
+        {
+            self.fetch(after_seq);
+        }
+    }
+
+    /// What to read next, now that `rows` (the batch just read) are known.
+    fn read_on(&mut self, rows: &[ExportRow]) {
+        if self.ranges.is_some() {
+            self.fill_ranges();
+        } else if let Some(after_seq) = self.export.after_last(rows) {
+            self.fetch(after_seq);
+        }
+    }
 }
 
-/// The next chunk of an export: the header first, then one batch of rows per database trip.
-/// The database reads the following batch while this one is formatted and sent.
+/// The next chunk of an export: the header first, then one batch of rows per database trip
+/// (a batch with no rows sends nothing). The database reads the following batches while this
+/// one is formatted and sent.
 async fn next_chunk(mut state: ExportState) -> Result<Option<(web::Bytes, ExportState)>, ApiError> {
-    let Some(page) = state.next.take() else {
-        return Ok(None);
-    };
-    let rows = page.await?;
-    if let Some(last) = rows.last().filter(|_| rows.len() as i64 >= BATCH) {
-        state.fetch(last.entry.seq);
-    }
-    let mut chunk = if state.started {
-        if rows.is_empty() {
-            return Ok(None);
+    loop {
+        let Some(page) = state.pending.pop_front() else {
+            if state.started {
+                return Ok(None);
+            }
+            // Nothing to read at all: the header alone.
+            state.started = true;
+            return Ok(Some((web::Bytes::from(state.format.preamble()), state)));
+        };
+        let rows = page.await?;
+        state.read_on(&rows);
+        if state.started && rows.is_empty() {
+            continue;
         }
-        Vec::with_capacity(rows.len() * 450) // a CSV row is about 420 bytes
-    } else {
-        state.format.preamble()
-    };
-    state.started = true;
-    state.format.write_rows(&rows, &mut chunk);
-    Ok(Some((web::Bytes::from(chunk), state)))
+        let mut chunk = if state.started {
+            Vec::with_capacity(rows.len() * 450) // a CSV row is about 420 bytes
+        } else {
+            state.format.preamble()
+        };
+        state.started = true;
+        state.format.write_rows(&rows, &mut chunk);
+        return Ok(Some((web::Bytes::from(chunk), state)));
+    }
 }
 
 /// The export streamed for `actor` (the API's bearer or a web session).
@@ -388,14 +438,7 @@ pub(crate) async fn export(
         .run(move |conn| use_case::begin_export(conn, &actor, query, kind))
         .await?;
     let until_seq = export.until_seq;
-    let mut first = ExportState {
-        db: state.db.clone(),
-        export: std::sync::Arc::new(export),
-        format,
-        started: false,
-        next: None,
-    };
-    first.fetch(0);
+    let first = ExportState::new(state.db.clone(), export, format);
     let chunks = stream::try_unfold(first, next_chunk);
     Ok(HttpResponse::Ok()
         .content_type(format.content_type())

@@ -16,6 +16,7 @@
 //!   quoting.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use chrono::{NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
@@ -45,12 +46,13 @@ pub const FIELDS: [&str; 18] = [
 ];
 
 /// What an export shows beside an entry's ids. Read from the users, items and workshops the
-/// entry names; none of them changes once written, so an export stays reproducible.
+/// entry names; none of them changes once written, so an export stays reproducible. Shared
+/// (`Arc`): the rows of a batch that name one SME, item or workshop hold one copy of its name.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EntryNames {
-    pub sme_email: Option<String>,
-    pub item_external_ref: Option<String>,
-    pub workshop_title: Option<String>,
+    pub sme_email: Option<Arc<str>>,
+    pub item_external_ref: Option<Arc<str>>,
+    pub workshop_title: Option<Arc<str>>,
 }
 
 /// One exported row: the entry and its names.
@@ -146,14 +148,14 @@ impl From<&ExportRow> for ExportRecord {
             id: entry.id.clone(),
             seq: entry.seq,
             sme_id: entry.sme_id.clone(),
-            sme_email: names.sme_email.clone(),
+            sme_email: names.sme_email.as_deref().map(str::to_owned),
             kind: entry.kind.as_str().to_owned(),
             amount: entry.amount,
             rate_id: entry.rate_id.clone(),
             item_id: entry.item_id.clone(),
-            item_external_ref: names.item_external_ref.clone(),
+            item_external_ref: names.item_external_ref.as_deref().map(str::to_owned),
             workshop_id: entry.workshop_id.clone(),
-            workshop_title: names.workshop_title.clone(),
+            workshop_title: names.workshop_title.as_deref().map(str::to_owned),
             day: entry.day,
             reverses_entry_id: entry.reverses_entry_id.clone(),
             reason: entry.reason.clone(),
@@ -199,9 +201,9 @@ impl ExportRecord {
                 hash: self.hash,
             },
             names: EntryNames {
-                sme_email: self.sme_email,
-                item_external_ref: self.item_external_ref,
-                workshop_title: self.workshop_title,
+                sme_email: self.sme_email.map(Arc::from),
+                item_external_ref: self.item_external_ref.map(Arc::from),
+                workshop_title: self.workshop_title.map(Arc::from),
             },
         })
     }
@@ -275,10 +277,7 @@ pub fn restore(cell: &str) -> Cow<'_, str> {
 /// comma, semicolon, tab, carriage return, line feed or quote, bare otherwise. Text from
 /// people must go through [`neutralize`] first ([`write_text`] does both).
 pub fn write_cell(cell: &str, out: &mut Vec<u8>) {
-    if cell
-        .chars()
-        .any(|c| matches!(c, ',' | ';' | '\t' | '\r' | '\n' | '"'))
-    {
+    if has_separator(cell) {
         out.push(b'"');
         for part in cell.split_inclusive('"') {
             out.extend_from_slice(part.as_bytes());
@@ -292,9 +291,23 @@ pub fn write_cell(cell: &str, out: &mut Vec<u8>) {
     }
 }
 
+/// Whether `text` holds a character that [`separates`]. Every separator is ASCII and no byte
+/// of a multi-byte UTF-8 character is, so the bytes are searched (`memchr`, several at a time).
+fn has_separator(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    memchr::memchr3(b',', b';', b'"', bytes).is_some()
+        || memchr::memchr3(b'\t', b'\r', b'\n', bytes).is_some()
+}
+
 /// Appends a text cell: neutralized, then quoted where needed.
 pub fn write_text(text: &str, out: &mut Vec<u8>) {
-    write_cell(&neutralize(text), out);
+    // Most cells (ids, hashes, emails, references) hold no separator and start with no
+    // formula character: neither step would change them.
+    if !has_separator(text) && !text.chars().next().is_some_and(starts_formula) {
+        out.extend_from_slice(text.as_bytes());
+    } else {
+        write_cell(&neutralize(text), out);
+    }
 }
 
 /// A CSV header line.
@@ -308,7 +321,9 @@ pub fn csv_header(fields: &[&str]) -> Vec<u8> {
 pub enum Cell<'a> {
     Text(&'a str),
     OptionalText(Option<&'a str>),
-    /// A number, date or timestamp the service wrote: never neutralized.
+    /// A number the service counted or computed: never neutralized (`-12` is a number).
+    Integer(i64),
+    /// A date or timestamp the service wrote: never neutralized.
     Generated(String),
 }
 
@@ -321,6 +336,7 @@ pub fn write_csv_line(cells: &[Cell<'_>], out: &mut Vec<u8>) {
         match cell {
             Cell::Text(text) | Cell::OptionalText(Some(text)) => write_text(text, out),
             Cell::OptionalText(None) => {}
+            Cell::Integer(number) => out.extend_from_slice(itoa::Buffer::new().format(*number).as_bytes()),
             Cell::Generated(value) => write_cell(value, out),
         }
     }
@@ -332,11 +348,11 @@ fn write_csv_row(row: &ExportRow, out: &mut Vec<u8>) {
     write_csv_line(
         &[
             Cell::Text(&entry.id),
-            Cell::Generated(entry.seq.to_string()),
+            Cell::Integer(entry.seq),
             Cell::Text(&entry.sme_id),
             Cell::OptionalText(names.sme_email.as_deref()),
             Cell::Text(entry.kind.as_str()),
-            Cell::Generated(entry.amount.to_string()),
+            Cell::Integer(entry.amount),
             Cell::OptionalText(entry.rate_id.as_deref()),
             Cell::OptionalText(entry.item_id.as_deref()),
             Cell::OptionalText(names.item_external_ref.as_deref()),

@@ -1,7 +1,7 @@
 //! An export of 100,000 rows is streamed: the server's peak memory does not grow with it.
 
 use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 
 use serde_json::json;
 
@@ -41,8 +41,9 @@ async fn drain(client: &reqwest::Client, url: &str, token: &str) -> (u64, u64) {
     (bytes, lines)
 }
 
-#[tokio::test]
-async fn exporting_100_000_rows_keeps_peak_memory_flat() {
+/// A service on a database seeded with `smes` SMEs of `days` workshop days each (an entry
+/// each), and a program manager's token.
+async fn seeded_service(smes: u32, days: u32) -> (TestDatabase, Child, String, String) {
     let database = TestDatabase::create();
     // `seed` works only on an existing database.
     let migrated = command(&database).arg("migrate").output().unwrap();
@@ -52,17 +53,8 @@ async fn exporting_100_000_rows_keeps_peak_memory_flat() {
         String::from_utf8_lossy(&migrated.stderr)
     );
     let mut seed = command(&database)
-        .args([
-            "seed",
-            "--smes",
-            "1000",
-            "--items-per-sme",
-            "0",
-            "--workshop-days-per-sme",
-            "100",
-            "--batch",
-            "2000",
-        ])
+        .args(["seed", "--smes", &smes.to_string(), "--items-per-sme", "0"])
+        .args(["--workshop-days-per-sme", &days.to_string(), "--batch", "2000"])
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -97,8 +89,7 @@ async fn exporting_100_000_rows_keeps_peak_memory_flat() {
     }
     assert!(port > 0, "the server did not start");
     let base = format!("http://127.0.0.1:{port}/api/v1");
-    let client = reqwest::Client::new();
-    let login = client
+    let login = reqwest::Client::new()
         .post(format!("{base}/auth/login"))
         .json(&json!({ "email": "pm-a@seed.invalid", "password": PASSWORD }))
         .send()
@@ -108,7 +99,13 @@ async fn exporting_100_000_rows_keeps_peak_memory_flat() {
         .as_str()
         .unwrap()
         .to_owned();
+    (database, server, base, token)
+}
 
+#[tokio::test]
+async fn exporting_100_000_rows_keeps_peak_memory_flat() {
+    let (_database, mut server, base, token) = seeded_service(1000, 100).await;
+    let client = reqwest::Client::new();
     let started = peak_rss_kib(server.id());
     let (_, small_lines) = drain(
         &client,
@@ -143,4 +140,69 @@ async fn exporting_100_000_rows_keeps_peak_memory_flat() {
         (csv_bytes / 1024) > 4 * growth,
         "the export ({csv_bytes} bytes) should dwarf any growth ({growth} KiB)"
     );
+}
+
+/// The export's CSV rows as (seq, sme_id, posted_at), checking that the header comes once.
+async fn exported(client: &reqwest::Client, url: &str, token: &str) -> Vec<(i64, String, String)> {
+    let response = client.get(url).bearer_auth(token).send().await.unwrap();
+    assert_eq!(response.status(), 200, "{url}");
+    let body = response.text().await.unwrap();
+    let mut reader = csv::Reader::from_reader(body.as_bytes());
+    let headers = reader.headers().unwrap().clone();
+    let at = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let (seq, sme, posted) = (at("seq"), at("sme_id"), at("posted_at"));
+    reader
+        .records()
+        .map(|record| {
+            let record = record.unwrap();
+            assert_ne!(&record[seq], "seq", "a second header in {url}");
+            (
+                record[seq].parse().unwrap(),
+                record[sme].to_owned(),
+                record[posted].to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// Exports read several batches at once when their filter keeps whole stretches of the
+/// ledger, and one after the other otherwise: either way every row the filter keeps comes once,
+/// in order, whatever the batches' boundaries and however many of them find nothing.
+#[tokio::test]
+async fn an_export_longer_than_its_batches_has_every_row_it_asks_for_once_and_in_order() {
+    let (_database, mut server, base, token) = seeded_service(3, 4_500).await;
+    let client = reqwest::Client::new();
+    let url = |query: &str| format!("{base}/reports/ledger.csv?{query}");
+
+    let all = exported(&client, &url(""), &token).await;
+    let seqs: Vec<i64> = all.iter().map(|row| row.0).collect();
+    assert_eq!(seqs, (1..=13_500).collect::<Vec<_>>(), "every entry once, in order");
+
+    // A period that keeps only a late stretch: the batches before it find nothing.
+    let late = &all[10_000].2;
+    let from_late = exported(&client, &url(&format!("from={late}")), &token).await;
+    let expected: Vec<_> = all.iter().filter(|row| row.2.as_str() >= late.as_str()).collect();
+    assert_eq!(from_late.iter().collect::<Vec<_>>(), expected);
+    // One that keeps only an early stretch: the batches after it find nothing.
+    let early = &all[1_234].2;
+    let to_early = exported(&client, &url(&format!("to={early}")), &token).await;
+    let expected: Vec<_> = all.iter().filter(|row| row.2.as_str() < early.as_str()).collect();
+    assert_eq!(to_early.iter().collect::<Vec<_>>(), expected);
+    // A period that keeps nothing still gives the header.
+    assert!(exported(&client, &url("to=2000-01-01"), &token).await.is_empty());
+    // An end on a batch's edge and just past it.
+    for until in [4_000, 4_001, 8_000] {
+        let rows = exported(&client, &url(&format!("until_seq={until}")), &token).await;
+        assert_eq!(rows.len() as i64, until, "until_seq={until}");
+    }
+
+    // An SME's entries, scattered through the ledger in general, batch after batch.
+    let sme = &all[5_000].1;
+    let own = exported(&client, &url(&format!("sme_id={sme}")), &token).await;
+    let expected: Vec<_> = all.iter().filter(|row| &row.1 == sme).collect();
+    assert_eq!(own.len(), 4_500);
+    assert_eq!(own.iter().collect::<Vec<_>>(), expected);
+
+    server.kill().unwrap();
+    let _ = server.wait();
 }
