@@ -18,6 +18,7 @@ use crate::db::chain_heads::{self, Chain};
 use crate::db::ledger::{self, AttributedRow, EntryFilter, LedgerEntryRow};
 use crate::db::{self, DbConn, items as item_rows, schema, users, walk};
 use crate::domain::balance::{Attributed, Breakdown, Tally, reversed_source};
+use crate::domain::review_age::{self, AgeBucket};
 use crate::domain::{EntryKind, Role};
 use crate::error::ApiError;
 use crate::reports::format::{EntryNames, ExportRow};
@@ -691,4 +692,20 @@ pub fn decisions_by_exam_code(
         .into_iter()
         .map(|(code, (accepted, rejected))| (code, accepted, rejected))
         .collect())
+}
+
+/// Program manager, auditor: how many items now waiting for a decision have waited how long
+/// (the buckets of [`review_age`]), youngest first, every bucket present; and the instant the
+/// ages are measured at. One query reads the waiting items' submission times.
+pub fn review_queue_age(
+    conn: &mut DbConn,
+    actor: &Actor,
+) -> Result<(NaiveDateTime, Vec<(AgeBucket, u64)>), ApiError> {
+    policy::require(actor, &STAFF_READERS)?;
+    let now = db::now();
+    let times = item_rows::waiting_submission_times(conn)?;
+    Ok((
+        now,
+        review_age::count_by_bucket(times.into_iter().map(|at| now - at)),
+    ))
 }

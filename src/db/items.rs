@@ -271,3 +271,12 @@ pub fn decided_by_exam_code(
     }
     query.order(items::exam_code.asc()).load(conn)
 }
+
+/// When each item now waiting for a decision (status `submitted`) was submitted: one query,
+/// one column.
+pub fn waiting_submission_times(conn: &mut DbConn) -> QueryResult<Vec<NaiveDateTime>> {
+    items::table
+        .filter(items::status.eq("submitted"))
+        .select(items::submitted_at)
+        .load(conn)
+}

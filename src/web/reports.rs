@@ -4,7 +4,7 @@
 use actix_web::http::header::CONTENT_DISPOSITION;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
-use chrono::NaiveDate;
+use chrono::{NaiveDate, NaiveDateTime};
 use serde::Deserialize;
 
 use super::errors::WebError;
@@ -19,6 +19,7 @@ use super::sme::humanize;
 use crate::app::reports::{self, DecisionCounts, MonthlyCredits, SmeTotal, SummaryQuery};
 use crate::domain::Role;
 use crate::domain::balance::Breakdown;
+use crate::domain::review_age::AgeBucket;
 use crate::error::ApiError;
 
 const READERS: [Role; 2] = [Role::Auditor, Role::ProgramManager];
@@ -268,9 +269,71 @@ fn by_exam(rows: Vec<(String, i64, i64)>, period: &str) -> ByExam {
     }
 }
 
+/// The review queue's age: how long the items waiting for a decision now have waited.
+pub struct QueueAge {
+    pub chart: Option<StackedBars>,
+    pub summary: String,
+    /// `(bucket label, items)`, youngest first.
+    pub rows: Vec<(&'static str, u64)>,
+}
+
+fn queue_age(at: NaiveDateTime, counts: Vec<(AgeBucket, u64)>) -> QueueAge {
+    let waiting: u64 = counts.iter().map(|(_, count)| count).sum();
+    let at = super::sme::date_time(&at);
+    let summary = if waiting == 0 {
+        format!("No item is waiting for a decision ({at}).")
+    } else {
+        let oldest = counts
+            .iter()
+            .rev()
+            .find(|(_, count)| *count > 0)
+            .map(|(bucket, count)| {
+                format!(
+                    " The oldest have waited {}: {count} item(s).",
+                    bucket.label().to_lowercase()
+                )
+            })
+            .unwrap_or_default();
+        let week_or_more: u64 = counts
+            .iter()
+            .filter(|(bucket, _)| *bucket >= AgeBucket::OneToTwoWeeks)
+            .map(|(_, count)| count)
+            .sum();
+        format!(
+            "{waiting} item(s) waiting for a decision ({at}); {week_or_more} of them for a week or more.{oldest}"
+        )
+    };
+    let rows: Vec<(&'static str, u64)> = counts
+        .iter()
+        .map(|(bucket, count)| (bucket.label(), *count))
+        .collect();
+    let chart = (waiting > 0).then(|| {
+        let labels: Vec<String> = rows.iter().map(|(label, _)| (*label).to_owned()).collect();
+        StackedBars::new(
+            "queue-age",
+            "Items waiting for a decision, by how long they have waited",
+            summary.clone(),
+            &labels,
+            &[Series {
+                label: "Items waiting".into(),
+                values: rows
+                    .iter()
+                    .map(|(_, count)| i64::try_from(*count).unwrap_or(i64::MAX))
+                    .collect(),
+            }],
+        )
+    });
+    QueueAge {
+        chart,
+        summary,
+        rows,
+    }
+}
+
 #[derive(Template)]
 #[template(path = "web/summary.html")]
 struct SummaryPage {
+    ages: Option<QueueAge>,
     monthly: Option<Monthly>,
     exams: Option<ByExam>,
     layout: Layout,
@@ -306,7 +369,8 @@ pub async fn summary(
                 let summary = reports::summary(conn, &actor, Ok(query))?;
                 let months = reports::monthly_credits(conn, &actor, from, to)?;
                 let exams = reports::decisions_by_exam_code(conn, &actor, from, to)?;
-                Ok((summary, months, exams))
+                let ages = reports::review_queue_age(conn, &actor)?;
+                Ok((summary, months, exams, ages))
             })
             .await
         {
@@ -319,17 +383,26 @@ pub async fn summary(
     } else {
         None
     };
-    let (totals, decisions, smes, months, exams) = match summary {
-        Some((summary, months, exams)) => (
+    let (totals, decisions, smes, months, exams, ages) = match summary {
+        Some((summary, months, exams, (at, ages))) => (
             Some(summary.totals),
             summary.items,
             summary.smes.iter().map(sme_line).collect(),
             Some(monthly(months, &checked.words)),
             Some(by_exam(exams, &checked.words)),
+            Some(queue_age(at, ages)),
         ),
-        None => (None, DecisionCounts::default(), Vec::new(), None, None),
+        None => (
+            None,
+            DecisionCounts::default(),
+            Vec::new(),
+            None,
+            None,
+            None,
+        ),
     };
     ok(&SummaryPage {
+        ages,
         monthly: months,
         exams,
         layout: Layout::signed_in(&who, "Summary", "/summary"),
