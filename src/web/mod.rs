@@ -117,6 +117,7 @@ page_table! {
     "/items/{id}/reject" => { post: review::reject },
     "/items/{id}/revoke" => { post: review::revoke },
     "/statement" => { get: sme::statement },
+    "/statement.csv" => { get: sme::statement_csv },
     "/workshop-days" => { get: sme::workshop_days },
     "/certifications" => { get: certifications::mine, post: certifications::record_mine },
     "/certifications/{id}/renew" => { post: certifications::renew },
