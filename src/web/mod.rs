@@ -19,6 +19,7 @@ mod forms;
 mod ledger;
 mod links;
 mod rates;
+mod recertification;
 mod reports;
 mod review;
 mod session;
@@ -140,6 +141,8 @@ page_table! {
     "/exports/signing-key.txt" => { get: exports::signing_key },
     "/summary" => { get: reports::summary },
     "/summary.csv" => { get: reports::summary_csv },
+    "/recertification" => { get: recertification::page },
+    "/recertification.csv" => { get: recertification::csv },
     "/users" => { get: users::list },
     "/users/new" => { get: users::new_page, post: users::create },
     "/users/{id}" => { get: users::show },
@@ -261,6 +264,7 @@ fn nav_links(role: Role) -> &'static [(&'static str, &'static str)] {
             ("/smes", "SMEs"),
             ("/workshops", "Workshops"),
             ("/summary", "Summary"),
+            ("/recertification", "Recertification"),
         ],
         Role::Auditor => &[
             ("/ledger", "Ledger"),
@@ -268,6 +272,7 @@ fn nav_links(role: Role) -> &'static [(&'static str, &'static str)] {
             ("/audit-log", "Audit log"),
             ("/exports", "Exports"),
             ("/summary", "Summary"),
+            ("/recertification", "Recertification"),
         ],
         Role::Admin => &[
             ("/users", "Users"),

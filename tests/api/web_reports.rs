@@ -1,7 +1,7 @@
 //! The report pages of the web interface through HTTP: the review queue's age on the
 //! summary, the recertification report page and its CSV, and an SME's statement as CSV.
 
-use chrono::{TimeDelta, Utc};
+use chrono::{Months, NaiveDate, TimeDelta, Utc};
 use reqwest::header::{CONTENT_DISPOSITION, CONTENT_TYPE, COOKIE, ORIGIN, SET_COOKIE};
 use serde_json::json;
 
@@ -196,4 +196,231 @@ async fn a_statement_csv_is_only_its_smes_own_and_a_bad_period_is_refused() {
     let csv_status = get(&app, "/statement.csv", &pm_cookie).await.status();
     assert_eq!(csv_status, page_status);
     assert!(csv_status.is_client_error());
+}
+
+/// An SME named `name` holding an associate certification granted on `certified_on`.
+async fn certified_sme(app: &TestApp, name: &str, certified_on: NaiveDate) -> TestUser {
+    let sme = app.create_user("sme").await;
+    app.patch(
+        &format!("/api/v1/users/{}", sme.id),
+        &sme.token,
+        &json!({ "display_name": name }),
+    )
+    .await
+    .expect(200);
+    app.post(
+        "/api/v1/me/certifications",
+        Some(&sme.token),
+        &json!({ "name": format!("Cert of {name}"), "level": "associate", "certified_on": certified_on.to_string() }),
+    )
+    .await
+    .expect(201);
+    sme
+}
+
+/// The day a 3-year cycle begun then ends `days` from today.
+fn granted_for_end_in(days: i64) -> NaiveDate {
+    Utc::now()
+        .date_naive()
+        .checked_sub_months(Months::new(36))
+        .unwrap()
+        + TimeDelta::days(days)
+}
+
+#[tokio::test]
+async fn the_recertification_page_counts_certifications_by_status_and_lists_smes_by_name() {
+    let app = spawn_app().await;
+    let due = certified_sme(&app, "Ada Due", granted_for_end_in(30)).await;
+    let gone = certified_sme(&app, "Bob Gone", granted_for_end_in(-10)).await;
+    let later = certified_sme(&app, "Cy Later", granted_for_end_in(200)).await;
+    let pm = app.create_user("program_manager").await;
+    let auditor = app.create_user("auditor").await;
+
+    for reader in [&pm, &auditor] {
+        let cookie = sign_in(&app, reader).await;
+        let (status, report) = page(&app, "/recertification", &cookie).await;
+        assert_eq!(status, 200);
+        assert!(
+            report.contains("href=\"/recertification\""),
+            "in the navigation"
+        );
+        assert!(report.contains("<svg class=\"chart\" id=\"recertification-status\""));
+        assert!(report.contains("id=\"recertification-summary\">2 certification(s) of 2 SME(s)"));
+        assert_eq!(
+            row_count(&report, "recertification-status-table", "Due soon"),
+            1
+        );
+        assert_eq!(
+            row_count(&report, "recertification-status-table", "Expired"),
+            1
+        );
+        assert_eq!(
+            row_count(&report, "recertification-status-table", "Open"),
+            0
+        );
+        assert!(report.contains(&format!(
+            "<a href=\"/smes/{}/certifications\">Ada Due</a>",
+            due.id
+        )));
+        assert!(report.contains(&format!(
+            "<a href=\"/smes/{}/certifications\">Bob Gone</a>",
+            gone.id
+        )));
+        assert!(!report.contains("Cy Later"));
+        // Ids only in links, never as text.
+        assert!(!report.contains(&format!(">{}<", due.id)));
+    }
+
+    let cookie = sign_in(&app, &pm).await;
+    let (_, year) = page(&app, "/recertification?within_days=365", &cookie).await;
+    assert_eq!(row_count(&year, "recertification-status-table", "Open"), 1);
+    assert!(year.contains(&format!("/smes/{}/certifications\">Cy Later", later.id)));
+    assert!(year.contains("href=\"/recertification.csv?within_days=365\""));
+
+    let (_, expired) = page(&app, "/recertification?status=expired", &cookie).await;
+    assert!(expired.contains("Bob Gone"));
+    assert!(!expired.contains("Ada Due"));
+    assert!(expired.contains("<option value=\"expired\" selected>"));
+}
+
+#[tokio::test]
+async fn the_recertification_page_puts_each_filter_error_beside_its_field_and_refuses_other_roles()
+{
+    let app = spawn_app().await;
+    let pm = app.create_user("program_manager").await;
+    let cookie = sign_in(&app, &pm).await;
+    for (query, field, message) in [
+        (
+            "within_days=soon",
+            "within_days",
+            "must be a whole number of days",
+        ),
+        ("within_days=5000", "within_days", "must be 0 to 1098"),
+        ("status=lapsed", "status", ""),
+    ] {
+        let (_, report) = page(&app, &format!("/recertification?{query}"), &cookie).await;
+        let beside = format!("<span class=\"field-error\" id=\"{field}-error\">");
+        let at = report
+            .find(&beside)
+            .unwrap_or_else(|| panic!("{query}: no error by {field}"));
+        assert!(report[at..].contains(message), "{query}");
+        assert!(!report.contains("id=\"recertification-lines\""), "{query}");
+        // The value is kept.
+        if field == "within_days" {
+            let kept = query.split('=').nth(1).unwrap();
+            assert!(report.contains(&format!("value=\"{kept}\"")), "{query}");
+        }
+        let csv = get(&app, &format!("/recertification.csv?{query}"), &cookie).await;
+        assert_eq!(csv.status(), 422, "{query}");
+    }
+    for role in ["sme", "admin"] {
+        let user = app.create_user(role).await;
+        let cookie = sign_in(&app, &user).await;
+        let summary = get(&app, "/summary", &cookie).await.status();
+        assert!(summary.is_client_error());
+        for path in ["/recertification", "/recertification.csv"] {
+            assert_eq!(
+                get(&app, path, &cookie).await.status(),
+                summary,
+                "{role} {path}"
+            );
+        }
+        let (_, home) = page(&app, "/", &cookie).await;
+        assert!(
+            !home.contains("href=\"/recertification\""),
+            "{role} navigation"
+        );
+    }
+}
+
+/// The CSV's rows without the column `as_of` (the instant each read was made).
+fn rows_without_as_of(csv: &str) -> Vec<String> {
+    let mut lines = csv.split("\r\n").filter(|line| !line.is_empty());
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let skip = header.iter().position(|field| *field == "as_of");
+    std::iter::once(header.join(","))
+        .chain(lines.map(|line| {
+            line.split(',')
+                .enumerate()
+                .filter(|(index, _)| Some(*index) != skip)
+                .map(|(_, cell)| cell)
+                .collect::<Vec<_>>()
+                .join(",")
+        }))
+        .collect()
+}
+
+#[tokio::test]
+async fn the_recertification_csv_download_is_the_apis_csv_with_the_same_filters() {
+    let app = spawn_app().await;
+    certified_sme(&app, "Ada Due", granted_for_end_in(30)).await;
+    let gone = certified_sme(&app, "Bob Gone", granted_for_end_in(-10)).await;
+    let pm = app.create_user("program_manager").await;
+    let cookie = sign_in(&app, &pm).await;
+    for query in ["", "?status=expired", "?within_days=10"] {
+        let web = get(&app, &format!("/recertification.csv{query}"), &cookie).await;
+        assert_eq!(web.status(), 200);
+        let disposition = web.headers()[CONTENT_DISPOSITION].clone();
+        let web = web.text().await.unwrap();
+        let api = app
+            .client
+            .get(app.url(&format!("/api/v1/reports/recertification.csv{query}")))
+            .bearer_auth(&pm.token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(api.headers()[CONTENT_DISPOSITION], disposition);
+        let api = api.text().await.unwrap();
+        assert_eq!(
+            rows_without_as_of(&web),
+            rows_without_as_of(&api),
+            "{query}"
+        );
+    }
+    let expired = get(&app, "/recertification.csv?status=expired", &cookie)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(expired.contains(&gone.email));
+    assert!(!expired.contains("Ada Due"));
+}
+
+#[tokio::test]
+async fn the_recertification_list_pages_by_sme_and_the_next_page_goes_on_after_the_last() {
+    let app = spawn_app().await;
+    let mut names = Vec::new();
+    for name in ["Page Person One", "Page Person Two"] {
+        let sme = certified_sme(&app, name, granted_for_end_in(30)).await;
+        // 50 certifications each: a page holds one of them whole.
+        for n in 2..=50 {
+            app.post(
+                "/api/v1/me/certifications",
+                Some(&sme.token),
+                &json!({ "name": format!("Extra {n}"), "level": "associate", "certified_on": granted_for_end_in(30).to_string() }),
+            )
+            .await
+            .expect(201);
+        }
+        names.push(name);
+    }
+    let pm = app.create_user("program_manager").await;
+    let cookie = sign_in(&app, &pm).await;
+    let (_, first) = page(&app, "/recertification", &cookie).await;
+    assert_eq!(
+        row_count(&first, "recertification-status-table", "Due soon"),
+        100
+    );
+    let marker = "id=\"next-page\" href=\"";
+    let at = first.find(marker).expect("a next page") + marker.len();
+    let next = first[at..].split('"').next().unwrap().replace("&#38;", "&");
+    let (_, second) = page(&app, &next, &cookie).await;
+    let on = |page: &str, name: &str| page.contains(&format!("\">{name}</a>"));
+    let first_names: Vec<&&str> = names.iter().filter(|name| on(&first, name)).collect();
+    let second_names: Vec<&&str> = names.iter().filter(|name| on(&second, name)).collect();
+    assert_eq!(first_names.len(), 1, "one SME whole on the first page");
+    assert_eq!(second_names.len(), 1);
+    assert_ne!(first_names, second_names);
+    assert!(!second.contains(marker), "the last page");
+    assert!(second.contains("First page"));
 }
