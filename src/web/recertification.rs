@@ -274,6 +274,8 @@ pub struct Choice {
 struct ReportPage {
     layout: Layout,
     form: FormState,
+    /// Shown in the window's field when none was asked for: the API's default.
+    default_days: i64,
     statuses: Vec<Choice>,
     csv: String,
     by_status: Option<ByStatus>,
@@ -337,6 +339,7 @@ pub async fn page(
     ok(&ReportPage {
         layout: Layout::signed_in(&who, "Recertification", "/recertification"),
         form: checked.form,
+        default_days: ReportQuery::DEFAULT_DAYS,
         statuses: [
             Status::Met,
             Status::DueSoon,

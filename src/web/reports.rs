@@ -289,7 +289,7 @@ fn queue_age(at: NaiveDateTime, counts: Vec<(AgeBucket, u64)>) -> QueueAge {
             .find(|(_, count)| *count > 0)
             .map(|(bucket, count)| {
                 format!(
-                    " The oldest have waited {}: {count} item(s).",
+                    " The oldest, {count} item(s), have waited {}.",
                     bucket.label().to_lowercase()
                 )
             })
@@ -299,9 +299,12 @@ fn queue_age(at: NaiveDateTime, counts: Vec<(AgeBucket, u64)>) -> QueueAge {
             .filter(|(bucket, _)| *bucket >= AgeBucket::OneToTwoWeeks)
             .map(|(_, count)| count)
             .sum();
-        format!(
-            "{waiting} item(s) waiting for a decision ({at}); {week_or_more} of them for a week or more.{oldest}"
-        )
+        let week_or_more = match week_or_more {
+            0 => "none of them for a week or more".to_owned(),
+            n if n == waiting => "all of them for a week or more".to_owned(),
+            n => format!("{n} of them for a week or more"),
+        };
+        format!("{waiting} item(s) waiting for a decision ({at}); {week_or_more}.{oldest}")
     };
     let rows: Vec<(&'static str, u64)> = counts
         .iter()
