@@ -225,6 +225,8 @@ pub struct Summary {
     pub totals: Breakdown,
     pub smes: Vec<SmeTotal>,
     pub items: DecisionCounts,
+    /// The review queue's age now, whatever the window (only the SME's items with `sme_id`).
+    pub queue_age: QueueAge,
 }
 
 /// Users read per round trip when listing every SME.
@@ -386,6 +388,7 @@ fn summary_read(conn: &mut DbConn, query: SummaryQuery) -> Result<Summary, ApiEr
         totals: overall.finish(),
         smes,
         items,
+        queue_age: queue_age(conn, sme_id)?,
     })
 }
 
@@ -694,18 +697,22 @@ pub fn decisions_by_exam_code(
         .collect())
 }
 
-/// Program manager, auditor: how many items now waiting for a decision have waited how long
-/// (the buckets of [`review_age`]), youngest first, every bucket present; and the instant the
-/// ages are measured at. One query reads the waiting items' submission times.
-pub fn review_queue_age(
-    conn: &mut DbConn,
-    actor: &Actor,
-) -> Result<(NaiveDateTime, Vec<(AgeBucket, u64)>), ApiError> {
-    policy::require(actor, &STAFF_READERS)?;
-    let now = db::now();
-    let times = item_rows::waiting_submission_times(conn)?;
-    Ok((
-        now,
-        review_age::count_by_bucket(times.into_iter().map(|at| now - at)),
-    ))
+/// How long the items waiting for a decision now have waited.
+#[derive(Debug, Clone)]
+pub struct QueueAge {
+    /// When the ages were measured.
+    pub at: NaiveDateTime,
+    /// Items per bucket of [`review_age`], youngest first, every bucket present.
+    pub buckets: Vec<(AgeBucket, u64)>,
+}
+
+/// The items waiting now (only `sme_id`'s if given), by age: one query reads their
+/// submission times.
+fn queue_age(conn: &mut DbConn, sme_id: Option<&str>) -> Result<QueueAge, ApiError> {
+    let at = db::now();
+    let times = item_rows::waiting_submission_times(conn, sme_id)?;
+    Ok(QueueAge {
+        at,
+        buckets: review_age::count_by_bucket(times.into_iter().map(|submitted| at - submitted)),
+    })
 }

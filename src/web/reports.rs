@@ -4,7 +4,7 @@
 use actix_web::http::header::CONTENT_DISPOSITION;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::NaiveDate;
 use serde::Deserialize;
 
 use super::errors::WebError;
@@ -277,9 +277,10 @@ pub struct QueueAge {
     pub rows: Vec<(&'static str, u64)>,
 }
 
-fn queue_age(at: NaiveDateTime, counts: Vec<(AgeBucket, u64)>) -> QueueAge {
+fn queue_age(read: &reports::QueueAge) -> QueueAge {
+    let counts = &read.buckets;
     let waiting: u64 = counts.iter().map(|(_, count)| count).sum();
-    let at = super::sme::date_time(&at);
+    let at = super::sme::date_time(&read.at);
     let summary = if waiting == 0 {
         format!("No item is waiting for a decision ({at}).")
     } else {
@@ -372,8 +373,7 @@ pub async fn summary(
                 let summary = reports::summary(conn, &actor, Ok(query))?;
                 let months = reports::monthly_credits(conn, &actor, from, to)?;
                 let exams = reports::decisions_by_exam_code(conn, &actor, from, to)?;
-                let ages = reports::review_queue_age(conn, &actor)?;
-                Ok((summary, months, exams, ages))
+                Ok((summary, months, exams))
             })
             .await
         {
@@ -387,13 +387,13 @@ pub async fn summary(
         None
     };
     let (totals, decisions, smes, months, exams, ages) = match summary {
-        Some((summary, months, exams, (at, ages))) => (
+        Some((summary, months, exams)) => (
             Some(summary.totals),
             summary.items,
             summary.smes.iter().map(sme_line).collect(),
             Some(monthly(months, &checked.words)),
             Some(by_exam(exams, &checked.words)),
-            Some(queue_age(at, ages)),
+            Some(queue_age(&summary.queue_age)),
         ),
         None => (
             None,

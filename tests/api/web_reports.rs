@@ -92,6 +92,70 @@ async fn the_summary_charts_how_long_the_waiting_items_have_waited_in_age_bucket
 }
 
 #[tokio::test]
+async fn the_api_summary_carries_the_same_age_buckets_and_limits_them_to_the_sme_asked_for() {
+    let app = spawn_app().await;
+    let sme = app.create_user("sme").await;
+    let other = app.create_user("sme").await;
+    let _fresh = app.submit_item(&sme, "associate", "standard").await;
+    let old = app.submit_item(&sme, "associate", "standard").await;
+    submitted_ago(&app, &old, TimeDelta::days(5));
+    let auditor = app.create_user("auditor").await;
+    let buckets = |body: &serde_json::Value| -> Vec<(String, u64)> {
+        body["review_queue_age"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|line| {
+                (
+                    line["bucket"].as_str().unwrap().to_owned(),
+                    line["items"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let reply = app.get("/api/v1/reports/summary", &auditor.token).await;
+    reply.expect(200);
+    let all = buckets(&reply.body);
+    let names: Vec<&str> = all.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "under_1_day",
+            "1_to_3_days",
+            "3_to_7_days",
+            "7_to_14_days",
+            "14_to_30_days",
+            "over_30_days"
+        ]
+    );
+    assert_eq!(all[0].1, 1);
+    assert_eq!(all[2].1, 1);
+    assert_eq!(
+        all.iter().map(|(_, items)| items).sum::<u64>(),
+        reply.body["items"]["waiting_for_review"].as_u64().unwrap()
+    );
+    // A period does not change what waits now; another SME has nothing waiting.
+    let reply = app
+        .get("/api/v1/reports/summary?to=2020-01-01", &auditor.token)
+        .await;
+    assert_eq!(buckets(&reply.body), all);
+    let reply = app
+        .get(
+            &format!("/api/v1/reports/summary?sme_id={}", other.id),
+            &auditor.token,
+        )
+        .await;
+    assert!(buckets(&reply.body).iter().all(|(_, items)| *items == 0));
+    // The OpenAPI document describes the field.
+    let document = app
+        .send(app.request(reqwest::Method::GET, "/api/v1/openapi.json", None))
+        .await;
+    let schemas = &document.body["components"]["schemas"];
+    assert!(schemas["SummaryView"]["properties"]["review_queue_age"].is_object());
+    assert!(schemas["QueueAgeView"]["properties"]["bucket"].is_object());
+}
+
+#[tokio::test]
 async fn an_empty_review_queue_is_said_in_words_and_draws_no_age_chart() {
     let app = spawn_app().await;
     let pm = app.create_user("program_manager").await;
