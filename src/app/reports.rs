@@ -19,6 +19,7 @@ use crate::db::chain_heads::{self, Chain};
 use crate::db::ledger::{self, AttributedRow, EntryFilter, LedgerEntryRow};
 use crate::db::{self, DbConn, items as item_rows, schema, users, walk};
 use crate::domain::balance::{Attributed, Breakdown, Tally, reversed_source};
+use crate::domain::review_age::{self, AgeBucket};
 use crate::domain::{EntryKind, Role};
 use crate::error::ApiError;
 use crate::reports::format::{EntryNames, ExportRow};
@@ -225,6 +226,8 @@ pub struct Summary {
     pub totals: Breakdown,
     pub smes: Vec<SmeTotal>,
     pub items: DecisionCounts,
+    /// The review queue's age now, whatever the window (only the SME's items with `sme_id`).
+    pub queue_age: QueueAge,
 }
 
 /// Users read per round trip when listing every SME.
@@ -386,6 +389,7 @@ fn summary_read(conn: &mut DbConn, query: SummaryQuery) -> Result<Summary, ApiEr
         totals: overall.finish(),
         smes,
         items,
+        queue_age: queue_age(conn, sme_id)?,
     })
 }
 
@@ -756,4 +760,24 @@ pub fn decisions_by_exam_code(
         .into_iter()
         .map(|(code, (accepted, rejected))| (code, accepted, rejected))
         .collect())
+}
+
+/// How long the items waiting for a decision now have waited.
+#[derive(Debug, Clone)]
+pub struct QueueAge {
+    /// When the ages were measured.
+    pub at: NaiveDateTime,
+    /// Items per bucket of [`review_age`], youngest first, every bucket present.
+    pub buckets: Vec<(AgeBucket, u64)>,
+}
+
+/// The items waiting now (only `sme_id`'s if given), by age: one query reads their
+/// submission times.
+fn queue_age(conn: &mut DbConn, sme_id: Option<&str>) -> Result<QueueAge, ApiError> {
+    let at = db::now();
+    let times = item_rows::waiting_submission_times(conn, sme_id)?;
+    Ok(QueueAge {
+        at,
+        buckets: review_age::count_by_bucket(times.into_iter().map(|submitted| at - submitted)),
+    })
 }

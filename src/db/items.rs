@@ -271,3 +271,19 @@ pub fn decided_by_exam_code(
     }
     query.order(items::exam_code.asc()).load(conn)
 }
+
+/// When each item now waiting for a decision (status `submitted`) was submitted, only
+/// `sme_id`'s if given: one query, one column.
+pub fn waiting_submission_times(
+    conn: &mut DbConn,
+    sme_id: Option<&str>,
+) -> QueryResult<Vec<NaiveDateTime>> {
+    let mut query = items::table
+        .filter(items::status.eq("submitted"))
+        .select(items::submitted_at)
+        .into_boxed();
+    if let Some(sme_id) = sme_id {
+        query = query.filter(items::sme_id.eq(sme_id.to_owned()));
+    }
+    query.load(conn)
+}

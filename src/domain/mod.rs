@@ -14,6 +14,7 @@ pub mod item_status;
 mod password;
 pub mod recertification;
 mod reference;
+pub mod review_age;
 mod role;
 mod text;
 pub mod workshop;

@@ -664,13 +664,30 @@ async fn report(
     format: ReportFormat,
 ) -> Result<HttpResponse, ApiError> {
     let query = ReportQuery::parse(params.within_days, params.status.as_deref());
-    let actor = user.actor();
-    let report = state
-        .db
+    streamed_report(state.db.clone(), user.actor(), query, format).await
+}
+
+/// The report as CSV, streamed, for another front end (the web pages) that checked who asks
+/// in its own way. `query` is as that front end parsed it.
+pub async fn report_csv_for(
+    db: Db,
+    actor: crate::app::Actor,
+    query: Result<ReportQuery, ApiError>,
+) -> Result<HttpResponse, ApiError> {
+    streamed_report(db, actor, query, ReportFormat::Csv).await
+}
+
+async fn streamed_report(
+    db: Db,
+    actor: crate::app::Actor,
+    query: Result<ReportQuery, ApiError>,
+    format: ReportFormat,
+) -> Result<HttpResponse, ApiError> {
+    let report = db
         .run(move |conn| recert::begin_report(conn, &actor, query))
         .await?;
     let first = ReportStream {
-        db: state.db.clone(),
+        db,
         report: Arc::new(report),
         format,
         after: None,

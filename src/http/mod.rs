@@ -22,6 +22,8 @@ mod workshops;
 
 use actix_web::{HttpResponse, Resource, web};
 
+/// The recertification report as streamed CSV, also served to signed-in browsers.
+pub(crate) use certifications::report_csv_for as recertification_report_csv;
 pub use extract::client_address;
 
 use crate::error::ApiError;

@@ -182,6 +182,19 @@ pub struct SummaryView {
     /// Every SME, those with no credits too (only the one asked for with `sme_id`).
     smes: Vec<use_case::SmeTotal>,
     items: use_case::DecisionCounts,
+    /// The items waiting for a decision now (only the SME's with `sme_id`), by how long they
+    /// have waited, whatever `from` and `to`: every bucket, youngest first.
+    review_queue_age: Vec<QueueAgeView>,
+}
+
+/// One age bucket of the review queue.
+#[derive(Serialize, ToSchema)]
+pub struct QueueAgeView {
+    /// `under_1_day`, `1_to_3_days`, `3_to_7_days`, `7_to_14_days`, `14_to_30_days` or
+    /// `over_30_days`: waited at least the lower bound and less than the upper one.
+    #[schema(value_type = String, example = "3_to_7_days")]
+    bucket: &'static str,
+    items: u64,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -221,6 +234,15 @@ pub async fn summary(
         totals: summary.totals,
         smes: summary.smes,
         items: summary.items,
+        review_queue_age: summary
+            .queue_age
+            .buckets
+            .iter()
+            .map(|(bucket, items)| QueueAgeView {
+                bucket: bucket.as_str(),
+                items: *items,
+            })
+            .collect(),
     }))
 }
 

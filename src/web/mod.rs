@@ -19,6 +19,7 @@ mod forms;
 mod ledger;
 mod links;
 mod rates;
+mod recertification;
 mod reports;
 mod review;
 mod session;
@@ -117,6 +118,7 @@ page_table! {
     "/items/{id}/reject" => { post: review::reject },
     "/items/{id}/revoke" => { post: review::revoke },
     "/statement" => { get: sme::statement },
+    "/statement.csv" => { get: sme::statement_csv },
     "/workshop-days" => { get: sme::workshop_days },
     "/certifications" => { get: certifications::mine, post: certifications::record_mine },
     "/certifications/{id}/renew" => { post: certifications::renew },
@@ -139,6 +141,8 @@ page_table! {
     "/exports/signing-key.txt" => { get: exports::signing_key },
     "/summary" => { get: reports::summary },
     "/summary.csv" => { get: reports::summary_csv },
+    "/recertification" => { get: recertification::page },
+    "/recertification.csv" => { get: recertification::csv },
     "/users" => { get: users::list },
     "/users/new" => { get: users::new_page, post: users::create },
     "/users/{id}" => { get: users::show },
@@ -260,6 +264,7 @@ fn nav_links(role: Role) -> &'static [(&'static str, &'static str)] {
             ("/smes", "SMEs"),
             ("/workshops", "Workshops"),
             ("/summary", "Summary"),
+            ("/recertification", "Recertification"),
         ],
         Role::Auditor => &[
             ("/ledger", "Ledger"),
@@ -267,6 +272,7 @@ fn nav_links(role: Role) -> &'static [(&'static str, &'static str)] {
             ("/audit-log", "Audit log"),
             ("/exports", "Exports"),
             ("/summary", "Summary"),
+            ("/recertification", "Recertification"),
         ],
         Role::Admin => &[
             ("/users", "Users"),

@@ -19,6 +19,7 @@ use super::sme::humanize;
 use crate::app::reports::{self, DecisionCounts, MonthlyCredits, SmeTotal, SummaryQuery};
 use crate::domain::Role;
 use crate::domain::balance::Breakdown;
+use crate::domain::review_age::AgeBucket;
 use crate::error::ApiError;
 
 const READERS: [Role; 2] = [Role::Auditor, Role::ProgramManager];
@@ -268,9 +269,75 @@ fn by_exam(rows: Vec<(String, i64, i64)>, period: &str) -> ByExam {
     }
 }
 
+/// The review queue's age: how long the items waiting for a decision now have waited.
+pub struct QueueAge {
+    pub chart: Option<StackedBars>,
+    pub summary: String,
+    /// `(bucket label, items)`, youngest first.
+    pub rows: Vec<(&'static str, u64)>,
+}
+
+fn queue_age(read: &reports::QueueAge) -> QueueAge {
+    let counts = &read.buckets;
+    let waiting: u64 = counts.iter().map(|(_, count)| count).sum();
+    let at = super::sme::date_time(&read.at);
+    let summary = if waiting == 0 {
+        format!("No item is waiting for a decision ({at}).")
+    } else {
+        let oldest = counts
+            .iter()
+            .rev()
+            .find(|(_, count)| *count > 0)
+            .map(|(bucket, count)| {
+                format!(
+                    " The oldest, {count} item(s), have waited {}.",
+                    bucket.label().to_lowercase()
+                )
+            })
+            .unwrap_or_default();
+        let week_or_more: u64 = counts
+            .iter()
+            .filter(|(bucket, _)| *bucket >= AgeBucket::OneToTwoWeeks)
+            .map(|(_, count)| count)
+            .sum();
+        let week_or_more = match week_or_more {
+            0 => "none of them for a week or more".to_owned(),
+            n if n == waiting => "all of them for a week or more".to_owned(),
+            n => format!("{n} of them for a week or more"),
+        };
+        format!("{waiting} item(s) waiting for a decision ({at}); {week_or_more}.{oldest}")
+    };
+    let rows: Vec<(&'static str, u64)> = counts
+        .iter()
+        .map(|(bucket, count)| (bucket.label(), *count))
+        .collect();
+    let chart = (waiting > 0).then(|| {
+        let labels: Vec<String> = rows.iter().map(|(label, _)| (*label).to_owned()).collect();
+        StackedBars::new(
+            "queue-age",
+            "Items waiting for a decision, by how long they have waited",
+            summary.clone(),
+            &labels,
+            &[Series {
+                label: "Items waiting".into(),
+                values: rows
+                    .iter()
+                    .map(|(_, count)| i64::try_from(*count).unwrap_or(i64::MAX))
+                    .collect(),
+            }],
+        )
+    });
+    QueueAge {
+        chart,
+        summary,
+        rows,
+    }
+}
+
 #[derive(Template)]
 #[template(path = "web/summary.html")]
 struct SummaryPage {
+    ages: Option<QueueAge>,
     monthly: Option<Monthly>,
     exams: Option<ByExam>,
     layout: Layout,
@@ -319,17 +386,26 @@ pub async fn summary(
     } else {
         None
     };
-    let (totals, decisions, smes, months, exams) = match summary {
+    let (totals, decisions, smes, months, exams, ages) = match summary {
         Some((summary, months, exams)) => (
             Some(summary.totals),
             summary.items,
             summary.smes.iter().map(sme_line).collect(),
             Some(monthly(months, &checked.words)),
             Some(by_exam(exams, &checked.words)),
+            Some(queue_age(&summary.queue_age)),
         ),
-        None => (None, DecisionCounts::default(), Vec::new(), None, None),
+        None => (
+            None,
+            DecisionCounts::default(),
+            Vec::new(),
+            None,
+            None,
+            None,
+        ),
     };
     ok(&SummaryPage {
+        ages,
         monthly: months,
         exams,
         layout: Layout::signed_in(&who, "Summary", "/summary"),

@@ -477,6 +477,42 @@ pub struct StatementQuery {
     to: Option<String>,
 }
 
+/// One line of the statement's breakdown, as the page's table and the CSV show it.
+pub struct StatementLine {
+    pub source: String,
+    pub count: u64,
+    pub credits: i64,
+}
+
+/// The breakdown's lines, in the order the statement shows them: items by tier and type,
+/// workshop days by level, reversals by what they took back.
+fn statement_lines(credits: &Breakdown) -> Vec<StatementLine> {
+    let items = credits.items.by_tier_type.iter().map(|line| StatementLine {
+        source: format!(
+            "Items: {}, {}",
+            humanize(&line.exam_tier),
+            humanize(&line.item_type)
+        ),
+        count: line.count,
+        credits: line.credits,
+    });
+    let days = credits.workshops.by_level.iter().map(|line| StatementLine {
+        source: format!("Workshop days: {}", humanize(&line.certification_level)),
+        count: line.days,
+        credits: line.credits,
+    });
+    let reversals = credits
+        .reversals
+        .by_source
+        .iter()
+        .map(|line| StatementLine {
+            source: format!("Reversals: {}", humanize(line.source)),
+            count: line.count,
+            credits: line.credits,
+        });
+    items.chain(days).chain(reversals).collect()
+}
+
 #[derive(Template)]
 #[template(path = "web/statement.html")]
 struct StatementPage {
@@ -485,14 +521,10 @@ struct StatementPage {
     name: String,
     email: String,
     period: String,
+    /// The CSV download of the same statement (same period).
+    csv: String,
     credits: Option<Breakdown>,
-}
-
-impl StatementPage {
-    /// A stored name (`technology_core`) as the page shows it (`Technology core`).
-    fn human(&self, name: &str) -> String {
-        humanize(name)
-    }
+    lines: Vec<StatementLine>,
 }
 
 fn parse_day(raw: Option<&str>, field: &str, form: &mut FormState) -> Option<NaiveDate> {
@@ -511,6 +543,53 @@ fn parse_day(raw: Option<&str>, field: &str, form: &mut FormState) -> Option<Nai
     }
 }
 
+/// A statement's period as asked: the form's state (values kept, errors beside the fields),
+/// the query string for the CSV link, the bounds, and the period in words.
+struct StatementPeriod {
+    form: FormState,
+    query: String,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    words: String,
+}
+
+fn statement_period(query: &StatementQuery) -> StatementPeriod {
+    let mut shown = form_urlencoded::Serializer::new(String::new());
+    for (name, value) in [("from", &query.from), ("to", &query.to)] {
+        if let Some(value) = value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+            shown.append_pair(name, value);
+        }
+    }
+    let shown = shown.finish();
+    let mut form = FormState::with_values(super::forms::Fields::parse(shown.as_bytes()));
+    let from = parse_day(query.from.as_deref(), "from", &mut form);
+    let to = parse_day(query.to.as_deref(), "to", &mut form);
+    let words = match (from, to) {
+        (Some(from), Some(to)) => format!("{from} to {to}"),
+        (Some(from), None) => format!("from {from}"),
+        (None, Some(to)) => format!("up to {to}"),
+        (None, None) => "all time".to_owned(),
+    };
+    StatementPeriod {
+        form,
+        query: shown,
+        from,
+        to,
+        words,
+    }
+}
+
+fn statement_query(period: &StatementPeriod) -> CreditsQuery {
+    CreditsQuery {
+        as_of: None,
+        from: period.from.and_then(|day| day.and_hms_opt(0, 0, 0)),
+        to: period
+            .to
+            .and_then(|day| day.succ_opt())
+            .and_then(|day| day.and_hms_opt(0, 0, 0)),
+    }
+}
+
 /// The credits breakdown for a chosen period (both days included), printable.
 pub async fn statement(
     req: HttpRequest,
@@ -518,32 +597,11 @@ pub async fn statement(
     query: web::Query<StatementQuery>,
 ) -> Result<HttpResponse, WebError> {
     who.require(&[Role::Sme])?;
-    let values = super::forms::Fields::parse(
-        form_urlencoded::Serializer::new(String::new())
-            .append_pair("from", query.from.as_deref().unwrap_or_default())
-            .append_pair("to", query.to.as_deref().unwrap_or_default())
-            .finish()
-            .as_bytes(),
-    );
-    let mut form = FormState::with_values(values);
-    let from = parse_day(query.from.as_deref(), "from", &mut form);
-    let to = parse_day(query.to.as_deref(), "to", &mut form);
-    let period = match (from, to) {
-        (Some(from), Some(to)) => format!("{from} to {to}"),
-        (Some(from), None) => format!("from {from}"),
-        (None, Some(to)) => format!("up to {to}"),
-        (None, None) => "all time".to_owned(),
-    };
-    let credits = if form.errors.is_empty() {
+    let mut period = statement_period(&query);
+    let credits = if period.form.errors.is_empty() {
         let (state, _) = shared(&req)?;
         let actor = who.actor();
-        let query = CreditsQuery {
-            as_of: None,
-            from: from.and_then(|day| day.and_hms_opt(0, 0, 0)),
-            to: to
-                .and_then(|day| day.succ_opt())
-                .and_then(|day| day.and_hms_opt(0, 0, 0)),
-        };
+        let query = statement_query(&period);
         match state
             .db
             .run(move |conn| reports::my_credits(conn, &actor, Ok(query)))
@@ -551,21 +609,110 @@ pub async fn statement(
         {
             Ok(credits) => Some(credits.credits),
             Err(error) => {
-                form.refuse_all(error, &[("from", "From"), ("to", "To")], "from")?;
+                period
+                    .form
+                    .refuse_all(error, &[("from", "From"), ("to", "To")], "from")?;
                 None
             }
         }
     } else {
         None
     };
+    let csv = if period.query.is_empty() {
+        "/statement.csv".to_owned()
+    } else {
+        format!("/statement.csv?{}", period.query)
+    };
     ok(&StatementPage {
         layout: Layout::signed_in(&who, "My statement", "/statement"),
-        form,
+        form: period.form,
         name: who.display_name.clone(),
         email: who.email.clone(),
-        period,
+        period: period.words,
+        csv,
+        lines: credits.as_ref().map(statement_lines).unwrap_or_default(),
         credits,
     })
+}
+
+/// The columns of the statement's CSV.
+const STATEMENT_CSV_FIELDS: [&str; 3] = ["source", "count", "credits"];
+
+/// `name` as a file name's part: ASCII letters and digits, runs of anything else as one `-`.
+fn file_name_part(name: &str) -> String {
+    let mut part = String::new();
+    for c in name.chars() {
+        if c.is_ascii_alphanumeric() {
+            part.push(c);
+        } else if !part.is_empty() && !part.ends_with('-') {
+            part.push('-');
+        }
+    }
+    let part = part.trim_end_matches('-');
+    if part.is_empty() {
+        "sme".to_owned()
+    } else {
+        part.to_owned()
+    }
+}
+
+/// `GET /statement.csv`: the statement of the same period as CSV, the same lines as the
+/// page's table and a last `Total` line. SME (their own, as the page).
+pub async fn statement_csv(
+    req: HttpRequest,
+    who: SignedIn,
+    query: web::Query<StatementQuery>,
+) -> Result<HttpResponse, WebError> {
+    use crate::reports::format::{Cell, csv_header, write_csv_line};
+    who.require(&[Role::Sme])?;
+    let period = statement_period(&query);
+    if let Some(error) = period.form.errors.first() {
+        return Err(WebError::Api(ApiError::invalid(
+            &error.field,
+            error.message.clone(),
+        )));
+    }
+    let (state, _) = shared(&req)?;
+    let actor = who.actor();
+    let credits_query = statement_query(&period);
+    let credits = state
+        .db
+        .run(move |conn| reports::my_credits(conn, &actor, Ok(credits_query)))
+        .await?
+        .credits;
+    let mut out = csv_header(&STATEMENT_CSV_FIELDS);
+    for line in statement_lines(&credits) {
+        write_csv_line(
+            &[
+                Cell::Text(&line.source),
+                Cell::Generated(line.count.to_string()),
+                Cell::Generated(line.credits.to_string()),
+            ],
+            &mut out,
+        );
+    }
+    write_csv_line(
+        &[
+            Cell::Text("Total"),
+            Cell::Generated(String::new()),
+            Cell::Generated(credits.total.to_string()),
+        ],
+        &mut out,
+    );
+    let span = match (period.from, period.to) {
+        (Some(from), Some(to)) => format!("{from}-to-{to}"),
+        (Some(from), None) => format!("from-{from}"),
+        (None, Some(to)) => format!("to-{to}"),
+        (None, None) => "all-time".to_owned(),
+    };
+    let file = format!("statement-{}-{span}.csv", file_name_part(&who.display_name));
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            actix_web::http::header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{file}\""),
+        ))
+        .body(out))
 }
 
 #[derive(Template)]

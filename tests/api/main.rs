@@ -32,4 +32,5 @@ mod tokens;
 mod users;
 mod web;
 mod web_certifications;
+mod web_reports;
 mod workshops;
