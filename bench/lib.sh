@@ -76,3 +76,18 @@ login() {
         -d "{\"email\":\"$1\",\"password\":\"$PASSWORD\"}" "$SVC/api/v1/auth/login" \
         | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])'
 }
+
+# drain URL: serves the database until its outbox is empty (`outbox_waiting`, defined by the
+# caller, counts what is still to send). Seeding queues the notices that the
+# decisions and workshop days it makes would send; left there, the service would be writing
+# them out (as .eml files) during the measurements.
+drain() {
+    local url=$1 data=$WORK/drain waiting
+    rm -rf "$data" && mkdir -p "$data"
+    start_service "$url" "$data"
+    while waiting=$(outbox_waiting) && [ "$waiting" -gt 0 ]; do
+        echo "   $waiting messages still to send before measuring" >&2
+        sleep 5
+    done
+    stop_service
+}

@@ -20,7 +20,7 @@ use crate::db::ledger::EntryFilter;
 use crate::domain::balance::Breakdown;
 use crate::domain::{EntryKind, parse_id};
 use crate::error::ApiError;
-use crate::reports::format::{ExportRow, Format};
+use crate::reports::format::Format;
 use crate::reports::{self, manifest};
 use crate::state::AppState;
 
@@ -350,11 +350,21 @@ impl TryFrom<&ExportQuery> for use_case::ExportQuery {
     }
 }
 
-type Page = Pin<Box<dyn Future<Output = Result<Vec<ExportRow>, ApiError>>>>;
+/// A batch read and written out in the export's format, on the database thread that read it:
+/// two batches are read and formatted at once, and each row is freed by the thread that made
+/// it (freeing on another thread costs glibc's allocator a lock).
+struct Written {
+    bytes: Vec<u8>,
+    /// [`Paging::AfterLast`]: where the next batch begins, if there is one.
+    after_last: Option<i64>,
+}
+
+type Page = Pin<Box<dyn Future<Output = Result<Written, ApiError>>>>;
 
 /// Batches of an export read at once when where each begins is known beforehand
-/// ([`Paging::Ranges`]): two database threads reading while the rows before them are written
-/// out. Memory stays flat: at most this many batches wait, whatever the export's size.
+/// ([`Paging::Ranges`]): two database threads reading and formatting while the bytes before
+/// them are sent. Memory stays flat: at most this many batches wait, whatever the export's
+/// size.
 const READ_AHEAD: usize = 2;
 
 struct ExportState {
@@ -387,12 +397,18 @@ impl ExportState {
         state
     }
 
-    /// Starts reading the batch after `after_seq`.
+    /// Starts reading (and writing out) the batch after `after_seq`.
     fn fetch(&mut self, after_seq: i64) {
-        let export = self.export.clone();
-        self.pending.push_back(Box::pin(
-            self.db.start(move |conn| export.batch(conn, after_seq)),
-        ));
+        let (export, format) = (self.export.clone(), self.format);
+        self.pending.push_back(Box::pin(self.db.start(move |conn| {
+            let rows = export.batch(conn, after_seq)?;
+            let mut bytes = Vec::with_capacity(rows.len() * 450); // a CSV row is about 420 bytes
+            format.write_rows(&rows, &mut bytes);
+            Ok(Written {
+                bytes,
+                after_last: export.after_last(&rows),
+            })
+        })));
     }
 
     /// Ranges: keeps [`READ_AHEAD`] batches reading until the last one is asked for.
@@ -404,11 +420,11 @@ impl ExportState {
         }
     }
 
-    /// What to read next, now that `rows` (the batch just read) are known.
-    fn read_on(&mut self, rows: &[ExportRow]) {
+    /// What to read next, now that `written` (the batch just read) is known.
+    fn read_on(&mut self, written: &Written) {
         if self.ranges.is_some() {
             self.fill_ranges();
-        } else if let Some(after_seq) = self.export.after_last(rows) {
+        } else if let Some(after_seq) = written.after_last {
             self.fetch(after_seq);
         }
     }
@@ -416,7 +432,7 @@ impl ExportState {
 
 /// The next chunk of an export: the header first, then one batch of rows per database trip
 /// (a batch with no rows sends nothing). The database reads the following batches while this
-/// one is formatted and sent.
+/// one is sent.
 async fn next_chunk(mut state: ExportState) -> Result<Option<(web::Bytes, ExportState)>, ApiError> {
     loop {
         let Some(page) = state.pending.pop_front() else {
@@ -427,18 +443,19 @@ async fn next_chunk(mut state: ExportState) -> Result<Option<(web::Bytes, Export
             state.started = true;
             return Ok(Some((web::Bytes::from(state.format.preamble()), state)));
         };
-        let rows = page.await?;
-        state.read_on(&rows);
-        if state.started && rows.is_empty() {
-            continue;
-        }
-        let mut chunk = if state.started {
-            Vec::with_capacity(rows.len() * 450) // a CSV row is about 420 bytes
+        let written = page.await?;
+        state.read_on(&written);
+        let chunk = if state.started {
+            if written.bytes.is_empty() {
+                continue;
+            }
+            written.bytes
         } else {
-            state.format.preamble()
+            state.started = true;
+            let mut chunk = state.format.preamble();
+            chunk.extend_from_slice(&written.bytes);
+            chunk
         };
-        state.started = true;
-        state.format.write_rows(&rows, &mut chunk);
         return Ok(Some((web::Bytes::from(chunk), state)));
     }
 }

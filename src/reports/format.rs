@@ -336,7 +336,9 @@ pub fn write_csv_line(cells: &[Cell<'_>], out: &mut Vec<u8>) {
         match cell {
             Cell::Text(text) | Cell::OptionalText(Some(text)) => write_text(text, out),
             Cell::OptionalText(None) => {}
-            Cell::Integer(number) => out.extend_from_slice(itoa::Buffer::new().format(*number).as_bytes()),
+            Cell::Integer(number) => {
+                out.extend_from_slice(itoa::Buffer::new().format(*number).as_bytes())
+            }
             Cell::Generated(value) => write_cell(value, out),
         }
     }
