@@ -466,9 +466,9 @@ pub struct Export {
     pub described: serde_json::Value,
 }
 
-/// Entries an export reads per round trip. Measured on 200,000 entries (BENCHMARKS.md):
-/// 2,000 or 4,000 a batch ran 5 to 10 % faster than 1,000 but held 5 to 20 MB more while
-/// streaming, with two batches read at once.
+/// Entries an export reads per round trip. Measured on 200,000 entries (BENCHMARKS.md): 2,000
+/// or 4,000 a batch ran 5 to 10 % faster than 1,000, but with two batches read at once an
+/// export then held 20 to 30 MB instead of about 12.
 pub const EXPORT_BATCH: i64 = 1_000;
 
 /// How the batches of an export follow each other.
