@@ -90,32 +90,36 @@ fn in_batches(
     }
 }
 
+/// One batch of `$table`: chooses up to [`BATCH`] rows by their key `$key` where `$condition`
+/// holds, then deletes those of them for which it still holds (see the module's comment).
+/// `$condition` is an expression over the table's columns, written once for both steps.
+macro_rules! delete_batch {
+    ($conn:expr, $table:ident, $key:expr, $condition:expr) => {{
+        let chosen = $table::table
+            .select($key)
+            .filter($condition)
+            .limit(BATCH)
+            .load::<String>($conn)?;
+        diesel::delete($table::table.filter($key.eq_any(chosen)).filter($condition)).execute($conn)
+    }};
+}
+
 fn expired_refresh_tokens(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<usize> {
-    let chosen = refresh_tokens::table
-        .select(refresh_tokens::id)
-        .filter(refresh_tokens::expires_at.lt(now))
-        .limit(BATCH)
-        .load::<String>(conn)?;
-    diesel::delete(
-        refresh_tokens::table
-            .filter(refresh_tokens::id.eq_any(chosen))
-            .filter(refresh_tokens::expires_at.lt(now)),
+    delete_batch!(
+        conn,
+        refresh_tokens,
+        refresh_tokens::id,
+        refresh_tokens::expires_at.lt(now)
     )
-    .execute(conn)
 }
 
 fn expired_account_tokens(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<usize> {
-    let chosen = account_tokens::table
-        .select(account_tokens::id)
-        .filter(account_tokens::expires_at.lt(now))
-        .limit(BATCH)
-        .load::<String>(conn)?;
-    diesel::delete(
-        account_tokens::table
-            .filter(account_tokens::id.eq_any(chosen))
-            .filter(account_tokens::expires_at.lt(now)),
+    delete_batch!(
+        conn,
+        account_tokens,
+        account_tokens::id,
+        account_tokens::expires_at.lt(now)
     )
-    .execute(conn)
 }
 
 fn ended_web_sessions(
@@ -123,37 +127,24 @@ fn ended_web_sessions(
     now: NaiveDateTime,
     idle_since: NaiveDateTime,
 ) -> QueryResult<usize> {
-    let ended = || {
+    delete_batch!(
+        conn,
+        web_sessions,
+        web_sessions::id_hash,
         web_sessions::expires_at
             .le(now)
             .or(web_sessions::last_seen_at.lt(idle_since))
-    };
-    let chosen = web_sessions::table
-        .select(web_sessions::id_hash)
-        .filter(ended())
-        .limit(BATCH)
-        .load::<String>(conn)?;
-    diesel::delete(
-        web_sessions::table
-            .filter(web_sessions::id_hash.eq_any(chosen))
-            .filter(ended()),
     )
-    .execute(conn)
 }
 
 fn old_idempotency_keys(conn: &mut DbConn, created_before: NaiveDateTime) -> QueryResult<usize> {
     // The table's key is (user_id, key); a key is a UUID, unique enough to choose by alone.
-    let chosen = idempotency_keys::table
-        .select(idempotency_keys::key)
-        .filter(idempotency_keys::created_at.lt(created_before))
-        .limit(BATCH)
-        .load::<String>(conn)?;
-    diesel::delete(
-        idempotency_keys::table
-            .filter(idempotency_keys::key.eq_any(chosen))
-            .filter(idempotency_keys::created_at.lt(created_before)),
+    delete_batch!(
+        conn,
+        idempotency_keys,
+        idempotency_keys::key,
+        idempotency_keys::created_at.lt(created_before)
     )
-    .execute(conn)
 }
 
 fn stale_throttle_counters(
@@ -161,27 +152,18 @@ fn stale_throttle_counters(
     window_started_before: NaiveDateTime,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
-    let chosen = login_throttle::table
-        .select(login_throttle::key)
-        .filter(login_throttle::window_started_at.lt(window_started_before))
-        .filter(
-            login_throttle::locked_until
-                .is_null()
-                .or(login_throttle::locked_until.lt(now)),
-        )
-        .limit(BATCH)
-        .load::<String>(conn)?;
-    diesel::delete(
-        login_throttle::table
-            .filter(login_throttle::key.eq_any(chosen))
-            .filter(login_throttle::window_started_at.lt(window_started_before))
-            .filter(
+    delete_batch!(
+        conn,
+        login_throttle,
+        login_throttle::key,
+        login_throttle::window_started_at
+            .lt(window_started_before)
+            .and(
                 login_throttle::locked_until
                     .is_null()
-                    .or(login_throttle::locked_until.lt(now)),
-            ),
+                    .or(login_throttle::locked_until.lt(now))
+            )
     )
-    .execute(conn)
 }
 
 /// Sweeps every `interval` for as long as the service runs. A failed sweep is logged and
