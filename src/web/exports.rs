@@ -171,15 +171,25 @@ pub async fn page(
     })
 }
 
-/// `GET /exports/ledger.csv`: the export, streamed (the API's code, under the session).
+/// The export in `format`, streamed (the API's code, under the session).
+async fn streamed(
+    req: HttpRequest,
+    who: SignedIn,
+    query: web::Query<ExportQuery>,
+    format: Format,
+) -> Result<HttpResponse, WebError> {
+    who.require(&EXPORTERS)?;
+    let (state, _) = shared(&req)?;
+    Ok(export(state, who.actor(), query.into_inner(), format).await?)
+}
+
+/// `GET /exports/ledger.csv`.
 pub async fn csv(
     req: HttpRequest,
     who: SignedIn,
     query: web::Query<ExportQuery>,
 ) -> Result<HttpResponse, WebError> {
-    who.require(&EXPORTERS)?;
-    let (state, _) = shared(&req)?;
-    Ok(export(state, who.actor(), query.into_inner(), Format::Csv).await?)
+    streamed(req, who, query, Format::Csv).await
 }
 
 /// `GET /exports/ledger.jsonl`.
@@ -188,9 +198,7 @@ pub async fn jsonl(
     who: SignedIn,
     query: web::Query<ExportQuery>,
 ) -> Result<HttpResponse, WebError> {
-    who.require(&EXPORTERS)?;
-    let (state, _) = shared(&req)?;
-    Ok(export(state, who.actor(), query.into_inner(), Format::Jsonl).await?)
+    streamed(req, who, query, Format::Jsonl).await
 }
 
 /// `GET /exports/ledger.manifest.json`: the signed manifest of the same filters and

@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use crate::helpers::TestApp;
+use crate::helpers::{Reply, TestApp};
 use crate::smtp_sink::{SmtpSink, spawn_app_with_sink};
 
 const ACCEPT: &str = "/api/v1/auth/invitations/accept";
@@ -24,6 +24,16 @@ async fn invite_sme(app: &TestApp, pm_token: &str) -> (String, String) {
     (reply.body["id"].as_str().unwrap().to_owned(), email)
 }
 
+/// Accepts an invitation with `token`, choosing `password`.
+async fn accept(app: &TestApp, token: &str, password: &str) -> Reply {
+    app.post(
+        ACCEPT,
+        None,
+        &json!({ "token": token, "password": password }),
+    )
+    .await
+}
+
 async fn token_from_mail(sink: &SmtpSink, email: &str) -> String {
     sink.message_to(email).await.link_token(LINK).unwrap()
 }
@@ -40,13 +50,9 @@ async fn an_invited_sme_chooses_a_password_through_the_mailed_link_and_signs_in(
     let token = message.link_token(LINK).unwrap();
     assert!(token.len() >= 22, "at least 128 bits of randomness");
 
-    app.post(
-        ACCEPT,
-        None,
-        &json!({ "token": token, "password": "Ann's own passphrase" }),
-    )
-    .await
-    .expect(204);
+    accept(&app, &token, "Ann's own passphrase")
+        .await
+        .expect(204);
     let tokens = app.login_ok(&email, "Ann's own passphrase").await;
     let me = app
         .get("/api/v1/me", tokens["access_token"].as_str().unwrap())
@@ -152,20 +158,10 @@ async fn an_invitation_link_works_once() {
     let (_, email) = invite_sme(&app, &pm.token).await;
     let token = token_from_mail(&sink, &email).await;
 
-    app.post(
-        ACCEPT,
-        None,
-        &json!({ "token": token, "password": "first choice here" }),
-    )
-    .await
-    .expect(204);
-    app.post(
-        ACCEPT,
-        None,
-        &json!({ "token": token, "password": "second choice here" }),
-    )
-    .await
-    .expect_problem(400, "invalid_or_expired_link");
+    accept(&app, &token, "first choice here").await.expect(204);
+    accept(&app, &token, "second choice here")
+        .await
+        .expect_problem(400, "invalid_or_expired_link");
     app.login(&email, "second choice here").await.expect(401);
     app.login_ok(&email, "first choice here").await;
 }
@@ -177,22 +173,10 @@ async fn a_weak_password_is_refused_without_using_the_link_up() {
     let (_, email) = invite_sme(&app, &pm.token).await;
     let token = token_from_mail(&sink, &email).await;
 
-    let reply = app
-        .post(
-            ACCEPT,
-            None,
-            &json!({ "token": token, "password": "short" }),
-        )
-        .await;
+    let reply = accept(&app, &token, "short").await;
     reply.expect(422);
     assert_eq!(reply.body["errors"][0]["field"], "password");
-    app.post(
-        ACCEPT,
-        None,
-        &json!({ "token": token, "password": "long enough now" }),
-    )
-    .await
-    .expect(204);
+    accept(&app, &token, "long enough now").await.expect(204);
 }
 
 #[tokio::test]
@@ -220,20 +204,10 @@ async fn resending_an_invitation_revokes_the_earlier_link() {
         .find(|token| *token != first)
         .expect("a second, different link");
 
-    app.post(
-        ACCEPT,
-        None,
-        &json!({ "token": first, "password": "from the old link" }),
-    )
-    .await
-    .expect_problem(400, "invalid_or_expired_link");
-    app.post(
-        ACCEPT,
-        None,
-        &json!({ "token": second, "password": "from the new link" }),
-    )
-    .await
-    .expect(204);
+    accept(&app, &first, "from the old link")
+        .await
+        .expect_problem(400, "invalid_or_expired_link");
+    accept(&app, &second, "from the new link").await.expect(204);
     // Once used, there is nothing to send again.
     app.post(
         &format!("/api/v1/users/{id}/invitation"),
@@ -253,25 +227,17 @@ async fn a_forged_or_expired_invitation_link_is_refused() {
 
     let mut forged = token.clone();
     forged.replace_range(0..1, if token.starts_with('A') { "B" } else { "A" });
-    app.post(
-        ACCEPT,
-        None,
-        &json!({ "token": forged, "password": "a forged attempt" }),
-    )
-    .await
-    .expect_problem(400, "invalid_or_expired_link");
+    accept(&app, &forged, "a forged attempt")
+        .await
+        .expect_problem(400, "invalid_or_expired_link");
 
     // 72 hours later.
     app.execute_directly(
         "UPDATE account_tokens SET expires_at = created_at WHERE purpose = 'invitation'",
     );
-    app.post(
-        ACCEPT,
-        None,
-        &json!({ "token": token, "password": "too late for this" }),
-    )
-    .await
-    .expect_problem(400, "invalid_or_expired_link");
+    accept(&app, &token, "too late for this")
+        .await
+        .expect_problem(400, "invalid_or_expired_link");
     app.login(&email, "too late for this").await.expect(401);
 }
 
@@ -307,13 +273,9 @@ async fn an_admin_giving_an_invited_account_a_password_ends_the_invitation() {
     )
     .await
     .expect(200);
-    app.post(
-        ACCEPT,
-        None,
-        &json!({ "token": token, "password": "from the old link" }),
-    )
-    .await
-    .expect_problem(400, "invalid_or_expired_link");
+    accept(&app, &token, "from the old link")
+        .await
+        .expect_problem(400, "invalid_or_expired_link");
     app.post(
         &format!("/api/v1/users/{id}/invitation"),
         Some(&pm.token),

@@ -330,6 +330,26 @@ async fn storm(
     (acknowledged, statuses)
 }
 
+/// Sends `signal` (`-KILL`, `-TERM`) to the process `pid` once `acks` has counted at least
+/// `at_least` acknowledged postings.
+fn signal_after(
+    acks: &Arc<AtomicUsize>,
+    at_least: usize,
+    pid: u32,
+    signal: &'static str,
+) -> tokio::task::JoinHandle<()> {
+    let acks = acks.clone();
+    tokio::spawn(async move {
+        while acks.load(Ordering::SeqCst) < at_least {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        Command::new("kill")
+            .args([signal, &pid.to_string()])
+            .status()
+            .unwrap();
+    })
+}
+
 #[tokio::test]
 async fn a_server_killed_mid_flight_loses_no_acknowledged_posting() {
     let database = TestDatabase::create();
@@ -338,18 +358,7 @@ async fn a_server_killed_mid_flight_loses_no_acknowledged_posting() {
     let work = prepare(&client, &server.base).await;
     let acks = Arc::new(AtomicUsize::new(0));
     let pid = server.child.id();
-    let killer = {
-        let acks = acks.clone();
-        tokio::spawn(async move {
-            while acks.load(Ordering::SeqCst) < 25 {
-                tokio::time::sleep(Duration::from_millis(2)).await;
-            }
-            Command::new("kill")
-                .args(["-KILL", &pid.to_string()])
-                .status()
-                .unwrap();
-        })
-    };
+    let killer = signal_after(&acks, 25, pid, "-KILL");
     let (acknowledged, statuses) = storm(&client, &server.base, &work, acks).await;
     killer.await.unwrap();
     server.kill();
@@ -648,18 +657,7 @@ async fn sigterm_during_acceptances_finishes_what_it_acknowledged_and_exits_clea
     let work = prepare(&client, &server.base).await;
     let acks = Arc::new(AtomicUsize::new(0));
     let pid = server.child.id();
-    let stopper = {
-        let acks = acks.clone();
-        tokio::spawn(async move {
-            while acks.load(Ordering::SeqCst) < 10 {
-                tokio::time::sleep(Duration::from_millis(2)).await;
-            }
-            Command::new("kill")
-                .args(["-TERM", &pid.to_string()])
-                .status()
-                .unwrap();
-        })
-    };
+    let stopper = signal_after(&acks, 10, pid, "-TERM");
     let (acknowledged, statuses) = storm(&client, &server.base, &work, acks).await;
     stopper.await.unwrap();
     let status = server.terminate();
