@@ -135,6 +135,9 @@ enum UsersCommand {
 }
 
 pub fn main() -> ExitCode {
+    // Whatever the service or a command creates is its account's alone (the files that must
+    // be are also made owner-only explicitly: see `private_files`).
+    rustix::process::umask(rustix::fs::Mode::from_bits_truncate(0o077));
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Serve(settings) => serve(*settings),
@@ -328,9 +331,11 @@ fn backup(database: &DatabaseSettings, to: &std::path::Path) -> anyhow::Result<(
         .into());
     }
     let to = std::path::absolute(to).unwrap_or_else(|_| to.to_path_buf());
-    if to.exists() {
+    // `symlink_metadata`, not `exists`: a symbolic link there (even one to nowhere) is refused
+    // rather than followed, so the copy cannot be sent somewhere else.
+    if std::fs::symlink_metadata(&to).is_ok() {
         return Err(UsageError(format!(
-            "{} already exists; give the backup a new file name",
+            "{} already exists (or is a symbolic link); give the backup a new file name",
             to.display()
         ))
         .into());
@@ -338,10 +343,19 @@ fn backup(database: &DatabaseSettings, to: &std::path::Path) -> anyhow::Result<(
     let target = to
         .to_str()
         .ok_or_else(|| anyhow::anyhow!("the backup path is not valid UTF-8"))?;
+    // Created empty and owner-only first (VACUUM INTO fills an empty file), so the copy of
+    // the database is never readable by others, whatever the umask.
+    crate::private_files::create_new(&to)
+        .map_err(|error| anyhow::anyhow!("cannot create the backup {}: {error}", to.display()))?;
     let mut conn = db.get().map_err(|error| anyhow::anyhow!("{error}"))?;
-    crate::db::backup_into(&mut conn, target)
-        .map_err(|error| anyhow::anyhow!("cannot write the backup to {}: {error}", to.display()))?;
+    let copied = crate::db::backup_into(&mut conn, target);
     drop(conn);
+    if let Err(error) = copied {
+        let _ = std::fs::remove_file(&to);
+        anyhow::bail!("cannot write the backup to {}: {error}", to.display());
+    }
+    crate::private_files::restrict_sqlite(&to)
+        .map_err(|error| anyhow::anyhow!("cannot make {} owner-only: {error}", to.display()))?;
 
     // The head is read from the copy itself: what was written is what is reported.
     let copy = DatabaseSettings {

@@ -16,6 +16,7 @@ pub mod idempotency;
 pub mod ledger;
 pub mod mail;
 pub mod metrics;
+pub mod private_files;
 pub mod reports;
 pub mod seed;
 pub mod startup;

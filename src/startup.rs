@@ -184,7 +184,11 @@ fn start_mail_worker(settings: &Settings, state: &AppState, port: u16) -> anyhow
             ip => format!("http://{}", std::net::SocketAddr::new(ip, port)),
         }
     });
-    let config = mail::compose::MailConfig::new(&settings.mail_from, &public_url)?;
+    let config = mail::compose::MailConfig::new(
+        &settings.mail_from,
+        &public_url,
+        state.link_key.clone(),
+    )?;
     let transport = mail::transport::Transport::from_settings(
         settings.smtp_url.as_ref(),
         &settings.database.data_dir,
@@ -273,6 +277,7 @@ fn prepare(settings: &Settings) -> anyhow::Result<AppState> {
         }),
         signing_key: Arc::new(signing_key),
         fingerprint_key: crate::idempotency::FingerprintKey::derive(&jwt_secret),
+        link_key: crate::auth::LinkKey::derive(&jwt_secret),
         metrics: if settings.metrics_token.is_some() || settings.metrics_bind.is_some() {
             Some(Metrics::new(settings.metrics_token.clone())?)
         } else {

@@ -24,6 +24,8 @@ pub struct AppState {
     pub signing_key: Arc<ed25519_dalek::SigningKey>,
     /// Keys the fingerprints of idempotent requests.
     pub fingerprint_key: crate::idempotency::FingerprintKey,
+    /// Makes and checks the tokens of one-time links (invitations, password resets).
+    pub link_key: crate::auth::LinkKey,
     /// Present when metrics can be read (a metrics token or address is set).
     pub metrics: Option<Arc<crate::metrics::Metrics>>,
 }

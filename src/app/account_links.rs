@@ -1,14 +1,17 @@
-//! One-time links sent by email (invitations, password resets): a random 256-bit token in
-//! the link, only its SHA-256 stored, usable once before it expires. Issuing a new link of
-//! one purpose revokes the account's earlier unused ones.
+//! One-time links sent by email (invitations, password resets), usable once before they
+//! expire. Issuing a new link of one purpose revokes the account's earlier unused ones.
+//!
+//! A link's token is its id and a MAC of the id under the service's [`LinkKey`]
+//! ([`crate::auth::link_key`]): what is stored (the row, and the outbox message, which names
+//! the link by id) cannot be turned into a working link without the key. The mail worker makes
+//! the token when it sends the message. Links of earlier releases carried a random token, of
+//! which only the SHA-256 is stored; they are still looked up by it until they expire.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{NaiveDateTime, TimeDelta};
-use rand::RngCore;
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 
+use crate::auth::{LinkKey, link_key};
 use crate::db::{self, DbConn, account_tokens};
 use crate::error::ApiError;
 
@@ -29,31 +32,29 @@ fn hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-/// A link just issued: the token to mail (never stored), and its row.
-pub struct Issued {
-    pub token: String,
-    pub row: account_tokens::AccountTokenRow,
+/// What the `token_hash` column holds for a derived link: a marker, unique per link, from
+/// which no token can be made (the column is the hash of the token for earlier links).
+fn derived_marker(link_id: &str) -> String {
+    format!("derived:{link_id}")
 }
 
 /// Revokes the account's unused links of `purpose` and issues a new one, in the caller's
-/// transaction.
+/// transaction. Its token is made from its id when the message is sent.
 pub fn issue(
     conn: &mut DbConn,
     user_id: &str,
     purpose: &'static str,
     created_by: Option<&str>,
     ttl: TimeDelta,
-) -> Result<Issued, ApiError> {
+) -> Result<account_tokens::AccountTokenRow, ApiError> {
     let now = db::now();
     account_tokens::revoke_unused(conn, user_id, purpose, now)?;
-    let mut bytes = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    let token = URL_SAFE_NO_PAD.encode(bytes);
+    let id = uuid::Uuid::new_v4().to_string();
     let row = account_tokens::AccountTokenRow {
-        id: uuid::Uuid::new_v4().to_string(),
+        token_hash: derived_marker(&id),
+        id,
         user_id: user_id.to_owned(),
         purpose: purpose.to_owned(),
-        token_hash: hash(&token),
         created_by: created_by.map(str::to_owned),
         created_at: now,
         expires_at: now + ttl,
@@ -61,12 +62,13 @@ pub fn issue(
         revoked_at: None,
     };
     account_tokens::insert(conn, &row)?;
-    Ok(Issued { token, row })
+    Ok(row)
 }
 
 /// The link `token` names, if it can still be used at `now`.
 pub fn find_usable(
     conn: &mut DbConn,
+    key: &LinkKey,
     purpose: &str,
     token: &SecretString,
     now: NaiveDateTime,
@@ -75,7 +77,14 @@ pub fn find_usable(
     if token.is_empty() || token.len() > 200 {
         return Err(invalid_link());
     }
-    match account_tokens::find_by_hash(conn, purpose, &hash(token))? {
+    let found = if link_key::is_derived(token) {
+        let link_id = key.link_id(purpose, token).ok_or_else(invalid_link)?;
+        account_tokens::find(conn, link_id)?
+            .filter(|row| row.purpose == purpose && row.token_hash == derived_marker(link_id))
+    } else {
+        account_tokens::find_by_hash(conn, purpose, &hash(token))?
+    };
+    match found {
         Some(row) if row.used_at.is_none() && row.revoked_at.is_none() && row.expires_at > now => {
             Ok(row)
         }
@@ -91,6 +100,15 @@ pub fn end_invitation(conn: &mut DbConn, user_id: &str) -> Result<(), ApiError> 
     Ok(())
 }
 
+/// Ends every unused link of the account, of every purpose, in the caller's transaction
+/// (its invitation stays pending: a disabled account invited again once enabled).
+pub fn revoke_all(conn: &mut DbConn, user_id: &str, now: NaiveDateTime) -> Result<(), ApiError> {
+    for purpose in [account_tokens::INVITATION, account_tokens::PASSWORD_RESET] {
+        account_tokens::revoke_unused(conn, user_id, purpose, now)?;
+    }
+    Ok(())
+}
+
 /// Anyone holding a link of `purpose`: sets the account's password to `password` (checked
 /// against the policy first, which does not use the link up), uses the link, ends every
 /// session and refresh token of the account, clears its login-throttle locks, and records
@@ -101,6 +119,7 @@ pub async fn set_password(
     token: SecretString,
     password: SecretString,
     action: crate::audit::AuditAction,
+    client: &super::Client,
 ) -> Result<(), ApiError> {
     use crate::audit::{self, Event};
     use crate::auth::ThrottlePolicy;
@@ -108,10 +127,11 @@ pub async fn set_password(
     use crate::domain::NewPassword;
 
     let request_id = crate::telemetry::current_request_id();
+    let key = state.link_key.clone();
     let (link, user) = state
         .db
         .run(move |conn| {
-            let link = find_usable(conn, purpose, &token, db::now())?;
+            let link = find_usable(conn, &key, purpose, &token, db::now())?;
             match users::find(conn, &link.user_id)? {
                 Some(user) if !user.disabled => Ok((link, user)),
                 _ => Err(invalid_link()),
@@ -121,6 +141,7 @@ pub async fn set_password(
     let password = NewPassword::parse(password)
         .map_err(|rule| ApiError::invalid("password", rule.message()))?;
     let password_hash = state.hasher.hash(password).await?;
+    let client = client.clone();
     state
         .db
         .run(move |conn| {
@@ -134,11 +155,10 @@ pub async fn set_password(
                     must_change_password: Some(false),
                     ..Default::default()
                 };
+                // Ends the account's other links too.
                 super::sessions::revoke_everything(conn, &user.id, &changes)?;
                 account_tokens::set_invitation_pending(conn, &user.id, false)?;
-                for other in [account_tokens::INVITATION, account_tokens::PASSWORD_RESET] {
-                    account_tokens::revoke_unused(conn, &user.id, other, now)?;
-                }
+                super::sessions::record_password_change(conn, &user.id, Some(&client))?;
                 ThrottlePolicy::unlock_account(conn, &user.email)?;
                 let actor = super::Actor::user(user.id.clone(), user.role, request_id);
                 audit::record(
@@ -152,6 +172,7 @@ pub async fn set_password(
                             "link_id": link.id,
                             "link_created_by": link.created_by,
                             "password_set_by": user.id,
+                            "client": super::sessions::client_details(Some(&client)),
                         }),
                     },
                     204,

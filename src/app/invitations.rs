@@ -10,7 +10,7 @@ use crate::audit::{self, AuditAction, Event};
 use crate::db::{DbConn, account_tokens, users, write_transaction};
 use crate::domain::Role;
 use crate::error::ApiError;
-use crate::mail::{self, Notice, Recipient};
+use crate::mail::{self, Notice, OneTimeLink, Recipient};
 use crate::state::AppState;
 
 /// The name the invitation gives for whoever sent it.
@@ -33,17 +33,18 @@ pub fn send(
     write_transaction(conn, |conn| {
         account_tokens::set_invitation_pending(conn, &user.id, true)?;
         let created_by = (!actor.id.is_empty()).then_some(actor.id.as_str());
-        let issued = account_links::issue(
+        let link = account_links::issue(
             conn,
             &user.id,
             account_tokens::INVITATION,
             created_by,
             account_links::INVITATION_TTL,
         )?;
+        super::onboarders::record(conn, actor, &user.id, super::onboarders::How::Invited)?;
         let notice = Notice::Invitation {
-            token: issued.token,
+            link: OneTimeLink::LinkId(link.id.clone()),
             invited_by: inviter_name(conn, actor)?,
-            expires_at: issued.row.expires_at,
+            expires_at: link.expires_at,
         };
         let recipient = Recipient {
             user_id: &user.id,
@@ -52,7 +53,7 @@ pub fn send(
         };
         let outbox_id = mail::enqueue(
             conn,
-            &format!("invitation:{}", issued.row.id),
+            &format!("invitation:{}", link.id),
             &recipient,
             &notice,
         )?;
@@ -68,8 +69,8 @@ pub fn send(
                     "role": user.role.as_str(),
                     "invited_by": created_by,
                     "resent": resent,
-                    "link_id": issued.row.id,
-                    "expires_at": issued.row.expires_at.and_utc(),
+                    "link_id": link.id,
+                    "expires_at": link.expires_at.and_utc(),
                     "outbox_id": outbox_id,
                 }),
             },
@@ -109,6 +110,7 @@ pub async fn accept(
     state: &AppState,
     token: SecretString,
     password: SecretString,
+    client: &super::Client,
 ) -> Result<(), ApiError> {
     account_links::set_password(
         state,
@@ -116,6 +118,7 @@ pub async fn accept(
         token,
         password,
         AuditAction::UserInvitationAccepted,
+        client,
     )
     .await
 }

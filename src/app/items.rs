@@ -261,6 +261,9 @@ fn apply_decision(conn: &mut DbConn, actor: &Actor, command: &Decide) -> Result<
                         .into(),
             });
         }
+        ItemAction::Accept | ItemAction::Reject | ItemAction::Revoke => {
+            super::onboarders::forbid_crediting(conn, actor, &item.sme_id)?;
+        }
         _ => {}
     }
     let current = item.status;

@@ -11,11 +11,13 @@ pub mod items;
 pub mod ledger;
 pub mod mail;
 pub mod notices;
+pub mod onboarders;
 pub mod password_reset;
 pub mod policy;
 pub mod rates;
 pub mod recertification;
 pub mod reports;
+pub mod separation;
 pub mod sessions;
 pub mod users;
 pub mod web_sessions;
@@ -34,6 +36,37 @@ pub struct Actor {
     pub id: String,
     pub role: ActorRole,
     pub request_id: String,
+    /// The client the request came from, when it came over HTTP.
+    pub client: Option<Client>,
+}
+
+/// Where a request came from: its address (as the login throttle counts it) and its user
+/// agent. Recorded for sign-ins and password changes (the separation-of-duties report), never
+/// used to allow or refuse anything.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Client {
+    pub address: String,
+    pub user_agent: String,
+}
+
+impl Client {
+    /// The longest user agent kept; a longer one is cut (at a character boundary).
+    pub const MAX_USER_AGENT: usize = 512;
+
+    pub fn new(address: impl Into<String>, user_agent: Option<&str>) -> Self {
+        let mut user_agent = user_agent.unwrap_or("").trim().to_owned();
+        if user_agent.len() > Self::MAX_USER_AGENT {
+            let mut end = Self::MAX_USER_AGENT;
+            while !user_agent.is_char_boundary(end) {
+                end -= 1;
+            }
+            user_agent.truncate(end);
+        }
+        Self {
+            address: address.into(),
+            user_agent,
+        }
+    }
 }
 
 /// An actor is a signed-in user with their role, or an operator at the database.
@@ -61,7 +94,14 @@ impl Actor {
             id: id.into(),
             role: ActorRole::User(role),
             request_id: request_id.into(),
+            client: None,
         }
+    }
+
+    /// The same actor, acting from `client`.
+    pub fn from_client(mut self, client: Client) -> Self {
+        self.client = Some(client);
+        self
     }
 
     /// An operator at the command line: no account, so audit events name no actor id and the
@@ -71,6 +111,7 @@ impl Actor {
             id: String::new(),
             role: ActorRole::Operator,
             request_id: format!("cli-{}", uuid::Uuid::new_v4()),
+            client: None,
         }
     }
 

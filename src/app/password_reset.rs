@@ -17,7 +17,7 @@ use crate::auth::ThrottlePolicy;
 use crate::db::{self, DbConn, account_tokens, throttle, users, write_transaction};
 use crate::domain::Email;
 use crate::error::ApiError;
-use crate::mail::{self, Notice, Recipient};
+use crate::mail::{self, Notice, OneTimeLink, Recipient};
 use crate::state::AppState;
 
 /// Requests for one email within [`WINDOW`] before further ones are refused (429).
@@ -110,7 +110,7 @@ fn issue(conn: &mut DbConn, email: &str, request_id: String) -> Result<(), ApiEr
         return Ok(());
     };
     write_transaction(conn, |conn| {
-        let issued = account_links::issue(
+        let link = account_links::issue(
             conn,
             &user.id,
             account_tokens::PASSWORD_RESET,
@@ -123,10 +123,10 @@ fn issue(conn: &mut DbConn, email: &str, request_id: String) -> Result<(), ApiEr
             name: &user.display_name,
         };
         let notice = Notice::PasswordReset {
-            token: issued.token,
-            expires_at: issued.row.expires_at,
+            link: OneTimeLink::LinkId(link.id.clone()),
+            expires_at: link.expires_at,
         };
-        let cause = format!("password_reset:{}", issued.row.id);
+        let cause = format!("password_reset:{}", link.id);
         let outbox_id = mail::enqueue(conn, &cause, &recipient, &notice)?;
         let actor = Actor::user(user.id.clone(), user.role, request_id);
         audit::record(
@@ -137,8 +137,8 @@ fn issue(conn: &mut DbConn, email: &str, request_id: String) -> Result<(), ApiEr
                 target_type: "user",
                 target_id: Some(&user.id),
                 details: json!({
-                    "link_id": issued.row.id,
-                    "expires_at": issued.row.expires_at.and_utc(),
+                    "link_id": link.id,
+                    "expires_at": link.expires_at.and_utc(),
                     "outbox_id": outbox_id,
                 }),
             },
@@ -153,6 +153,7 @@ pub async fn confirm(
     state: &AppState,
     token: SecretString,
     password: SecretString,
+    client: &super::Client,
 ) -> Result<(), ApiError> {
     account_links::set_password(
         state,
@@ -160,6 +161,7 @@ pub async fn confirm(
         token,
         password,
         AuditAction::UserPasswordReset,
+        client,
     )
     .await
 }

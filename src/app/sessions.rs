@@ -13,9 +13,9 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::Actor;
+use super::{Actor, Client};
 use crate::audit::{self, AuditAction, Event};
-use crate::db::{self, DbConn, refresh_tokens, users, write_transaction};
+use crate::db::{self, DbConn, account_clients, refresh_tokens, users, write_transaction};
 use crate::domain::{Email, NewPassword};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -93,7 +93,11 @@ pub struct Login {
 /// the same amount of hashing work. The attempt is counted by the throttle before the
 /// password is checked, so parallel guesses cannot outrun the limit. `client` is the
 /// caller's address, as the throttle counts it.
-pub async fn login(state: &AppState, login: Login, client: &str) -> Result<TokenPair, ApiError> {
+pub async fn login(
+    state: &AppState,
+    login: Login,
+    client: &Client,
+) -> Result<TokenPair, ApiError> {
     let user = authenticate(state, login, client).await?;
     let pair = state
         .db
@@ -113,13 +117,13 @@ pub async fn login(state: &AppState, login: Login, client: &str) -> Result<Token
 pub async fn authenticate(
     state: &AppState,
     login: Login,
-    client: &str,
+    client: &Client,
 ) -> Result<users::UserRow, ApiError> {
     let Login { email, password } = login;
     let email = Email::parse(&email)
         .map(|email| email.as_str().to_owned())
         .unwrap_or_else(|_| email.trim().to_lowercase());
-    let keys = state.throttle.keys(&email, client);
+    let keys = state.throttle.keys(&email, &client.address);
 
     let throttle = state.throttle;
     let (lookup_keys, lookup_email) = (keys.clone(), email.clone());
@@ -140,9 +144,13 @@ pub async fn authenticate(
 
     match active {
         Some(user) if verified => {
+            let (user_id, client) = (user.id.clone(), client.clone());
             state
                 .db
-                .run(move |conn| throttle.release_after_success(conn, &keys, &reservation))
+                .run(move |conn| {
+                    throttle.release_after_success(conn, &keys, &reservation)?;
+                    record_sign_in(conn, &user_id, &client)
+                })
                 .await?;
             tracing::info!(event = "login_succeeded", "login");
             Ok(user)
@@ -155,6 +163,51 @@ pub async fn authenticate(
             }
             Err(invalid_credentials())
         }
+    }
+}
+
+/// Records the client of a sign-in (and, for the account's very first, as such): the
+/// separation-of-duties report compares them.
+fn record_sign_in(conn: &mut DbConn, user_id: &str, client: &Client) -> Result<(), ApiError> {
+    let now = db::now();
+    let first = !account_clients::has_signed_in(conn, user_id)?;
+    let kinds: &[&str] = if first {
+        &[account_clients::SIGN_IN, account_clients::FIRST_SIGN_IN]
+    } else {
+        &[account_clients::SIGN_IN]
+    };
+    for kind in kinds {
+        account_clients::record(conn, user_id, kind, &client.address, &client.user_agent, now)?;
+    }
+    Ok(())
+}
+
+/// Records the client that changed or set `user_id`'s password, in the caller's transaction.
+pub fn record_password_change(
+    conn: &mut DbConn,
+    user_id: &str,
+    client: Option<&Client>,
+) -> Result<(), ApiError> {
+    if let Some(client) = client {
+        account_clients::record(
+            conn,
+            user_id,
+            account_clients::PASSWORD_CHANGE,
+            &client.address,
+            &client.user_agent,
+            db::now(),
+        )?;
+    }
+    Ok(())
+}
+
+/// The client as the audit log records it.
+pub fn client_details(client: Option<&Client>) -> serde_json::Value {
+    match client {
+        Some(client) => {
+            serde_json::json!({ "address": client.address, "user_agent": client.user_agent })
+        }
+        None => serde_json::Value::Null,
     }
 }
 
@@ -244,7 +297,9 @@ pub fn logout_all(conn: &mut DbConn, actor: &Actor) -> Result<(), ApiError> {
 }
 
 /// Applies `changes` to `user_id` and ends every session of the account: access tokens die
-/// at once, refresh tokens are revoked. Joins the caller's transaction.
+/// at once, refresh tokens are revoked. A new password (by any route) or disabling the
+/// account also ends every open one-time link of it (invitations and password resets): a
+/// link mailed before a recovery must not undo it. Joins the caller's transaction.
 pub fn revoke_everything(
     conn: &mut DbConn,
     user_id: &str,
@@ -254,6 +309,9 @@ pub fn revoke_everything(
     write_transaction(conn, |conn| {
         let found = users::update(conn, user_id, changes, true, now)?;
         refresh_tokens::revoke_all_of_user(conn, user_id, now)?;
+        if changes.password_hash.is_some() || changes.disabled == Some(true) {
+            super::account_links::revoke_all(conn, user_id, now)?;
+        }
         Ok(found)
     })
 }
@@ -272,17 +330,17 @@ pub async fn change_password(
     state: &AppState,
     actor: &Actor,
     change: ChangePassword,
-    client: &str,
+    client: &Client,
 ) -> Result<(), ApiError> {
     let ChangePassword { current, new } = change;
     let throttle = state.throttle;
     let (keys, reservation, stored) = {
-        let (user_id, client) = (actor.id.clone(), client.to_owned());
+        let (user_id, address) = (actor.id.clone(), client.address.clone());
         state
             .db
             .run(move |conn| {
                 let stored = users::find(conn, &user_id)?.ok_or(ApiError::NotFound)?;
-                let keys = throttle.keys(&stored.email, &client);
+                let keys = throttle.keys(&stored.email, &address);
                 let reservation = throttle.reserve(conn, &keys, db::now())?;
                 Ok((keys, reservation, stored))
             })
@@ -314,6 +372,7 @@ pub async fn change_password(
     let password_hash = state.hasher.hash(new).await?;
     let actor = actor.clone();
     let user_id = actor.id.clone();
+    let client = client.clone();
     state
         .db
         .run(move |conn| {
@@ -324,6 +383,7 @@ pub async fn change_password(
             };
             write_transaction(conn, |conn| {
                 revoke_everything(conn, &actor.id, &changes)?;
+                record_password_change(conn, &actor.id, Some(&client))?;
                 audit::record(
                     conn,
                     &actor,
@@ -331,7 +391,10 @@ pub async fn change_password(
                         action: AuditAction::UserPasswordChanged,
                         target_type: "user",
                         target_id: Some(&actor.id),
-                        details: serde_json::json!({ "password_set_by": actor.id }),
+                        details: serde_json::json!({
+                            "password_set_by": actor.id,
+                            "client": client_details(Some(&client)),
+                        }),
                     },
                     204,
                 )

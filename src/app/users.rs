@@ -292,6 +292,10 @@ pub fn create(
             },
             201,
         )?;
+        super::onboarders::record(conn, actor, &id, super::onboarders::How::Created)?;
+        if account.origin != Origin::Invitation {
+            sessions::record_password_change(conn, &id, actor.client.as_ref())?;
+        }
         let row = users::find(conn, &id)?.ok_or(ApiError::NotFound)?;
         if account.origin == Origin::Invitation {
             super::invitations::send(conn, actor, &row, false)?;
@@ -478,6 +482,7 @@ pub async fn update(
         "disabled": changes.disabled,
         "password_reset": changes.password_hash.is_some(),
         "password_set_by": changes.password_hash.as_ref().map(|_| actor.id.clone()),
+        "client": sessions::client_details(actor.client.as_ref()),
     });
     let actor = actor.clone();
     let row = state
@@ -491,6 +496,13 @@ pub async fn update(
                     // The new password must work at once, whatever the throttle counted.
                     ThrottlePolicy::unlock_account(conn, &target.email)?;
                     super::account_links::end_invitation(conn, &target.id)?;
+                    super::onboarders::record(
+                        conn,
+                        &actor,
+                        &target.id,
+                        super::onboarders::How::SetPassword,
+                    )?;
+                    sessions::record_password_change(conn, &target.id, actor.client.as_ref())?;
                 }
                 if privileged {
                     sessions::revoke_everything(conn, &target.id, &changes)?;

@@ -57,7 +57,7 @@ pub fn id_hash(session_id: &str) -> String {
 pub async fn sign_in(
     state: &AppState,
     login: Login,
-    client: &str,
+    client: &super::Client,
     lifetimes: Lifetimes,
 ) -> Result<String, ApiError> {
     let user = sessions::authenticate(state, login, client).await?;

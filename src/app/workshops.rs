@@ -201,6 +201,7 @@ pub fn log_attendance(
         ));
     };
     let sme_id = account.id.as_str();
+    super::onboarders::forbid_crediting(conn, actor, sme_id)?;
     let today = Utc::now().date_naive();
     let days = attendance_days(&command.days, workshop.starts_on, workshop.ends_on, today)
         .map_err(|refused| {

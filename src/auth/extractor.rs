@@ -23,6 +23,8 @@ pub struct AuthUser {
     pub display_name: String,
     pub must_change_password: bool,
     pub created_at: chrono::NaiveDateTime,
+    /// Where the request came from.
+    pub client: crate::app::Client,
 }
 
 /// Paths a user who must change their password may still use.
@@ -40,6 +42,7 @@ impl AuthUser {
             self.role,
             crate::telemetry::current_request_id(),
         )
+        .from_client(self.client.clone())
     }
 }
 
@@ -76,6 +79,7 @@ impl FromRequest for AuthUser {
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let token = bearer_token(req);
         let path = req.path().to_owned();
+        let client = crate::http::client(req);
         Box::pin(async move {
             let state = state
                 .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("application state missing")))?;
@@ -106,6 +110,7 @@ impl FromRequest for AuthUser {
                 display_name: user.display_name,
                 must_change_password: user.must_change_password,
                 created_at: user.created_at,
+                client,
             })
         })
     }

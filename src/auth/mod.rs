@@ -3,12 +3,14 @@
 
 mod extractor;
 pub mod forwarded;
+pub mod link_key;
 mod password;
 pub mod secret;
 mod throttle;
 mod token;
 
 pub use extractor::AuthUser;
+pub use link_key::LinkKey;
 pub use password::PasswordHasher;
 pub use throttle::ThrottlePolicy;
 pub use token::{AccessClaims, TokenKeys};

@@ -31,6 +31,14 @@ pub fn insert(conn: &mut DbConn, row: &AccountTokenRow) -> QueryResult<()> {
         .map(drop)
 }
 
+pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<AccountTokenRow>> {
+    account_tokens::table
+        .find(id)
+        .select(AccountTokenRow::as_select())
+        .first(conn)
+        .optional()
+}
+
 pub fn find_by_hash(
     conn: &mut DbConn,
     purpose: &str,

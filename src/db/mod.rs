@@ -1,6 +1,7 @@
 //! The database: one connection type over SQLite and PostgreSQL, the pool, the embedded
 //! migrations, and the helper that runs synchronous diesel code off the async workers.
 
+pub mod account_clients;
 pub mod account_tokens;
 pub mod audit;
 pub mod certifications;
@@ -9,6 +10,7 @@ mod enums;
 pub mod idempotency;
 pub mod items;
 pub mod ledger;
+pub mod onboarders;
 pub mod outbox;
 pub mod rates;
 pub mod refresh_tokens;
@@ -187,6 +189,36 @@ pub fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
         .with_context(|| format!("cannot create the data directory {}", dir.display()))
 }
 
+/// The SQLite file is made owner-only before SQLite opens it (SQLite gives its journals the
+/// database file's mode): created so if missing, restricted if an earlier release or another
+/// umask left it readable.
+fn prepare_sqlite_file(path: &Path, presence: Presence) -> anyhow::Result<()> {
+    use crate::private_files;
+    if presence == Presence::CreateIfMissing && std::fs::symlink_metadata(path).is_err() {
+        match private_files::create_new(path) {
+            Ok(_) => {}
+            // Another process created it meanwhile: restricted below.
+            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(error) => {
+                return Err(error)
+                    .with_context(|| format!("cannot create the database {}", path.display()));
+            }
+        }
+    }
+    match private_files::restrict_sqlite(path) {
+        Ok(()) => Ok(()),
+        // A command run beside the service by another account that may read the file
+        // (verify-ledger, backup) cannot change its mode, and need not.
+        Err(error) if presence == Presence::MustExist => {
+            tracing::warn!(error = %error, database = %path.display(), "cannot make the database owner-only");
+            Ok(())
+        }
+        Err(error) => {
+            Err(error).with_context(|| format!("cannot make {} owner-only", path.display()))
+        }
+    }
+}
+
 /// Per-connection settings. SQLite's pragmas are per connection, and `busy_timeout` must
 /// come before `journal_mode` or a second connection fails with "database is locked".
 #[derive(Debug)]
@@ -196,8 +228,10 @@ impl CustomizeConnection<DbConn, diesel::r2d2::Error> for SessionSettings {
     fn on_acquire(&self, conn: &mut DbConn) -> Result<(), diesel::r2d2::Error> {
         let sql = match conn {
             DbConn::Sqlite(_) => {
+                // secure_delete: what a row held (an emptied outbox payload, a swept session)
+                // is overwritten, not left in free pages of the file.
                 "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
-                 PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;"
+                 PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;"
             }
             DbConn::Postgres(_) => "SET TIME ZONE 'UTC'; SET statement_timeout = '30s';",
         };
@@ -237,6 +271,9 @@ impl Db {
             (Backend::Sqlite, true) => Some(ServeLock::acquire(Path::new(&target.url))?),
             _ => None,
         };
+        if target.backend == Backend::Sqlite {
+            prepare_sqlite_file(Path::new(&target.url), presence)?;
+        }
         // A direct connection first: the pool's own error for an unreachable server is an
         // unhelpful "Invalid connection url" after a long wait.
         let mut probe = DbConn::establish(&target.url).map_err(|error| {

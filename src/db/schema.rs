@@ -277,6 +277,27 @@ diesel::table! {
 
 diesel::joinable!(certification_cycles -> certifications (certification_id));
 
+diesel::table! {
+    onboarders (id) {
+        id -> Text,
+        user_id -> Text,
+        onboarder_id -> Text,
+        how -> Text,
+        at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    account_clients (id) {
+        id -> Text,
+        user_id -> Text,
+        kind -> Text,
+        address -> Text,
+        user_agent -> Text,
+        first_seen_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     refresh_tokens,
@@ -298,4 +319,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     recertification_requirements,
     certifications,
     certification_cycles,
+    onboarders,
+    account_clients,
 );

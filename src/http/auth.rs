@@ -5,7 +5,7 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::client_address;
+use super::client;
 use super::extract::Json;
 use crate::app::sessions::{self, Login, TokenPair};
 use crate::auth::AuthUser;
@@ -38,7 +38,7 @@ pub async fn login(
 ) -> Result<HttpResponse, ApiError> {
     let LoginRequest { email, password } = body.into_inner();
     let login = Login { email, password };
-    let pair = sessions::login(&state, login, &client_address(&req)).await?;
+    let pair = sessions::login(&state, login, &client(&req)).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .json(pair))

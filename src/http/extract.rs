@@ -121,6 +121,16 @@ pub fn path_config() -> web::PathConfig {
     web::PathConfig::default().error_handler(|_: PathError, _req| ApiError::NotFound.into())
 }
 
+/// Where the request came from: [`client_address`] and the `User-Agent` header (cut to
+/// [`Client::MAX_USER_AGENT`] bytes).
+pub fn client(req: &HttpRequest) -> crate::app::Client {
+    let user_agent = req
+        .headers()
+        .get(actix_web::http::header::USER_AGENT)
+        .and_then(|value| value.to_str().ok());
+    crate::app::Client::new(client_address(req), user_agent)
+}
+
 /// The client address used for per-client login throttling: the peer address, or, with
 /// `--trust-forwarded-for`, the `X-Forwarded-For` entry the trusted proxies vouch for (see
 /// [`crate::auth::forwarded`]). Client-chosen entries and `Forwarded` are never used.

@@ -1,6 +1,6 @@
 //! Invitations: accepting one (anyone holding the link) and sending one again.
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use secrecy::SecretString;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -29,11 +29,12 @@ pub struct AcceptInvitation {
     responses((status = 204, description = "Password set: sign in with it")))]
 #[tracing::instrument(name = "accept_invitation", skip_all)]
 pub async fn accept(
+    req: HttpRequest,
     state: web::Data<AppState>,
     body: Json<AcceptInvitation>,
 ) -> Result<HttpResponse, ApiError> {
     let AcceptInvitation { token, password } = body.into_inner();
-    use_case::accept(&state, token, password).await?;
+    use_case::accept(&state, token, password, &super::client(&req)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

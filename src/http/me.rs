@@ -5,7 +5,7 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::client_address;
+use super::client;
 use super::extract::Json;
 use super::users::UserView;
 use crate::app::notices::{self, Preferences};
@@ -58,7 +58,7 @@ pub async fn change_password(
         current: current_password,
         new: new_password,
     };
-    sessions::change_password(&state, &user.actor(), change, &client_address(&req)).await?;
+    sessions::change_password(&state, &user.actor(), change, &client(&req)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

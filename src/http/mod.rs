@@ -16,6 +16,7 @@ mod password_reset;
 mod problem;
 mod rates;
 pub(crate) mod reports;
+mod separation;
 mod users;
 mod views;
 mod workshops;
@@ -24,7 +25,7 @@ use actix_web::{HttpResponse, Resource, web};
 
 /// The recertification report as streamed CSV, also served to signed-in browsers.
 pub(crate) use certifications::report_csv_for as recertification_report_csv;
-pub use extract::client_address;
+pub use extract::{client, client_address};
 
 use crate::error::ApiError;
 
@@ -103,6 +104,7 @@ route_table! {
     "/api/v1/reports/summary.csv" => { get: reports::summary_csv },
     "/api/v1/reports/recertification" => { get: certifications::report_json },
     "/api/v1/reports/recertification.csv" => { get: certifications::report_csv },
+    "/api/v1/reports/separation-of-duties" => { get: separation::report },
     "/api/v1/audit-events" => { get: audit::list },
     "/api/v1/audit-events/verify" => { get: audit::verify },
     "/api/v1/outbox" => { get: outbox::list },

@@ -14,7 +14,7 @@ use utoipa::{Modify, OpenApi};
 
 use super::{
     audit, auth, certifications, health, invitations, items, ledger, me, outbox, password_reset,
-    rates, reports, users, workshops,
+    rates, reports, separation, users, workshops,
 };
 use crate::domain;
 use crate::error::{FieldError, Problem};
@@ -180,6 +180,7 @@ impl Modify for Conventions {
         certifications::sme_progress,
         certifications::report_json,
         certifications::report_csv,
+        separation::report,
         certifications::list_requirements,
         certifications::publish_requirement,
         audit::list,

@@ -61,10 +61,11 @@ pub struct ConfirmReset {
     responses((status = 204, description = "Password set; every session ended")))]
 #[tracing::instrument(name = "confirm_password_reset", skip_all)]
 pub async fn confirm(
+    req: HttpRequest,
     state: web::Data<AppState>,
     body: Json<ConfirmReset>,
 ) -> Result<HttpResponse, ApiError> {
     let ConfirmReset { token, password } = body.into_inner();
-    use_case::confirm(&state, token, password).await?;
+    use_case::confirm(&state, token, password, &super::client(&req)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -7,7 +7,9 @@ use lettre::Message;
 use lettre::message::header::{Header, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 
-use super::Notice;
+use super::{Notice, OneTimeLink};
+use crate::auth::LinkKey;
+use crate::db::account_tokens;
 use crate::db::outbox::OutboxRow;
 
 /// What every message needs beside its own payload.
@@ -16,10 +18,12 @@ pub struct MailConfig {
     pub from: Mailbox,
     /// Base of every link, without a trailing slash.
     pub public_url: String,
+    /// Makes the tokens of one-time links (see [`crate::auth::link_key`]).
+    pub link_key: LinkKey,
 }
 
 impl MailConfig {
-    pub fn new(from: &str, public_url: &str) -> anyhow::Result<Self> {
+    pub fn new(from: &str, public_url: &str, link_key: LinkKey) -> anyhow::Result<Self> {
         let from = from
             .parse::<Mailbox>()
             .map_err(|error| anyhow::anyhow!("SME_LEDGER_MAIL_FROM is not an address: {error}"))?;
@@ -29,14 +33,27 @@ impl MailConfig {
         if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
             anyhow::bail!("SME_LEDGER_PUBLIC_URL must start with http:// or https://");
         }
-        Ok(Self { from, public_url })
+        Ok(Self {
+            from,
+            public_url,
+            link_key,
+        })
     }
 
-    pub fn invitation_link(&self, token: &str) -> String {
+    fn token(&self, purpose: &str, link: &OneTimeLink) -> String {
+        match link {
+            OneTimeLink::LinkId(id) => self.link_key.token(purpose, id),
+            OneTimeLink::Token(token) => token.clone(),
+        }
+    }
+
+    pub fn invitation_link(&self, link: &OneTimeLink) -> String {
+        let token = self.token(account_tokens::INVITATION, link);
         format!("{}/invitation?token={token}", self.public_url)
     }
 
-    pub fn password_reset_link(&self, token: &str) -> String {
+    pub fn password_reset_link(&self, link: &OneTimeLink) -> String {
+        let token = self.token(account_tokens::PASSWORD_RESET, link);
         format!("{}/password-reset?token={token}", self.public_url)
     }
 
@@ -94,7 +111,7 @@ fn credits(n: i64) -> String {
 pub fn content(config: &MailConfig, notice: &Notice) -> Content {
     match notice {
         Notice::Invitation {
-            token,
+            link,
             invited_by,
             expires_at,
         } => Content {
@@ -109,10 +126,10 @@ pub fn content(config: &MailConfig, notice: &Notice) -> Content {
             ],
             link: Some(Link {
                 label: "Choose your password".into(),
-                url: config.invitation_link(token),
+                url: config.invitation_link(link),
             }),
         },
-        Notice::PasswordReset { token, expires_at } => Content {
+        Notice::PasswordReset { link, expires_at } => Content {
             subject: "Reset your sme-ledger password".into(),
             paragraphs: vec![
                 "Someone asked to reset the password of your sme-ledger account.".into(),
@@ -125,7 +142,7 @@ pub fn content(config: &MailConfig, notice: &Notice) -> Content {
             ],
             link: Some(Link {
                 label: "Choose a new password".into(),
-                url: config.password_reset_link(token),
+                url: config.password_reset_link(link),
             }),
         },
         Notice::ItemAccepted {
@@ -343,10 +360,17 @@ mod tests {
         String::from_utf8_lossy(&bytes).to_string()
     }
 
+    fn key() -> LinkKey {
+        LinkKey::derive(&secrecy::SecretString::from(
+            "a secret of at least thirty-two bytes!!",
+        ))
+    }
+
     fn config() -> MailConfig {
         MailConfig::new(
             "sme-ledger <noreply@example.org>",
             "https://ledger.example.org/",
+            key(),
         )
         .unwrap_or_else(|e| panic!("{e}"))
     }
@@ -372,7 +396,7 @@ mod tests {
     #[test]
     fn account_messages_carry_no_unsubscribe_header() {
         let notice = Notice::PasswordReset {
-            token: "abc".into(),
+            link: OneTimeLink::Token("abc".into()),
             expires_at: chrono::Utc::now().naive_utc(),
         };
         let message = build(&config(), &row("Ann", &notice)).unwrap_or_else(|e| panic!("{e}"));
@@ -380,5 +404,44 @@ mod tests {
         assert!(!text.contains("List-Unsubscribe"));
         assert!(text.contains("Message-ID: <x@sme-ledger.invalid>"));
         assert!(text.contains("https://ledger.example.org/password-reset?token=abc"));
+    }
+
+    #[test]
+    fn a_stored_link_names_its_id_and_the_message_carries_the_token_made_from_it() {
+        let expires_at = chrono::Utc::now().naive_utc();
+        let notice = Notice::Invitation {
+            link: OneTimeLink::LinkId("4b1c".into()),
+            invited_by: "Pat".into(),
+            expires_at,
+        };
+        let stored = serde_json::to_value(&notice).unwrap_or_default();
+        assert_eq!(stored["kind"], "invitation");
+        assert_eq!(stored["link_id"], "4b1c");
+        assert!(stored.get("token").is_none(), "{stored}");
+        assert_eq!(
+            serde_json::from_value::<Notice>(stored).ok().as_ref(),
+            Some(&notice)
+        );
+        let message = build(&config(), &row("Ann", &notice)).unwrap_or_else(|e| panic!("{e}"));
+        let token = key().token(account_tokens::INVITATION, "4b1c");
+        assert!(
+            decoded(&message).contains(&format!("/invitation?token={token}")),
+            "{}",
+            decoded(&message)
+        );
+    }
+
+    #[test]
+    fn a_message_queued_by_an_earlier_release_still_carries_its_token() {
+        let stored = serde_json::json!({
+            "kind": "password_reset",
+            "token": "legacy-token",
+            "expires_at": "2026-12-01T10:00:00",
+        });
+        let notice: Notice = serde_json::from_value(stored).unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(
+            &notice,
+            Notice::PasswordReset { link: OneTimeLink::Token(t), .. } if t == "legacy-token"
+        ));
     }
 }

@@ -21,13 +21,15 @@ use crate::error::ApiError;
 pub enum Notice {
     /// The one-time link that lets an invited person choose their password.
     Invitation {
-        token: String,
+        #[serde(flatten)]
+        link: OneTimeLink,
         invited_by: String,
         expires_at: NaiveDateTime,
     },
     /// The one-time link that sets a new password.
     PasswordReset {
-        token: String,
+        #[serde(flatten)]
+        link: OneTimeLink,
         expires_at: NaiveDateTime,
     },
     ItemAccepted {
@@ -66,6 +68,17 @@ pub enum Notice {
         required: i64,
         remaining: i64,
     },
+}
+
+/// The one-time link a message carries, as stored in the outbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OneTimeLink {
+    /// The link's id: its token is made from it with the service's key when the message is
+    /// sent, so the outbox holds nothing usable.
+    LinkId(String),
+    /// The token itself, as messages queued by earlier releases stored it.
+    Token(String),
 }
 
 impl Notice {

@@ -74,8 +74,10 @@ impl Transport {
                 let final_path = dir.join(format!("{name}.eml"));
                 let partial = dir.join(format!("{name}.eml.partial"));
                 tokio::task::spawn_blocking(move || {
-                    // Written aside and renamed, so a reader never sees half a message.
-                    std::fs::write(&partial, bytes)?;
+                    // Written aside and renamed, so a reader never sees half a message; the
+                    // message may hold a one-time link, so only the owner may read it.
+                    let _ = std::fs::remove_file(&partial);
+                    crate::private_files::write_new(&partial, &bytes)?;
                     std::fs::rename(&partial, &final_path)
                 })
                 .await

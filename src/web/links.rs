@@ -203,9 +203,14 @@ async fn choose(
             SecretString::from(token.clone()),
             SecretString::from(new.to_owned()),
         );
+        let client = crate::http::client(&req);
         let outcome = match purpose {
-            Purpose::Invitation => invitations::accept(&state, token_secret, password).await,
-            Purpose::Reset => password_reset::confirm(&state, token_secret, password).await,
+            Purpose::Invitation => {
+                invitations::accept(&state, token_secret, password, &client).await
+            }
+            Purpose::Reset => {
+                password_reset::confirm(&state, token_secret, password, &client).await
+            }
         };
         match outcome {
             Ok(()) => {

@@ -29,6 +29,8 @@ pub struct SignedIn {
     pub flash: Option<String>,
     /// The stored form of the session id (to leave a message, or to sign out).
     pub session_hash: String,
+    /// Where the request came from.
+    pub client: crate::app::Client,
 }
 
 impl SignedIn {
@@ -39,6 +41,7 @@ impl SignedIn {
             self.role,
             crate::telemetry::current_request_id(),
         )
+        .from_client(self.client.clone())
     }
 
     pub async fn extract(req: &HttpRequest) -> Result<Self, WebError> {
@@ -62,6 +65,7 @@ impl SignedIn {
             return Ok(None);
         };
         let lifetimes = config.lifetimes;
+        let client = crate::http::client(req);
         let resumed = state
             .db
             .run(move |conn| web_sessions::resume(conn, &session_id, lifetimes))
@@ -77,6 +81,7 @@ impl SignedIn {
                 csrf_token: resumed.csrf_token,
                 flash: resumed.flash,
                 session_hash: resumed.id_hash,
+                client,
             }
         });
         // Kept for this request, so that an error page still shows who is signed in.

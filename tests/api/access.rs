@@ -132,6 +132,7 @@ const MATRIX: &[Row] = &[
     row("get",   "/api/v1/reports/summary.csv",         Nothing,          [401, 403, 403, 200, 200, 403]),
     row("get",   "/api/v1/reports/recertification",     Nothing,          [401, 403, 403, 200, 200, 403]),
     row("get",   "/api/v1/reports/recertification.csv", Nothing,          [401, 403, 403, 200, 200, 403]),
+    row("get",   "/api/v1/reports/separation-of-duties", Nothing,         [401, 403, 403, 403, 200, 403]),
     row("get",   "/api/v1/audit-events",                Nothing,          [401, 403, 403, 403, 200, 200]),
     row("get",   "/api/v1/audit-events/verify",         Nothing,          [401, 403, 403, 403, 200, 200]),
     row("get",   "/api/v1/outbox",                      Nothing,          [401, 403, 403, 403, 403, 200]),

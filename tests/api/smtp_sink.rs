@@ -54,7 +54,7 @@ impl Received {
         Some(
             text[start..]
                 .chars()
-                .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+                .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
                 .collect(),
         )
     }

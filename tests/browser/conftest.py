@@ -100,7 +100,7 @@ class Service:
                 if email not in str(message["To"]):
                     continue
                 text = message.get_body(preferencelist=("plain",)).get_content()
-                match = re.search(re.escape(path) + r"\?token=[A-Za-z0-9_-]+", text)
+                match = re.search(re.escape(path) + r"\?token=[A-Za-z0-9_.-]+", text)
                 if match:
                     found.append(match.group(0))
             if found:

@@ -1,0 +1,2 @@
+DROP TABLE account_clients;
+DROP TABLE onboarders;
