@@ -84,7 +84,10 @@ mod tests {
         let path = dir.path().join("a");
         write_new(&path, b"x").unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(mode(&path), 0o600);
-        assert!(write_new(&path, b"y").is_err(), "an existing file is refused");
+        assert!(
+            write_new(&path, b"y").is_err(),
+            "an existing file is refused"
+        );
         let link = dir.path().join("link");
         std::os::unix::fs::symlink(dir.path().join("elsewhere"), &link)
             .unwrap_or_else(|e| panic!("{e}"));

@@ -184,11 +184,8 @@ fn start_mail_worker(settings: &Settings, state: &AppState, port: u16) -> anyhow
             ip => format!("http://{}", std::net::SocketAddr::new(ip, port)),
         }
     });
-    let config = mail::compose::MailConfig::new(
-        &settings.mail_from,
-        &public_url,
-        state.link_key.clone(),
-    )?;
+    let config =
+        mail::compose::MailConfig::new(&settings.mail_from, &public_url, state.link_key.clone())?;
     let transport = mail::transport::Transport::from_settings(
         settings.smtp_url.as_ref(),
         &settings.database.data_dir,

@@ -93,11 +93,7 @@ pub struct Login {
 /// the same amount of hashing work. The attempt is counted by the throttle before the
 /// password is checked, so parallel guesses cannot outrun the limit. `client` is the
 /// caller's address, as the throttle counts it.
-pub async fn login(
-    state: &AppState,
-    login: Login,
-    client: &Client,
-) -> Result<TokenPair, ApiError> {
+pub async fn login(state: &AppState, login: Login, client: &Client) -> Result<TokenPair, ApiError> {
     let user = authenticate(state, login, client).await?;
     let pair = state
         .db
@@ -177,7 +173,14 @@ fn record_sign_in(conn: &mut DbConn, user_id: &str, client: &Client) -> Result<(
         &[account_clients::SIGN_IN]
     };
     for kind in kinds {
-        account_clients::record(conn, user_id, kind, &client.address, &client.user_agent, now)?;
+        account_clients::record(
+            conn,
+            user_id,
+            kind,
+            &client.address,
+            &client.user_agent,
+            now,
+        )?;
     }
     Ok(())
 }

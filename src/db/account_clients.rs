@@ -93,7 +93,10 @@ pub fn record(
 pub fn of_user(conn: &mut DbConn, user_id: &str) -> QueryResult<Vec<AccountClientRow>> {
     account_clients::table
         .filter(account_clients::user_id.eq(user_id))
-        .order((account_clients::first_seen_at.desc(), account_clients::id.asc()))
+        .order((
+            account_clients::first_seen_at.desc(),
+            account_clients::id.asc(),
+        ))
         .select(AccountClientRow::as_select())
         .load(conn)
 }

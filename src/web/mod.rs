@@ -22,6 +22,7 @@ mod rates;
 mod recertification;
 mod reports;
 mod review;
+mod separation;
 mod session;
 mod sme;
 mod smes;
@@ -134,6 +135,7 @@ page_table! {
     "/ledger" => { get: ledger::browse },
     "/verify" => { get: ledger::verify },
     "/audit-log" => { get: audit::list },
+    "/separation-of-duties" => { get: separation::page },
     "/exports" => { get: exports::page },
     "/exports/ledger.csv" => { get: exports::csv },
     "/exports/ledger.jsonl" => { get: exports::jsonl },
@@ -270,6 +272,7 @@ fn nav_links(role: Role) -> &'static [(&'static str, &'static str)] {
             ("/ledger", "Ledger"),
             ("/verify", "Verify"),
             ("/audit-log", "Audit log"),
+            ("/separation-of-duties", "Separation of duties"),
             ("/exports", "Exports"),
             ("/summary", "Summary"),
             ("/recertification", "Recertification"),

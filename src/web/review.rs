@@ -19,7 +19,7 @@ use super::sme::{
 };
 use super::{Layout, html};
 use crate::app::items::{self, Author, Decide, Decided, ItemQuery, Reason};
-use crate::app::users;
+use crate::app::{onboarders, users};
 use crate::domain::{ExamTier, ItemAction, ItemStatus, ItemType, Role, code};
 use crate::error::ApiError;
 use crate::idempotency::{self, Reply};
@@ -42,6 +42,8 @@ struct QueueLine {
     author: String,
     author_email: String,
     shared_reference: bool,
+    /// The viewer onboarded the author: another program manager decides this item.
+    onboarded: bool,
 }
 
 /// An SME as a choice.
@@ -143,12 +145,14 @@ async fn queue_page(
     let after = query.after.as_deref().and_then(parse_cursor);
     let (state, _) = shared(req)?;
     let actor = who.actor();
-    let (queue, smes) = state
+    let (queue, smes, onboarded) = state
         .db
         .run(move |conn| {
             let queue = items::queue(conn, &actor, filters, after, QUEUE_PAGE + 1)?;
             let smes = users::active_smes(conn, &actor)?;
-            Ok((queue, smes))
+            let authors: Vec<&str> = queue.items.iter().map(|d| d.item.sme_id.as_str()).collect();
+            let onboarded = onboarders::onboarded_by(conn, &actor, &authors)?;
+            Ok((queue, smes, onboarded))
         })
         .await?;
     let mut found = queue.items;
@@ -175,6 +179,7 @@ async fn queue_page(
                 author: author.map(|a| a.display_name.clone()).unwrap_or_default(),
                 author_email: author.map(|a| a.email.clone()).unwrap_or_default(),
                 shared_reference: details.shared_reference.unwrap_or(false),
+                onboarded: onboarded.contains(&details.item.sme_id),
             }
         })
         .collect();
@@ -236,6 +241,8 @@ struct ItemPage {
     may_decide: bool,
     may_revoke: bool,
     may_withdraw: bool,
+    /// The viewer onboarded the author, so may not decide: the page says who may.
+    onboarder_note: bool,
     back: &'static str,
 }
 
@@ -263,7 +270,7 @@ async fn item_view(
 ) -> Result<HttpResponse, WebError> {
     let (state, _) = shared(req)?;
     let actor = who.actor();
-    let (details, history, authors) = state
+    let (details, history, authors, onboarder) = state
         .db
         .run(move |conn| {
             let details = items::show(conn, &actor, &item_id)?;
@@ -274,7 +281,8 @@ async fn item_view(
                     .into_iter()
                     .chain(details.item.decided_by.clone()),
             )?;
-            Ok((details, history, authors))
+            let onboarder = !onboarders::may_credit(conn, &actor, &details.item.sme_id)?;
+            Ok((details, history, authors, onboarder))
         })
         .await?;
     let item = &details.item;
@@ -291,6 +299,7 @@ async fn item_view(
     };
     let staff = who.role == Role::ProgramManager;
     let own = item.sme_id == who.user_id;
+    let decidable = matches!(item.status, ItemStatus::Submitted | ItemStatus::Accepted);
     let page = ItemPage {
         layout: Layout::signed_in(
             who,
@@ -335,8 +344,9 @@ async fn item_view(
                 reason: text_of(step.details.get("reason").unwrap_or(&Value::Null)),
             })
             .collect(),
-        may_decide: staff && !own && item.status == ItemStatus::Submitted,
-        may_revoke: staff && !own && item.status == ItemStatus::Accepted,
+        may_decide: staff && !own && !onboarder && item.status == ItemStatus::Submitted,
+        may_revoke: staff && !own && !onboarder && item.status == ItemStatus::Accepted,
+        onboarder_note: staff && onboarder && decidable,
         may_withdraw: own && item.status == ItemStatus::Submitted,
         back: if who.role == Role::Sme {
             "/items"

@@ -16,10 +16,10 @@ use super::session::{SignedIn, shared};
 use super::sme::{Choice, choices, date_time, humanize, once_only, reply};
 use super::{Layout, html, ok};
 use crate::app::items;
-use crate::app::users;
 use crate::app::workshops::{
     self, AttendanceAttempt, Attendee, ListAttendance, ListWorkshops, LogAttendance, NewWorkshop,
 };
+use crate::app::{onboarders, users};
 use crate::db::workshops::WorkshopRow;
 use crate::domain::workshop::check_span;
 use crate::domain::{CertificationLevel, Role, WorkshopKind, bounded_text, code, parse_day};
@@ -222,6 +222,9 @@ struct WorkshopPage {
     workshop: WorkshopLine,
     credited: Vec<Credited>,
     smes: Vec<Person>,
+    /// Active SMEs the viewer onboarded, left out of `smes`: another program manager logs
+    /// their attendance.
+    onboarded: usize,
     days: Vec<String>,
     may_log: bool,
 }
@@ -257,9 +260,16 @@ async fn workshop_view(
             } else {
                 Vec::new()
             };
-            Ok((workshop, entries, names, smes))
+            let ids: Vec<&str> = smes.iter().map(|sme| sme.id.as_str()).collect();
+            let onboarded = onboarders::onboarded_by(conn, &actor, &ids)?;
+            Ok((workshop, entries, names, (smes, onboarded)))
         })
         .await?;
+    let (smes, onboarded) = smes;
+    let (smes, left_out): (Vec<_>, Vec<_>) = smes
+        .into_iter()
+        .filter(|sme| sme.id != who.user_id)
+        .partition(|sme| !onboarded.contains(&sme.id));
     let days = workshop
         .starts_on
         .iter_days()
@@ -288,9 +298,9 @@ async fn workshop_view(
             once: once(),
             workshop: workshop_line(&workshop),
             credited,
+            onboarded: left_out.len(),
             smes: smes
                 .into_iter()
-                .filter(|sme| sme.id != who.user_id)
                 .map(|sme| Person {
                     label: format!("{} ({})", sme.display_name, sme.email),
                     id: sme.id,

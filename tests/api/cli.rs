@@ -12,7 +12,7 @@ use crate::helpers::{TestDatabase, spawn_app};
 const BINARY: &str = env!("CARGO_BIN_EXE_sme-ledger");
 
 /// The binary with none of the developer's settings leaking in.
-fn command(database: &TestDatabase) -> Command {
+pub(crate) fn command(database: &TestDatabase) -> Command {
     let mut command = Command::new(BINARY);
     for (name, _) in std::env::vars() {
         if name.starts_with("SME_LEDGER_") || name == "DATABASE_URL" {
@@ -248,7 +248,7 @@ fn migrate_brings_an_empty_database_up_to_date() {
 }
 
 /// Runs the binary with `stdin` piped in; returns (exit code, stdout, stderr).
-fn run_with_stdin(mut command: Command, stdin: &str) -> (i32, String, String) {
+pub(crate) fn run_with_stdin(mut command: Command, stdin: &str) -> (i32, String, String) {
     let mut child = command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -376,7 +376,7 @@ async fn an_empty_password_is_refused_as_no_password_given() {
     assert!(!users.text.contains("e@example.org"), "no account was made");
 }
 
-fn recovery(app: &crate::helpers::TestApp, args: &[&str], stdin: &str) -> String {
+pub(crate) fn recovery(app: &crate::helpers::TestApp, args: &[&str], stdin: &str) -> String {
     let mut command = command(&app.db);
     command.arg("users").args(args);
     let (code, stdout, stderr) = run_with_stdin(command, stdin);

@@ -20,7 +20,7 @@ async fn outbox(app: &TestApp) -> Vec<Value> {
 }
 
 /// Waits (up to 20 s) until the outbox satisfies `done`.
-async fn wait_for_outbox(app: &TestApp, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+pub(crate) async fn wait_for_outbox(app: &TestApp, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
     for _ in 0..200 {
         let messages = outbox(app).await;
         if done(&messages) {

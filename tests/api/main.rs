@@ -27,6 +27,7 @@ mod reminders;
 mod reports;
 mod resilience;
 mod secrets;
+mod separation;
 mod smtp_sink;
 mod tokens;
 mod users;

@@ -168,3 +168,113 @@ async fn reset_requests_arriving_at_once_are_each_counted() {
         "{statuses:?}"
     );
 }
+
+/// Asks for a reset link for `email` and returns its token, as mailed.
+async fn mailed_reset_token(
+    app: &crate::helpers::TestApp,
+    sink: &crate::smtp_sink::SmtpSink,
+    email: &str,
+) -> String {
+    let before = sink.received().len();
+    app.post(REQUEST, None, &json!({ "email": email }))
+        .await
+        .expect(202);
+    let email = email.to_owned();
+    let received = sink
+        .wait_until(|messages| {
+            messages[before..]
+                .iter()
+                .any(|m| m.recipients.contains(&email) && m.text().contains(LINK))
+        })
+        .await;
+    received[before..]
+        .iter()
+        .find(|m| m.recipients.contains(&email) && m.text().contains(LINK))
+        .and_then(|m| m.link_token(LINK))
+        .unwrap()
+}
+
+async fn confirm_with(app: &crate::helpers::TestApp, token: &str) -> crate::helpers::Reply {
+    app.post(
+        CONFIRM,
+        None,
+        &json!({ "token": token, "password": "an attacker's chosen passphrase" }),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_mailed_reset_link_stops_working_once_the_owner_changes_the_password() {
+    let (app, sink) = spawn_app_with_sink().await;
+    let sme = app.create_user("sme").await;
+    let token = mailed_reset_token(&app, &sink, &sme.email).await;
+    app.put(
+        "/api/v1/me/password",
+        &sme.token,
+        &json!({ "current_password": sme.password, "new_password": "the owner's new passphrase" }),
+    )
+    .await
+    .expect(204);
+    confirm_with(&app, &token)
+        .await
+        .expect_problem(400, "invalid_or_expired_link");
+    app.login_ok(&sme.email, "the owner's new passphrase").await;
+}
+
+#[tokio::test]
+async fn a_mailed_reset_link_stops_working_once_an_admin_sets_a_one_time_password() {
+    let (app, sink) = spawn_app_with_sink().await;
+    let sme = app.create_user("sme").await;
+    let token = mailed_reset_token(&app, &sink, &sme.email).await;
+    app.patch(
+        &format!("/api/v1/users/{}", sme.id),
+        &app.admin_token,
+        &json!({ "password": "an admin's one-time passphrase" }),
+    )
+    .await
+    .expect(200);
+    confirm_with(&app, &token)
+        .await
+        .expect_problem(400, "invalid_or_expired_link");
+    app.login_ok(&sme.email, "an admin's one-time passphrase")
+        .await;
+}
+
+#[tokio::test]
+async fn a_mailed_reset_link_stops_working_once_an_operator_resets_the_password() {
+    let (app, sink) = spawn_app_with_sink().await;
+    let sme = app.create_user("sme").await;
+    let token = mailed_reset_token(&app, &sink, &sme.email).await;
+    crate::cli::recovery(
+        &app,
+        &["reset-password", "--email", &sme.email],
+        "an operator's temporary passphrase\n",
+    );
+    confirm_with(&app, &token)
+        .await
+        .expect_problem(400, "invalid_or_expired_link");
+    app.login_ok(&sme.email, "an operator's temporary passphrase")
+        .await;
+}
+
+#[tokio::test]
+async fn a_mailed_reset_link_stops_working_once_the_account_is_disabled_even_when_enabled_again() {
+    let (app, sink) = spawn_app_with_sink().await;
+    let sme = app.create_user("sme").await;
+    let token = mailed_reset_token(&app, &sink, &sme.email).await;
+    let user = format!("/api/v1/users/{}", sme.id);
+    app.patch(&user, &app.admin_token, &json!({ "disabled": true }))
+        .await
+        .expect(200);
+    app.patch(&user, &app.admin_token, &json!({ "disabled": false }))
+        .await
+        .expect(200);
+    confirm_with(&app, &token)
+        .await
+        .expect_problem(400, "invalid_or_expired_link");
+    app.login_ok(&sme.email, &sme.password).await;
+
+    // A link asked for after the recovery works as usual.
+    let fresh = mailed_reset_token(&app, &sink, &sme.email).await;
+    confirm_with(&app, &fresh).await.expect(204);
+}

@@ -758,6 +758,41 @@ async fn a_second_serve_on_one_sqlite_file_is_refused_but_short_commands_still_w
 
 #[tokio::test]
 #[ignore = "SQLite only: run with --ignored on_sqlite"]
+async fn a_backup_is_owner_only_and_never_written_through_a_symbolic_link_on_sqlite() {
+    use std::os::unix::fs::PermissionsExt;
+    crate::helpers::require_sqlite();
+    let app = crate::helpers::spawn_app().await;
+    let out = tempfile::tempdir().unwrap();
+
+    // Under a umask that would let anyone read it, the copy is still the owner's alone.
+    let copy = out.path().join("copy.db");
+    let output = Command::new("sh")
+        .args(["-c", "umask 000; exec \"$0\" backup --to \"$1\""])
+        .arg(env!("CARGO_BIN_EXE_sme-ledger"))
+        .arg(&copy)
+        .env("DATABASE_URL", &app.db.url)
+        .env("SME_LEDGER_DATA_DIR", app.db.dir.path().join("data"))
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let mode = std::fs::metadata(&copy).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+
+    // A link planted where the backup goes, even one to a file not yet there, is refused.
+    let elsewhere = out.path().join("elsewhere.db");
+    let link = out.path().join("link.db");
+    std::os::unix::fs::symlink(&elsewhere, &link).unwrap();
+    let output = cli(&app.db, &["backup", "--to", link.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("symbolic link"),
+        "{output:?}"
+    );
+    assert!(!elsewhere.exists(), "nothing was written through the link");
+}
+
+#[tokio::test]
+#[ignore = "SQLite only: run with --ignored on_sqlite"]
 async fn a_backup_taken_during_acceptances_restores_to_a_head_the_original_had_on_sqlite() {
     crate::helpers::require_sqlite();
     let database = TestDatabase::create();

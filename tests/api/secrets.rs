@@ -293,3 +293,147 @@ async fn control_characters_from_clients_are_escaped_in_the_log() {
         }
     }
 }
+
+/// Every regular file under `root`, with its bytes and mode.
+fn files_under(root: &std::path::Path) -> Vec<(std::path::PathBuf, Vec<u8>, u32)> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut found = Vec::new();
+    let mut pending = vec![root.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let entry = entry.unwrap();
+            let meta = std::fs::symlink_metadata(entry.path()).unwrap();
+            if meta.is_dir() {
+                pending.push(entry.path());
+            } else if meta.is_file() {
+                let bytes = std::fs::read(entry.path()).unwrap_or_default();
+                found.push((entry.path(), bytes, meta.permissions().mode() & 0o777));
+            }
+        }
+    }
+    found
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|window| window == needle)
+}
+
+/// With mail going to an SMTP server, a mailed reset link is nowhere in storage once sent:
+/// neither in any file of the data directory and the database (SQLite: the database, its WAL
+/// and shared memory), nor in any row (PostgreSQL: everything `pg_dump` sees). Someone who
+/// reads the files cannot take the account over.
+#[tokio::test]
+async fn a_mailed_reset_link_is_in_no_file_and_no_row_once_sent() {
+    use crate::smtp_sink::spawn_app_with_sink;
+    let (app, sink) = spawn_app_with_sink().await;
+    let admin = app.get("/api/v1/me", &app.admin_token).await;
+    let admin_email = admin.body["email"].as_str().unwrap().to_owned();
+    app.post(
+        "/api/v1/auth/password-reset",
+        None,
+        &json!({ "email": admin_email }),
+    )
+    .await
+    .expect(202);
+    let token = sink
+        .message_to(&admin_email)
+        .await
+        .link_token("/password-reset?token=")
+        .unwrap();
+    let (_, mac) = token.split_once('.').unwrap();
+    crate::mail::wait_for_outbox(&app, |messages| {
+        messages
+            .iter()
+            .any(|m| m["kind"] == "password_reset" && m["status"] == "sent")
+    })
+    .await;
+
+    for (path, bytes, _) in files_under(app.db.dir.path()) {
+        assert!(
+            !contains(&bytes, token.as_bytes()) && !contains(&bytes, mac.as_bytes()),
+            "{} holds the reset link's token",
+            path.display()
+        );
+    }
+    if crate::helpers::is_postgres() {
+        let dump = Command::new("/usr/lib/postgresql/15/bin/pg_dump")
+            .args(["--data-only", "--dbname", &app.db.url])
+            .output()
+            .expect("pg_dump (PostgreSQL 15's client) runs");
+        assert!(
+            dump.status.success(),
+            "{}",
+            String::from_utf8_lossy(&dump.stderr)
+        );
+        assert!(dump.stdout.len() > 1000, "the dump holds the data");
+        assert!(!contains(&dump.stdout, token.as_bytes()));
+        assert!(!contains(&dump.stdout, mac.as_bytes()));
+    }
+
+    // And the link still works: what is not stored is made again from the service's key.
+    app.post(
+        "/api/v1/auth/password-reset/confirm",
+        None,
+        &json!({ "token": token, "password": "the admin's new passphrase" }),
+    )
+    .await
+    .expect(204);
+}
+
+/// Every file the service writes (the SQLite database and its journals, the `.eml` outbox,
+/// generated secrets) is owner-only, even where the umask would let others read (this test
+/// process runs under the default 022) and even for a database file an earlier release left
+/// readable.
+#[tokio::test]
+async fn every_file_the_service_writes_is_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let db = std::sync::Arc::new(TestDatabase::create());
+    if !crate::helpers::is_postgres() {
+        std::fs::write(&db.url, b"").unwrap();
+        std::fs::set_permissions(&db.url, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    let app = crate::helpers::spawn_on(db, |settings| {
+        // The signing key is generated into the data directory.
+        settings.signing_key = None;
+    })
+    .await;
+    let pm = app.create_user("program_manager").await;
+    app.post(
+        "/api/v1/users",
+        Some(&pm.token),
+        &json!({ "email": "invitee@example.org", "role": "sme" }),
+    )
+    .await
+    .expect(201);
+    let outbox = app.db.dir.path().join("data").join("outbox");
+    for _ in 0..200 {
+        if files_under(&outbox)
+            .iter()
+            .any(|(p, _, _)| p.extension().is_some_and(|e| e == "eml"))
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let files = files_under(app.db.dir.path());
+    assert!(
+        files
+            .iter()
+            .any(|(p, _, _)| p.extension().is_some_and(|e| e == "eml")),
+        "the invitation was written: {files:?}"
+    );
+    if !crate::helpers::is_postgres() {
+        for suffix in ["", "-wal", "-shm"] {
+            let name = format!("{}{suffix}", app.db.url);
+            assert!(
+                files.iter().any(|(p, _, _)| p.to_str() == Some(&name)),
+                "{name}"
+            );
+        }
+    }
+    for (path, _, mode) in &files {
+        assert_eq!(mode & 0o077, 0, "{} has mode {mode:o}", path.display());
+    }
+}

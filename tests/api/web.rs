@@ -9,7 +9,7 @@ const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-
                    data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /// Signs in through the form; returns the `name=value` of the session cookie.
-async fn sign_in(app: &TestApp, origin: &str, email: &str, password: &str) -> String {
+pub(crate) async fn sign_in(app: &TestApp, origin: &str, email: &str, password: &str) -> String {
     let response = app
         .client
         .post(app.url("/sign-in"))
@@ -29,7 +29,7 @@ async fn sign_in(app: &TestApp, origin: &str, email: &str, password: &str) -> St
     cookie.split(';').next().unwrap().to_owned()
 }
 
-async fn get(app: &TestApp, path: &str, cookie: &str) -> reqwest::Response {
+pub(crate) async fn get(app: &TestApp, path: &str, cookie: &str) -> reqwest::Response {
     app.client
         .get(app.url(path))
         .header(COOKIE, cookie)
@@ -38,7 +38,7 @@ async fn get(app: &TestApp, path: &str, cookie: &str) -> reqwest::Response {
         .unwrap()
 }
 
-async fn page_text(app: &TestApp, path: &str, cookie: &str) -> String {
+pub(crate) async fn page_text(app: &TestApp, path: &str, cookie: &str) -> String {
     get(app, path, cookie).await.text().await.unwrap()
 }
 
