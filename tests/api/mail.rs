@@ -638,3 +638,35 @@ async fn a_password_reset_goes_before_thousands_of_queued_bulk_messages() {
         "and the bulk messages still go, after it"
     );
 }
+
+/// Finding 13: the acceptance notice of an external-vendor item said "0 credits posted"
+/// without saying why. It now says the item was accepted but earns no credit, because it was
+/// authored by an external vendor; and no line of the plain-text part has a run of spaces.
+#[tokio::test]
+async fn the_acceptance_of_an_external_vendor_item_says_why_it_earns_no_credit() {
+    let (app, sink) = spawn_app_with_sink().await;
+    let sme = app.create_user("sme").await;
+    let pm = app.create_user("program_manager").await;
+    let reply = app
+        .post(
+            "/api/v1/items",
+            Some(&sme.token),
+            &crate::helpers::item_body("associate", "standard", "external_vendor"),
+        )
+        .await;
+    reply.expect(201);
+    let item = reply.body["id"].as_str().unwrap().to_owned();
+    app.accept(&pm.token, &item).await.expect(200);
+
+    let text = sink.message_to(&sme.email).await.text();
+    assert!(
+        text.contains("was accepted, but it earns no credit"),
+        "{text}"
+    );
+    assert!(text.contains("authored by an external vendor"), "{text}");
+    assert!(!text.contains("0 credits posted"), "{text}");
+    let plain = text.split("text/html").next().unwrap_or_default();
+    for line in plain.lines() {
+        assert!(!line.trim().contains("  "), "a run of spaces in {line:?}");
+    }
+}
