@@ -89,7 +89,8 @@ struct IdRow {
 /// `sending` by a worker whose hold has run out), marks them `sending` until `hold_until` and
 /// counts the attempt. Transactional messages come first: every due one is taken before any
 /// bulk message, so a password reset never waits behind a queue of reminders (at most behind
-/// the batch a worker is sending). Within a priority, the longest due first. Each lane (a
+/// the batch a worker is sending). Within a priority, messages whose worker died before their
+/// outcome first, then the longest due. Each lane (a
 /// priority and a status) is one query served by the index `(status, priority,
 /// next_attempt_at)`, never a sort of every due row. On PostgreSQL the rows are chosen `FOR
 /// UPDATE SKIP LOCKED`, so that instances sharing the database never take the same message;
