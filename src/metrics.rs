@@ -50,6 +50,19 @@ impl std::fmt::Debug for Metrics {
     }
 }
 
+/// Refuses a metrics token that is set but empty (or only white space), as an env file's
+/// `SME_LEDGER_METRICS_TOKEN=` is: taken as given, it would open `/metrics` to a request
+/// with an empty bearer token, or none. Start-up stops and names the variable instead.
+pub fn check_token(token: Option<&SecretString>) -> anyhow::Result<()> {
+    match token {
+        Some(token) if token.expose_secret().trim().is_empty() => anyhow::bail!(
+            "SME_LEDGER_METRICS_TOKEN (--metrics-token) is set but empty: give it a token \
+             (e.g. `openssl rand -hex 32`), or unset it to keep /metrics closed"
+        ),
+        _ => Ok(()),
+    }
+}
+
 impl Metrics {
     pub fn new(token: Option<SecretString>) -> anyhow::Result<Arc<Self>> {
         let registry = Registry::new_custom(Some("sme_ledger".into()), None)?;

@@ -34,6 +34,7 @@ impl Application {
     /// creates the first admin if there is no user yet, and binds the listener. Fails with a
     /// clear message if any of that is impossible.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        metrics::check_token(settings.metrics_token.as_ref())?;
         let listener = TcpListener::bind(settings.bind)
             .map_err(|error| anyhow::anyhow!("cannot listen on {}: {error}", settings.bind))?;
         let port = listener.local_addr()?.port();

@@ -20,6 +20,20 @@ const WRITERS: [Role; 3] = [Role::Sme, Role::ProgramManager, Role::Admin];
 /// Who reads them (an SME only their own).
 const READERS: [Role; 4] = [Role::Sme, Role::ProgramManager, Role::Auditor, Role::Admin];
 
+/// The most certifications one SME holds here. An exam author holds a handful; the cap keeps
+/// one account from filling the reminder round (and the mail queue) with thousands.
+pub const MAX_CERTIFICATIONS_PER_SME: i64 = 20;
+
+fn too_many() -> ApiError {
+    ApiError::conflict(
+        "too_many_certifications",
+        format!(
+            "This SME already has {MAX_CERTIFICATIONS_PER_SME} certifications recorded, the most \
+             one SME may hold here."
+        ),
+    )
+}
+
 /// A certification to record, its values checked.
 #[derive(Debug, Clone)]
 pub struct NewCertification {
@@ -180,7 +194,8 @@ pub fn check_record_for(conn: &mut DbConn, actor: &Actor, sme_id: &str) -> Resul
 }
 
 /// Records a certification for `sme_id` with its first cycle and the audit event, in one
-/// transaction (joining the caller's). The caller checked the scope
+/// transaction (joining the caller's). An SME holds at most [`MAX_CERTIFICATIONS_PER_SME`]
+/// (409 `too_many_certifications`). The caller checked the scope
 /// ([`check_own_record`], [`check_record_for`]).
 pub fn record(
     conn: &mut DbConn,
@@ -213,6 +228,11 @@ pub fn record(
     write_transaction(conn, |conn| {
         if rows::name_taken(conn, sme_id, &row.name_key, None)? {
             return Err(name_taken());
+        }
+        // Counted under the SME's row lock: concurrent records cannot pass the cap together.
+        users::lock(conn, sme_id)?;
+        if rows::count_of_sme(conn, sme_id)? >= MAX_CERTIFICATIONS_PER_SME {
+            return Err(too_many());
         }
         rows::insert_certification(conn, &row).map_err(|error| {
             if db::is_unique_violation(&error) {

@@ -47,6 +47,11 @@ pub fn item_decided(
             external_ref,
             exam_code,
             credits: amount.unwrap_or(0),
+            // Nothing posted because the item is ineligible: the notice says why.
+            ineligible_reason: item
+                .ineligible_reason
+                .clone()
+                .filter(|_| amount.is_none() && !item.eligible),
         },
         ItemAction::Reject => Notice::ItemRejected {
             external_ref,
@@ -124,13 +129,22 @@ pub fn schedule_review_digests(conn: &mut DbConn, now: NaiveDateTime) -> Result<
     Ok(())
 }
 
+/// The most recertification reminders an SME is sent in one UTC day. The others wait: they
+/// are still due at the next check, and go on a later day (one that has crossed a nearer
+/// threshold by then gets that threshold's reminder instead, as a cycle first seen late
+/// does). With at most [`super::certifications::MAX_CERTIFICATIONS_PER_SME`]
+/// certifications, every reminder of an SME goes within a few days.
+pub const MAX_REMINDERS_PER_SME_PER_DAY: i64 = 5;
+
 /// Queues the recertification reminders due (180, 90 and 30 days before a cycle ends while
 /// its requirement is not met) for SMEs who want notices. The cause names the certification,
 /// its cycle and the threshold, so each goes at most once per cycle and threshold, whichever
 /// instance or round finds it first. A cycle first seen with 25 days left gets the 30-day
-/// reminder only. Run by the mail worker (see `Policy::reminder_every`).
+/// reminder only. An SME is sent at most [`MAX_REMINDERS_PER_SME_PER_DAY`] a day. Run by the
+/// mail worker (see `Policy::reminder_every`).
 pub fn schedule_recertification_reminders(conn: &mut DbConn) -> Result<(), ApiError> {
     let (as_of, requirements) = recertification::reminder_basis(conn)?;
+    let day_start = as_of.date().and_time(chrono::NaiveTime::MIN);
     let mut after: Option<String> = None;
     loop {
         let (due, next) =
@@ -159,7 +173,17 @@ pub fn schedule_recertification_reminders(conn: &mut DbConn) -> Result<(), ApiEr
                 required: line.progress.required.unwrap_or(0),
                 remaining: line.progress.remaining.unwrap_or(0),
             };
-            let outcome = write_transaction(conn, |conn| notify(conn, &user.id, &cause, &notice));
+            let outcome = write_transaction(conn, |conn| {
+                // Counted under the SME's row lock, so instances racing each other cannot
+                // both take the last place of the day.
+                users::lock(conn, &user.id)?;
+                let today =
+                    outbox::queued_for_user_since(conn, &user.id, notice.kind(), day_start)?;
+                if today >= MAX_REMINDERS_PER_SME_PER_DAY {
+                    return Ok(());
+                }
+                notify(conn, &user.id, &cause, &notice)
+            });
             match outcome {
                 // Another instance queued it first.
                 Err(ApiError::Conflict { .. }) => {}

@@ -19,8 +19,17 @@ use crate::db::{self, DbConn, users, write_transaction};
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// How often a session's last use is written down.
-const TOUCH_EVERY: TimeDelta = TimeDelta::seconds(60);
+/// The longest a session's last use goes unwritten, whatever the idle limit.
+const TOUCH_AT_MOST_EVERY: TimeDelta = TimeDelta::seconds(60);
+
+/// Whether a page view at `now` writes the session's last use down: once a tenth of the
+/// idle limit (at most a minute) has passed since it was last written. Most page views then
+/// write nothing, and a session used within its idle limit ends no sooner than 9/10 of that
+/// limit after its last use (with the 1-minute setting, a session used every 15 s never
+/// ends; one left alone ends between 54 and 60 s after its last use).
+pub fn needs_touch(last_seen_at: NaiveDateTime, now: NaiveDateTime, idle: TimeDelta) -> bool {
+    now - last_seen_at >= (idle / 10).min(TOUCH_AT_MOST_EVERY)
+}
 
 /// How long a session lives.
 #[derive(Debug, Clone, Copy)]
@@ -110,11 +119,10 @@ pub fn resume(
         web_sessions::delete(conn, &hash)?;
         return Ok(None);
     }
-    // Most page views write nothing: the idle clock is moved at most once a minute (so a
-    // session may end up to a minute before its idle timeout), and a flash is cleared only
-    // when there is one.
+    // Most page views write nothing: the idle clock is moved once a tenth of the idle limit
+    // has passed (see `needs_touch`), and a flash is cleared only when there is one.
     let now = db::now();
-    if session.flash.is_some() || now - session.last_seen_at >= TOUCH_EVERY {
+    if session.flash.is_some() || needs_touch(session.last_seen_at, now, lifetimes.idle) {
         web_sessions::touch(conn, &hash, now)?;
     }
     Ok(Some(Resumed {
@@ -215,6 +223,80 @@ mod tests {
         user.token_version = 3;
         user.disabled = true;
         assert!(!is_live(&session, &user, at(1), lifetimes));
+    }
+
+    fn seconds(n: i64) -> NaiveDateTime {
+        at(0) + TimeDelta::seconds(n)
+    }
+
+    #[test]
+    fn last_use_is_written_once_a_tenth_of_the_idle_limit_has_passed() {
+        let minute = TimeDelta::minutes(1);
+        assert!(!needs_touch(seconds(0), seconds(5), minute));
+        assert!(needs_touch(seconds(0), seconds(6), minute));
+        // Long idle limits: at most a minute.
+        let day = TimeDelta::days(1);
+        assert!(!needs_touch(seconds(0), seconds(59), day));
+        assert!(needs_touch(seconds(0), seconds(60), day));
+        let half_hour = TimeDelta::minutes(30);
+        assert!(!needs_touch(seconds(0), seconds(59), half_hour));
+        assert!(needs_touch(seconds(0), seconds(60), half_hour));
+    }
+
+    /// The finding: with a 1-minute idle limit, a session used every 15 s must not end.
+    /// Replaying the rule over ten minutes of such use, the session stays live at every use.
+    #[test]
+    fn a_session_used_every_15_s_with_a_1_minute_idle_limit_stays_live() {
+        let (mut session, user, _) = fixture();
+        let lifetimes = Lifetimes {
+            idle: TimeDelta::minutes(1),
+            absolute: TimeDelta::hours(12),
+        };
+        for use_at in (15..=600).step_by(15) {
+            let now = seconds(use_at);
+            assert!(
+                is_live(&session, &user, now, lifetimes),
+                "ended at {use_at} s"
+            );
+            if needs_touch(session.last_seen_at, now, lifetimes.idle) {
+                session.last_seen_at = now;
+            }
+        }
+    }
+
+    /// Whatever the idle limit and the pace of use, the session lives at least 9/10 of the
+    /// limit after its last use, and never beyond the limit.
+    #[test]
+    fn an_idle_session_ends_within_a_tenth_of_its_limit() {
+        let (mut session, user, _) = fixture();
+        session.expires_at = seconds(0) + TimeDelta::days(30);
+        for idle_minutes in [1, 2, 30, 10_080] {
+            let lifetimes = Lifetimes {
+                idle: TimeDelta::minutes(idle_minutes),
+                absolute: TimeDelta::days(30),
+            };
+            for pace in [1, 7, 15, 59] {
+                session.last_seen_at = seconds(0);
+                let mut last_use = seconds(0);
+                for step in 1..=40 {
+                    let now = seconds(step * pace);
+                    assert!(is_live(&session, &user, now, lifetimes));
+                    last_use = now;
+                    if needs_touch(session.last_seen_at, now, lifetimes.idle) {
+                        session.last_seen_at = now;
+                    }
+                }
+                let idle = lifetimes.idle;
+                let earliest_end = last_use + idle - idle / 10;
+                assert!(is_live(
+                    &session,
+                    &user,
+                    earliest_end - TimeDelta::seconds(1),
+                    lifetimes
+                ));
+                assert!(!is_live(&session, &user, last_use + idle, lifetimes));
+            }
+        }
     }
 
     #[test]

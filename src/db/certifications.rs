@@ -50,6 +50,14 @@ pub struct CycleRow {
     pub created_by: String,
 }
 
+/// How many certifications `sme_id` holds.
+pub fn count_of_sme(conn: &mut DbConn, sme_id: &str) -> QueryResult<i64> {
+    certifications::table
+        .filter(certifications::sme_id.eq(sme_id))
+        .count()
+        .get_result(conn)
+}
+
 pub fn insert_requirement(conn: &mut DbConn, row: &RequirementRow) -> QueryResult<()> {
     diesel::insert_into(recertification_requirements::table)
         .values(row)

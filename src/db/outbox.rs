@@ -13,6 +13,11 @@ pub const DEAD: &str = "dead";
 /// Every status, as stored.
 pub const STATUSES: [&str; 4] = [PENDING, SENDING, SENT, DEAD];
 
+/// Invitations and password resets: claimed before any bulk message that is due.
+pub const TRANSACTIONAL: i64 = 0;
+/// Notices, reminders, digests.
+pub const BULK: i64 = 1;
+
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = outbox)]
 pub struct OutboxRow {
@@ -31,6 +36,8 @@ pub struct OutboxRow {
     pub last_error: Option<String>,
     pub created_at: NaiveDateTime,
     pub sent_at: Option<NaiveDateTime>,
+    /// [`TRANSACTIONAL`] or [`BULK`], set at enqueue from the kind of notice.
+    pub priority: i64,
 }
 
 pub fn insert(conn: &mut DbConn, row: &OutboxRow) -> QueryResult<()> {
@@ -80,9 +87,14 @@ struct IdRow {
 
 /// Takes up to `limit` messages that are due (pending and past their next attempt, or left
 /// `sending` by a worker whose hold has run out), marks them `sending` until `hold_until` and
-/// counts the attempt. On PostgreSQL the rows are chosen `FOR UPDATE SKIP LOCKED`, so that
-/// instances sharing the database never take the same message; on SQLite the write
-/// transaction holds the one write lock.
+/// counts the attempt. Transactional messages come first: every due one is taken before any
+/// bulk message, so a password reset never waits behind a queue of reminders (at most behind
+/// the batch a worker is sending). Within a priority, messages whose worker died before their
+/// outcome first, then the longest due. Each lane (a
+/// priority and a status) is one query served by the index `(status, priority,
+/// next_attempt_at)`, never a sort of every due row. On PostgreSQL the rows are chosen `FOR
+/// UPDATE SKIP LOCKED`, so that instances sharing the database never take the same message;
+/// on SQLite the write transaction holds the one write lock.
 pub fn claim_due(
     conn: &mut DbConn,
     now: NaiveDateTime,
@@ -99,26 +111,17 @@ pub fn claim_due(
         return Ok(Vec::new());
     }
     write_transaction(conn, |conn| {
-        let ids: Vec<String> = match conn {
-            DbConn::Postgres(pg) => diesel::sql_query(
-                "SELECT id FROM outbox \
-                 WHERE (status = 'pending' AND next_attempt_at <= $1) \
-                    OR (status = 'sending' AND locked_until <= $1) \
-                 ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED",
-            )
-            .bind::<diesel::sql_types::Timestamp, _>(now)
-            .bind::<diesel::sql_types::BigInt, _>(limit)
-            .load::<IdRow>(pg)?
-            .into_iter()
-            .map(|row| row.id)
-            .collect(),
-            DbConn::Sqlite(_) => outbox::table
-                .filter(due(now))
-                .order(outbox::next_attempt_at.asc())
-                .limit(limit)
-                .select(outbox::id)
-                .load(conn)?,
-        };
+        let mut ids: Vec<String> = Vec::new();
+        for priority in [TRANSACTIONAL, BULK] {
+            // A message whose worker died before its outcome first: it was due earliest.
+            for status in [SENDING, PENDING] {
+                let left = limit - i64::try_from(ids.len()).unwrap_or(limit);
+                if left <= 0 {
+                    break;
+                }
+                ids.extend(due_in_lane(conn, now, status, priority, left)?);
+            }
+        }
         let mut claimed = Vec::with_capacity(ids.len());
         for id in ids {
             // Conditional, so that a row claimed meanwhile (it cannot be, under the lock, but
@@ -138,6 +141,50 @@ pub fn claim_due(
         }
         Ok(claimed)
     })
+}
+
+/// Up to `limit` due messages of one status and priority, the longest due first.
+fn due_in_lane(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    status: &'static str,
+    priority: i64,
+    limit: i64,
+) -> QueryResult<Vec<String>> {
+    // `pending` is due by its next attempt, `sending` by the end of its worker's hold.
+    let due_column = if status == PENDING {
+        "next_attempt_at"
+    } else {
+        "locked_until"
+    };
+    match conn {
+        DbConn::Postgres(pg) => Ok(diesel::sql_query(format!(
+            "SELECT id FROM outbox \
+             WHERE status = $1 AND priority = $2 AND {due_column} <= $3 \
+             ORDER BY next_attempt_at LIMIT $4 FOR UPDATE SKIP LOCKED"
+        ))
+        .bind::<diesel::sql_types::Text, _>(status)
+        .bind::<diesel::sql_types::BigInt, _>(priority)
+        .bind::<diesel::sql_types::Timestamp, _>(now)
+        .bind::<diesel::sql_types::BigInt, _>(limit)
+        .load::<IdRow>(pg)?
+        .into_iter()
+        .map(|row| row.id)
+        .collect()),
+        DbConn::Sqlite(_) => {
+            let lane = outbox::table
+                .filter(outbox::status.eq(status))
+                .filter(outbox::priority.eq(priority))
+                .order(outbox::next_attempt_at.asc())
+                .limit(limit)
+                .select(outbox::id);
+            if status == PENDING {
+                lane.filter(outbox::next_attempt_at.le(now)).load(conn)
+            } else {
+                lane.filter(outbox::locked_until.le(now)).load(conn)
+            }
+        }
+    }
 }
 
 type Due = diesel::dsl::Or<
@@ -209,6 +256,21 @@ pub fn retry_now(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> QueryResult
     ))
     .execute(conn)
     .map(|n| n == 1)
+}
+
+/// How many messages of `kind` were queued for `user_id` at or after `since`.
+pub fn queued_for_user_since(
+    conn: &mut DbConn,
+    user_id: &str,
+    kind: &str,
+    since: NaiveDateTime,
+) -> QueryResult<i64> {
+    outbox::table
+        .filter(outbox::user_id.eq(user_id))
+        .filter(outbox::kind.eq(kind))
+        .filter(outbox::created_at.ge(since))
+        .count()
+        .get_result(conn)
 }
 
 /// Whether a message with this cause exists already.

@@ -205,6 +205,7 @@ diesel::table! {
         last_error -> Nullable<Text>,
         created_at -> Timestamp,
         sent_at -> Nullable<Timestamp>,
+        priority -> BigInt,
     }
 }
 

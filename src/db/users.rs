@@ -289,3 +289,12 @@ pub fn search(
         .limit(limit)
         .load(conn)
 }
+
+/// Takes the row lock of the account `id` until the transaction ends (PostgreSQL; on SQLite
+/// the write transaction already holds the one write lock), so that a count made after it
+/// (an SME's certifications, the reminders sent today) is not raced by another instance.
+pub fn lock(conn: &mut DbConn, id: &str) -> QueryResult<usize> {
+    diesel::update(users::table.find(id))
+        .set(users::id.eq(users::id))
+        .execute(conn)
+}

@@ -293,8 +293,9 @@ pub async fn my_list(user: AuthUser, state: web::Data<AppState>) -> Result<HttpR
     Ok(certification_list(list))
 }
 
-/// An SME: records one of their own certifications.
-#[utoipa::path(post, path = "/api/v1/me/certifications", tag = "recertification", params(IdempotencyKey), request_body = NewCertificationBody, responses((status = 201, body = CertificationView)))]
+/// An SME: records one of their own certifications. An SME holds at most 20 (409
+/// `too_many_certifications` beyond).
+#[utoipa::path(post, path = "/api/v1/me/certifications", tag = "recertification", params(IdempotencyKey), request_body = NewCertificationBody, responses((status = 201, body = CertificationView), (status = 409, description = "`too_many_certifications`: the SME already holds 20 certifications, the most one SME may hold", body = crate::error::Problem, content_type = "application/problem+json")))]
 #[tracing::instrument(name = "record_my_certification", skip_all)]
 pub async fn my_record(
     req: HttpRequest,
@@ -326,8 +327,9 @@ pub async fn sme_list(
     Ok(certification_list(list))
 }
 
-/// SME (own), program manager, admin: records a certification of the SME.
-#[utoipa::path(post, path = "/api/v1/smes/{id}/certifications", tag = "recertification", params(("id" = String, Path), IdempotencyKey), request_body = NewCertificationBody, responses((status = 201, body = CertificationView)))]
+/// SME (own), program manager, admin: records a certification of the SME. An SME holds at
+/// most 20 (409 `too_many_certifications` beyond).
+#[utoipa::path(post, path = "/api/v1/smes/{id}/certifications", tag = "recertification", params(("id" = String, Path), IdempotencyKey), request_body = NewCertificationBody, responses((status = 201, body = CertificationView), (status = 409, description = "`too_many_certifications`: the SME already holds 20 certifications, the most one SME may hold", body = crate::error::Problem, content_type = "application/problem+json")))]
 #[tracing::instrument(name = "record_sme_certification", skip_all, fields(sme_id = ?path.as_str()))]
 pub async fn sme_record(
     req: HttpRequest,

@@ -149,13 +149,20 @@ pub fn content(config: &MailConfig, notice: &Notice) -> Content {
             external_ref,
             exam_code,
             credits: amount,
+            ineligible_reason,
         } => Content {
             subject: format!("Item {external_ref} accepted"),
-            paragraphs: vec![format!(
-                "Your item {external_ref} for exam {exam_code} was accepted: {} posted to \
-                 your ledger.",
-                credits(*amount)
-            )],
+            paragraphs: vec![match ineligible_reason {
+                Some(why) => format!(
+                    "Your item {external_ref} for exam {exam_code} was accepted, but it earns \
+                     no credit because it was {why}. Nothing was posted to your ledger."
+                ),
+                None => format!(
+                    "Your item {external_ref} for exam {exam_code} was accepted: {} posted to \
+                     your ledger.",
+                    credits(*amount)
+                ),
+            }],
             link: None,
         },
         Notice::ItemRejected {
@@ -232,10 +239,13 @@ pub fn content(config: &MailConfig, notice: &Notice) -> Content {
             ),
             paragraphs: vec![
                 format!(
-                    "The current cycle of your {level} certification {certification} ends on                      {expires_on}, in {days_left} day(s)."
+                    "The current cycle of your {level} certification {certification} ends on \
+                     {expires_on}, in {days_left} day(s)."
                 ),
                 format!(
-                    "You have earned {earned} of the {required} credits it requires here; {}                      still to earn. Credits from training and events elsewhere count too: once                      the renewal is granted, record it on your certifications page.",
+                    "You have earned {earned} of the {required} credits it requires here; {} \
+                     still to earn. Credits from training and events elsewhere count too: once \
+                     the renewal is granted, record it on your certifications page.",
                     credits(*remaining)
                 ),
             ],
@@ -349,6 +359,7 @@ mod tests {
             last_error: None,
             created_at: now,
             sent_at: None,
+            priority: 1,
         }
     }
 
@@ -443,5 +454,129 @@ mod tests {
             &notice,
             Notice::PasswordReset { link: OneTimeLink::Token(t), .. } if t == "legacy-token"
         ));
+    }
+
+    /// One notice of every kind, with long values, as a message would carry them.
+    fn every_kind() -> Vec<Notice> {
+        let at = chrono::Utc::now().naive_utc();
+        vec![
+            Notice::Invitation {
+                link: OneTimeLink::LinkId("4b1c".into()),
+                invited_by: "Pat Manager".into(),
+                expires_at: at,
+            },
+            Notice::PasswordReset {
+                link: OneTimeLink::LinkId("4b1c".into()),
+                expires_at: at,
+            },
+            Notice::ItemAccepted {
+                external_ref: "EXT-1".into(),
+                exam_code: "CX-1".into(),
+                credits: 6,
+                ineligible_reason: None,
+            },
+            Notice::ItemAccepted {
+                external_ref: "EXT-2".into(),
+                exam_code: "CX-1".into(),
+                credits: 0,
+                ineligible_reason: Some(crate::domain::credits::INELIGIBLE_EXTERNAL_VENDOR.into()),
+            },
+            Notice::ItemRejected {
+                external_ref: "EXT-1".into(),
+                exam_code: "CX-1".into(),
+                reason: "off topic".into(),
+            },
+            Notice::ItemRevoked {
+                external_ref: "EXT-1".into(),
+                exam_code: "CX-1".into(),
+                reason: "leaked".into(),
+                credits_reversed: 6,
+            },
+            Notice::WorkshopCredited {
+                title: "MQC Security".into(),
+                days: 2,
+                credits: 8,
+            },
+            Notice::ReviewDigest {
+                waiting: 3,
+                oldest_submitted_at: Some(at),
+            },
+            Notice::ReviewDigest {
+                waiting: 3,
+                oldest_submitted_at: None,
+            },
+            Notice::RecertificationReminder {
+                certification: "CCNP Enterprise".into(),
+                level: "professional".into(),
+                expires_on: at.date(),
+                days_left: 60,
+                earned: 20,
+                required: 80,
+                remaining: 60,
+            },
+        ]
+    }
+
+    /// The plain-text part of a built message, decoded.
+    fn text_part(notice: &Notice) -> String {
+        let message = build(&config(), &row("Ann Lee", notice)).unwrap_or_else(|e| panic!("{e}"));
+        let all = decoded(&message);
+        let start = all
+            .find("Content-Type: text/plain")
+            .unwrap_or_else(|| panic!("a text part: {all}"));
+        let part = &all[start..];
+        let body = part.find("\r\n\r\n").map_or(part, |i| &part[i + 4..]);
+        let end = body.find("\r\n--").unwrap_or(body.len());
+        body[..end].to_owned()
+    }
+
+    #[test]
+    fn no_text_part_of_any_kind_of_message_has_a_run_of_spaces_inside_a_line() {
+        for notice in every_kind() {
+            let text = text_part(&notice);
+            assert!(text.contains("Hello Ann Lee,"), "{text}");
+            for line in text.lines() {
+                let inside = line.trim();
+                assert!(
+                    !inside.contains("  "),
+                    "{}: a run of spaces in {line:?}\n{text}",
+                    notice.kind()
+                );
+            }
+            // Every paragraph of the content is in the text part as one line.
+            for paragraph in content(&config(), &notice).paragraphs {
+                assert!(!paragraph.contains("  "), "{paragraph:?}");
+                assert!(text.contains(&paragraph), "{paragraph:?} in\n{text}");
+            }
+        }
+    }
+
+    #[test]
+    fn an_external_vendor_item_is_accepted_without_credit_and_the_notice_says_why() {
+        let notice = &every_kind()[3];
+        let text = text_part(notice);
+        assert!(
+            text.contains("was accepted, but it earns no credit"),
+            "{text}"
+        );
+        assert!(text.contains("authored by an external vendor"), "{text}");
+        assert!(!text.contains("0 credits posted"), "{text}");
+    }
+
+    #[test]
+    fn an_acceptance_queued_by_the_previous_release_still_reads() {
+        let stored =
+            r#"{"kind":"item_accepted","external_ref":"EXT-1","exam_code":"CX-1","credits":6}"#;
+        let notice: Notice = serde_json::from_str(stored).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            notice,
+            Notice::ItemAccepted {
+                external_ref: "EXT-1".into(),
+                exam_code: "CX-1".into(),
+                credits: 6,
+                ineligible_reason: None,
+            }
+        );
+        assert!(text_part(&notice).contains("6 credits posted to your ledger"));
     }
 }

@@ -36,6 +36,10 @@ pub enum Notice {
         external_ref: String,
         exam_code: String,
         credits: i64,
+        /// Why the item earns no credit (authored through an external vendor); absent from
+        /// rows queued by earlier releases, which then read as before.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ineligible_reason: Option<String>,
     },
     ItemRejected {
         external_ref: String,
@@ -146,6 +150,11 @@ pub fn enqueue(
             last_error: None,
             created_at: now,
             sent_at: None,
+            priority: if notice.is_account_message() {
+                outbox::TRANSACTIONAL
+            } else {
+                outbox::BULK
+            },
         },
     )?;
     Ok(id)

@@ -168,6 +168,26 @@ fn start_up_fails_fast_and_clearly_when_the_database_is_unreachable() {
     assert!(!stderr.contains("secret-pw"), "{stderr}");
 }
 
+/// Finding 8: an env file's `SME_LEDGER_METRICS_TOKEN=` (set but empty, or blank) would
+/// have opened `/metrics` to anyone; the binary refuses to start and names the variable.
+#[test]
+fn an_empty_metrics_token_in_the_environment_is_refused_at_start_up() {
+    for token in ["", "  "] {
+        let database = TestDatabase::create();
+        let output = command(&database)
+            .env("SME_LEDGER_METRICS_TOKEN", token)
+            .args(["serve", "--bind", "127.0.0.1:0"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{token:?}: {stderr}");
+        assert!(
+            stderr.contains("SME_LEDGER_METRICS_TOKEN"),
+            "{token:?}: {stderr}"
+        );
+    }
+}
+
 #[test]
 fn a_short_jwt_secret_is_refused_at_start_up() {
     let database = TestDatabase::create();

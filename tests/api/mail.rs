@@ -550,3 +550,123 @@ async fn a_message_whose_outcome_was_unknown_goes_again_with_the_same_message_id
     let sent = wait_for_outbox(&app, |m| m.iter().all(|m| m["status"] == "sent")).await;
     assert_eq!(sent[0]["message_id"].as_str(), ids[0].as_deref());
 }
+
+/// Finding 5: thousands of bulk messages queued (reminders an SME made by recording
+/// thousands of certifications, say) must not delay a password reset. The reset is made
+/// waiting first (one failed try while the server is down, its next try an hour away); then
+/// 3,000 bulk messages, all due since long before it, and the reset itself are made due in
+/// one transaction, with the server up. Sent oldest due first, the reset would come last;
+/// transactional first, it is the very first message the server receives, whatever the
+/// timing (nothing is due before that transaction commits).
+#[tokio::test]
+async fn a_password_reset_goes_before_thousands_of_queued_bulk_messages() {
+    let mut sink = SmtpSink::start().await;
+    let url = sink.url();
+    let app = crate::helpers::spawn_app_with(|settings| {
+        quick_mail(settings, &url);
+        settings.mail_retry_base_ms = 3_600_000;
+    })
+    .await;
+    let sme = app.create_user("sme").await;
+
+    sink.stop();
+    app.post(
+        "/api/v1/auth/password-reset",
+        None,
+        &json!({ "email": sme.email }),
+    )
+    .await
+    .expect(202);
+    wait_for_outbox(&app, |m| {
+        m.iter().any(|m| {
+            m["kind"] == "password_reset" && m["status"] == "pending" && m["attempts"] == 1
+        })
+    })
+    .await;
+    sink.resume().await;
+
+    let long_ago = |time: &str| {
+        if crate::helpers::is_postgres() {
+            format!("TIMESTAMP '{time}'")
+        } else {
+            format!("'{time}'")
+        }
+    };
+    let bulk = format!(
+        "INSERT INTO outbox (id, cause, kind, user_id, recipient, recipient_name, payload, \
+         message_id, status, attempts, next_attempt_at, created_at, priority) \
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000) \
+         SELECT 'bulk-' || i, 'bulk:' || i, 'review_digest', NULL, \
+         'bulk-' || i || '@example.org', 'Bulk', \
+         '{{\"kind\":\"review_digest\",\"waiting\":1,\"oldest_submitted_at\":null}}', \
+         '<bulk-' || i || '@test.invalid>', 'pending', 0, {at}, {at}, 1 FROM n",
+        at = long_ago("2000-01-01 00:00:00"),
+    );
+    let reset_due = format!(
+        "UPDATE outbox SET next_attempt_at = {} WHERE kind = 'password_reset'",
+        long_ago("2000-01-01 00:00:01")
+    );
+    {
+        use diesel::Connection;
+        use diesel::connection::SimpleConnection;
+        let mut conn = app.connect_directly();
+        if let sme_ledger::db::DbConn::Sqlite(_) = conn {
+            conn.batch_execute("PRAGMA busy_timeout = 10000").unwrap();
+        }
+        conn.transaction::<_, diesel::result::Error, _>(|conn| {
+            use diesel::RunQueryDsl;
+            assert_eq!(diesel::sql_query(&bulk).execute(conn)?, 3000);
+            assert_eq!(diesel::sql_query(&reset_due).execute(conn)?, 1);
+            Ok(())
+        })
+        .unwrap();
+    }
+
+    let received = sink.wait_until(|messages| messages.len() >= 2).await;
+    assert!(
+        received[0].recipients.contains(&sme.email),
+        "the reset is the first message sent, before the 3,000 queued before it: {:?}",
+        received
+            .iter()
+            .map(|m| &m.recipients)
+            .take(5)
+            .collect::<Vec<_>>()
+    );
+    assert!(received[0].link_token("/password-reset?token=").is_some());
+    assert!(
+        received[1].recipients[0].starts_with("bulk-"),
+        "and the bulk messages still go, after it"
+    );
+}
+
+/// Finding 13: the acceptance notice of an external-vendor item said "0 credits posted"
+/// without saying why. It now says the item was accepted but earns no credit, because it was
+/// authored by an external vendor; and no line of the plain-text part has a run of spaces.
+#[tokio::test]
+async fn the_acceptance_of_an_external_vendor_item_says_why_it_earns_no_credit() {
+    let (app, sink) = spawn_app_with_sink().await;
+    let sme = app.create_user("sme").await;
+    let pm = app.create_user("program_manager").await;
+    let reply = app
+        .post(
+            "/api/v1/items",
+            Some(&sme.token),
+            &crate::helpers::item_body("associate", "standard", "external_vendor"),
+        )
+        .await;
+    reply.expect(201);
+    let item = reply.body["id"].as_str().unwrap().to_owned();
+    app.accept(&pm.token, &item).await.expect(200);
+
+    let text = sink.message_to(&sme.email).await.text();
+    assert!(
+        text.contains("was accepted, but it earns no credit"),
+        "{text}"
+    );
+    assert!(text.contains("authored by an external vendor"), "{text}");
+    assert!(!text.contains("0 credits posted"), "{text}");
+    let plain = text.split("text/html").next().unwrap_or_default();
+    for line in plain.lines() {
+        assert!(!line.trim().contains("  "), "a run of spaces in {line:?}");
+    }
+}

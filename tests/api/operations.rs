@@ -341,3 +341,19 @@ async fn a_sweep_running_during_load_loses_no_live_token_or_key() {
     .await
     .expect(200);
 }
+
+/// Finding 8: `SME_LEDGER_METRICS_TOKEN=` (set but empty, as in an env file) opened
+/// `/metrics` to anyone. An empty or blank token now stops start-up, naming the variable.
+#[tokio::test]
+async fn an_empty_or_blank_metrics_token_stops_start_up_and_names_the_variable() {
+    for token in ["", "   ", "\t\n"] {
+        let db = crate::helpers::TestDatabase::create();
+        let mut settings = crate::helpers::test_settings(&db);
+        settings.metrics_token = Some(SecretString::from(token));
+        let error = match sme_ledger::Application::build(settings).await {
+            Ok(_) => panic!("the service started with the metrics token {token:?}"),
+            Err(error) => format!("{error:#}"),
+        };
+        assert!(error.contains("SME_LEDGER_METRICS_TOKEN"), "{error}");
+    }
+}

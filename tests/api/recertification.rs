@@ -886,3 +886,41 @@ async fn the_report_streams_every_sme_across_its_batches_once_in_id_order() {
         .await;
     assert_eq!(csv.text.lines().count(), 56);
 }
+
+/// Finding 5: one SME recording thousands of certifications filled the reminder round and
+/// the mail queue. An SME holds at most 20: the 21st is refused (409
+/// `too_many_certifications`), for the SME and for a program manager alike, and nothing of it
+/// is recorded; removing none, a new name is still refused.
+#[tokio::test]
+async fn an_sme_holds_at_most_twenty_certifications() {
+    let app = spawn_app().await;
+    let sme = app.create_user("sme").await;
+    let pm = app.create_user("program_manager").await;
+    let body = |n: usize| {
+        json!({ "name": format!("Certification {n}"), "level": "associate",
+                "certified_on": months_ago(6).to_string() })
+    };
+    for n in 0..20 {
+        app.post("/api/v1/me/certifications", Some(&sme.token), &body(n))
+            .await
+            .expect(201);
+    }
+    app.post("/api/v1/me/certifications", Some(&sme.token), &body(20))
+        .await
+        .expect_problem(409, "too_many_certifications");
+    app.post(
+        &format!("/api/v1/smes/{}/certifications", sme.id),
+        Some(&pm.token),
+        &body(21),
+    )
+    .await
+    .expect_problem(409, "too_many_certifications");
+    let list = app.get("/api/v1/me/certifications", &sme.token).await;
+    list.expect(200);
+    assert_eq!(list.body["certifications"].as_array().unwrap().len(), 20);
+    // Another SME is not affected.
+    let other = app.create_user("sme").await;
+    app.post("/api/v1/me/certifications", Some(&other.token), &body(0))
+        .await
+        .expect(201);
+}

@@ -100,3 +100,45 @@ async fn no_reminder_for_a_far_cycle_an_entry_level_one_or_an_sme_who_turned_not
         .collect();
     assert_eq!(recipients, vec![json!(reminded.email)]);
 }
+
+/// Finding 5: an SME is sent at most 5 reminders a UTC day; the others are not lost but go
+/// on a later day. Seven certifications due: 5 reminders today and no more at later checks;
+/// once those 5 are a day old (moved back in SQL), the next check queues the other 2.
+#[tokio::test]
+async fn an_sme_gets_at_most_five_reminders_a_day_and_the_rest_on_a_later_day() {
+    let (app, _sink) = spawn().await;
+    let sme = app.create_user("sme").await;
+    for n in 0..7 {
+        ending_in(&app, &sme, &format!("Certification {n}"), "associate", 60).await;
+    }
+    let mut queued = Vec::new();
+    for _ in 0..200 {
+        queued = reminders(&app).await;
+        if queued.len() >= 5 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(queued.len(), 5, "{queued:#?}");
+    // Later checks (at least two more) queue none of the other two today.
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    assert_eq!(reminders(&app).await.len(), 5);
+
+    let a_day_earlier = if crate::helpers::is_postgres() {
+        "created_at - INTERVAL '1 day'"
+    } else {
+        "datetime(created_at, '-1 day')"
+    };
+    app.execute_directly(&format!(
+        "UPDATE outbox SET created_at = {a_day_earlier} WHERE kind = 'recertification_reminder'"
+    ));
+    for _ in 0..200 {
+        queued = reminders(&app).await;
+        if queued.len() >= 7 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(queued.len(), 7, "{queued:#?}");
+    assert!(queued.iter().all(|m| m["recipient"] == sme.email.as_str()));
+}

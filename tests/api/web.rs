@@ -482,3 +482,34 @@ async fn a_forgotten_password_is_reset_through_the_pages_and_the_answer_reveals_
     sign_in(&app, &app.address, &sme.email, "a fresh passphrase of mine").await;
     app.login(&sme.email, &sme.password).await.expect(401);
 }
+
+/// Moves every web session's last use `seconds` back, as if that much time had passed.
+fn age_sessions(app: &TestApp, seconds: i64) {
+    let earlier = if crate::helpers::is_postgres() {
+        format!("last_seen_at - INTERVAL '{seconds} seconds'")
+    } else {
+        format!("datetime(last_seen_at, '-{seconds} seconds')")
+    };
+    app.execute_directly(&format!("UPDATE web_sessions SET last_seen_at = {earlier}"));
+}
+
+/// Finding 6: with the 1-minute idle setting, a session used every 15 s ended after a
+/// minute (its last use was written at most once a minute). Now it is written once a tenth
+/// of the idle limit has passed: six uses 15 s apart (90 s in all, time moved in SQL) keep
+/// the session; a minute unused still ends it.
+#[tokio::test]
+async fn a_session_used_every_15_seconds_outlives_a_one_minute_idle_limit_and_idling_ends_it() {
+    let app = spawn_app_with(|settings| settings.session_idle_minutes = 1).await;
+    let (_, cookie) = signed_in_sme(&app).await;
+    for step in 1..=6 {
+        age_sessions(&app, 15);
+        assert_eq!(
+            get(&app, "/items", &cookie).await.status(),
+            200,
+            "the session ended at use {step}, {} s after sign-in",
+            step * 15
+        );
+    }
+    age_sessions(&app, 60);
+    assert_eq!(get(&app, "/items", &cookie).await.status(), 303);
+}
