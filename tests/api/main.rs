@@ -32,5 +32,7 @@ mod tokens;
 mod users;
 mod web;
 mod web_certifications;
+mod web_client;
+mod web_downloads;
 mod web_reports;
 mod workshops;
