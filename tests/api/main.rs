@@ -34,5 +34,6 @@ mod web;
 mod web_certifications;
 mod web_client;
 mod web_downloads;
+mod web_filters;
 mod web_reports;
 mod workshops;
