@@ -230,3 +230,12 @@ pub fn set_preferences(
         })
     })
 }
+
+/// Any signed-in user: their own mail preferences as they are now.
+pub fn preferences(conn: &mut DbConn, actor: &super::Actor) -> Result<Preferences, ApiError> {
+    let flags = account_tokens::mail_flags(conn, &actor.id)?.ok_or(ApiError::NotFound)?;
+    Ok(Preferences {
+        notify: flags.notify,
+        review_digest: flags.review_digest,
+    })
+}

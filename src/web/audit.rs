@@ -6,8 +6,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::errors::WebError;
-use super::forms::{Fields, FormState};
-use super::ledger::parse_day;
+use super::forms::{Fields, FormState, filter_period, filter_value};
 use super::session::{SignedIn, shared};
 use super::sme::{Choice, date_time};
 use super::{Layout, ok};
@@ -129,29 +128,31 @@ pub async fn list(
             .filter(|v| !v.is_empty())
             .map(str::to_owned)
     };
-    let action = text(&filters.action).and_then(|raw| {
-        raw.parse::<AuditAction>()
-            .map_err(|_| {
-                form.refuse(
-                    "action",
-                    "choose one of the actions offered",
-                    LABELS,
-                    "action",
-                )
-            })
-            .ok()
-    });
-    let outcome = match text(&filters.outcome).as_deref() {
-        None => None,
-        Some("ok") => Some(Outcome::Ok),
-        Some("refused") => Some(Outcome::Refused),
-        Some(_) => {
-            form.refuse("outcome", "choose done or refused", LABELS, "outcome");
-            None
-        }
-    };
-    let from = parse_day(filters.from.as_deref(), "from", LABELS, &mut form);
-    let to = parse_day(filters.to.as_deref(), "to", LABELS, &mut form);
+    let action = filter_value(
+        filters.action.as_deref(),
+        "action",
+        LABELS,
+        &mut form,
+        str::parse::<AuditAction>,
+    );
+    // The API's own list of outcomes (`ok`, `refused`).
+    let outcome = filter_value(
+        filters.outcome.as_deref(),
+        "outcome",
+        LABELS,
+        &mut form,
+        |raw| {
+            Outcome::ALL
+                .into_iter()
+                .find(|outcome| outcome.as_str() == raw)
+                .ok_or("choose done or refused")
+        },
+    );
+    let (from, to) = filter_period(
+        (filters.from.as_deref(), filters.to.as_deref()),
+        LABELS,
+        &mut form,
+    );
     let after = filters
         .after
         .as_deref()

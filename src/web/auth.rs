@@ -153,7 +153,7 @@ const PASSWORD_LABELS: &[(&str, &str)] = &[
 pub async fn password_page(who: SignedIn) -> Result<HttpResponse, WebError> {
     ok(&PasswordPage {
         forced: who.must_change_password,
-        layout: Layout::signed_in(&who, "Change your password", ""),
+        layout: Layout::signed_in(&who, "Change your password", "/account"),
         form: FormState::default(),
     })
 }
@@ -214,7 +214,7 @@ pub async fn change_password(req: HttpRequest, posted: Posted) -> Result<HttpRes
         StatusCode::UNPROCESSABLE_ENTITY,
         &PasswordPage {
             forced: who.must_change_password,
-            layout: Layout::signed_in(&who, "Change your password", ""),
+            layout: Layout::signed_in(&who, "Change your password", "/account"),
             form,
         },
     )

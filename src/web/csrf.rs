@@ -7,6 +7,11 @@
 //!    constant time.
 //!
 //! The sign-in form has no session yet: check 1 alone guards it (login CSRF).
+//!
+//! A download that writes an audit event (the ledger exports and their manifest) is a GET
+//! that changes something: the tamper-evident trail. The session cookie is `SameSite=Lax`,
+//! so a link on another site would still carry it; [`AuditedDownload`] refuses a request
+//! the browser says another site started (`Sec-Fetch-Site: cross-site` or `same-site`).
 
 use actix_web::HttpRequest;
 use actix_web::http::header;
@@ -63,6 +68,40 @@ pub fn check_origin(req: &HttpRequest, config: &WebConfig) -> Result<(), WebErro
     } else {
         tracing::warn!(event = "csrf_refused", reason = "origin", "form refused");
         Err(WebError::ForeignForm)
+    }
+}
+
+/// Whether the browser says another site started this request. A request without
+/// `Sec-Fetch-Site` (a script, an older browser) is not refused: the header is what
+/// browsers send on navigations, and the API's clients (bearer tokens, no cookie) never
+/// reach these pages' cookies anyway.
+fn started_elsewhere(req: &HttpRequest) -> bool {
+    match req.headers().get("sec-fetch-site") {
+        None => false,
+        Some(site) => !matches!(site.as_bytes(), b"same-origin" | b"none"),
+    }
+}
+
+/// A GET that records an audit event (an export): refused, before the session is read or
+/// anything is recorded, when another site started it. Take it as the handler's first
+/// argument; the download links stay plain links.
+pub struct AuditedDownload;
+
+impl actix_web::FromRequest for AuditedDownload {
+    type Error = WebError;
+    type Future = std::future::Ready<Result<Self, WebError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        std::future::ready(if started_elsewhere(req) {
+            tracing::warn!(
+                event = "csrf_refused",
+                reason = "cross_site_download",
+                "download refused"
+            );
+            Err(WebError::ForeignDownload)
+        } else {
+            Ok(AuditedDownload)
+        })
     }
 }
 

@@ -19,6 +19,10 @@ pub enum WebError {
     /// The form did not come from this site's own page (CSRF): 403, nothing done.
     #[error("form refused")]
     ForeignForm,
+    /// A download that records an audit event was started by another site: 403, nothing
+    /// recorded.
+    #[error("download refused")]
+    ForeignDownload,
     #[error("not found")]
     NotFound,
     #[error(transparent)]
@@ -92,6 +96,14 @@ impl WebError {
                 "This form cannot be accepted",
                 "The form was not sent from this site's own page, or the page was too old. \
                  Nothing was changed. Go back, reload the page and try again."
+                    .into(),
+            ),
+            WebError::ForeignDownload => (
+                StatusCode::FORBIDDEN,
+                "This download must start on this site",
+                "The link that asked for this download came from another site, so nothing was \
+                 exported and nothing was recorded in your name. To download it, open the \
+                 Exports page of this site and use its links."
                     .into(),
             ),
             WebError::NotFound => (

@@ -8,9 +8,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
+use super::csrf::AuditedDownload;
 use super::errors::WebError;
-use super::forms::{Fields, FormState};
-use super::ledger::parse_day;
+use super::forms::{Fields, FormState, filter_period, filter_value};
 use super::session::{SignedIn, shared};
 use super::sme::Choice;
 use super::{Layout, ok};
@@ -91,18 +91,18 @@ pub async fn page(
         }
     }
     let mut form = FormState::with_values(Fields::parse(shown.finish().as_bytes()));
-    let kind = present(&filters.kind).and_then(|raw| {
-        raw.parse::<EntryKind>()
-            .map_err(|_| form.refuse("kind", "choose one of the kinds offered", LABELS, "kind"))
-            .ok()
-    });
-    let from = parse_day(filters.from.as_deref(), "from", LABELS, &mut form);
-    let to = parse_day(filters.to.as_deref(), "to", LABELS, &mut form);
-    if let (Some(from), Some(to)) = (from, to)
-        && to < from
-    {
-        form.refuse("to", "must not be before the first day", LABELS, "to");
-    }
+    let kind = filter_value(
+        filters.kind.as_deref(),
+        "kind",
+        LABELS,
+        &mut form,
+        str::parse::<EntryKind>,
+    );
+    let (from, to) = filter_period(
+        (filters.from.as_deref(), filters.to.as_deref()),
+        LABELS,
+        &mut form,
+    );
     let sme = present(&filters.sme).map(str::to_owned);
     let prepare = filters.prepare.is_some() && form.errors.is_empty();
     let actor = who.actor();
@@ -183,8 +183,10 @@ async fn streamed(
     Ok(export(state, who.actor(), query.into_inner(), format).await?)
 }
 
-/// `GET /exports/ledger.csv`.
+/// `GET /exports/ledger.csv` (records `report.exported`: refused when another site started
+/// it).
 pub async fn csv(
+    _: AuditedDownload,
     req: HttpRequest,
     who: SignedIn,
     query: web::Query<ExportQuery>,
@@ -192,8 +194,9 @@ pub async fn csv(
     streamed(req, who, query, Format::Csv).await
 }
 
-/// `GET /exports/ledger.jsonl`.
+/// `GET /exports/ledger.jsonl` (as the CSV, refused when another site started it).
 pub async fn jsonl(
+    _: AuditedDownload,
     req: HttpRequest,
     who: SignedIn,
     query: web::Query<ExportQuery>,
@@ -202,8 +205,9 @@ pub async fn jsonl(
 }
 
 /// `GET /exports/ledger.manifest.json`: the signed manifest of the same filters and
-/// `until_seq`, as a file.
+/// `until_seq`, as a file (recorded as an export: refused when another site started it).
 pub async fn manifest_file(
+    _: AuditedDownload,
     req: HttpRequest,
     who: SignedIn,
     query: web::Query<ExportQuery>,

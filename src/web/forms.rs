@@ -246,3 +246,52 @@ impl FormState {
 pub fn once() -> String {
     uuid::Uuid::new_v4().to_string()
 }
+
+/// A filter's value as sent: trimmed, `None` when absent or blank.
+pub fn present(raw: Option<&str>) -> Option<&str> {
+    raw.map(str::trim).filter(|raw| !raw.is_empty())
+}
+
+/// A filter's value read by the same domain parser the API uses (an enum's `FromStr`, an id,
+/// a code), or its refusal beside the field: the list is then not shown, rather than shown
+/// as if the value had not been asked for.
+pub fn filter_value<T, E: std::fmt::Display>(
+    raw: Option<&str>,
+    field: &str,
+    labels: &[(&str, &str)],
+    form: &mut FormState,
+    parse: impl FnOnce(&str) -> Result<T, E>,
+) -> Option<T> {
+    let raw = present(raw)?;
+    parse(raw)
+        .map_err(|why| form.refuse(field, why.to_string(), labels, field))
+        .ok()
+}
+
+/// A day typed in a filter (the API's `YYYY-MM-DD` with its years), or a refusal beside its
+/// field.
+pub fn filter_day(
+    raw: Option<&str>,
+    field: &str,
+    labels: &[(&str, &str)],
+    form: &mut FormState,
+) -> Option<chrono::NaiveDate> {
+    filter_value(raw, field, labels, form, crate::domain::parse_day)
+}
+
+/// A period's first and last days (both included), each refused beside its field when it is
+/// not a day, and a period that ends before it starts refused beside `to`.
+pub fn filter_period(
+    (from, to): (Option<&str>, Option<&str>),
+    labels: &[(&str, &str)],
+    form: &mut FormState,
+) -> (Option<chrono::NaiveDate>, Option<chrono::NaiveDate>) {
+    let from = filter_day(from, "from", labels, form);
+    let to = filter_day(to, "to", labels, form);
+    if let (Some(from), Some(to)) = (from, to)
+        && to < from
+    {
+        form.refuse("to", "must not be before the first day", labels, "to");
+    }
+    (from, to)
+}

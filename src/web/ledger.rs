@@ -4,11 +4,10 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
-use chrono::NaiveDate;
 use serde::Deserialize;
 
 use super::errors::WebError;
-use super::forms::{Fields, FormState};
+use super::forms::{Fields, FormState, filter_period, filter_value};
 use super::session::{SignedIn, shared};
 use super::sme::{date_time, humanize};
 use super::{Layout, ok};
@@ -65,19 +64,6 @@ impl LedgerFilters {
     }
 }
 
-/// A day typed in a filter, or a refusal beside its field.
-pub fn parse_day(
-    raw: Option<&str>,
-    field: &str,
-    labels: &[(&str, &str)],
-    form: &mut FormState,
-) -> Option<NaiveDate> {
-    let raw = raw.map(str::trim).filter(|raw| !raw.is_empty())?;
-    NaiveDate::parse_from_str(raw, "%Y-%m-%d")
-        .map_err(|_| form.refuse(field, "must be a date like 2026-01-31", labels, field))
-        .ok()
-}
-
 /// A whole number typed in a filter (at least 0), or a refusal beside its field.
 pub fn parse_seq(
     raw: Option<&str>,
@@ -94,25 +80,20 @@ pub fn parse_seq(
 
 /// The checked filters of the browser, or the form with its refusals.
 fn browse_query(filters: &LedgerFilters, form: &mut FormState) -> BrowseQuery {
-    let kind = filters
-        .kind
-        .as_deref()
-        .map(str::trim)
-        .filter(|kind| !kind.is_empty())
-        .and_then(|kind| {
-            kind.parse::<EntryKind>()
-                .map_err(|_| form.refuse("kind", "choose one of the kinds offered", LABELS, "kind"))
-                .ok()
-        });
-    let from = parse_day(filters.from.as_deref(), "from", LABELS, form);
-    let to = parse_day(filters.to.as_deref(), "to", LABELS, form);
+    let kind = filter_value(
+        filters.kind.as_deref(),
+        "kind",
+        LABELS,
+        form,
+        str::parse::<EntryKind>,
+    );
+    let (from, to) = filter_period(
+        (filters.from.as_deref(), filters.to.as_deref()),
+        LABELS,
+        form,
+    );
     let seq_from = parse_seq(filters.seq_from.as_deref(), "seq_from", LABELS, form);
     let seq_to = parse_seq(filters.seq_to.as_deref(), "seq_to", LABELS, form);
-    if let (Some(from), Some(to)) = (from, to)
-        && to < from
-    {
-        form.refuse("to", "must not be before the first day", LABELS, "to");
-    }
     if let (Some(from), Some(to)) = (seq_from, seq_to)
         && to < from
     {

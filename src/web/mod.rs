@@ -7,6 +7,7 @@
 //! - [`assets`]: the stylesheet under a content-hashed URL;
 //! - one module per page group, and [`errors`] for the friendly error pages.
 
+mod account;
 mod assets;
 mod audit;
 mod auth;
@@ -110,6 +111,8 @@ page_table! {
     "/invitation" => { get: links::invitation_page, post: links::accept_invitation },
     "/password-reset" => { get: links::reset_page, post: links::request_reset },
     "/password-reset/confirm" => { post: links::confirm_reset },
+    "/account" => { get: account::show },
+    "/account/notices" => { post: account::update_notices },
     "/account/password" => { get: auth::password_page, post: auth::change_password },
     "/items" => { get: sme::my_items },
     "/items/new" => { get: sme::submit_page, post: sme::submit },
@@ -251,6 +254,9 @@ pub fn role_label(role: Role) -> &'static str {
     }
 }
 
+/// The account page, last in every role's navigation.
+const ACCOUNT_LINK: &[(&str, &str)] = &[("/account", "Your account")];
+
 fn nav_links(role: Role) -> &'static [(&'static str, &'static str)] {
     match role {
         Role::Sme => &[
@@ -305,6 +311,7 @@ impl Layout {
         } else {
             nav_links(who.role)
                 .iter()
+                .chain(ACCOUNT_LINK)
                 .map(|(href, label)| NavLink {
                     href,
                     label,

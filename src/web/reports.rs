@@ -8,8 +8,7 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 
 use super::errors::WebError;
-use super::forms::{Fields, FormState};
-use super::ledger::parse_day;
+use super::forms::{Fields, FormState, filter_period};
 use super::session::{SignedIn, shared};
 use super::{Layout, ok};
 use std::collections::BTreeSet;
@@ -49,13 +48,11 @@ fn check_period(period: &Period) -> CheckedPeriod {
     }
     let query = shown.finish();
     let mut form = FormState::with_values(Fields::parse(query.as_bytes()));
-    let from = parse_day(period.from.as_deref(), "from", LABELS, &mut form);
-    let to = parse_day(period.to.as_deref(), "to", LABELS, &mut form);
-    if let (Some(from), Some(to)) = (from, to)
-        && to < from
-    {
-        form.refuse("to", "must not be before the first day", LABELS, "to");
-    }
+    let (from, to) = filter_period(
+        (period.from.as_deref(), period.to.as_deref()),
+        LABELS,
+        &mut form,
+    );
     let words = match (from, to) {
         (Some(from), Some(to)) => format!("{from} to {to}"),
         (Some(from), None) => format!("from {from}"),

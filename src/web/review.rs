@@ -58,7 +58,8 @@ struct QueuePage {
     layout: Layout,
     form: FormState,
     rows: Vec<QueueLine>,
-    waiting: i64,
+    /// `None` when a filter was refused (nothing was counted).
+    waiting: Option<i64>,
     tiers: Vec<Choice>,
     types: Vec<Choice>,
     smes: Vec<Person>,
@@ -145,17 +146,30 @@ async fn queue_page(
     let after = query.after.as_deref().and_then(parse_cursor);
     let (state, _) = shared(req)?;
     let actor = who.actor();
+    // A refused filter shows no list (and no count), rather than the unfiltered queue.
+    let refused = !form.errors.is_empty();
     let (queue, smes, onboarded) = state
         .db
         .run(move |conn| {
-            let queue = items::queue(conn, &actor, filters, after, QUEUE_PAGE + 1)?;
+            let queue = if refused {
+                None
+            } else {
+                Some(items::queue(conn, &actor, filters, after, QUEUE_PAGE + 1)?)
+            };
             let smes = users::active_smes(conn, &actor)?;
-            let authors: Vec<&str> = queue.items.iter().map(|d| d.item.sme_id.as_str()).collect();
+            let authors: Vec<&str> = queue
+                .iter()
+                .flat_map(|queue| queue.items.iter())
+                .map(|d| d.item.sme_id.as_str())
+                .collect();
             let onboarded = onboarders::onboarded_by(conn, &actor, &authors)?;
             Ok((queue, smes, onboarded))
         })
         .await?;
-    let mut found = queue.items;
+    let (mut found, authors, waiting) = match queue {
+        Some(queue) => (queue.items, queue.authors, Some(queue.waiting)),
+        None => (Vec::new(), Default::default(), None),
+    };
     let next_page = (found.len() as i64 > QUEUE_PAGE).then(|| {
         found.truncate(QUEUE_PAGE as usize);
         let last = found
@@ -173,7 +187,7 @@ async fn queue_page(
     let rows = found
         .iter()
         .map(|details| {
-            let author = queue.authors.get(&details.item.sme_id);
+            let author = authors.get(&details.item.sme_id);
             QueueLine {
                 item: item_line(details),
                 author: author.map(|a| a.display_name.clone()).unwrap_or_default(),
@@ -189,7 +203,7 @@ async fn queue_page(
             layout: Layout::signed_in(who, "Review queue", "/review"),
             form,
             rows,
-            waiting: queue.waiting,
+            waiting,
             tiers: choices(ExamTier::ALL.iter().map(|tier| tier.as_str())),
             types: choices(ItemType::ALL.iter().map(|kind| kind.as_str())),
             smes: smes

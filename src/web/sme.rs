@@ -404,6 +404,7 @@ pub struct MyItemsQuery {
 #[template(path = "web/my_items.html")]
 struct MyItemsPage {
     layout: Layout,
+    form: FormState,
     items: Vec<ItemLine>,
     statuses: Vec<Choice>,
     status: String,
@@ -418,28 +419,42 @@ pub async fn my_items(
     query: web::Query<MyItemsQuery>,
 ) -> Result<HttpResponse, WebError> {
     who.require(&[Role::Sme])?;
-    let status = query
-        .status
-        .as_deref()
-        .filter(|status| !status.is_empty())
-        .and_then(|status| status.parse::<ItemStatus>().ok());
-    let (state, _) = shared(&req)?;
-    let actor = who.actor();
-    let rows = state
-        .db
-        .run(move |conn| {
-            let filter = ItemQuery {
-                status,
-                ..ItemQuery::default()
-            };
-            items::list(conn, &actor, filter, None, LIST_LIMIT)
-        })
-        .await?;
+    let asked = super::forms::present(query.status.as_deref());
+    let mut shown = form_urlencoded::Serializer::new(String::new());
+    if let Some(asked) = asked {
+        shown.append_pair("status", asked);
+    }
+    let mut form = FormState::with_values(super::forms::Fields::parse(shown.finish().as_bytes()));
+    // The API's parser: an unknown status is refused beside the field, not ignored.
+    let status = super::forms::filter_value(
+        asked,
+        "status",
+        &[("status", "Status")],
+        &mut form,
+        str::parse::<ItemStatus>,
+    );
+    let rows = if form.errors.is_empty() {
+        let (state, _) = shared(&req)?;
+        let actor = who.actor();
+        state
+            .db
+            .run(move |conn| {
+                let filter = ItemQuery {
+                    status,
+                    ..ItemQuery::default()
+                };
+                items::list(conn, &actor, filter, None, LIST_LIMIT)
+            })
+            .await?
+    } else {
+        Vec::new()
+    };
     ok(&MyItemsPage {
         layout: Layout::signed_in(&who, "My items", "/items"),
         items: rows.iter().map(item_line).collect(),
         statuses: choices(ItemStatus::ALL.iter().map(|status| status.as_str())),
-        status: status.map(|s| s.as_str().to_owned()).unwrap_or_default(),
+        status: asked.unwrap_or_default().to_owned(),
+        form,
         limit: LIST_LIMIT,
     })
 }
@@ -527,21 +542,7 @@ struct StatementPage {
     lines: Vec<StatementLine>,
 }
 
-fn parse_day(raw: Option<&str>, field: &str, form: &mut FormState) -> Option<NaiveDate> {
-    let raw = raw.map(str::trim).filter(|raw| !raw.is_empty())?;
-    match NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
-        Ok(day) => Some(day),
-        Err(_) => {
-            form.refuse(
-                field,
-                "must be a date like 2026-01-31",
-                &[("from", "From"), ("to", "To")],
-                field,
-            );
-            None
-        }
-    }
-}
+const STATEMENT_LABELS: &[(&str, &str)] = &[("from", "From"), ("to", "To")];
 
 /// A statement's period as asked: the form's state (values kept, errors beside the fields),
 /// the query string for the CSV link, the bounds, and the period in words.
@@ -562,8 +563,12 @@ fn statement_period(query: &StatementQuery) -> StatementPeriod {
     }
     let shown = shown.finish();
     let mut form = FormState::with_values(super::forms::Fields::parse(shown.as_bytes()));
-    let from = parse_day(query.from.as_deref(), "from", &mut form);
-    let to = parse_day(query.to.as_deref(), "to", &mut form);
+    // A period that ends before it starts is refused beside its last day, as on the summary.
+    let (from, to) = super::forms::filter_period(
+        (query.from.as_deref(), query.to.as_deref()),
+        STATEMENT_LABELS,
+        &mut form,
+    );
     let words = match (from, to) {
         (Some(from), Some(to)) => format!("{from} to {to}"),
         (Some(from), None) => format!("from {from}"),
@@ -609,9 +614,7 @@ pub async fn statement(
         {
             Ok(credits) => Some(credits.credits),
             Err(error) => {
-                period
-                    .form
-                    .refuse_all(error, &[("from", "From"), ("to", "To")], "from")?;
+                period.form.refuse_all(error, STATEMENT_LABELS, "from")?;
                 None
             }
         }
