@@ -49,11 +49,11 @@ fn finding_line(finding: Finding) -> FindingLine {
                 } else {
                     client.user_agent.as_str()
                 };
-                format!(
-                    "{}: {} — {agent}",
-                    humanize(&client.sme_event),
-                    client.address
-                )
+                let event = match client.sme_event.as_str() {
+                    "first_sign_in" => "First sign-in".to_owned(),
+                    other => humanize(other),
+                };
+                format!("{event}: {} — {agent}", client.address)
             })
             .collect(),
         entry_id: finding.entry_id,
