@@ -30,6 +30,7 @@ mod secrets;
 mod separation;
 mod smtp_sink;
 mod tokens;
+mod upgrade;
 mod users;
 mod web;
 mod web_account;
