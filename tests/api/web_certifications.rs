@@ -1,46 +1,11 @@
 //! Certifications and recertification progress in the web interface, through HTTP: the SME
 //! home's progress and chart, and who may open or change whose certifications.
 
-use reqwest::header::{COOKIE, ORIGIN, SET_COOKIE};
+use reqwest::header::{COOKIE, ORIGIN};
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, TestUser, spawn_app};
-
-/// Signs `user` in through the form; returns the `name=value` of the session cookie.
-async fn sign_in(app: &TestApp, user: &TestUser) -> String {
-    let response = app
-        .client
-        .post(app.url("/sign-in"))
-        .header(ORIGIN, &app.address)
-        .form(&[
-            ("email", user.email.as_str()),
-            ("password", user.password.as_str()),
-            ("next", "/"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 303, "sign-in refused");
-    let cookie = response.headers()[SET_COOKIE].to_str().unwrap().to_owned();
-    cookie.split(';').next().unwrap().to_owned()
-}
-
-async fn page(app: &TestApp, path: &str, cookie: &str) -> (u16, String) {
-    let response = app
-        .client
-        .get(app.url(path))
-        .header(COOKIE, cookie)
-        .send()
-        .await
-        .unwrap();
-    (response.status().as_u16(), response.text().await.unwrap())
-}
-
-fn csrf_token(page: &str) -> String {
-    let marker = "name=\"csrf_token\" value=\"";
-    let start = page.find(marker).expect("a csrf field") + marker.len();
-    page[start..].split('"').next().unwrap().to_owned()
-}
+use crate::web_client::{csrf_token, page, sign_in};
 
 async fn certify(app: &TestApp, sme: &TestUser, name: &str) -> Value {
     let reply = app

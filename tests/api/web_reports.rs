@@ -2,43 +2,11 @@
 //! summary, the recertification report page and its CSV, and an SME's statement as CSV.
 
 use chrono::{Months, NaiveDate, TimeDelta, Utc};
-use reqwest::header::{CONTENT_DISPOSITION, CONTENT_TYPE, COOKIE, ORIGIN, SET_COOKIE};
+use reqwest::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use serde_json::json;
 
 use crate::helpers::{TestApp, TestUser, spawn_app};
-
-/// Signs `user` in through the form; returns the `name=value` of the session cookie.
-async fn sign_in(app: &TestApp, user: &TestUser) -> String {
-    let response = app
-        .client
-        .post(app.url("/sign-in"))
-        .header(ORIGIN, &app.address)
-        .form(&[
-            ("email", user.email.as_str()),
-            ("password", user.password.as_str()),
-            ("next", "/"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 303, "sign-in refused");
-    let cookie = response.headers()[SET_COOKIE].to_str().unwrap().to_owned();
-    cookie.split(';').next().unwrap().to_owned()
-}
-
-async fn get(app: &TestApp, path: &str, cookie: &str) -> reqwest::Response {
-    app.client
-        .get(app.url(path))
-        .header(COOKIE, cookie)
-        .send()
-        .await
-        .unwrap()
-}
-
-async fn page(app: &TestApp, path: &str, cookie: &str) -> (u16, String) {
-    let response = get(app, path, cookie).await;
-    (response.status().as_u16(), response.text().await.unwrap())
-}
+use crate::web_client::{get, page, sign_in};
 
 /// The number in the row headed `label` of the table with id `table`.
 fn row_count(page: &str, table: &str, label: &str) -> u64 {
