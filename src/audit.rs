@@ -159,7 +159,8 @@ struct AuditContent<'a> {
     details: &'a str,
 }
 
-fn canonical(row: &AuditEventRow) -> Vec<u8> {
+/// The canonical encoding; `None` when the row cannot be serialised (never hashed as empty).
+fn canonical(row: &AuditEventRow) -> Option<Vec<u8>> {
     let content = AuditContent {
         seq: row.seq,
         id: &row.id,
@@ -174,7 +175,7 @@ fn canonical(row: &AuditEventRow) -> Vec<u8> {
         request_id: &row.request_id,
         details: &row.details,
     };
-    serde_json::to_vec(&content).unwrap_or_default()
+    serde_json::to_vec(&content).ok()
 }
 
 fn append(
@@ -207,9 +208,17 @@ fn append(
             prev_hash: head_hash,
             hash: String::new(),
         };
-        row.hash = link_hash(&row.prev_hash, &canonical(&row));
+        let encoded = canonical(&row).ok_or_else(|| {
+            ApiError::Internal(anyhow::anyhow!("an audit event could not be serialised"))
+        })?;
+        row.hash = link_hash(&row.prev_hash, &encoded);
         audit::insert(conn, &row)?;
-        chain_heads::advance(conn, Chain::Audit, row.seq, &row.hash)?;
+        let advanced = chain_heads::advance(conn, Chain::Audit, row.seq, &row.hash)?;
+        if advanced != 1 {
+            return Err(ApiError::Internal(anyhow::anyhow!(
+                "advancing the audit chain head updated {advanced} rows, not 1"
+            )));
+        }
         Ok(())
     })
 }
@@ -254,7 +263,12 @@ pub fn verify(conn: &mut DbConn) -> Result<Verification, ApiError> {
         |row| {
             // Events appended after verification began are left for the next run.
             if row.seq <= head_seq {
-                verifier.feed(row.seq, &row.prev_hash, &row.hash, &canonical(&row));
+                verifier.feed(
+                    row.seq,
+                    &row.prev_hash,
+                    &row.hash,
+                    canonical(&row).as_deref(),
+                );
             }
             Ok(())
         },

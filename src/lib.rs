@@ -19,6 +19,7 @@ pub mod metrics;
 pub mod private_files;
 pub mod reports;
 pub mod seed;
+pub mod sources;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

@@ -17,11 +17,12 @@ use crate::db::ledger::{self as ledger_table, LedgerEntryRow};
 use crate::db::{self, DbConn, is_unique_violation, write_transaction};
 use crate::domain::credits;
 use crate::domain::{
-    AuthoringChannel, EntryKind, ExamTier, ExternalRef, ItemAction, ItemStatus, ItemType, Role,
-    bounded_text, code,
+    AuthoringChannel, ExamTier, ExternalRef, ItemAction, ItemStatus, ItemType, Role, bounded_text,
+    code,
 };
 use crate::error::{ApiError, FieldErrors};
-use crate::ledger::{self, Posting};
+use crate::ledger;
+use crate::sources;
 
 /// Longest reason or note accepted.
 pub const MAX_REASON_CHARS: usize = 500;
@@ -314,21 +315,10 @@ fn apply_decision(conn: &mut DbConn, actor: &Actor, command: &Decide) -> Result<
     let entry = match (action, &award_rate) {
         (ItemAction::Accept, Some(rate)) => Some(ledger::post(
             conn,
-            &Posting {
-                sme_id: &item.sme_id,
-                kind: EntryKind::ItemAward,
-                amount: rate.credits,
-                rate_id: Some(&rate.id),
-                item_id: Some(&item.id),
-                workshop_id: None,
-                day: None,
-                reverses_entry_id: None,
-                reason: None,
-                posted_by: &actor.id,
-            },
+            &sources::item::award(&item, rate, &actor.id),
         )?),
         (ItemAction::Revoke, _) => match ledger_table::award_of_item(conn, &item.id)? {
-            Some(award) => Some(ledger::reverse(
+            Some(award) => Some(sources::reverse(
                 conn,
                 &award,
                 reason.unwrap_or("item revoked"),

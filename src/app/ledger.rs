@@ -9,11 +9,12 @@ use super::items::{Reason, Work};
 use super::policy;
 use crate::audit::{self, AuditAction, Event};
 use crate::db::DbConn;
-use crate::db::items as item_rows;
+
 use crate::db::ledger::{self as entries, EntryFilter, LedgerEntryRow};
 use crate::domain::{EntryKind, Role};
 use crate::error::ApiError;
 use crate::ledger::{self, Verification};
+use crate::sources::{self, ReversalRoute};
 
 /// The filters of an entry list, checked.
 #[derive(Debug, Clone, Default)]
@@ -97,27 +98,23 @@ fn apply_reversal(
     command: &Reverse,
 ) -> Result<LedgerEntryRow, ApiError> {
     let entry = entries::find(conn, &command.entry_id)?.ok_or(ApiError::NotFound)?;
-    let about_own_item = match &entry.item_id {
-        Some(item_id) => {
-            item_rows::find(conn, item_id)?.is_some_and(|item| item.sme_id == actor.id)
-        }
-        None => false,
-    };
-    if entry.sme_id == actor.id || about_own_item {
+    // Every entry is credited to the SME whose item or attendance it is, so this also keeps
+    // an SME from reversing anything about their own items.
+    if entry.sme_id == actor.id {
         return Err(ApiError::Forbidden {
             code: "own_entry",
             detail: "Nobody reverses an entry credited to themselves or about their own item."
                 .into(),
         });
     }
-    if entry.kind == EntryKind::ItemAward {
-        return Err(ApiError::conflict(
-            "use_item_revoke",
-            "Item awards are reversed by revoking the item: POST /api/v1/items/{id}/revoke.",
-        ));
+    if entry.kind != EntryKind::Reversal
+        && let ReversalRoute::Elsewhere { code, detail } =
+            sources::source(entry.source_type).reversal_route()
+    {
+        return Err(ApiError::conflict(code, detail));
     }
     let reason = command.reason.as_str();
-    let reversal = ledger::reverse(conn, &entry, reason, &actor.id)?;
+    let reversal = sources::reverse(conn, &entry, reason, &actor.id)?;
     audit::record(
         conn,
         actor,

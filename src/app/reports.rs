@@ -8,7 +8,6 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use chrono::NaiveDateTime;
-use diesel::prelude::*;
 use serde::Serialize;
 use serde_json::json;
 
@@ -16,14 +15,15 @@ use super::{Actor, policy};
 use crate::audit::{self, AuditAction, Event};
 use crate::db::audit::{self as audit_rows, AuditFilter};
 use crate::db::chain_heads::{self, Chain};
-use crate::db::ledger::{self, AttributedRow, EntryFilter, LedgerEntryRow};
-use crate::db::{self, DbConn, items as item_rows, schema, users, walk};
-use crate::domain::balance::{Attributed, Breakdown, Tally, reversed_source};
+use crate::db::ledger::{self, AttributedRow, EntryFilter};
+use crate::db::{self, DbConn, items as item_rows, users, walk};
+use crate::domain::balance::{Attributed, Breakdown, Tally};
 use crate::domain::review_age::{self, AgeBucket};
-use crate::domain::{EntryKind, Role};
+use crate::domain::{EntryKind, Role, SourceType};
 use crate::error::ApiError;
 use crate::reports::format::{EntryNames, ExportRow};
 use crate::reports::manifest::{self, Digest2};
+use crate::sources;
 
 /// Rows read from the database per round trip when streaming or summing.
 pub const BATCH: i64 = 1_000;
@@ -150,18 +150,18 @@ fn credits_read(
     from: Option<NaiveDateTime>,
     to: Option<NaiveDateTime>,
 ) -> Result<Breakdown, ApiError> {
+    let attribution =
+        sources::attribution_columns("entry_groups.source_type", "entry_groups.source_id");
     let mut tally = Tally::default();
-    for subtotal in ledger::credit_subtotals(conn, sme_id, as_of, from, to)? {
+    for subtotal in ledger::credit_subtotals(conn, sme_id, as_of, from, to, &attribution)? {
         let entries = u64::try_from(subtotal.entries)
             .map_err(|_| ApiError::Internal(anyhow::anyhow!("negative count of entries")))?;
         tally.add_subtotal(
             &Attributed {
-                reversed: reversed_source(subtotal.names_item, subtotal.names_workshop),
                 kind: subtotal.kind,
+                source_type: subtotal.source_type,
                 amount: subtotal.credits,
-                exam_tier: subtotal.exam_tier,
-                item_type: subtotal.item_type,
-                certification_level: subtotal.certification_level,
+                attribution: [subtotal.attribution_0, subtotal.attribution_1],
             },
             entries,
         );
@@ -275,17 +275,7 @@ fn waiting_for_review(
     conn: &mut DbConn,
     only: Option<&str>,
 ) -> diesel::QueryResult<HashMap<String, u64>> {
-    use schema::items;
-    let mut query = items::table
-        .filter(items::status.eq("submitted"))
-        .group_by(items::sme_id)
-        .select((items::sme_id, diesel::dsl::count_star()))
-        .into_boxed();
-    if let Some(sme_id) = only {
-        query = query.filter(items::sme_id.eq(sme_id.to_owned()));
-    }
-    Ok(query
-        .load::<(String, i64)>(conn)?
+    Ok(item_rows::waiting_per_sme(conn, only)?
         .into_iter()
         .map(|(sme_id, count)| (sme_id, u64::try_from(count).unwrap_or_default()))
         .collect())
@@ -309,7 +299,7 @@ fn summary_read(conn: &mut DbConn, query: SummaryQuery) -> Result<Summary, ApiEr
     let mut unknown = Vec::new();
     for_each_attributed(conn, &filter, |row| {
         let sme_id = row.sme_id.clone();
-        let posting = attributed(row)?;
+        let posting = attributed(row);
         overall.add(&posting);
         match per_sme.get_mut(&sme_id) {
             Some((_, _, tally)) => tally.add(&posting),
@@ -393,33 +383,27 @@ fn summary_read(conn: &mut DbConn, query: SummaryQuery) -> Result<Summary, ApiEr
     })
 }
 
-fn entry_kind(stored: &str) -> Result<EntryKind, ApiError> {
-    stored
-        .parse::<EntryKind>()
-        .map_err(|_| ApiError::Internal(anyhow::anyhow!("stored entry kind")))
-}
-
-fn attributed(row: AttributedRow) -> Result<Attributed, ApiError> {
-    Ok(Attributed {
-        kind: entry_kind(&row.kind)?,
+fn attributed(row: AttributedRow) -> Attributed {
+    Attributed {
+        kind: row.kind,
+        source_type: row.source_type,
         amount: row.amount,
-        // The joins find the item or workshop a reversal copied from the entry it reverses.
-        reversed: reversed_source(row.exam_tier.is_some(), row.certification_level.is_some()),
-        exam_tier: row.exam_tier,
-        item_type: row.item_type,
-        certification_level: row.certification_level,
-    })
+        attribution: [row.attribution_0, row.attribution_1],
+    }
 }
 
+/// Walks the entries matching `filter` in `seq` order, each with its attribution.
 fn for_each_attributed(
     conn: &mut DbConn,
     filter: &EntryFilter,
     visit: impl FnMut(AttributedRow) -> Result<(), ApiError>,
 ) -> Result<(), ApiError> {
+    let attribution =
+        sources::attribution_columns("ledger_entries.source_type", "ledger_entries.source_id");
     walk::<_, ApiError>(
         conn,
         BATCH,
-        |conn, after, limit| ledger::attributed_page(conn, filter, after, limit),
+        |conn, after, limit| ledger::attributed_page(conn, filter, after, limit, &attribution),
         |row| row.seq,
         visit,
     )
@@ -580,8 +564,9 @@ pub fn export_manifest(
     let export = begin_export(conn, actor, query, ExportKind::Manifest)?;
     let mut digest = Digest2::default();
     for_each_export_row(conn, &export.filter, |row| {
-        digest.add(&row);
-        Ok(())
+        digest
+            .add(&row)
+            .map_err(|error| ApiError::Internal(error.into()))
     })?;
     let unsigned = digest.manifest(
         export.described,
@@ -592,30 +577,26 @@ pub fn export_manifest(
 }
 
 /// The entries after `after_seq` matching `filter`, at most `limit`, each with the names an
-/// export shows beside its ids: one query for the entries and one per kind of name for the
-/// whole batch, never one per row.
+/// export shows beside its ids: one query for the entries with their source labels and one
+/// per kind of name for the whole batch, never one per row.
 fn export_page(
     conn: &mut DbConn,
     filter: &EntryFilter,
     after_seq: i64,
     limit: i64,
 ) -> diesel::QueryResult<Vec<ExportRow>> {
-    let entries = ledger::page(conn, filter, after_seq, limit)?;
-    with_names(conn, entries)
-}
-
-fn with_names(
-    conn: &mut DbConn,
-    entries: Vec<LedgerEntryRow>,
-) -> diesel::QueryResult<Vec<ExportRow>> {
-    use schema::{items, users, workshops};
+    let label = sources::label_column("ledger_entries.source_type", "ledger_entries.source_id");
+    let entries = ledger::page_with_source_labels(conn, filter, after_seq, limit, &label)?;
     fn ids<'a>(ids: impl Iterator<Item = Option<&'a str>>) -> Vec<String> {
         let unique: BTreeSet<&str> = ids.flatten().collect();
         unique.into_iter().map(str::to_owned).collect()
     }
-    let sme_ids = ids(entries.iter().map(|e| Some(e.sme_id.as_str())));
-    let item_ids = ids(entries.iter().map(|e| e.item_id.as_deref()));
-    let workshop_ids = ids(entries.iter().map(|e| e.workshop_id.as_deref()));
+    let names = ledger::names_of(
+        conn,
+        &ids(entries.iter().map(|(e, _)| Some(e.sme_id.as_str()))),
+        &ids(entries.iter().map(|(e, _)| e.item_id.as_deref())),
+        &ids(entries.iter().map(|(e, _)| e.workshop_id.as_deref())),
+    )?;
     // Each name once per batch, shared by the rows that show it.
     let shared = |pairs: Vec<(String, String)>| -> HashMap<String, Arc<str>> {
         pairs
@@ -623,41 +604,20 @@ fn with_names(
             .map(|(id, name)| (id, Arc::from(name)))
             .collect()
     };
-    let emails = if sme_ids.is_empty() {
-        HashMap::new()
-    } else {
-        users::table
-            .filter(users::id.eq_any(&sme_ids))
-            .select((users::id, users::email))
-            .load::<(String, String)>(conn)
-            .map(shared)?
-    };
-    let references = if item_ids.is_empty() {
-        HashMap::new()
-    } else {
-        items::table
-            .filter(items::id.eq_any(&item_ids))
-            .select((items::id, items::external_ref))
-            .load::<(String, String)>(conn)
-            .map(shared)?
-    };
-    let titles = if workshop_ids.is_empty() {
-        HashMap::new()
-    } else {
-        workshops::table
-            .filter(workshops::id.eq_any(&workshop_ids))
-            .select((workshops::id, workshops::title))
-            .load::<(String, String)>(conn)
-            .map(shared)?
-    };
+    let (emails, references, titles) = (
+        shared(names.emails),
+        shared(names.references),
+        shared(names.titles),
+    );
     Ok(entries
         .into_iter()
-        .map(|entry| {
+        .map(|(entry, label)| {
             let name = |map: &HashMap<String, Arc<str>>, id: Option<&String>| {
                 id.and_then(|id| map.get(id)).cloned()
             };
             let names = EntryNames {
                 sme_email: name(&emails, Some(&entry.sme_id)),
+                source_label: label.map(Arc::from),
                 item_external_ref: name(&references, entry.item_id.as_ref()),
                 workshop_title: name(&titles, entry.workshop_id.as_ref()),
             };
@@ -701,13 +661,14 @@ pub fn export_head(conn: &mut DbConn, actor: &Actor) -> Result<i64, ApiError> {
 pub struct MonthlyCredits {
     /// `YYYY-MM`.
     pub month: String,
-    /// `item_award:<tier>`, `workshop_day:<level>` or `reversal`.
-    pub source: String,
+    /// What the credits came from: a source and the first field of its attribution (an
+    /// item's tier, a workshop's level), or `None` for reversals.
+    pub source: Option<(SourceType, String)>,
     pub credits: i64,
 }
 
 /// Program manager, auditor: credits posted per month (UTC) and source in `[from, to)`, in
-/// month order: one query, added up here.
+/// month order, then source order (reversals last).
 pub fn monthly_credits(
     conn: &mut DbConn,
     actor: &Actor,
@@ -715,25 +676,38 @@ pub fn monthly_credits(
     to: Option<NaiveDateTime>,
 ) -> Result<Vec<MonthlyCredits>, ApiError> {
     policy::require(actor, &STAFF_READERS)?;
-    let mut sums: BTreeMap<(String, String), i64> = BTreeMap::new();
-    for (posted_at, kind, amount, tier, level) in ledger::sourced(conn, from, to)? {
-        let source = match kind {
-            EntryKind::ItemAward => format!("item_award:{}", tier.unwrap_or_default()),
-            EntryKind::WorkshopDay => format!("workshop_day:{}", level.unwrap_or_default()),
-            EntryKind::Reversal => "reversal".to_owned(),
-        };
+    type Key = (String, Option<(SourceType, String)>);
+    let mut sums: BTreeMap<Key, i64> = BTreeMap::new();
+    let filter = EntryFilter {
+        posted_from: from,
+        posted_before: to,
+        ..EntryFilter::default()
+    };
+    for_each_attributed(conn, &filter, |row| {
+        let source = (row.kind != EntryKind::Reversal).then(|| {
+            (
+                row.source_type,
+                row.attribution_0.clone().unwrap_or_default(),
+            )
+        });
         *sums
-            .entry((posted_at.format("%Y-%m").to_string(), source))
-            .or_default() += amount;
-    }
-    Ok(sums
+            .entry((row.posted_at.format("%Y-%m").to_string(), source))
+            .or_default() += row.amount;
+        Ok(())
+    })?;
+    let mut lines: Vec<MonthlyCredits> = sums
         .into_iter()
         .map(|((month, source), credits)| MonthlyCredits {
             month,
             source,
             credits,
         })
-        .collect())
+        .collect();
+    // Within a month: sources in order, reversals (`None`) last.
+    lines.sort_by(|a, b| {
+        (&a.month, a.source.is_none(), &a.source).cmp(&(&b.month, b.source.is_none(), &b.source))
+    });
+    Ok(lines)
 }
 
 /// Program manager, auditor: per exam code, how many items decided in `[from, to)` are now

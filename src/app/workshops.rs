@@ -12,9 +12,10 @@ use crate::db::ledger::{self as entry_rows, EntryFilter, LedgerEntryRow};
 use crate::db::workshops::{self as workshop_rows, WorkshopFilter, WorkshopRow};
 use crate::db::{self, DbConn, users};
 use crate::domain::workshop::attendance_days;
-use crate::domain::{CertificationLevel, EntryKind, Role, WorkshopKind};
+use crate::domain::{CertificationLevel, Role, WorkshopKind};
 use crate::error::{ApiError, FieldError};
-use crate::ledger::{self, Posting};
+use crate::ledger;
+use crate::sources;
 
 /// Who reads workshops and their attendance.
 const READERS: [Role; 3] = [Role::Sme, Role::ProgramManager, Role::Auditor];
@@ -221,18 +222,7 @@ pub fn log_attendance(
     for day in &days {
         let entry = ledger::post(
             conn,
-            &Posting {
-                sme_id,
-                kind: EntryKind::WorkshopDay,
-                amount: rate.credits_per_day,
-                rate_id: Some(&rate.id),
-                item_id: None,
-                workshop_id: Some(&workshop.id),
-                day: Some(*day),
-                reverses_entry_id: None,
-                reason: None,
-                posted_by: &actor.id,
-            },
+            &sources::workshop::day(sme_id, &workshop, *day, &rate, &actor.id),
         )?;
         // The primary key on (sme, day) settles a race with another workshop's logging.
         workshop_rows::claim_day(conn, sme_id, *day, &entry.id).map_err(|error| {

@@ -11,7 +11,7 @@ use diesel::sql_types::{Nullable, Text};
 
 use crate::domain::{
     AuthoringChannel, CertificationLevel, EntryKind, ExamTier, ItemStatus, ItemType, Role,
-    WorkshopKind,
+    SourceType, WorkshopKind,
 };
 
 macro_rules! text_columns {
@@ -93,6 +93,7 @@ text_columns!(
     ItemStatus,
     ItemType,
     Role,
+    SourceType,
     WorkshopKind,
 );
 

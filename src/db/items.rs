@@ -287,3 +287,16 @@ pub fn waiting_submission_times(
     }
     query.load(conn)
 }
+
+/// How many items wait for review (status `submitted`) per SME (only `only`'s, if given).
+pub fn waiting_per_sme(conn: &mut DbConn, only: Option<&str>) -> QueryResult<Vec<(String, i64)>> {
+    let mut query = items::table
+        .filter(items::status.eq(ItemStatus::Submitted))
+        .group_by(items::sme_id)
+        .select((items::sme_id, diesel::dsl::count_star()))
+        .into_boxed();
+    if let Some(sme_id) = only {
+        query = query.filter(items::sme_id.eq(sme_id.to_owned()));
+    }
+    query.load(conn)
+}

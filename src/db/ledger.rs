@@ -3,11 +3,13 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
-use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamp};
+use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
 
 use super::schema::{items, ledger_entries, workshops};
 use super::{DbConn, MultiBackend};
-use crate::domain::EntryKind;
+use crate::domain::entry::EntryFields;
+use crate::domain::source::ATTRIBUTION_FIELDS;
+use crate::domain::{EntryKind, SourceType};
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = ledger_entries)]
@@ -28,6 +30,35 @@ pub struct LedgerEntryRow {
     pub posted_by: String,
     pub prev_hash: String,
     pub hash: String,
+    pub source_type: SourceType,
+    pub source_id: String,
+    /// The version of the canonical encoding the hash was computed with
+    /// ([`crate::domain::entry::CURRENT_ENCODING`]).
+    pub encoding: i32,
+}
+
+impl LedgerEntryRow {
+    /// The fields the canonical encoding reads.
+    pub fn fields(&self) -> EntryFields<'_> {
+        EntryFields {
+            encoding: self.encoding,
+            seq: self.seq,
+            id: &self.id,
+            sme_id: &self.sme_id,
+            kind: self.kind,
+            source_type: self.source_type,
+            source_id: &self.source_id,
+            amount: self.amount,
+            rate_id: self.rate_id.as_deref(),
+            item_id: self.item_id.as_deref(),
+            workshop_id: self.workshop_id.as_deref(),
+            day: self.day,
+            reverses_entry_id: self.reverses_entry_id.as_deref(),
+            reason: self.reason.as_deref(),
+            posted_at: self.posted_at,
+            posted_by: &self.posted_by,
+        }
+    }
 }
 
 pub fn insert(conn: &mut DbConn, entry: &LedgerEntryRow) -> QueryResult<()> {
@@ -161,52 +192,55 @@ pub fn page(
         .load(conn)
 }
 
-/// Entries of one kind and attribution, added up by the database: how many and their sum.
+/// Entries of one kind, source and attribution, added up by the database: how many and their
+/// sum.
 #[derive(Debug, Clone, QueryableByName)]
 pub struct CreditSubtotal {
     #[diesel(sql_type = Text)]
     pub kind: EntryKind,
-    /// Item awards: the item's tier and type.
+    #[diesel(sql_type = Text)]
+    pub source_type: SourceType,
+    /// The source's attribution fields (none for reversals).
     #[diesel(sql_type = Nullable<Text>)]
-    pub exam_tier: Option<String>,
+    pub attribution_0: Option<String>,
     #[diesel(sql_type = Nullable<Text>)]
-    pub item_type: Option<String>,
-    /// Workshop days: the workshop's level.
-    #[diesel(sql_type = Nullable<Text>)]
-    pub certification_level: Option<String>,
-    /// Whether the entries name an item, a workshop (what a reversal took back).
-    #[diesel(sql_type = Bool)]
-    pub names_item: bool,
-    #[diesel(sql_type = Bool)]
-    pub names_workshop: bool,
+    pub attribution_1: Option<String>,
     #[diesel(sql_type = BigInt)]
     pub entries: i64,
     #[diesel(sql_type = BigInt)]
     pub credits: i64,
 }
 
+/// The SQL of each attribution field of the entry whose source columns are `source_type` and
+/// `source_id` (the registry's, `crate::sources::attribution_columns`), given by the caller:
+/// this module does not know the sources.
+pub type AttributionSql = [String; ATTRIBUTION_FIELDS];
+
 /// An SME's entries posted at or before `as_of` (and within `[from, to)` if given), added up
-/// by kind, by the tier and type of the item an award names and by the level of the workshop a
-/// workshop day names: a few rows, whatever the size of the SME's ledger or review queue.
+/// by kind, source and the source's attribution (an item's tier and type, a workshop's
+/// level): a few rows, whatever the size of the SME's ledger or review queue.
 ///
-/// The entries are read through `ledger_by_sme_seq` and first grouped by the item and the
-/// workshop they name (one group per credited item and per workshop); only then is each
-/// group's item or workshop looked up, by key, in a correlated subquery. A join would leave
-/// PostgreSQL free to plan a scan of every item in the database (BENCHMARKS.md); a subquery
-/// per group can only be run as a primary-key lookup, on both backends, and never reads the
-/// SME's items that carry no credit (pending, rejected, withdrawn).
+/// The entries are read through `ledger_by_sme_seq` and first grouped by the record they
+/// name (one group per credited item, per workshop); only then is each group's attribution
+/// looked up, by key, in a correlated subquery. A join would leave PostgreSQL free to plan a
+/// scan of every item in the database (BENCHMARKS.md); a subquery per group can only be run
+/// as a primary-key lookup, on both backends, and never reads the SME's items that carry no
+/// credit (pending, rejected, withdrawn). `attribution` is
+/// `sources::attribution_columns("entry_groups.source_type", "entry_groups.source_id")`.
 pub fn credit_subtotals(
     conn: &mut DbConn,
     sme_id: &str,
     as_of: NaiveDateTime,
     from: Option<NaiveDateTime>,
     to: Option<NaiveDateTime>,
+    attribution: &AttributionSql,
 ) -> QueryResult<Vec<CreditSubtotal>> {
     CreditSubtotals {
         sme_id: sme_id.to_owned(),
         as_of,
         from,
         to,
+        attribution: attribution.clone(),
     }
     .load(conn)
 }
@@ -221,6 +255,7 @@ struct CreditSubtotals {
     as_of: NaiveDateTime,
     from: Option<NaiveDateTime>,
     to: Option<NaiveDateTime>,
+    attribution: AttributionSql,
 }
 
 impl QueryId for CreditSubtotals {
@@ -236,25 +271,17 @@ impl RunQueryDsl<DbConn> for CreditSubtotals {}
 
 impl QueryFragment<MultiBackend> for CreditSubtotals {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
-        let (award, day) = (
-            EntryKind::ItemAward.as_str(),
-            EntryKind::WorkshopDay.as_str(),
-        );
+        let reversal = EntryKind::Reversal.as_str();
+        let [first, second] = &self.attribution;
         out.push_sql(&format!(
-            "SELECT entry_groups.kind AS kind, \
-                CASE WHEN entry_groups.kind = '{award}' THEN (SELECT items.exam_tier FROM items \
-                    WHERE items.id = entry_groups.item_id) END AS exam_tier, \
-                CASE WHEN entry_groups.kind = '{award}' THEN (SELECT items.item_type FROM items \
-                    WHERE items.id = entry_groups.item_id) END AS item_type, \
-                CASE WHEN entry_groups.kind = '{day}' THEN (SELECT \
-                    workshops.certification_level FROM workshops \
-                    WHERE workshops.id = entry_groups.workshop_id) END AS certification_level, \
-                entry_groups.item_id IS NOT NULL AS names_item, \
-                entry_groups.workshop_id IS NOT NULL AS names_workshop, \
+            "SELECT entry_groups.kind AS kind, entry_groups.source_type AS source_type, \
+                CASE WHEN entry_groups.kind <> '{reversal}' THEN {first} END AS attribution_0, \
+                CASE WHEN entry_groups.kind <> '{reversal}' THEN {second} END AS attribution_1, \
                 CAST(SUM(entry_groups.entries) AS BIGINT) AS entries, \
                 CAST(SUM(entry_groups.credits) AS BIGINT) AS credits \
-            FROM (SELECT ledger_entries.kind AS kind, ledger_entries.item_id AS item_id, \
-                    ledger_entries.workshop_id AS workshop_id, COUNT(*) AS entries, \
+            FROM (SELECT ledger_entries.kind AS kind, \
+                    ledger_entries.source_type AS source_type, \
+                    ledger_entries.source_id AS source_id, COUNT(*) AS entries, \
                     CAST(SUM(ledger_entries.amount) AS BIGINT) AS credits \
                 FROM ledger_entries WHERE ledger_entries.sme_id = "
         ));
@@ -270,51 +297,113 @@ impl QueryFragment<MultiBackend> for CreditSubtotals {
             out.push_bind_param::<Timestamp, _>(to)?;
         }
         out.push_sql(
-            " GROUP BY ledger_entries.kind, ledger_entries.item_id, ledger_entries.workshop_id) \
-                AS entry_groups \
-            GROUP BY 1, 2, 3, 4, 5, 6",
+            " GROUP BY ledger_entries.kind, ledger_entries.source_type, \
+                ledger_entries.source_id) AS entry_groups \
+            GROUP BY 1, 2, 3, 4",
         );
         Ok(())
     }
 }
 
-/// An entry with what its credits are attributed to: the item's tier and type, the
-/// workshop's level.
+/// An entry with what its credits are attributed to.
 #[derive(Debug, Clone, Queryable)]
 pub struct AttributedRow {
     pub seq: i64,
     pub sme_id: String,
-    pub kind: String,
+    pub posted_at: NaiveDateTime,
+    pub kind: EntryKind,
+    pub source_type: SourceType,
     pub amount: i64,
-    pub exam_tier: Option<String>,
-    pub item_type: Option<String>,
-    pub certification_level: Option<String>,
+    pub attribution_0: Option<String>,
+    pub attribution_1: Option<String>,
 }
 
-/// Like [`page`], with each entry's attribution.
+/// Like [`page`], with each entry's attribution (`attribution`: the registry's SQL over
+/// `ledger_entries.source_type` and `ledger_entries.source_id`).
 pub fn attributed_page(
     conn: &mut DbConn,
     filter: &EntryFilter,
     after_seq: i64,
     limit: i64,
+    attribution: &AttributionSql,
 ) -> QueryResult<Vec<AttributedRow>> {
+    let [first, second] = attribution;
     let query = ledger_entries::table
-        .left_join(items::table)
-        .left_join(workshops::table)
         .select((
             ledger_entries::seq,
             ledger_entries::sme_id,
+            ledger_entries::posted_at,
             ledger_entries::kind,
+            ledger_entries::source_type,
             ledger_entries::amount,
-            items::exam_tier.nullable(),
-            items::item_type.nullable(),
-            workshops::certification_level.nullable(),
+            diesel::dsl::sql::<Nullable<Text>>(first),
+            diesel::dsl::sql::<Nullable<Text>>(second),
         ))
         .into_boxed();
     filtered!(query, filter, after_seq)
         .order(ledger_entries::seq.asc())
         .limit(limit)
         .load(conn)
+}
+
+/// Like [`page`], each entry with the label of its source (`label`: the registry's SQL over
+/// `ledger_entries.source_type` and `ledger_entries.source_id`).
+pub fn page_with_source_labels(
+    conn: &mut DbConn,
+    filter: &EntryFilter,
+    after_seq: i64,
+    limit: i64,
+    label: &str,
+) -> QueryResult<Vec<(LedgerEntryRow, Option<String>)>> {
+    let query = ledger_entries::table
+        .select((
+            LedgerEntryRow::as_select(),
+            diesel::dsl::sql::<Nullable<Text>>(label),
+        ))
+        .into_boxed();
+    filtered!(query, filter, after_seq)
+        .order(ledger_entries::seq.asc())
+        .limit(limit)
+        .load(conn)
+}
+
+/// The names an export shows beside a batch of entries, by id.
+#[derive(Debug, Clone, Default)]
+pub struct BatchNames {
+    pub emails: Vec<(String, String)>,
+    pub references: Vec<(String, String)>,
+    pub titles: Vec<(String, String)>,
+}
+
+/// The emails of `sme_ids`, the external references of `item_ids`, the titles of
+/// `workshop_ids`: one query each (none for an empty list).
+pub fn names_of(
+    conn: &mut DbConn,
+    sme_ids: &[String],
+    item_ids: &[String],
+    workshop_ids: &[String],
+) -> QueryResult<BatchNames> {
+    use super::schema::users;
+    let mut names = BatchNames::default();
+    if !sme_ids.is_empty() {
+        names.emails = users::table
+            .filter(users::id.eq_any(sme_ids))
+            .select((users::id, users::email))
+            .load(conn)?;
+    }
+    if !item_ids.is_empty() {
+        names.references = items::table
+            .filter(items::id.eq_any(item_ids))
+            .select((items::id, items::external_ref))
+            .load(conn)?;
+    }
+    if !workshop_ids.is_empty() {
+        names.titles = workshops::table
+            .filter(workshops::id.eq_any(workshop_ids))
+            .select((workshops::id, workshops::title))
+            .load(conn)?;
+    }
+    Ok(names)
 }
 
 /// An entry with the names a person reads beside it: the item's external reference and exam,
@@ -479,40 +568,4 @@ pub fn browse(
         .order(ledger_entries::seq.asc())
         .limit(limit)
         .load(conn)
-}
-
-/// One entry as the summary's monthly chart counts it: when, what kind, how much, and the
-/// tier of its item or the level of its workshop.
-pub type SourcedRow = (
-    NaiveDateTime,
-    EntryKind,
-    i64,
-    Option<String>,
-    Option<String>,
-);
-
-/// Every entry posted in `[from, to)` (either bound optional) with its source, in one query.
-pub fn sourced(
-    conn: &mut DbConn,
-    from: Option<NaiveDateTime>,
-    to: Option<NaiveDateTime>,
-) -> QueryResult<Vec<SourcedRow>> {
-    let mut query = ledger_entries::table
-        .left_join(items::table.on(ledger_entries::item_id.eq(items::id.nullable())))
-        .left_join(workshops::table.on(ledger_entries::workshop_id.eq(workshops::id.nullable())))
-        .select((
-            ledger_entries::posted_at,
-            ledger_entries::kind,
-            ledger_entries::amount,
-            items::exam_tier.nullable(),
-            workshops::certification_level.nullable(),
-        ))
-        .into_boxed();
-    if let Some(from) = from {
-        query = query.filter(ledger_entries::posted_at.ge(from));
-    }
-    if let Some(to) = to {
-        query = query.filter(ledger_entries::posted_at.lt(to));
-    }
-    query.order(ledger_entries::seq.asc()).load(conn)
 }

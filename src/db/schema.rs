@@ -117,6 +117,9 @@ diesel::table! {
         posted_by -> Text,
         prev_hash -> Text,
         hash -> Text,
+        source_type -> Text,
+        source_id -> Text,
+        encoding -> Integer,
     }
 }
 

@@ -6,31 +6,42 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::EntryKind;
+use super::source::ATTRIBUTION_FIELDS;
+use super::{EntryKind, SourceType};
 
-/// One posting as the breakdown needs it: its kind and amount, and where an award came from.
+/// What a credit is attributed to: the values of its source's [`SourceType::attribution`]
+/// fields, in order (unused places empty).
+pub type Attribution = [Option<String>; ATTRIBUTION_FIELDS];
+
+/// One posting (or a group of postings with one kind, source and attribution) as the
+/// breakdown needs it. A reversal carries the source of the entry it reverses, and no
+/// attribution.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attributed {
     pub kind: EntryKind,
+    pub source_type: SourceType,
     pub amount: i64,
-    /// For item awards: the item's tier and type.
-    pub exam_tier: Option<String>,
-    pub item_type: Option<String>,
-    /// For workshop days: the workshop's certification level.
-    pub certification_level: Option<String>,
-    /// For reversals: the kind of entry taken back (see [`reversed_source`]).
-    pub reversed: Option<EntryKind>,
+    pub attribution: Attribution,
 }
 
-/// What a reversal took back. A reversal copies the item or the workshop of the entry it
-/// reverses, so the item award's reversal names an item and a workshop day's names a
-/// workshop.
-pub fn reversed_source(names_item: bool, names_workshop: bool) -> Option<EntryKind> {
-    match (names_item, names_workshop) {
-        (true, false) => Some(EntryKind::ItemAward),
-        (false, true) => Some(EntryKind::WorkshopDay),
-        _ => None,
-    }
+/// Credits of one source (SPEC §12: `by_source`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct SourceLine {
+    pub source_type: SourceType,
+    /// Its postings (not its reversals).
+    pub count: u64,
+    /// Its postings' credits net of the reversals of its postings.
+    pub credits: i64,
+}
+
+/// Credits of one source and attribution, for pages and statements (not part of the API: the
+/// API shows them as `items.by_tier_type`, `workshops.by_level`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttributionLine {
+    pub source_type: SourceType,
+    pub attribution: Vec<String>,
+    pub count: u64,
+    pub credits: i64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
@@ -65,7 +76,7 @@ pub struct WorkshopCredits {
 /// Reversals of one kind of entry.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
 pub struct ReversalSourceLine {
-    /// `item_award` or `workshop_day`: what the reversals took back.
+    /// The kind of entry the reversals took back (`item_award`, `workshop_day`).
     #[schema(value_type = EntryKind)]
     pub source: &'static str,
     pub count: u64,
@@ -81,26 +92,34 @@ pub struct ReversalCredits {
     pub by_source: Vec<ReversalSourceLine>,
 }
 
-/// The breakdown. `total` is the sum of every amount, which is `items.credits +
-/// workshops.credits + reversals.credits` (reversal credits are negative).
+/// The breakdown. `total` is the sum of every amount: the sum of `by_source`'s credits, and
+/// also `items.credits + workshops.credits + reversals.credits` (reversal credits are
+/// negative; `items` and `workshops` count postings before their reversals).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Breakdown {
     pub total: i64,
+    /// One line per source with at least one entry, in [`SourceType::ALL`] order.
+    pub by_source: Vec<SourceLine>,
     pub items: ItemCredits,
     pub workshops: WorkshopCredits,
     pub reversals: ReversalCredits,
+    /// Every source's postings by attribution, in source order, then attribution order.
+    #[serde(skip)]
+    #[schema(ignore)]
+    pub lines: Vec<AttributionLine>,
 }
 
-/// Adds postings up, one at a time, in constant memory per distinct tier, type and level.
+/// Adds postings up, one at a time or in groups, in constant memory per distinct source and
+/// attribution.
 #[derive(Debug, Clone, Default)]
 pub struct Tally {
     total: i64,
-    items: (u64, i64),
-    by_tier_type: BTreeMap<(String, String), (u64, i64)>,
-    workshops: (u64, i64),
-    by_level: BTreeMap<String, (u64, i64)>,
+    /// Per source: its postings, and every amount of its (postings and reversals).
+    by_source: BTreeMap<SourceType, (u64, i64)>,
+    /// Per source and attribution: its postings.
+    lines: BTreeMap<(SourceType, Attribution), (u64, i64)>,
     reversals: (u64, i64),
-    by_reversed_source: BTreeMap<&'static str, (u64, i64)>,
+    reversals_by_source: BTreeMap<SourceType, (u64, i64)>,
 }
 
 impl Tally {
@@ -108,81 +127,115 @@ impl Tally {
         self.add_subtotal(posting, 1);
     }
 
-    /// Adds `count` postings that share `subtotal`'s kind and attribution at once;
+    /// Adds `count` postings that share `subtotal`'s kind, source and attribution at once;
     /// `subtotal.amount` is the sum of their amounts (as the database adds them up).
     pub fn add_subtotal(&mut self, subtotal: &Attributed, count: u64) {
-        let add = |line: &mut (u64, i64)| {
+        let add = |line: &mut (u64, i64), count: u64| {
             line.0 += count;
             line.1 += subtotal.amount;
         };
         self.total += subtotal.amount;
-        match subtotal.kind {
-            EntryKind::ItemAward => {
-                add(&mut self.items);
-                let key = (
-                    subtotal.exam_tier.clone().unwrap_or_default(),
-                    subtotal.item_type.clone().unwrap_or_default(),
-                );
-                add(self.by_tier_type.entry(key).or_default());
-            }
-            EntryKind::WorkshopDay => {
-                add(&mut self.workshops);
-                let level = subtotal.certification_level.clone().unwrap_or_default();
-                add(self.by_level.entry(level).or_default());
-            }
-            EntryKind::Reversal => {
-                add(&mut self.reversals);
-                if let Some(source) = subtotal.reversed {
-                    add(self.by_reversed_source.entry(source.as_str()).or_default());
-                }
-            }
+        let source = subtotal.source_type;
+        if subtotal.kind == EntryKind::Reversal {
+            add(&mut self.reversals, count);
+            add(self.reversals_by_source.entry(source).or_default(), count);
+            add(self.by_source.entry(source).or_default(), 0);
+        } else {
+            add(self.by_source.entry(source).or_default(), count);
+            let key = (source, subtotal.attribution.clone());
+            add(self.lines.entry(key).or_default(), count);
         }
     }
 
     pub fn finish(self) -> Breakdown {
+        let lines: Vec<AttributionLine> = self
+            .lines
+            .into_iter()
+            .map(
+                |((source_type, attribution), (count, credits))| AttributionLine {
+                    source_type,
+                    attribution: attribution
+                        .into_iter()
+                        .take(source_type.attribution().len())
+                        .map(Option::unwrap_or_default)
+                        .collect(),
+                    count,
+                    credits,
+                },
+            )
+            .collect();
         Breakdown {
             total: self.total,
-            items: ItemCredits {
-                count: self.items.0,
-                credits: self.items.1,
-                by_tier_type: self
-                    .by_tier_type
-                    .into_iter()
-                    .map(|((exam_tier, item_type), (count, credits))| TierTypeLine {
-                        exam_tier,
-                        item_type,
-                        count,
-                        credits,
-                    })
-                    .collect(),
-            },
-            workshops: WorkshopCredits {
-                days: self.workshops.0,
-                credits: self.workshops.1,
-                by_level: self
-                    .by_level
-                    .into_iter()
-                    .map(|(certification_level, (days, credits))| LevelLine {
-                        certification_level,
-                        days,
-                        credits,
-                    })
-                    .collect(),
-            },
+            by_source: self
+                .by_source
+                .into_iter()
+                .map(|(source_type, (count, credits))| SourceLine {
+                    source_type,
+                    count,
+                    credits,
+                })
+                .collect(),
+            items: item_credits(&lines),
+            workshops: workshop_credits(&lines),
             reversals: ReversalCredits {
                 count: self.reversals.0,
                 credits: self.reversals.1,
                 by_source: self
-                    .by_reversed_source
+                    .reversals_by_source
                     .into_iter()
                     .map(|(source, (count, credits))| ReversalSourceLine {
-                        source,
+                        source: source.credit_kind().as_str(),
                         count,
                         credits,
                     })
                     .collect(),
             },
+            lines,
         }
+    }
+}
+
+fn of_source(
+    lines: &[AttributionLine],
+    source: SourceType,
+) -> impl Iterator<Item = &AttributionLine> {
+    lines.iter().filter(move |line| line.source_type == source)
+}
+
+fn field(line: &AttributionLine, at: usize) -> String {
+    line.attribution.get(at).cloned().unwrap_or_default()
+}
+
+/// The item source's postings as the API has always shown them.
+fn item_credits(lines: &[AttributionLine]) -> ItemCredits {
+    let by_tier_type: Vec<TierTypeLine> = of_source(lines, SourceType::Item)
+        .map(|line| TierTypeLine {
+            exam_tier: field(line, 0),
+            item_type: field(line, 1),
+            count: line.count,
+            credits: line.credits,
+        })
+        .collect();
+    ItemCredits {
+        count: by_tier_type.iter().map(|line| line.count).sum(),
+        credits: by_tier_type.iter().map(|line| line.credits).sum(),
+        by_tier_type,
+    }
+}
+
+/// The workshop source's postings as the API has always shown them.
+fn workshop_credits(lines: &[AttributionLine]) -> WorkshopCredits {
+    let by_level: Vec<LevelLine> = of_source(lines, SourceType::Workshop)
+        .map(|line| LevelLine {
+            certification_level: field(line, 0),
+            days: line.count,
+            credits: line.credits,
+        })
+        .collect();
+    WorkshopCredits {
+        days: by_level.iter().map(|line| line.days).sum(),
+        credits: by_level.iter().map(|line| line.credits).sum(),
+        by_level,
     }
 }
 
@@ -195,37 +248,31 @@ mod tests {
     fn award(tier: &str, item_type: &str, amount: i64) -> Attributed {
         Attributed {
             kind: EntryKind::ItemAward,
+            source_type: SourceType::Item,
             amount,
-            exam_tier: Some(tier.into()),
-            item_type: Some(item_type.into()),
-            certification_level: None,
-            reversed: None,
+            attribution: [Some(tier.into()), Some(item_type.into())],
         }
     }
 
     fn day(level: &str, amount: i64) -> Attributed {
         Attributed {
             kind: EntryKind::WorkshopDay,
+            source_type: SourceType::Workshop,
             amount,
-            exam_tier: None,
-            item_type: None,
-            certification_level: Some(level.into()),
-            reversed: None,
+            attribution: [Some(level.into()), None],
         }
     }
 
     fn reversal(amount: i64) -> Attributed {
-        reversal_of(EntryKind::ItemAward, amount)
+        reversal_of(SourceType::Item, amount)
     }
 
-    fn reversal_of(source: EntryKind, amount: i64) -> Attributed {
+    fn reversal_of(source: SourceType, amount: i64) -> Attributed {
         Attributed {
             kind: EntryKind::Reversal,
+            source_type: source,
             amount,
-            exam_tier: None,
-            item_type: None,
-            certification_level: None,
-            reversed: Some(source),
+            attribution: [None, None],
         }
     }
 
@@ -278,9 +325,9 @@ mod tests {
     fn reversals_say_whether_they_took_back_an_item_or_a_workshop_day() {
         let mut tally = Tally::default();
         for posting in [
-            reversal_of(EntryKind::ItemAward, -12),
-            reversal_of(EntryKind::WorkshopDay, -8),
-            reversal_of(EntryKind::WorkshopDay, -1),
+            reversal_of(SourceType::Item, -12),
+            reversal_of(SourceType::Workshop, -8),
+            reversal_of(SourceType::Workshop, -1),
         ] {
             tally.add(&posting);
         }
@@ -301,9 +348,46 @@ mod tests {
                 },
             ]
         );
-        assert_eq!(reversed_source(true, false), Some(EntryKind::ItemAward));
-        assert_eq!(reversed_source(false, true), Some(EntryKind::WorkshopDay));
-        assert_eq!(reversed_source(false, false), None);
+    }
+
+    #[test]
+    fn by_source_counts_postings_and_nets_their_reversals_against_their_source() {
+        let mut tally = Tally::default();
+        for posting in [
+            award("associate", "standard", 3),
+            award("associate", "standard", 3),
+            day("expert", 8),
+            reversal_of(SourceType::Item, -3),
+            reversal_of(SourceType::Workshop, -8),
+        ] {
+            tally.add(&posting);
+        }
+        let breakdown = tally.finish();
+        assert_eq!(
+            breakdown.by_source,
+            vec![
+                SourceLine {
+                    source_type: SourceType::Item,
+                    count: 2,
+                    credits: 3
+                },
+                SourceLine {
+                    source_type: SourceType::Workshop,
+                    count: 1,
+                    credits: 0
+                },
+            ]
+        );
+        assert_eq!(breakdown.total, 3);
+        assert_eq!(
+            breakdown.lines[1],
+            AttributionLine {
+                source_type: SourceType::Workshop,
+                attribution: vec!["expert".into()],
+                count: 1,
+                credits: 8
+            }
+        );
     }
 
     #[test]
@@ -319,7 +403,7 @@ mod tests {
             let posting = |kind: u8, amount: i64, attribution: usize| match kind {
                 0 => award(["associate", "specialist", "ccie_lab"][attribution], "standard", amount),
                 1 => day(["entry", "expert", "professional"][attribution], amount),
-                _ => reversal_of([EntryKind::ItemAward, EntryKind::WorkshopDay, EntryKind::ItemAward][attribution], -amount),
+                _ => reversal_of([SourceType::Item, SourceType::Workshop, SourceType::Item][attribution], -amount),
             };
             let mut one_by_one = Tally::default();
             let mut groups: BTreeMap<(u8, usize), (u64, i64)> = BTreeMap::new();
@@ -346,7 +430,7 @@ mod tests {
                 let posting = match kind {
                     0 => award(["associate", "specialist"][(*amount % 2) as usize], "standard", *amount),
                     1 => day(["entry", "expert"][(*amount % 2) as usize], *amount),
-                    _ => reversal_of([EntryKind::ItemAward, EntryKind::WorkshopDay][(*amount % 2) as usize], -amount),
+                    _ => reversal_of([SourceType::Item, SourceType::Workshop][(*amount % 2) as usize], -amount),
                 };
                 sum += posting.amount;
                 tally.add(&posting);
@@ -358,6 +442,18 @@ mod tests {
             prop_assert_eq!(b.workshops.days, b.workshops.by_level.iter().map(|l| l.days).sum::<u64>());
             prop_assert_eq!(b.reversals.credits, b.reversals.by_source.iter().map(|l| l.credits).sum::<i64>());
             prop_assert_eq!(b.reversals.count, b.reversals.by_source.iter().map(|l| l.count).sum::<u64>());
+            // SPEC §12: the total is the sum of the source lines, each net of its reversals.
+            prop_assert_eq!(b.total, b.by_source.iter().map(|l| l.credits).sum::<i64>());
+            for line in &b.by_source {
+                let reversed = b.reversals.by_source.iter()
+                    .find(|r| r.source == line.source_type.credit_kind().as_str())
+                    .map_or(0, |r| r.credits);
+                let posted = match line.source_type {
+                    SourceType::Item => (b.items.count, b.items.credits),
+                    SourceType::Workshop => (b.workshops.days, b.workshops.credits),
+                };
+                prop_assert_eq!((line.count, line.credits), (posted.0, posted.1 + reversed));
+            }
         }
     }
 }

@@ -16,6 +16,7 @@ pub mod recertification;
 mod reference;
 pub mod review_age;
 mod role;
+pub mod source;
 mod text;
 pub mod workshop;
 
@@ -28,6 +29,7 @@ pub use item_status::{ItemAction, ItemStatus};
 pub use password::{NewPassword, PasswordRule};
 pub use reference::{ExternalRef, reference_key};
 pub use role::Role;
+pub use source::{Source, SourceType};
 pub use text::{DisplayName, bounded_text, code, is_invisible_or_bidi};
 pub use workshop::WorkshopKind;
 

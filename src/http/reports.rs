@@ -403,7 +403,9 @@ impl ExportState {
         self.pending.push_back(Box::pin(self.db.start(move |conn| {
             let rows = export.batch(conn, after_seq)?;
             let mut bytes = Vec::with_capacity(rows.len() * 450); // a CSV row is about 420 bytes
-            format.write_rows(&rows, &mut bytes);
+            format
+                .write_rows(&rows, &mut bytes)
+                .map_err(|error| ApiError::Internal(error.into()))?;
             Ok(Written {
                 bytes,
                 after_last: export.after_last(&rows),

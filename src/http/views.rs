@@ -7,6 +7,7 @@ use crate::app::items::ItemDetails;
 use crate::db::items::ItemRow;
 use crate::db::ledger::LedgerEntryRow;
 use crate::db::rates::{ItemRateRow, WorkshopRateRow};
+use crate::domain::SourceType;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ItemView {
@@ -76,6 +77,10 @@ pub struct EntryView {
     pub seq: i64,
     pub sme_id: String,
     pub kind: String,
+    /// The source the entry credits, or for a reversal the source of the entry it reverses.
+    pub source_type: SourceType,
+    /// The id of the item, workshop, … in that source.
+    pub source_id: String,
     pub amount: i64,
     pub rate_id: Option<String>,
     pub item_id: Option<String>,
@@ -85,6 +90,9 @@ pub struct EntryView {
     pub reason: Option<String>,
     pub posted_at: DateTime<Utc>,
     pub posted_by: String,
+    /// The version of the canonical encoding `hash` covers: 1 for entries written before
+    /// entries named their source, 2 since (see the README, "Ledger encoding").
+    pub encoding: i32,
     pub prev_hash: String,
     pub hash: String,
 }
@@ -96,6 +104,8 @@ impl From<LedgerEntryRow> for EntryView {
             seq: row.seq,
             sme_id: row.sme_id,
             kind: row.kind.as_str().to_owned(),
+            source_type: row.source_type,
+            source_id: row.source_id,
             amount: row.amount,
             rate_id: row.rate_id,
             item_id: row.item_id,
@@ -105,6 +115,7 @@ impl From<LedgerEntryRow> for EntryView {
             reason: row.reason,
             posted_at: row.posted_at.and_utc(),
             posted_by: row.posted_by,
+            encoding: row.encoding,
             prev_hash: row.prev_hash,
             hash: row.hash,
         }

@@ -9,10 +9,10 @@ use serde::Serialize;
 
 use crate::db::chain_heads::{self, Chain};
 use crate::db::ledger::{self, EntryFilter, LedgerEntryRow};
-use crate::db::{self, DbConn, workshops, write_transaction};
-use crate::domain::EntryKind;
+use crate::db::{self, DbConn, write_transaction};
 use crate::domain::chain::{Verifier, link_hash};
-use crate::domain::entry::EntryContent;
+use crate::domain::entry::{CURRENT_ENCODING, EncodingError};
+use crate::domain::{EntryKind, SourceType};
 use crate::error::ApiError;
 
 /// What to post. `seq`, `id`, `posted_at` and the hashes are assigned by [`post`].
@@ -20,6 +20,9 @@ use crate::error::ApiError;
 pub struct Posting<'a> {
     pub sme_id: &'a str,
     pub kind: EntryKind,
+    /// The source credited (or, for a reversal, the source of the entry it reverses).
+    pub source_type: SourceType,
+    pub source_id: &'a str,
     pub amount: i64,
     pub rate_id: Option<&'a str>,
     pub item_id: Option<&'a str>,
@@ -30,23 +33,16 @@ pub struct Posting<'a> {
     pub posted_by: &'a str,
 }
 
-pub fn canonical(row: &LedgerEntryRow) -> Vec<u8> {
-    EntryContent {
-        seq: row.seq,
-        id: &row.id,
-        sme_id: &row.sme_id,
-        kind: row.kind.as_str(),
-        amount: row.amount,
-        rate_id: row.rate_id.as_deref(),
-        item_id: row.item_id.as_deref(),
-        workshop_id: row.workshop_id.as_deref(),
-        day: row.day,
-        reverses_entry_id: row.reverses_entry_id.as_deref(),
-        reason: row.reason.as_deref(),
-        posted_at: EntryContent::time(row.posted_at),
-        posted_by: &row.posted_by,
-    }
-    .canonical()
+/// The canonical encoding of a stored entry, by the version it was written with; an entry
+/// with none (an unknown version, or source columns that disagree with its hashed fields) is
+/// an error, never the hash of empty content.
+pub fn canonical(row: &LedgerEntryRow) -> Result<Vec<u8>, EncodingError> {
+    row.fields().canonical()
+}
+
+/// A broken invariant of the ledger: a 500 (logged with what broke), never a posting.
+fn broken(what: String) -> ApiError {
+    ApiError::Internal(anyhow::anyhow!("ledger invariant broken: {what}"))
 }
 
 /// The clock postings are stamped by: the database server's on PostgreSQL, so that every
@@ -73,26 +69,36 @@ fn ledger_clock(conn: &mut DbConn) -> Result<NaiveDateTime, ApiError> {
 /// relies on. A second reversal of one entry, refused by the unique `reverses_entry_id`, is
 /// `already_reversed`; every other database error keeps its own meaning.
 pub fn post(conn: &mut DbConn, posting: &Posting<'_>) -> Result<LedgerEntryRow, ApiError> {
-    debug_assert!(
-        in_transaction(conn),
-        "a ledger posting must run inside a write transaction"
-    );
-    debug_assert!(
-        amount_fits_kind(posting.kind, posting.amount),
-        "a {} entry cannot carry {} credits",
-        posting.kind,
-        posting.amount
-    );
-    debug_assert_eq!(
-        posting.kind == EntryKind::Reversal,
-        posting.reverses_entry_id.is_some(),
-        "a reversal, and only a reversal, names the entry it reverses"
-    );
+    // Checked in every build: a posting that breaks one of these is refused (500), whatever
+    // the caller meant.
+    if !in_transaction(conn) {
+        return Err(broken(
+            "a posting must run inside a write transaction".into(),
+        ));
+    }
+    if !amount_fits_kind(posting.kind, posting.amount) {
+        return Err(broken(format!(
+            "a {} entry cannot carry {} credits",
+            posting.kind, posting.amount
+        )));
+    }
+    if (posting.kind == EntryKind::Reversal) != posting.reverses_entry_id.is_some() {
+        return Err(broken(
+            "a reversal, and only a reversal, names the entry it reverses".into(),
+        ));
+    }
+    if posting.kind != EntryKind::Reversal && posting.source_type.credit_kind() != posting.kind {
+        return Err(broken(format!(
+            "a {} entry cannot credit the {} source",
+            posting.kind, posting.source_type
+        )));
+    }
     let (head_seq, head_hash) = chain_heads::lock(conn, Chain::Ledger)?;
-    #[cfg(debug_assertions)]
-    {
-        let last = ledger::last_seq(conn)?;
-        debug_assert_eq!(last, head_seq, "the chain head is not the last entry");
+    let last = ledger::last_seq(conn)?;
+    if last != head_seq {
+        return Err(broken(format!(
+            "the chain head is at seq {head_seq} but the last entry is seq {last}"
+        )));
     }
     let clock = ledger_clock(conn)?;
     let posted_at = match ledger::posted_at_of_seq(conn, head_seq)? {
@@ -115,8 +121,12 @@ pub fn post(conn: &mut DbConn, posting: &Posting<'_>) -> Result<LedgerEntryRow, 
         posted_by: posting.posted_by.to_owned(),
         prev_hash: head_hash,
         hash: String::new(),
+        source_type: posting.source_type,
+        source_id: posting.source_id.to_owned(),
+        encoding: CURRENT_ENCODING,
     };
-    row.hash = link_hash(&row.prev_hash, &canonical(&row));
+    let encoded = canonical(&row).map_err(|error| broken(error.to_string()))?;
+    row.hash = link_hash(&row.prev_hash, &encoded);
     ledger::insert(conn, &row).map_err(|error| {
         if ledger::is_second_reversal(&error) {
             already_reversed()
@@ -125,13 +135,9 @@ pub fn post(conn: &mut DbConn, posting: &Posting<'_>) -> Result<LedgerEntryRow, 
         }
     })?;
     let advanced = chain_heads::advance(conn, Chain::Ledger, row.seq, &row.hash)?;
-    debug_assert_eq!(
-        advanced, 1,
-        "advancing the chain head must update its one row"
-    );
     if advanced != 1 {
-        return Err(ApiError::Internal(anyhow::anyhow!(
-            "advancing the ledger chain head updated {advanced} rows, not 1"
+        return Err(broken(format!(
+            "advancing the chain head updated {advanced} rows, not 1"
         )));
     }
     Ok(row)
@@ -193,8 +199,10 @@ pub fn settle(
     Ok(requested.map_or(settled, |requested| requested.min(settled)))
 }
 
-/// Posts the exact negative of `entry`. Refuses a reversal of a reversal and a second
-/// reversal of one entry (the unique `reverses_entry_id` enforces the latter under races).
+/// Posts the exact negative of `entry`, naming its source. Refuses a reversal of a reversal
+/// and a second reversal of one entry (the unique `reverses_entry_id` enforces the latter
+/// under races). What else a reversal means for its source is the source's
+/// (`crate::sources::reverse` runs both).
 pub fn reverse(
     conn: &mut DbConn,
     entry: &LedgerEntryRow,
@@ -207,10 +215,11 @@ pub fn reverse(
             "A reversal cannot itself be reversed.",
         ));
     }
-    debug_assert!(
-        in_transaction(conn),
-        "a reversal must run inside a write transaction"
-    );
+    if !in_transaction(conn) {
+        return Err(broken(
+            "a reversal must run inside a write transaction".into(),
+        ));
+    }
     // Under the chain lock, so the check and the insert see the same ledger.
     chain_heads::lock(conn, Chain::Ledger)?;
     if ledger::reversal_of(conn, &entry.id)?.is_some() {
@@ -219,6 +228,8 @@ pub fn reverse(
     let posting = Posting {
         sme_id: &entry.sme_id,
         kind: EntryKind::Reversal,
+        source_type: entry.source_type,
+        source_id: &entry.source_id,
         amount: -entry.amount,
         rate_id: entry.rate_id.as_deref(),
         item_id: entry.item_id.as_deref(),
@@ -230,14 +241,10 @@ pub fn reverse(
     };
     // A reversal that lost a race to another is refused by `post` as `already_reversed`.
     let reversal = post(conn, &posting)?;
-    debug_assert_eq!(
-        reversal.amount.checked_add(entry.amount),
-        Some(0),
-        "a reversal is the exact negative of its entry"
-    );
-    if entry.kind == EntryKind::WorkshopDay {
-        // The day is free again: it may be logged anew, correctly this time.
-        workshops::release_claim(conn, &entry.id)?;
+    if reversal.amount.checked_add(entry.amount) != Some(0) {
+        return Err(broken(
+            "a reversal is the exact negative of its entry".into(),
+        ));
     }
     Ok(reversal)
 }
@@ -286,7 +293,12 @@ pub fn verify(conn: &mut DbConn) -> Result<Verification, ApiError> {
         |conn, after, limit| ledger::page(conn, &filter, after, limit),
         |row| row.seq,
         |row| {
-            verifier.feed(row.seq, &row.prev_hash, &row.hash, &canonical(&row));
+            verifier.feed(
+                row.seq,
+                &row.prev_hash,
+                &row.hash,
+                canonical(&row).ok().as_deref(),
+            );
             Ok(())
         },
     )?;

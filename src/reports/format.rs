@@ -1,12 +1,13 @@
 //! The two export formats, written and read back by the same code.
 //!
 //! Both carry every ledger entry field and, beside the ids, the names a reader
-//! needs (the SME's email, the item's external reference, the workshop's title), in this
-//! order: `id, seq, sme_id, sme_email, kind, amount, rate_id, item_id, item_external_ref,
-//! workshop_id, workshop_title, day, reverses_entry_id, reason, posted_at, posted_by,
-//! prev_hash, hash`. The names are not part of the hash chain (which covers the entry's own
-//! fields only); the manifest's digests cover them, as every byte. Timestamps are
-//! `YYYY-MM-DDTHH:MM:SS.ffffffZ`, dates `YYYY-MM-DD`.
+//! needs (the SME's email, the source's label: the item's external reference, the
+//! workshop's title), in the order of [`FIELDS`]. The names are not part of the hash chain
+//! (which covers the entry's own fields only); the manifest's digests cover them, as every
+//! byte. `encoding` says which canonical encoding the entry's hash covers (see
+//! `domain::entry`), so the chain can be recomputed from an export alone. Timestamps are
+//! `YYYY-MM-DDTHH:MM:SS.ffffffZ`, dates `YYYY-MM-DD`. Exports written before sources were
+//! named ([`PREVIOUS_FIELDS`]) are still read back.
 //!
 //! - **JSON Lines**: one compact JSON object per entry, keys in that order, `\n` after each.
 //! - **CSV** (RFC 4180): a header row, then one row per entry, fields separated by commas,
@@ -23,8 +24,37 @@ use serde::{Deserialize, Serialize};
 
 use crate::db::ledger::LedgerEntryRow;
 use crate::domain::chain::{CANONICAL_TIME, canonical_time};
+use crate::domain::entry::version1_source;
 
-pub const FIELDS: [&str; 18] = [
+/// The columns of an export, in order.
+pub const FIELDS: [&str; 22] = [
+    "id",
+    "seq",
+    "sme_id",
+    "sme_email",
+    "kind",
+    "source_type",
+    "source_id",
+    "source_label",
+    "amount",
+    "rate_id",
+    "item_id",
+    "item_external_ref",
+    "workshop_id",
+    "workshop_title",
+    "day",
+    "reverses_entry_id",
+    "reason",
+    "posted_at",
+    "posted_by",
+    "encoding",
+    "prev_hash",
+    "hash",
+];
+
+/// The columns of an export written before entries named their source: read back as
+/// entries of encoding 1, whose source their item or workshop id names.
+pub const PREVIOUS_FIELDS: [&str; 18] = [
     "id",
     "seq",
     "sme_id",
@@ -51,6 +81,8 @@ pub const FIELDS: [&str; 18] = [
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EntryNames {
     pub sme_email: Option<Arc<str>>,
+    /// What a person reads for the entry's source (the registry's label).
+    pub source_label: Option<Arc<str>>,
     pub item_external_ref: Option<Arc<str>>,
     pub workshop_title: Option<Arc<str>>,
 }
@@ -92,12 +124,13 @@ impl Format {
     }
 
     /// Appends one row to `out`.
-    pub fn write_row(self, row: &ExportRow, out: &mut Vec<u8>) {
-        self.write_rows(std::slice::from_ref(row), out);
+    pub fn write_row(self, row: &ExportRow, out: &mut Vec<u8>) -> Result<(), RowNotWritten> {
+        self.write_rows(std::slice::from_ref(row), out)
     }
 
-    /// Appends `rows` to `out`, in order.
-    pub fn write_rows(self, rows: &[ExportRow], out: &mut Vec<u8>) {
+    /// Appends `rows` to `out`, in order. A row that cannot be written fails the whole
+    /// export: an export never skips a row.
+    pub fn write_rows(self, rows: &[ExportRow], out: &mut Vec<u8>) -> Result<(), RowNotWritten> {
         match self {
             Format::Csv => {
                 for row in rows {
@@ -106,15 +139,26 @@ impl Format {
             }
             Format::Jsonl => {
                 for row in rows {
-                    let record = ExportRecord::from(row);
-                    // A struct of strings and integers always serializes.
-                    if serde_json::to_writer(&mut *out, &record).is_ok() {
-                        out.push(b'\n');
-                    }
+                    serde_json::to_writer(&mut *out, &ExportRecord::from(row)).map_err(
+                        |error| RowNotWritten {
+                            seq: row.entry.seq,
+                            why: error.to_string(),
+                        },
+                    )?;
+                    out.push(b'\n');
                 }
             }
         }
+        Ok(())
     }
+}
+
+/// An export row that could not be written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("export row seq {seq} could not be written: {why}")]
+pub struct RowNotWritten {
+    pub seq: i64,
+    pub why: String,
 }
 
 /// An entry as exported in JSON Lines.
@@ -126,6 +170,13 @@ pub struct ExportRecord {
     pub sme_id: String,
     pub sme_email: Option<String>,
     pub kind: String,
+    /// Absent from exports written before entries named their source.
+    #[serde(default)]
+    pub source_type: Option<String>,
+    #[serde(default)]
+    pub source_id: Option<String>,
+    #[serde(default)]
+    pub source_label: Option<String>,
     pub amount: i64,
     pub rate_id: Option<String>,
     pub item_id: Option<String>,
@@ -137,6 +188,9 @@ pub struct ExportRecord {
     pub reason: Option<String>,
     pub posted_at: String,
     pub posted_by: String,
+    /// Absent (meaning 1) from exports written before encodings were numbered.
+    #[serde(default)]
+    pub encoding: Option<i32>,
     pub prev_hash: String,
     pub hash: String,
 }
@@ -150,6 +204,9 @@ impl From<&ExportRow> for ExportRecord {
             sme_id: entry.sme_id.clone(),
             sme_email: names.sme_email.as_deref().map(str::to_owned),
             kind: entry.kind.as_str().to_owned(),
+            source_type: Some(entry.source_type.as_str().to_owned()),
+            source_id: Some(entry.source_id.clone()),
+            source_label: names.source_label.as_deref().map(str::to_owned),
             amount: entry.amount,
             rate_id: entry.rate_id.clone(),
             item_id: entry.item_id.clone(),
@@ -161,6 +218,7 @@ impl From<&ExportRow> for ExportRecord {
             reason: entry.reason.clone(),
             posted_at: canonical_time(entry.posted_at),
             posted_by: entry.posted_by.clone(),
+            encoding: Some(entry.encoding),
             prev_hash: entry.prev_hash.clone(),
             hash: entry.hash.clone(),
         }
@@ -182,8 +240,31 @@ impl ExportRecord {
                 self.seq, self.kind
             )
         })?;
+        let (source_type, source_id) = match (self.source_type, self.source_id) {
+            (Some(source_type), Some(source_id)) => (
+                source_type.parse().map_err(|_| {
+                    format!(
+                        "seq {}: source_type {source_type:?} is not a credit source",
+                        self.seq
+                    )
+                })?,
+                source_id,
+            ),
+            (None, None) => version1_source(self.item_id.as_deref(), self.workshop_id.as_deref())
+                .map(|(source_type, id)| (source_type, id.to_owned()))
+                .ok_or_else(|| format!("seq {}: the entry names no source", self.seq))?,
+            _ => {
+                return Err(format!(
+                    "seq {}: source_type and source_id come together",
+                    self.seq
+                ));
+            }
+        };
         Ok(ExportRow {
             entry: LedgerEntryRow {
+                source_type,
+                source_id,
+                encoding: self.encoding.unwrap_or(1),
                 seq: self.seq,
                 id: self.id,
                 sme_id: self.sme_id,
@@ -202,6 +283,7 @@ impl ExportRecord {
             },
             names: EntryNames {
                 sme_email: self.sme_email.map(Arc::from),
+                source_label: self.source_label.map(Arc::from),
                 item_external_ref: self.item_external_ref.map(Arc::from),
                 workshop_title: self.workshop_title.map(Arc::from),
             },
@@ -354,6 +436,9 @@ fn write_csv_row(row: &ExportRow, out: &mut Vec<u8>) {
             Cell::Text(&entry.sme_id),
             Cell::OptionalText(names.sme_email.as_deref()),
             Cell::Text(entry.kind.as_str()),
+            Cell::Text(entry.source_type.as_str()),
+            Cell::Text(&entry.source_id),
+            Cell::OptionalText(names.source_label.as_deref()),
             Cell::Integer(entry.amount),
             Cell::OptionalText(entry.rate_id.as_deref()),
             Cell::OptionalText(entry.item_id.as_deref()),
@@ -365,6 +450,7 @@ fn write_csv_row(row: &ExportRow, out: &mut Vec<u8>) {
             Cell::OptionalText(entry.reason.as_deref()),
             Cell::Generated(canonical_time(entry.posted_at)),
             Cell::Text(&entry.posted_by),
+            Cell::Integer(i64::from(entry.encoding)),
             Cell::Text(&entry.prev_hash),
             Cell::Text(&entry.hash),
         ],
@@ -393,46 +479,60 @@ pub fn read_rows(format: Format, data: &[u8]) -> Result<Vec<ExportRow>, String> 
                 .headers()
                 .map_err(|error| format!("CSV header: {error}"))?
                 .clone();
-            if headers.iter().collect::<Vec<_>>() != FIELDS {
+            let names: Vec<&str> = headers.iter().collect();
+            if names != FIELDS && names != PREVIOUS_FIELDS {
                 return Err("the CSV header is not the export header".into());
             }
+            let column = |name: &str| names.iter().position(|&header| header == name);
             let mut rows = Vec::new();
             for (number, record) in reader.records().enumerate() {
                 let record = record.map_err(|error| format!("CSV row {}: {error}", number + 1))?;
-                let cell = |i: usize| record.get(i).unwrap_or_default();
-                let text = |i: usize| restore(cell(i)).into_owned();
-                let optional = |i: usize| (!cell(i).is_empty()).then(|| text(i));
-                let number_at = |i: usize| {
-                    cell(i).parse::<i64>().map_err(|_| {
-                        format!("CSV row {}: {} is not a number", number + 1, FIELDS[i])
-                    })
+                let cell = |name: &str| column(name).and_then(|i| record.get(i));
+                let raw = |name: &str| cell(name).unwrap_or_default();
+                let text = |name: &str| restore(raw(name)).into_owned();
+                let optional =
+                    |name: &str| cell(name).filter(|c| !c.is_empty()).map(|_| text(name));
+                let number_at = |name: &str| {
+                    raw(name)
+                        .parse::<i64>()
+                        .map_err(|_| format!("CSV row {}: {name} is not a number", number + 1))
                 };
-                let day = match cell(11) {
+                let day = match raw("day") {
                     "" => None,
-                    raw => Some(
-                        NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+                    value => Some(
+                        NaiveDate::parse_from_str(value, "%Y-%m-%d")
                             .map_err(|_| format!("CSV row {}: day is not a date", number + 1))?,
                     ),
                 };
+                let encoding = match cell("encoding") {
+                    None => None,
+                    Some(_) => Some(i32::try_from(number_at("encoding")?).map_err(|_| {
+                        format!("CSV row {}: encoding is out of range", number + 1)
+                    })?),
+                };
                 let record = ExportRecord {
-                    id: text(0),
-                    seq: number_at(1)?,
-                    sme_id: text(2),
-                    sme_email: optional(3),
-                    kind: text(4),
-                    amount: number_at(5)?,
-                    rate_id: optional(6),
-                    item_id: optional(7),
-                    item_external_ref: optional(8),
-                    workshop_id: optional(9),
-                    workshop_title: optional(10),
+                    id: text("id"),
+                    seq: number_at("seq")?,
+                    sme_id: text("sme_id"),
+                    sme_email: optional("sme_email"),
+                    kind: text("kind"),
+                    source_type: optional("source_type"),
+                    source_id: optional("source_id"),
+                    source_label: optional("source_label"),
+                    amount: number_at("amount")?,
+                    rate_id: optional("rate_id"),
+                    item_id: optional("item_id"),
+                    item_external_ref: optional("item_external_ref"),
+                    workshop_id: optional("workshop_id"),
+                    workshop_title: optional("workshop_title"),
                     day,
-                    reverses_entry_id: optional(12),
-                    reason: optional(13),
-                    posted_at: cell(14).to_owned(),
-                    posted_by: text(15),
-                    prev_hash: text(16),
-                    hash: text(17),
+                    reverses_entry_id: optional("reverses_entry_id"),
+                    reason: optional("reason"),
+                    posted_at: raw("posted_at").to_owned(),
+                    posted_by: text("posted_by"),
+                    encoding,
+                    prev_hash: text("prev_hash"),
+                    hash: text("hash"),
                 };
                 rows.push(record.into_row()?);
             }
@@ -467,9 +567,13 @@ mod tests {
                 posted_by: "p-1".into(),
                 prev_hash: "a".repeat(64),
                 hash: "b".repeat(64),
+                source_type: crate::domain::SourceType::Item,
+                source_id: "i-1".into(),
+                encoding: 2,
             },
             names: EntryNames {
                 sme_email: Some("ann@example.org".into()),
+                source_label: Some("ITEM-7".into()),
                 item_external_ref: Some("ITEM-7".into()),
                 workshop_title: None,
             },
@@ -479,7 +583,7 @@ mod tests {
     fn export(format: Format, rows: &[ExportRow]) -> Vec<u8> {
         let mut out = format.preamble();
         for row in rows {
-            format.write_row(row, &mut out);
+            format.write_row(row, &mut out).unwrap_or_default();
         }
         out
     }
@@ -498,7 +602,8 @@ mod tests {
     fn a_csv_export_is_rfc_4180_with_crlf_and_quoting() {
         let bytes = export(Format::Csv, &[entry(Some("said \"no\", twice\nthen yes"))]);
         let text = String::from_utf8(bytes).unwrap_or_default();
-        assert!(text.starts_with("id,seq,sme_id,sme_email,kind,amount,rate_id,item_id,item_external_ref,workshop_id,workshop_title,day,reverses_entry_id,reason,posted_at,posted_by,prev_hash,hash\r\n"));
+        assert!(text.starts_with("id,seq,sme_id,sme_email,kind,source_type,source_id,source_label,amount,rate_id,item_id,item_external_ref,workshop_id,workshop_title,day,reverses_entry_id,reason,posted_at,posted_by,encoding,prev_hash,hash\r\n"));
+        assert!(text.contains(",reversal,item,i-1,ITEM-7,-3,"), "{text}");
         assert!(text.contains(",-3,"), "numbers are not neutralized: {text}");
         assert!(text.contains(",ann@example.org,"), "{text}");
         assert!(text.contains(",ITEM-7,"), "{text}");
@@ -534,7 +639,7 @@ mod tests {
                 .next()
                 .and_then(Result::ok)
                 .unwrap_or_default();
-            assert_eq!(raw.get(13), Some(written), "{dangerous:?}");
+            assert_eq!(raw.get(16), Some(written), "{dangerous:?}");
             let back = read_rows(Format::Csv, &bytes).unwrap_or_default();
             assert_eq!(back[0].entry.reason.as_deref(), Some(dangerous));
         }
@@ -576,12 +681,33 @@ mod tests {
         }
     }
 
+    /// An export written before entries named their source (18 columns, no `encoding`) still
+    /// reads back: as entries of encoding 1, whose source their item or workshop id names.
+    #[test]
+    fn an_export_of_the_previous_release_reads_back_as_encoding_1() {
+        let previous = "id,seq,sme_id,sme_email,kind,amount,rate_id,item_id,item_external_ref,workshop_id,workshop_title,day,reverses_entry_id,reason,posted_at,posted_by,prev_hash,hash\r\n\
+            e-1,1,s-1,ann@example.org,workshop_day,8,r-1,,,w-1,MQC,2026-05-04,,,2026-05-04T03:02:01.000500Z,p-1,aa,bb\r\n";
+        let rows = read_rows(Format::Csv, previous.as_bytes()).unwrap_or_default();
+        assert_eq!(rows.len(), 1);
+        let entry = &rows[0].entry;
+        assert_eq!(entry.encoding, 1);
+        assert_eq!(entry.source_type, crate::domain::SourceType::Workshop);
+        assert_eq!(entry.source_id, "w-1");
+        let line = r#"{"id":"e-1","seq":1,"sme_id":"s-1","sme_email":null,"kind":"item_award","amount":2,"rate_id":"r","item_id":"i-9","item_external_ref":null,"workshop_id":null,"workshop_title":null,"day":null,"reverses_entry_id":null,"reason":null,"posted_at":"2026-05-04T03:02:01.000500Z","posted_by":"p","prev_hash":"a","hash":"b"}"#;
+        let rows = read_rows(Format::Jsonl, line.as_bytes()).unwrap_or_default();
+        assert_eq!(
+            rows.first()
+                .map(|row| (row.entry.encoding, row.entry.source_id.as_str())),
+            Some((1, "i-9"))
+        );
+    }
+
     #[test]
     fn jsonl_is_one_compact_object_per_line_in_field_order() {
         let text = String::from_utf8(export(Format::Jsonl, &[entry(None)])).unwrap_or_default();
         assert!(
             text.starts_with(
-                r#"{"id":"e-1","seq":2,"sme_id":"s-1","sme_email":"ann@example.org","kind":"reversal","amount":-3,"#
+                r#"{"id":"e-1","seq":2,"sme_id":"s-1","sme_email":"ann@example.org","kind":"reversal","source_type":"item","source_id":"i-1","source_label":"ITEM-7","amount":-3,"#
             ),
             "{text}"
         );

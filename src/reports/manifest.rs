@@ -14,7 +14,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
-use super::format::{Format, read_rows};
+use super::format::{Format, RowNotWritten, read_rows};
 use crate::auth::secret;
 use crate::domain::chain::{GENESIS_HASH, link_hash};
 use crate::ledger::canonical;
@@ -112,13 +112,13 @@ impl Default for Digest2 {
 }
 
 impl Digest2 {
-    pub fn add(&mut self, row: &super::format::ExportRow) {
+    pub fn add(&mut self, row: &super::format::ExportRow) -> Result<(), RowNotWritten> {
         for (format, hasher) in [
             (Format::Csv, &mut self.csv),
             (Format::Jsonl, &mut self.jsonl),
         ] {
             self.buffer.clear();
-            format.write_row(row, &mut self.buffer);
+            format.write_row(row, &mut self.buffer)?;
             hasher.update(&self.buffer);
         }
         self.rows += 1;
@@ -126,6 +126,7 @@ impl Digest2 {
             self.first = Some((row.entry.seq, row.entry.prev_hash.clone()));
         }
         self.last = Some((row.entry.seq, row.entry.hash.clone()));
+        Ok(())
     }
 
     /// The unsigned manifest.
@@ -354,7 +355,8 @@ pub fn verify_export(
         if previous.is_some_and(|p| row.seq <= p.seq) {
             return Err(format!("seq {} is out of order", row.seq));
         }
-        if link_hash(&row.prev_hash, &canonical(row)) != row.hash {
+        let encoded = canonical(row).map_err(|error| error.to_string())?;
+        if link_hash(&row.prev_hash, &encoded) != row.hash {
             return Err(format!(
                 "seq {}: the row does not hash to its `hash`: it was altered",
                 row.seq

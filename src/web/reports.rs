@@ -16,9 +16,9 @@ use std::collections::BTreeSet;
 use super::charts::{Series, StackedBars};
 use super::sme::humanize;
 use crate::app::reports::{self, DecisionCounts, MonthlyCredits, SmeTotal, SummaryQuery};
-use crate::domain::Role;
 use crate::domain::balance::Breakdown;
 use crate::domain::review_age::AgeBucket;
+use crate::domain::{Role, SourceType};
 use crate::error::ApiError;
 
 const READERS: [Role; 2] = [Role::Auditor, Role::ProgramManager];
@@ -115,12 +115,10 @@ pub struct MonthRow {
     pub total: i64,
 }
 
-fn source_label(source: &str) -> String {
-    match source.split_once(':') {
-        Some(("item_award", tier)) => format!("Items: {}", humanize(tier)),
-        Some(("workshop_day", level)) => format!("Workshops: {}", humanize(level)),
-        _ => humanize(source),
-    }
+/// "Items: Associate", "Workshop days: Expert": the source's heading and the first field of
+/// its attribution.
+fn source_label((source, first): &(SourceType, String)) -> String {
+    format!("{}: {}", source.labels().heading, humanize(first))
 }
 
 fn monthly(lines: Vec<MonthlyCredits>, period: &str) -> Monthly {
@@ -130,24 +128,26 @@ fn monthly(lines: Vec<MonthlyCredits>, period: &str) -> Monthly {
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let sources: Vec<String> = lines
+    let sources: Vec<(SourceType, String)> = lines
         .iter()
-        .filter(|line| line.source != "reversal")
-        .map(|line| line.source.clone())
+        .filter_map(|line| line.source.clone())
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let value = |month: &str, source: &str| {
+    let value = |month: &str, source: Option<&(SourceType, String)>| {
         lines
             .iter()
-            .find(|line| line.month == month && line.source == source)
+            .find(|line| line.month == month && line.source.as_ref() == source)
             .map_or(0, |line| line.credits)
     };
     let rows: Vec<MonthRow> = months
         .iter()
         .map(|month| {
-            let values: Vec<i64> = sources.iter().map(|source| value(month, source)).collect();
-            let reversals = value(month, "reversal");
+            let values: Vec<i64> = sources
+                .iter()
+                .map(|source| value(month, Some(source)))
+                .collect();
+            let reversals = value(month, None);
             MonthRow {
                 month: month.clone(),
                 total: values.iter().sum::<i64>() + reversals,
@@ -211,7 +211,7 @@ fn monthly(lines: Vec<MonthlyCredits>, period: &str) -> Monthly {
     Monthly {
         chart,
         summary,
-        sources: sources.iter().map(|source| source_label(source)).collect(),
+        sources: sources.iter().map(source_label).collect(),
         rows,
     }
 }

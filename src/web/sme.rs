@@ -499,22 +499,21 @@ pub struct StatementLine {
     pub credits: i64,
 }
 
-/// The breakdown's lines, in the order the statement shows them: items by tier and type,
-/// workshop days by level, reversals by what they took back.
+/// The breakdown's lines, in the order the statement shows them: each source's credits by
+/// attribution (items by tier and type, workshop days by level), then reversals by what they
+/// took back.
 fn statement_lines(credits: &Breakdown) -> Vec<StatementLine> {
-    let items = credits.items.by_tier_type.iter().map(|line| StatementLine {
-        source: format!(
-            "Items: {}, {}",
-            humanize(&line.exam_tier),
-            humanize(&line.item_type)
-        ),
-        count: line.count,
-        credits: line.credits,
-    });
-    let days = credits.workshops.by_level.iter().map(|line| StatementLine {
-        source: format!("Workshop days: {}", humanize(&line.certification_level)),
-        count: line.days,
-        credits: line.credits,
+    let postings = credits.lines.iter().map(|line| {
+        let attribution: Vec<String> = line.attribution.iter().map(|f| humanize(f)).collect();
+        StatementLine {
+            source: format!(
+                "{}: {}",
+                line.source_type.labels().heading,
+                attribution.join(", ")
+            ),
+            count: line.count,
+            credits: line.credits,
+        }
     });
     let reversals = credits
         .reversals
@@ -525,7 +524,7 @@ fn statement_lines(credits: &Breakdown) -> Vec<StatementLine> {
             count: line.count,
             credits: line.credits,
         });
-    items.chain(days).chain(reversals).collect()
+    postings.chain(reversals).collect()
 }
 
 #[derive(Template)]

@@ -43,9 +43,10 @@ async fn the_chain_can_be_recomputed_from_the_documented_encoding() {
     let posted_at =
         chrono::DateTime::parse_from_rfc3339(entry["posted_at"].as_str().unwrap()).unwrap();
     let canonical = format!(
-        r#"{{"seq":1,"id":"{}","sme_id":"{}","kind":"item_award","amount":4,"rate_id":"{}","item_id":"{}","workshop_id":null,"day":null,"reverses_entry_id":null,"reason":null,"posted_at":"{}","posted_by":"{}"}}"#,
+        r#"{{"encoding":2,"seq":1,"id":"{}","sme_id":"{}","kind":"item_award","source_type":"item","source_id":"{}","amount":4,"rate_id":"{}","item_id":"{}","workshop_id":null,"day":null,"reverses_entry_id":null,"reason":null,"posted_at":"{}","posted_by":"{}"}}"#,
         entry["id"].as_str().unwrap(),
         sme.id,
+        entry["item_id"].as_str().unwrap(),
         entry["rate_id"].as_str().unwrap(),
         entry["item_id"].as_str().unwrap(),
         posted_at.format("%Y-%m-%dT%H:%M:%S%.6fZ"),
@@ -53,6 +54,8 @@ async fn the_chain_can_be_recomputed_from_the_documented_encoding() {
     );
     let expected = hex::encode(Sha256::digest(format!("{}{canonical}", "0".repeat(64))));
     assert_eq!(entry["hash"], expected);
+    assert_eq!(entry["encoding"], 2);
+    assert_eq!(entry["source_type"], "item");
 }
 
 #[tokio::test]
@@ -166,12 +169,13 @@ async fn the_database_refuses_a_second_award_for_an_item() {
     let pm = accepted_items(&app, &sme, 1).await;
     let award = app.all_entries(&pm.token, "").await[0].clone();
     let sql = format!(
-        "INSERT INTO ledger_entries (seq, id, sme_id, kind, amount, rate_id, item_id, posted_at, posted_by, prev_hash, hash) \
-         VALUES (2, 'dup', '{}', 'item_award', 4, '{}', '{}', '2026-01-01 00:00:00', '{}', 'x', 'y')",
+        "INSERT INTO ledger_entries (seq, id, sme_id, kind, amount, rate_id, item_id, posted_at, posted_by, prev_hash, hash, source_type, source_id, encoding) \
+         VALUES (2, 'dup', '{}', 'item_award', 4, '{}', '{}', '2026-01-01 00:00:00', '{}', 'x', 'y', 'item', '{}', 2)",
         sme.id,
         award["rate_id"].as_str().unwrap(),
         award["item_id"].as_str().unwrap(),
         pm.id,
+        award["item_id"].as_str().unwrap(),
     );
     let error = execute(&app, &sql).expect_err("a second award was stored");
     assert!(

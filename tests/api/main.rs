@@ -29,6 +29,7 @@ mod resilience;
 mod secrets;
 mod separation;
 mod smtp_sink;
+mod sources;
 mod tokens;
 mod upgrade;
 mod users;

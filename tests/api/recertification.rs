@@ -138,6 +138,9 @@ impl Backdating {
             posted_by: self.pm_id.clone(),
             prev_hash: "backdated".into(),
             hash: format!("backdated-{id}"),
+            source_type: sme_ledger::domain::SourceType::Workshop,
+            source_id: self.workshop_id.clone(),
+            encoding: sme_ledger::domain::entry::CURRENT_ENCODING,
         };
         sme_ledger::db::ledger::insert(&mut self.conn, &entry).unwrap();
         id

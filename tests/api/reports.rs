@@ -286,7 +286,7 @@ async fn exports_carry_every_entry_field_and_name_the_last_seq() {
     assert_eq!(
         lines.next(),
         Some(
-            "id,seq,sme_id,sme_email,kind,amount,rate_id,item_id,item_external_ref,workshop_id,workshop_title,day,reverses_entry_id,reason,posted_at,posted_by,prev_hash,hash"
+            "id,seq,sme_id,sme_email,kind,source_type,source_id,source_label,amount,rate_id,item_id,item_external_ref,workshop_id,workshop_title,day,reverses_entry_id,reason,posted_at,posted_by,encoding,prev_hash,hash"
         )
     );
     assert_eq!(csv.text.matches("\r\n").count(), 7);
@@ -305,6 +305,8 @@ async fn exports_carry_every_entry_field_and_name_the_last_seq() {
             "seq",
             "sme_id",
             "kind",
+            "source_type",
+            "source_id",
             "amount",
             "rate_id",
             "item_id",
@@ -313,6 +315,7 @@ async fn exports_carry_every_entry_field_and_name_the_last_seq() {
             "reverses_entry_id",
             "reason",
             "posted_by",
+            "encoding",
             "prev_hash",
             "hash",
         ] {
@@ -334,9 +337,10 @@ async fn formula_like_text_is_neutralized_in_csv() {
     let (_, pm) = varied_ledger(&app).await;
     let csv = download(&app, &pm.token, "/api/v1/reports/ledger.csv?kind=reversal").await;
     let mut reader = csv::Reader::from_reader(csv.text.as_bytes());
-    let row = reader.records().next().unwrap().unwrap();
-    assert_eq!(&row[13], "'=HYPERLINK(\"http://evil.example\",\"x\")");
-    assert_eq!(&row[5], "-12", "numbers are left as numbers");
+    let row: std::collections::HashMap<String, String> =
+        reader.deserialize().next().unwrap().unwrap();
+    assert_eq!(row["reason"], "'=HYPERLINK(\"http://evil.example\",\"x\")");
+    assert_eq!(row["amount"], "-12", "numbers are left as numbers");
 }
 
 #[tokio::test]
@@ -671,14 +675,21 @@ async fn exports_name_the_sme_the_item_and_the_workshop_beside_their_ids() {
                     .get(&format!("/api/v1/items/{item_id}"), &pm.token)
                     .await;
                 assert_eq!(row["item_external_ref"], item.body["external_ref"]);
-                assert_eq!(&csv_row[8], item.body["external_ref"].as_str().unwrap());
+                assert_eq!(&csv_row[11], item.body["external_ref"].as_str().unwrap());
+                assert_eq!(row["source_type"], "item");
+                assert_eq!(row["source_id"], item_id);
+                assert_eq!(row["source_label"], item.body["external_ref"]);
+                assert_eq!(&csv_row[7], item.body["external_ref"].as_str().unwrap());
             }
             None => assert!(row["item_external_ref"].is_null()),
         }
         match row["workshop_id"].as_str() {
             Some(_) => {
                 assert_eq!(row["workshop_title"], "JTA");
-                assert_eq!(&csv_row[10], "JTA");
+                assert_eq!(&csv_row[13], "JTA");
+                assert_eq!(row["source_type"], "workshop");
+                assert_eq!(row["source_id"], row["workshop_id"]);
+                assert_eq!(row["source_label"], "JTA");
             }
             None => assert!(row["workshop_title"].is_null()),
         }
@@ -732,14 +743,14 @@ fn forge(files: &Downloaded) -> Downloaded {
         row.entry.prev_hash = prev.clone();
         row.entry.hash = sme_ledger::domain::chain::link_hash(
             &row.entry.prev_hash,
-            &sme_ledger::ledger::canonical(&row.entry),
+            &sme_ledger::ledger::canonical(&row.entry).unwrap(),
         );
         prev = row.entry.hash.clone();
     }
     let key = ed25519_dalek::SigningKey::from_bytes(&[9u8; 32]);
     let mut digest = Digest2::default();
     for row in &rows {
-        digest.add(row);
+        digest.add(row).unwrap();
     }
     let manifest = sign(
         digest.manifest(
@@ -754,7 +765,7 @@ fn forge(files: &Downloaded) -> Downloaded {
     };
     for format in [Format::Csv, Format::Jsonl] {
         let mut out = format.preamble();
-        format.write_rows(&rows, &mut out);
+        format.write_rows(&rows, &mut out).unwrap();
         std::fs::write(forged.path(&format!("ledger.{}", format.as_str())), out).unwrap();
     }
     std::fs::write(forged.path("manifest.json"), manifest.to_string()).unwrap();
