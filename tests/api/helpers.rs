@@ -1,4 +1,5 @@
-//! Test fixtures: a running service per test, and clients for each role.
+//! Test fixtures: a running service per test, and clients for each role. Web tests sign in
+//! with `TestApp::browser` (`web_client.rs`), the one client every page test uses.
 
 use std::sync::LazyLock;
 
