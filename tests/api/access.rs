@@ -7,7 +7,7 @@ use chrono::{Duration, Utc};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, TestUser, item_body, spawn_app};
+use crate::helpers::{TestApp, TestUser, days_ago, item_body, spawn_app};
 
 const ROLES: [&str; 6] = [
     "anonymous",
@@ -167,21 +167,6 @@ impl World {
         (Utc::now().date_naive() - Duration::days(self.days_used.get())).to_string()
     }
 
-    async fn workshop(&self) -> String {
-        let body = json!({
-            "kind": "mqc", "title": "Matrix", "certification_level": "associate",
-            "starts_on": (Utc::now().date_naive() - Duration::days(30)).to_string(),
-            "ends_on": Utc::now().date_naive().to_string(),
-        });
-        self.app
-            .post("/api/v1/workshops", Some(&self.pm.token), &body)
-            .await
-            .body["id"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    }
-
     /// The id the path names, made fresh where the call could change it.
     async fn target(&self, target: Target) -> Option<String> {
         let sme = &self.users[0];
@@ -194,20 +179,20 @@ impl World {
                 self.app.accept(&self.pm.token, &item).await.expect(200);
                 item
             }
-            Workshop => self.workshop().await,
+            Workshop => {
+                let (start, end) = (days_ago(30), days_ago(0));
+                let pm = &self.pm;
+                self.app
+                    .workshop(pm, "Matrix", "associate", &start, &end)
+                    .await
+            }
             WorkshopDayEntry => {
-                let workshop = self.workshop().await;
-                let body = json!({ "sme_id": sme.id, "days": [self.fresh_day()] });
-                let reply = self
+                let days = [self.fresh_day()];
+                let logged = self
                     .app
-                    .post(
-                        &format!("/api/v1/workshops/{workshop}/attendance"),
-                        Some(&self.pm.token),
-                        &body,
-                    )
+                    .workshop_with_days(&self.pm, sme, "Matrix", "associate", &days)
                     .await;
-                reply.expect(201);
-                reply.body["entries"][0]["id"].as_str().unwrap().to_owned()
+                logged.entry_id(0).to_owned()
             }
             Certification => {
                 let body = json!({
@@ -315,10 +300,7 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
     for role in ["sme", "sme", "program_manager", "auditor"] {
         users.push(app.create_user(role).await);
     }
-    let body = json!({ "certification_level": "associate", "credits_per_day": 2, "effective_from": Utc::now().date_naive().to_string() });
-    app.post("/api/v1/rates/workshops", Some(&app.admin_token), &body)
-        .await
-        .expect(201);
+    app.workshop_rate("associate", 2).await;
     let pm = users[2].clone();
     let world = World {
         app,

@@ -95,24 +95,13 @@ async fn reversals_are_bounded_by_rules() {
     let pm = accepted_items(&app, &sme, 1).await;
     let award = app.all_entries(&pm.token, "").await[0].clone();
     let award_id = award["id"].as_str().unwrap();
-    let reverse = |id: String, token: String| {
-        let app = &app;
-        async move {
-            app.post(
-                &format!("/api/v1/ledger/{id}/reverse"),
-                Some(&token),
-                &json!({ "reason": "wrong" }),
-            )
-            .await
-        }
-    };
-    reverse(award_id.into(), pm.token.clone())
+    app.reverse(&pm.token, award_id, "wrong")
         .await
         .expect_problem(409, "use_item_revoke");
-    reverse(award_id.into(), sme.token.clone())
+    app.reverse(&sme.token, award_id, "wrong")
         .await
         .expect_problem(403, "forbidden");
-    reverse(uuid::Uuid::new_v4().to_string(), pm.token.clone())
+    app.reverse(&pm.token, &uuid::Uuid::new_v4().to_string(), "wrong")
         .await
         .expect_problem(404, "not_found");
 
@@ -127,7 +116,7 @@ async fn reversals_are_bounded_by_rules() {
         )
         .await;
     let reversal_id = revoked.body["reversal"]["id"].as_str().unwrap().to_owned();
-    reverse(reversal_id, pm.token.clone())
+    app.reverse(&pm.token, &reversal_id, "wrong")
         .await
         .expect_problem(409, "cannot_reverse_reversal");
 }

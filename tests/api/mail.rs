@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, TestUser, spawn_app, spawn_on};
+use crate::helpers::{TestApp, TestUser, days_ago, spawn_app, spawn_on};
 use crate::smtp_sink::{
     Received, SmtpSink, quick_mail, spawn_app_with_sink, spawn_app_with_sink_and,
 };
@@ -62,31 +62,9 @@ async fn decisions_and_credited_workshop_days_are_mailed_to_the_sme() {
     app.accept(&pm.token, &accepted).await.expect(200);
     let rejected = app.submit_item(&sme, "associate", "standard").await;
     reject(&app, &pm, &rejected, "<b>Duplicate</b> of an earlier item").await;
-    let rate = json!({ "certification_level": "associate", "credits_per_day": 2,
-        "effective_from": chrono::Utc::now().date_naive().to_string() });
-    app.post("/api/v1/rates/workshops", Some(&app.admin_token), &rate)
-        .await
-        .expect(201);
-    let today = chrono::Utc::now().date_naive().to_string();
-    let workshop = app
-        .post(
-            "/api/v1/workshops",
-            Some(&pm.token),
-            &json!({ "kind": "mqc", "title": "Item writing", "certification_level": "associate",
-                "starts_on": today, "ends_on": today }),
-        )
+    app.workshop_rate("associate", 2).await;
+    app.workshop_with_days(&pm, &sme, "Item writing", "associate", &[days_ago(0)])
         .await;
-    workshop.expect(201);
-    app.post(
-        &format!(
-            "/api/v1/workshops/{}/attendance",
-            workshop.body["id"].as_str().unwrap()
-        ),
-        Some(&pm.token),
-        &json!({ "sme_id": sme.id, "days": [today] }),
-    )
-    .await
-    .expect(201);
 
     let email = sme.email.clone();
     let received = sink

@@ -99,17 +99,15 @@ struct Backdating {
 impl Backdating {
     async fn new(app: &TestApp, sme: &TestUser) -> Self {
         let pm = app.create_user("program_manager").await;
-        let body = json!({
-            "kind": "jta", "title": "Backdated", "certification_level": "professional",
-            "starts_on": today().to_string(), "ends_on": today().to_string(),
-        });
-        let workshop = app.post("/api/v1/workshops", Some(&pm.token), &body).await;
-        workshop.expect(201);
+        let today = today().to_string();
+        let workshop_id = app
+            .workshop(&pm, "Backdated", "professional", &today, &today)
+            .await;
         Self {
             conn: app.connect_directly(),
             sme_id: sme.id.clone(),
             pm_id: pm.id,
-            workshop_id: workshop.body["id"].as_str().unwrap().to_owned(),
+            workshop_id,
             // Far above the chain's own numbers, which go on as before.
             next_seq: 1_000_000 + rand_seq(),
         }

@@ -3,11 +3,10 @@
 //! their attendance; what only a report can show (one person's client on both sides of a
 //! credit) is in the separation-of-duties report.
 
-use chrono::Utc;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, TestUser, item_body};
+use crate::helpers::{TestApp, TestUser, days_ago, item_body};
 use crate::smtp_sink::{SmtpSink, spawn_app_with_sink};
 
 const LINK: &str = "/invitation?token=";
@@ -56,24 +55,9 @@ async fn submit(app: &TestApp, sme: &TestUser) -> String {
 }
 
 async fn workshop(app: &TestApp, pm: &TestUser) -> String {
-    let today = Utc::now().date_naive().to_string();
-    app.post(
-        "/api/v1/rates/workshops",
-        Some(&app.admin_token),
-        &json!({ "certification_level": "expert", "credits_per_day": 5, "effective_from": today }),
-    )
-    .await
-    .expect(201);
-    let reply = app
-        .post(
-            "/api/v1/workshops",
-            Some(&pm.token),
-            &json!({ "kind": "jta", "title": "CCIE JTA", "certification_level": "expert",
-                     "starts_on": today, "ends_on": today }),
-        )
-        .await;
-    reply.expect(201);
-    reply.body["id"].as_str().unwrap().to_owned()
+    app.workshop_rate("expert", 5).await;
+    let today = days_ago(0);
+    app.workshop(pm, "CCIE JTA", "expert", &today, &today).await
 }
 
 async fn log_day(
@@ -82,12 +66,8 @@ async fn log_day(
     workshop: &str,
     sme: &TestUser,
 ) -> crate::helpers::Reply {
-    app.post(
-        &format!("/api/v1/workshops/{workshop}/attendance"),
-        Some(&pm.token),
-        &json!({ "sme_id": sme.id, "days": [Utc::now().date_naive().to_string()] }),
-    )
-    .await
+    app.log_attendance(pm, workshop, &sme.id, &[days_ago(0)])
+        .await
 }
 
 #[tokio::test]

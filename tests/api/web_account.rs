@@ -6,7 +6,7 @@ use chrono::{Months, Utc};
 use reqwest::header::LOCATION;
 use serde_json::json;
 
-use crate::helpers::{TestApp, TestUser, spawn_app};
+use crate::helpers::{TestApp, TestUser, days_ago, spawn_app};
 use crate::smtp_sink::{Received, spawn_app_with_sink_and};
 use crate::web_client::Browser;
 
@@ -181,31 +181,10 @@ async fn every_link_in_every_kind_of_mail_opens_a_working_page_for_its_recipient
     .await
     .expect(200);
     // Workshop days credited.
-    let today = Utc::now().date_naive();
-    let rate = json!({ "certification_level": "associate", "credits_per_day": 2,
-        "effective_from": today.to_string() });
-    app.post("/api/v1/rates/workshops", Some(&app.admin_token), &rate)
-        .await
-        .expect(201);
-    let workshop = app
-        .post(
-            "/api/v1/workshops",
-            Some(&pm.token),
-            &json!({ "kind": "mqc", "title": "Item writing", "certification_level": "associate",
-                "starts_on": today.to_string(), "ends_on": today.to_string() }),
-        )
+    app.workshop_rate("associate", 2).await;
+    app.workshop_with_days(&pm, &sme, "Item writing", "associate", &[days_ago(0)])
         .await;
-    workshop.expect(201);
-    app.post(
-        &format!(
-            "/api/v1/workshops/{}/attendance",
-            workshop.body["id"].as_str().unwrap()
-        ),
-        Some(&pm.token),
-        &json!({ "sme_id": sme.id, "days": [today.to_string()] }),
-    )
-    .await
-    .expect(201);
+    let today = Utc::now().date_naive();
     // Recertification reminder: a cycle ending in 60 days, credits still to earn.
     app.post(
         "/api/v1/me/certifications",
