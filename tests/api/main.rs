@@ -6,6 +6,7 @@ mod access;
 mod as_of;
 mod audit;
 mod auth;
+mod bodies;
 mod cli;
 mod concurrency;
 mod errors;
