@@ -34,6 +34,7 @@ mod tokens;
 mod upgrade;
 mod users;
 mod web;
+mod web_access;
 mod web_account;
 mod web_certifications;
 mod web_client;
