@@ -520,3 +520,66 @@ impl TestApp {
         .await
     }
 }
+
+/// The token that opens `/metrics` in the tests that wait for the mail worker
+/// ([`crate::smtp_sink::quick_mail`] sets it).
+pub const METRICS_TOKEN: &str = "test-metrics-token-of-some-length";
+
+/// The sum over its series of the counter `sme_ledger_<name>` at `<base>/metrics`.
+pub async fn counter_at(client: &reqwest::Client, base: &str, name: &str) -> u64 {
+    let response = client
+        .get(format!("{base}/metrics"))
+        .bearer_auth(METRICS_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        200,
+        "/metrics is closed: the service needs metrics_token = METRICS_TOKEN"
+    );
+    let text = response.text().await.unwrap();
+    let series = format!("sme_ledger_{name}");
+    text.lines()
+        .filter(|line| {
+            line.strip_prefix(&series)
+                .is_some_and(|rest| rest.starts_with(['{', ' ']))
+        })
+        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+        .map(|value| value as u64)
+        .sum()
+}
+
+/// Waits until `more` rounds counted by `name` that began after this call have finished: the
+/// round under way when it is called may have begun before what the test just did, so that
+/// is one round more than `more`. A bounded poll (60 s, far above a round's time on a busy
+/// machine), not a sleep that assumes a speed.
+pub async fn after_rounds_at(client: &reqwest::Client, base: &str, name: &str, more: u64) {
+    let target = counter_at(client, base, name).await + more + 1;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let now = counter_at(client, base, name).await;
+        if now >= target {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{name} stayed at {now}, short of {target}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+impl TestApp {
+    /// Returns once `more` mail worker rounds that began after the call have finished (each
+    /// round queues the digests due and tries every message due).
+    pub async fn after_mail_rounds(&self, more: u64) {
+        after_rounds_at(&self.client, &self.address, "mail_rounds_total", more).await;
+    }
+
+    /// Returns once `more` checks for recertification reminders that began after the call
+    /// have finished.
+    pub async fn after_reminder_checks(&self, more: u64) {
+        after_rounds_at(&self.client, &self.address, "reminder_checks_total", more).await;
+    }
+}
