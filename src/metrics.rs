@@ -1,7 +1,8 @@
 //! `GET /metrics`: what an operator graphs and alerts on, in Prometheus's text format.
 //!
 //! Counted as it happens: requests by route template and status, their latency, failed and
-//! throttled logins, housekeeping sweeps. Read from the database at each scrape: postings by
+//! throttled logins, housekeeping sweeps, the mail worker's rounds and reminder checks (a
+//! counter that stops growing is a worker that stopped; tests wait for a round with it). Read from the database at each scrape: postings by
 //! kind and items waiting for review (so they are right across restarts and instances), and
 //! the pool's connections in use and idle.
 //!
@@ -37,6 +38,8 @@ pub struct Metrics {
     throttled_logins: IntCounter,
     sweeps: IntCounterVec,
     swept_rows: IntCounter,
+    mail_rounds: IntCounterVec,
+    reminder_checks: IntCounterVec,
     pool_connections: IntGaugeVec,
     postings: IntGaugeVec,
     items_waiting: IntGauge,
@@ -99,6 +102,20 @@ impl Metrics {
             "swept_rows_total",
             "Expired rows removed by housekeeping (tokens, sessions, idempotency records, throttle counters)",
         )?;
+        let mail_rounds = IntCounterVec::new(
+            Opts::new(
+                "mail_rounds_total",
+                "Mail worker rounds finished (digests due queued, every due message tried), by outcome",
+            ),
+            &["outcome"],
+        )?;
+        let reminder_checks = IntCounterVec::new(
+            Opts::new(
+                "reminder_checks_total",
+                "Checks for recertification reminders due finished, by outcome",
+            ),
+            &["outcome"],
+        )?;
         let pool_connections = IntGaugeVec::new(
             Opts::new("db_pool_connections", "Database pool connections, by state"),
             &["state"],
@@ -120,6 +137,8 @@ impl Metrics {
         registry.register(Box::new(throttled_logins.clone()))?;
         registry.register(Box::new(sweeps.clone()))?;
         registry.register(Box::new(swept_rows.clone()))?;
+        registry.register(Box::new(mail_rounds.clone()))?;
+        registry.register(Box::new(reminder_checks.clone()))?;
         registry.register(Box::new(pool_connections.clone()))?;
         registry.register(Box::new(postings.clone()))?;
         registry.register(Box::new(items_waiting.clone()))?;
@@ -131,6 +150,8 @@ impl Metrics {
             throttled_logins,
             sweeps,
             swept_rows,
+            mail_rounds,
+            reminder_checks,
             pool_connections,
             postings,
             items_waiting,
@@ -154,6 +175,16 @@ impl Metrics {
             }
             Err(()) => self.sweeps.with_label_values(&["failed"]).inc(),
         }
+    }
+
+    pub fn mail_round(&self, ok: bool) {
+        let outcome = if ok { "ok" } else { "failed" };
+        self.mail_rounds.with_label_values(&[outcome]).inc();
+    }
+
+    pub fn reminder_check(&self, ok: bool) {
+        let outcome = if ok { "ok" } else { "failed" };
+        self.reminder_checks.with_label_values(&[outcome]).inc();
     }
 
     fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {

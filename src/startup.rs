@@ -216,6 +216,7 @@ fn start_mail_worker(settings: &Settings, state: &AppState, port: u16) -> anyhow
             batch: 20,
             reminder_every: std::time::Duration::from_secs(settings.reminder_check_seconds),
         },
+        metrics: state.metrics.clone(),
     }
     .spawn();
     Ok(())

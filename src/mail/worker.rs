@@ -7,6 +7,7 @@
 //! out and sends it with the same `Message-ID`. A message whose outcome is known is never
 //! sent again.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::TimeDelta;
@@ -15,6 +16,7 @@ use super::compose::{self, MailConfig};
 use super::transport::{SendError, Transport};
 use crate::db::{self, Db, outbox};
 use crate::error::ApiError;
+use crate::metrics::Metrics;
 
 /// How the worker paces itself.
 #[derive(Debug, Clone, Copy)]
@@ -56,6 +58,8 @@ pub struct Worker {
     pub config: MailConfig,
     pub transport: Transport,
     pub policy: Policy,
+    /// Where finished rounds and reminder checks are counted, when metrics are collected.
+    pub metrics: Option<Arc<Metrics>>,
 }
 
 impl Worker {
@@ -68,16 +72,23 @@ impl Worker {
                 tokio::time::sleep(self.policy.poll).await;
                 if reminded_at.is_none_or(|at| at.elapsed() >= self.policy.reminder_every) {
                     reminded_at = Some(tokio::time::Instant::now());
-                    if let Err(error) = self
+                    let checked = self
                         .db
                         .run(crate::app::notices::schedule_recertification_reminders)
-                        .await
-                    {
+                        .await;
+                    if let Err(error) = &checked {
                         tracing::warn!(event = "reminder_check_failed", error = %error, "recertification reminder check failed");
                     }
+                    if let Some(metrics) = &self.metrics {
+                        metrics.reminder_check(checked.is_ok());
+                    }
                 }
-                if let Err(error) = self.round().await {
+                let round = self.round().await;
+                if let Err(error) = &round {
                     tracing::warn!(event = "mail_round_failed", error = %error, "mail worker round failed");
+                }
+                if let Some(metrics) = &self.metrics {
+                    metrics.mail_round(round.is_ok());
                 }
             }
         })

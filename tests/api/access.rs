@@ -5,9 +5,10 @@
 
 use chrono::{Duration, Utc};
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::helpers::{TestApp, TestUser, item_body, spawn_app};
+use crate::bodies::BodyFor;
+use crate::helpers::{TestApp, TestUser, days_ago, spawn_app};
 
 const ROLES: [&str; 6] = [
     "anonymous",
@@ -167,21 +168,6 @@ impl World {
         (Utc::now().date_naive() - Duration::days(self.days_used.get())).to_string()
     }
 
-    async fn workshop(&self) -> String {
-        let body = json!({
-            "kind": "mqc", "title": "Matrix", "certification_level": "associate",
-            "starts_on": (Utc::now().date_naive() - Duration::days(30)).to_string(),
-            "ends_on": Utc::now().date_naive().to_string(),
-        });
-        self.app
-            .post("/api/v1/workshops", Some(&self.pm.token), &body)
-            .await
-            .body["id"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    }
-
     /// The id the path names, made fresh where the call could change it.
     async fn target(&self, target: Target) -> Option<String> {
         let sme = &self.users[0];
@@ -194,20 +180,20 @@ impl World {
                 self.app.accept(&self.pm.token, &item).await.expect(200);
                 item
             }
-            Workshop => self.workshop().await,
+            Workshop => {
+                let (start, end) = (days_ago(30), days_ago(0));
+                let pm = &self.pm;
+                self.app
+                    .workshop(pm, "Matrix", "associate", &start, &end)
+                    .await
+            }
             WorkshopDayEntry => {
-                let workshop = self.workshop().await;
-                let body = json!({ "sme_id": sme.id, "days": [self.fresh_day()] });
-                let reply = self
+                let days = [self.fresh_day()];
+                let logged = self
                     .app
-                    .post(
-                        &format!("/api/v1/workshops/{workshop}/attendance"),
-                        Some(&self.pm.token),
-                        &body,
-                    )
+                    .workshop_with_days(&self.pm, sme, "Matrix", "associate", &days)
                     .await;
-                reply.expect(201);
-                reply.body["entries"][0]["id"].as_str().unwrap().to_owned()
+                logged.entry_id(0).to_owned()
             }
             Certification => {
                 let body = json!({
@@ -222,72 +208,6 @@ impl World {
                 reply.expect(201);
                 reply.body["id"].as_str().unwrap().to_owned()
             }
-        })
-    }
-
-    /// A body that the role allowed to call the route would have accepted.
-    async fn body(&self, row: &Row, caller: Option<&TestUser>) -> Option<Value> {
-        let today = Utc::now().date_naive().to_string();
-        let sme = &self.users[0];
-        Some(match (row.method, row.path) {
-            ("post", "/api/v1/auth/login") => {
-                json!({ "email": sme.email, "password": sme.password })
-            }
-            ("post", "/api/v1/auth/refresh") | ("post", "/api/v1/auth/logout") => {
-                let tokens = self.app.login_ok(&sme.email, &sme.password).await;
-                json!({ "refresh_token": tokens["refresh_token"] })
-            }
-            ("put", "/api/v1/me/password") => {
-                let caller = caller?;
-                json!({ "current_password": caller.password, "new_password": "matrix changes it" })
-            }
-            ("post", "/api/v1/users") => json!({
-                "email": format!("m-{}@example.org", uuid::Uuid::new_v4().simple()),
-                "role": "sme",
-            }),
-            ("post", "/api/v1/auth/invitations/accept")
-            | ("post", "/api/v1/auth/password-reset/confirm") => {
-                json!({ "token": "forged-link-token", "password": "a decent passphrase" })
-            }
-            ("post", "/api/v1/auth/password-reset") => json!({
-                "email": format!("nobody-{}@example.org", uuid::Uuid::new_v4().simple()),
-            }),
-            ("patch", "/api/v1/me") => json!({ "notify": true }),
-            ("patch", "/api/v1/users/{id}") => json!({ "display_name": "Renamed" }),
-            ("post", "/api/v1/rates/items") => {
-                json!({ "exam_tier": "associate", "item_type": "standard", "credits": 1, "effective_from": today })
-            }
-            ("post", "/api/v1/rates/workshops") => {
-                json!({ "certification_level": "associate", "credits_per_day": 2, "effective_from": today })
-            }
-            ("post", "/api/v1/items") => item_body("associate", "standard", "sme_program"),
-            ("post", "/api/v1/items/{id}/reject") | ("post", "/api/v1/items/{id}/revoke") => {
-                json!({ "reason": "matrix" })
-            }
-            ("post", "/api/v1/ledger/{entry_id}/reverse") => json!({ "reason": "matrix" }),
-            ("post", "/api/v1/me/certifications")
-            | ("post", "/api/v1/smes/{id}/certifications") => {
-                json!({
-                    "name": format!("Matrix {}", uuid::Uuid::new_v4().simple()),
-                    "level": "associate", "certified_on": today,
-                })
-            }
-            ("patch", "/api/v1/certifications/{id}") => json!({ "level": "expert" }),
-            ("post", "/api/v1/certifications/{id}/renew") => json!({ "on": today }),
-            ("post", "/api/v1/rates/recertification") => {
-                json!({ "certification_level": "expert", "credits": 120, "effective_from": today })
-            }
-            ("post", "/api/v1/workshops") => json!({
-                "kind": "jta", "title": "Matrix JTA", "certification_level": "expert",
-                "starts_on": today, "ends_on": today,
-            }),
-            ("post", "/api/v1/workshops/{id}/attendance") => {
-                json!({ "sme_id": sme.id, "days": [self.fresh_day()] })
-            }
-            (_, _) if row.method == "post" || row.method == "put" || row.method == "patch" => {
-                json!({})
-            }
-            _ => return None,
         })
     }
 }
@@ -315,10 +235,7 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
     for role in ["sme", "sme", "program_manager", "auditor"] {
         users.push(app.create_user(role).await);
     }
-    let body = json!({ "certification_level": "associate", "credits_per_day": 2, "effective_from": Utc::now().date_naive().to_string() });
-    app.post("/api/v1/rates/workshops", Some(&app.admin_token), &body)
-        .await
-        .expect(201);
+    app.workshop_rate("associate", 2).await;
     let pm = users[2].clone();
     let world = World {
         app,
@@ -350,7 +267,12 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
             };
             let method = Method::from_bytes(row.method.to_uppercase().as_bytes()).unwrap();
             let mut request = world.app.request(method, &path, token.as_deref());
-            if let Some(body) = world.body(row, throwaway.as_ref()).await {
+            let input = BodyFor {
+                sme: &world.users[0],
+                caller: throwaway.as_ref(),
+                day: &|| world.fresh_day(),
+            };
+            if let Some(body) = world.app.valid_body(row.method, row.path, &input).await {
                 request = request.json(&body);
             }
             let reply = world.app.send(request).await;

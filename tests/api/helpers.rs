@@ -1,4 +1,5 @@
-//! Test fixtures: a running service per test, and clients for each role.
+//! Test fixtures: a running service per test, and clients for each role. Web tests sign in
+//! with `TestApp::browser` (`web_client.rs`), the one client every page test uses.
 
 use std::sync::LazyLock;
 
@@ -413,5 +414,172 @@ impl TestApp {
             conn.batch_execute("PRAGMA busy_timeout = 10000").unwrap();
         }
         diesel::sql_query(sql).execute(&mut conn).unwrap()
+    }
+}
+
+/// The day `n` days before today, as the API writes days.
+pub fn days_ago(n: i64) -> String {
+    (chrono::Utc::now().date_naive() - chrono::Duration::days(n)).to_string()
+}
+
+/// A workshop and the ledger entries its logged days posted.
+#[derive(Debug, Clone)]
+pub struct WorkshopDays {
+    pub workshop: String,
+    /// The `workshop_day` entries, one per day, as the attendance reply lists them.
+    pub entries: Vec<Value>,
+}
+
+impl WorkshopDays {
+    /// The id of the entry for the `n`-th day logged.
+    pub fn entry_id(&self, n: usize) -> &str {
+        self.entries[n]["id"].as_str().unwrap()
+    }
+}
+
+/// Workshops, attendance and reversals: what many tests set up before what they look at.
+impl TestApp {
+    /// Publishes, as the admin, a workshop rate of `credits_per_day` for `level`, effective
+    /// today; returns the rate.
+    pub async fn workshop_rate(&self, level: &str, credits_per_day: i64) -> Value {
+        let body = json!({
+            "certification_level": level, "credits_per_day": credits_per_day,
+            "effective_from": days_ago(0),
+        });
+        let reply = self
+            .post("/api/v1/rates/workshops", Some(&self.admin_token), &body)
+            .await;
+        reply.expect(201);
+        reply.body
+    }
+
+    /// An MQC workshop `title` at `level` from `starts_on` to `ends_on`, created by `pm`;
+    /// returns its id.
+    pub async fn workshop(
+        &self,
+        pm: &TestUser,
+        title: &str,
+        level: &str,
+        starts_on: &str,
+        ends_on: &str,
+    ) -> String {
+        let body = json!({
+            "kind": "mqc", "title": title, "certification_level": level,
+            "starts_on": starts_on, "ends_on": ends_on,
+        });
+        let reply = self.post("/api/v1/workshops", Some(&pm.token), &body).await;
+        reply.expect(201);
+        reply.body["id"].as_str().unwrap().to_owned()
+    }
+
+    /// `pm` logs `days` of `workshop` for the SME `sme_id`; the reply, whatever it is.
+    pub async fn log_attendance(
+        &self,
+        pm: &TestUser,
+        workshop: &str,
+        sme_id: &str,
+        days: &[String],
+    ) -> Reply {
+        self.post(
+            &format!("/api/v1/workshops/{workshop}/attendance"),
+            Some(&pm.token),
+            &json!({ "sme_id": sme_id, "days": days }),
+        )
+        .await
+    }
+
+    /// A workshop `title` at `level` that runs over `days` (first to last), created by `pm`,
+    /// with `sme` attending each of them (a rate for `level` must be published: see
+    /// [`Self::workshop_rate`]).
+    pub async fn workshop_with_days(
+        &self,
+        pm: &TestUser,
+        sme: &TestUser,
+        title: &str,
+        level: &str,
+        days: &[String],
+    ) -> WorkshopDays {
+        let starts_on = days.iter().min().expect("at least one day");
+        let ends_on = days.iter().max().expect("at least one day");
+        let workshop = self.workshop(pm, title, level, starts_on, ends_on).await;
+        let reply = self.log_attendance(pm, &workshop, &sme.id, days).await;
+        reply.expect(201);
+        let entries = reply.body["entries"].as_array().unwrap().clone();
+        assert_eq!(entries.len(), days.len(), "{}", reply.text);
+        WorkshopDays { workshop, entries }
+    }
+
+    /// Reverses the ledger entry `entry_id` as `token` for `reason`; the reply, whatever it
+    /// is (201 and the reversal entry when it worked).
+    pub async fn reverse(&self, token: &str, entry_id: &str, reason: &str) -> Reply {
+        self.post(
+            &format!("/api/v1/ledger/{entry_id}/reverse"),
+            Some(token),
+            &json!({ "reason": reason }),
+        )
+        .await
+    }
+}
+
+/// The token that opens `/metrics` in the tests that wait for the mail worker
+/// ([`crate::smtp_sink::quick_mail`] sets it).
+pub const METRICS_TOKEN: &str = "test-metrics-token-of-some-length";
+
+/// The sum over its series of the counter `sme_ledger_<name>` at `<base>/metrics`.
+pub async fn counter_at(client: &reqwest::Client, base: &str, name: &str) -> u64 {
+    let response = client
+        .get(format!("{base}/metrics"))
+        .bearer_auth(METRICS_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        200,
+        "/metrics is closed: the service needs metrics_token = METRICS_TOKEN"
+    );
+    let text = response.text().await.unwrap();
+    let series = format!("sme_ledger_{name}");
+    text.lines()
+        .filter(|line| {
+            line.strip_prefix(&series)
+                .is_some_and(|rest| rest.starts_with(['{', ' ']))
+        })
+        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+        .map(|value| value as u64)
+        .sum()
+}
+
+/// Waits until `more` rounds counted by `name` that began after this call have finished: the
+/// round under way when it is called may have begun before what the test just did, so that
+/// is one round more than `more`. A bounded poll (60 s, far above a round's time on a busy
+/// machine), not a sleep that assumes a speed.
+pub async fn after_rounds_at(client: &reqwest::Client, base: &str, name: &str, more: u64) {
+    let target = counter_at(client, base, name).await + more + 1;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let now = counter_at(client, base, name).await;
+        if now >= target {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{name} stayed at {now}, short of {target}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+impl TestApp {
+    /// Returns once `more` mail worker rounds that began after the call have finished (each
+    /// round queues the digests due and tries every message due).
+    pub async fn after_mail_rounds(&self, more: u64) {
+        after_rounds_at(&self.client, &self.address, "mail_rounds_total", more).await;
+    }
+
+    /// Returns once `more` checks for recertification reminders that began after the call
+    /// have finished.
+    pub async fn after_reminder_checks(&self, more: u64) {
+        after_rounds_at(&self.client, &self.address, "reminder_checks_total", more).await;
     }
 }

@@ -575,14 +575,7 @@ async fn nobody_decides_an_item_they_submitted_even_after_a_promotion() {
         .all_entries(token, &format!("&item_id={accepted_item}"))
         .await;
     let reverse = app
-        .post(
-            &format!(
-                "/api/v1/ledger/{}/reverse",
-                award[0]["id"].as_str().unwrap()
-            ),
-            Some(token),
-            &json!({ "reason": "mine" }),
-        )
+        .reverse(token, award[0]["id"].as_str().unwrap(), "mine")
         .await;
     reverse.expect_problem(403, "own_entry");
 }

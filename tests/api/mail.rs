@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, TestUser, spawn_app, spawn_on};
+use crate::helpers::{TestApp, TestUser, days_ago, spawn_app, spawn_on};
 use crate::smtp_sink::{
     Received, SmtpSink, quick_mail, spawn_app_with_sink, spawn_app_with_sink_and,
 };
@@ -62,31 +62,9 @@ async fn decisions_and_credited_workshop_days_are_mailed_to_the_sme() {
     app.accept(&pm.token, &accepted).await.expect(200);
     let rejected = app.submit_item(&sme, "associate", "standard").await;
     reject(&app, &pm, &rejected, "<b>Duplicate</b> of an earlier item").await;
-    let rate = json!({ "certification_level": "associate", "credits_per_day": 2,
-        "effective_from": chrono::Utc::now().date_naive().to_string() });
-    app.post("/api/v1/rates/workshops", Some(&app.admin_token), &rate)
-        .await
-        .expect(201);
-    let today = chrono::Utc::now().date_naive().to_string();
-    let workshop = app
-        .post(
-            "/api/v1/workshops",
-            Some(&pm.token),
-            &json!({ "kind": "mqc", "title": "Item writing", "certification_level": "associate",
-                "starts_on": today, "ends_on": today }),
-        )
+    app.workshop_rate("associate", 2).await;
+    app.workshop_with_days(&pm, &sme, "Item writing", "associate", &[days_ago(0)])
         .await;
-    workshop.expect(201);
-    app.post(
-        &format!(
-            "/api/v1/workshops/{}/attendance",
-            workshop.body["id"].as_str().unwrap()
-        ),
-        Some(&pm.token),
-        &json!({ "sme_id": sme.id, "days": [today] }),
-    )
-    .await
-    .expect(201);
 
     let email = sme.email.clone();
     let received = sink
@@ -217,8 +195,8 @@ async fn while_the_smtp_server_is_down_mail_waits_and_then_every_message_arrives
 
     sink.resume().await;
     wait_for_outbox(&app, |m| m.iter().all(|m| m["status"] == "sent")).await;
-    // A moment more, for any duplicate to show.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Two more rounds, which would have sent any message again.
+    app.after_mail_rounds(2).await;
     let counts = arrivals(&sink.received());
     assert_eq!(counts.len(), 3, "{counts:?}");
     assert!(counts.values().all(|n| *n == 1), "{counts:?}");
@@ -313,7 +291,7 @@ async fn a_program_manager_who_asked_for_it_gets_a_digest_of_the_review_queue() 
         digest.text()
     );
     // Once a day: later rounds queue no second one.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    app.after_mail_rounds(2).await;
     let digests = outbox(&app)
         .await
         .iter()
@@ -348,7 +326,9 @@ async fn two_instances_on_one_database_send_each_message_once_on_postgres() {
         m.len() >= 12 && m.iter().all(|m| m["status"] == "sent")
     })
     .await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Two more rounds of each worker, which would have sent any message again.
+    first.after_mail_rounds(2).await;
+    second.after_mail_rounds(2).await;
     let counts = arrivals(&sink.received());
     assert_eq!(counts.len(), 12, "{counts:?}");
     assert!(counts.values().all(|n| *n == 1), "{counts:?}");
@@ -394,6 +374,7 @@ fn start_binary_logging(
         .env("SME_LEDGER_ADMIN_EMAIL", crate::helpers::ADMIN_EMAIL)
         .env("SME_LEDGER_ADMIN_PASSWORD", crate::helpers::ADMIN_PASSWORD)
         .env("SME_LEDGER_MAIL_POLL_MS", poll_ms.to_string())
+        .env("SME_LEDGER_METRICS_TOKEN", crate::helpers::METRICS_TOKEN)
         .env("RUST_LOG", "debug")
         .args(["serve", "--bind", "127.0.0.1:0", "--log-format", "json"])
         .stdout(std::process::Stdio::piped())
@@ -446,7 +427,9 @@ async fn the_log_holds_no_link_token_and_no_smtp_password() {
         .await
         .unwrap();
     assert_eq!(reply.status(), 204);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The round that sent the link has logged it.
+    let base = format!("http://127.0.0.1:{port}");
+    crate::helpers::after_rounds_at(&client, &base, "mail_rounds_total", 1).await;
     child.kill().unwrap();
     child.wait().unwrap();
 
@@ -514,10 +497,12 @@ async fn a_message_queued_before_a_kill_9_is_sent_once_after_the_restart() {
     first.wait().unwrap();
     assert!(sink.received().is_empty());
 
-    let (mut second, _, _) = start_binary(&database, Some(&sink.url()), 50);
+    let (mut second, port, _) = start_binary(&database, Some(&sink.url()), 50);
     let message = sink.message_to(crate::helpers::ADMIN_EMAIL).await;
     assert!(message.link_token("/password-reset?token=").is_some());
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Two more rounds, which would have sent it again.
+    let base = format!("http://127.0.0.1:{port}");
+    crate::helpers::after_rounds_at(&client, &base, "mail_rounds_total", 2).await;
     second.kill().unwrap();
     second.wait().unwrap();
     let counts = arrivals(&sink.received());

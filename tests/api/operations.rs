@@ -213,7 +213,7 @@ async fn the_sweep_removes_what_has_expired_in_batches_and_nothing_live() {
     let sme = app.create_user("sme").await;
     let key = uuid::Uuid::new_v4().to_string();
     post_with_key(&app, &sme, &key).await.expect(201);
-    let browser = sign_in_the_browser(&app, &sme).await;
+    let browser = app.browser(&sme).await;
     // A counter locked right now: three wrong passwords from here lock the pair for a while.
     let locked = app.create_user("sme").await;
     for _ in 0..5 {
@@ -245,42 +245,12 @@ async fn the_sweep_removes_what_has_expired_in_batches_and_nothing_live() {
     replay.expect(201);
     assert_eq!(replay.headers["idempotent-replayed"], "true");
     app.login(&locked.email, &locked.password).await.expect(429);
-    let home = app
-        .client
-        .get(app.url("/"))
-        .header(reqwest::header::COOKIE, &browser)
-        .send()
-        .await
-        .unwrap();
+    let home = browser.get("/").await;
     assert_eq!(
         home.status(),
         200,
         "the live web session still opens the home page"
     );
-}
-
-/// Signs `user` in through the web form; the session cookie (`name=value`).
-async fn sign_in_the_browser(app: &TestApp, user: &TestUser) -> String {
-    let response = app
-        .client
-        .post(app.url("/sign-in"))
-        .header(reqwest::header::ORIGIN, &app.address)
-        .form(&[
-            ("email", user.email.as_str()),
-            ("password", &user.password),
-            ("next", "/"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 303);
-    response.headers()[reqwest::header::SET_COOKIE]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned()
 }
 
 #[tokio::test]

@@ -175,7 +175,16 @@ async fn a_stored_rate_above_the_credit_limit_is_an_error_and_never_a_fall_back_
         created_by: None,
     };
     let mut conn = app.connect_directly();
-    assert!(sme_ledger::db::rates::insert_item_rate(&mut conn, &corrupt).is_err());
+    let error = sme_ledger::db::rates::insert_item_rate(&mut conn, &corrupt)
+        .expect_err("a rate above the bound was stored")
+        .to_string();
+    // The bound's own refusal: SQLite's trigger says it, PostgreSQL names the check.
+    let refusal = if crate::helpers::is_postgres() {
+        "item_rates_credits_at_most_1000"
+    } else {
+        "item_rates.credits must be 0 to 1000"
+    };
+    assert!(error.contains(refusal), "{error}");
     // … but someone with SQL access who drops the check can: the service must not skip it.
     use diesel::connection::SimpleConnection;
     conn.batch_execute(if crate::helpers::is_postgres() {

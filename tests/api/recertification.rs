@@ -99,17 +99,15 @@ struct Backdating {
 impl Backdating {
     async fn new(app: &TestApp, sme: &TestUser) -> Self {
         let pm = app.create_user("program_manager").await;
-        let body = json!({
-            "kind": "jta", "title": "Backdated", "certification_level": "professional",
-            "starts_on": today().to_string(), "ends_on": today().to_string(),
-        });
-        let workshop = app.post("/api/v1/workshops", Some(&pm.token), &body).await;
-        workshop.expect(201);
+        let today = today().to_string();
+        let workshop_id = app
+            .workshop(&pm, "Backdated", "professional", &today, &today)
+            .await;
         Self {
             conn: app.connect_directly(),
             sme_id: sme.id.clone(),
             pm_id: pm.id,
-            workshop_id: workshop.body["id"].as_str().unwrap().to_owned(),
+            workshop_id,
             // Far above the chain's own numbers, which go on as before.
             next_seq: 1_000_000 + rand_seq(),
         }
@@ -771,10 +769,16 @@ async fn the_database_refuses_to_change_requirement_versions_and_cycles() {
         "UPDATE certification_cycles SET expires_on = starts_on",
         "DELETE FROM certification_cycles",
     ] {
+        // Refused by the append-only trigger (its words name the table on both backends).
+        let table = sql.split_whitespace().find(|w| w.contains('_')).unwrap();
+        let error = diesel::sql_query(sql)
+            .execute(&mut conn)
+            .expect_err(&format!("{sql} succeeded (postgres: {})", is_postgres()));
         assert!(
-            diesel::sql_query(sql).execute(&mut conn).is_err(),
-            "{sql} succeeded (postgres: {})",
-            is_postgres()
+            error
+                .to_string()
+                .contains(&format!("{table} is append-only")),
+            "{sql}: {error}"
         );
     }
 }

@@ -67,8 +67,8 @@ async fn an_sme_short_of_credits_60_days_before_the_cycle_ends_is_reminded_once(
     );
     assert!(text.contains("text/html"), "an HTML part as well: {text}");
 
-    // Later checks (at least two more) queue no second reminder for this cycle and threshold.
-    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    // Later checks (two more) queue no second reminder for this cycle and threshold.
+    app.after_reminder_checks(2).await;
     let queued = reminders(&app).await;
     assert_eq!(queued.len(), 1, "{queued:#?}");
     assert_eq!(queued[0]["recipient"], sme.email.as_str());
@@ -92,7 +92,8 @@ async fn no_reminder_for_a_far_cycle_an_entry_level_one_or_an_sme_who_turned_not
 
     let mail = sink.message_to(&reminded.email).await;
     assert!(mail.text().contains("in 150 day(s)"), "{}", mail.text());
-    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    // The check that queued it went over every SME: one more, and none was missed for timing.
+    app.after_reminder_checks(1).await;
     let recipients: Vec<Value> = reminders(&app)
         .await
         .iter()
@@ -120,8 +121,8 @@ async fn an_sme_gets_at_most_five_reminders_a_day_and_the_rest_on_a_later_day() 
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(queued.len(), 5, "{queued:#?}");
-    // Later checks (at least two more) queue none of the other two today.
-    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    // Later checks (two more) queue none of the other two today.
+    app.after_reminder_checks(2).await;
     assert_eq!(reminders(&app).await.len(), 5);
 
     let a_day_earlier = if crate::helpers::is_postgres() {

@@ -5,21 +5,14 @@ use std::process::Command;
 use chrono::{Duration, Utc};
 use serde_json::{Value, json};
 
-use crate::helpers::{Reply, TestApp, TestUser, spawn_app};
-
-fn days_ago(n: i64) -> String {
-    (Utc::now().date_naive() - Duration::days(n)).to_string()
-}
+use crate::helpers::{Reply, TestApp, TestUser, days_ago, spawn_app};
 
 /// An SME with two item awards, three workshop days at two levels and one reversal.
 async fn varied_ledger(app: &TestApp) -> (TestUser, TestUser) {
     let sme = app.create_user("sme").await;
     let pm = app.create_user("program_manager").await;
     for (level, credits) in [("expert", 8), ("entry", 1)] {
-        let body = json!({ "certification_level": level, "credits_per_day": credits, "effective_from": Utc::now().date_naive().to_string() });
-        app.post("/api/v1/rates/workshops", Some(&app.admin_token), &body)
-            .await
-            .expect(201);
+        app.workshop_rate(level, credits).await;
     }
     let associate = app.submit_item(&sme, "associate", "standard").await;
     app.accept(&pm.token, &associate).await.expect(200);
@@ -29,21 +22,7 @@ async fn varied_ledger(app: &TestApp) -> (TestUser, TestUser) {
         ("expert", vec![days_ago(2), days_ago(3)]),
         ("entry", vec![days_ago(1)]),
     ] {
-        let workshop = json!({ "kind": "jta", "title": "JTA", "certification_level": level, "starts_on": days_ago(5), "ends_on": days_ago(0) });
-        let id = app
-            .post("/api/v1/workshops", Some(&pm.token), &workshop)
-            .await
-            .body["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        app.post(
-            &format!("/api/v1/workshops/{id}/attendance"),
-            Some(&pm.token),
-            &json!({ "sme_id": sme.id, "days": days }),
-        )
-        .await
-        .expect(201);
+        app.workshop_with_days(&pm, &sme, "JTA", level, &days).await;
     }
     app.post(
         &format!("/api/v1/items/{lab}/revoke"),
@@ -204,13 +183,9 @@ async fn an_smes_credits_equal_their_line_of_the_summary_over_any_window() {
         .into_iter()
         .find(|entry| entry["amount"] == 1)
         .unwrap();
-    app.post(
-        &format!("/api/v1/ledger/{}/reverse", day["id"].as_str().unwrap()),
-        Some(&pm.token),
-        &json!({ "reason": "logged twice" }),
-    )
-    .await
-    .expect(201);
+    app.reverse(&pm.token, day["id"].as_str().unwrap(), "logged twice")
+        .await
+        .expect(201);
     app.submit_item(&sme, "associate", "standard").await;
     let today = Utc::now().date_naive();
     for window in [
@@ -484,10 +459,10 @@ async fn reversals_say_whether_they_took_back_an_item_or_a_workshop_day() {
         .into_iter()
         .find(|entry| entry["amount"] == 8)
         .unwrap();
-    app.post(
-        &format!("/api/v1/ledger/{}/reverse", day["id"].as_str().unwrap()),
-        Some(&pm.token),
-        &json!({ "reason": "logged on the wrong day" }),
+    app.reverse(
+        &pm.token,
+        day["id"].as_str().unwrap(),
+        "logged on the wrong day",
     )
     .await
     .expect(201);

@@ -3,11 +3,10 @@
 //! their attendance; what only a report can show (one person's client on both sides of a
 //! credit) is in the separation-of-duties report.
 
-use chrono::Utc;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, TestUser, item_body};
+use crate::helpers::{TestApp, TestUser, days_ago, item_body};
 use crate::smtp_sink::{SmtpSink, spawn_app_with_sink};
 
 const LINK: &str = "/invitation?token=";
@@ -56,24 +55,9 @@ async fn submit(app: &TestApp, sme: &TestUser) -> String {
 }
 
 async fn workshop(app: &TestApp, pm: &TestUser) -> String {
-    let today = Utc::now().date_naive().to_string();
-    app.post(
-        "/api/v1/rates/workshops",
-        Some(&app.admin_token),
-        &json!({ "certification_level": "expert", "credits_per_day": 5, "effective_from": today }),
-    )
-    .await
-    .expect(201);
-    let reply = app
-        .post(
-            "/api/v1/workshops",
-            Some(&pm.token),
-            &json!({ "kind": "jta", "title": "CCIE JTA", "certification_level": "expert",
-                     "starts_on": today, "ends_on": today }),
-        )
-        .await;
-    reply.expect(201);
-    reply.body["id"].as_str().unwrap().to_owned()
+    app.workshop_rate("expert", 5).await;
+    let today = days_ago(0);
+    app.workshop(pm, "CCIE JTA", "expert", &today, &today).await
 }
 
 async fn log_day(
@@ -82,12 +66,8 @@ async fn log_day(
     workshop: &str,
     sme: &TestUser,
 ) -> crate::helpers::Reply {
-    app.post(
-        &format!("/api/v1/workshops/{workshop}/attendance"),
-        Some(&pm.token),
-        &json!({ "sme_id": sme.id, "days": [Utc::now().date_naive().to_string()] }),
-    )
-    .await
+    app.log_attendance(pm, workshop, &sme.id, &[days_ago(0)])
+        .await
 }
 
 #[tokio::test]
@@ -374,7 +354,6 @@ async fn the_report_pages_by_seq_and_refuses_a_bad_cursor() {
 
 #[tokio::test]
 async fn the_pages_do_not_offer_an_onboarder_what_would_be_refused_and_say_who_may() {
-    use crate::web::{page_text, sign_in};
     let (app, sink) = spawn_app_with_sink().await;
     let pat = app.create_user("program_manager").await;
     let other = app.create_user("program_manager").await;
@@ -382,18 +361,18 @@ async fn the_pages_do_not_offer_an_onboarder_what_would_be_refused_and_say_who_m
     let item = submit(&app, &puppet).await;
     let workshop = workshop(&app, &pat).await;
 
-    let pats = sign_in(&app, &app.address, &pat.email, &pat.password).await;
-    let page = page_text(&app, &format!("/items/{item}"), &pats).await;
+    let pats = app.browser(&pat).await;
+    let page = pats.text(&format!("/items/{item}")).await;
     assert!(page.contains("id=\"onboarder-note\""), "{page}");
     assert!(page.contains("another program manager does"), "{page}");
     assert!(!page.contains(&format!("action=\"/items/{item}/accept\"")));
-    let queue = page_text(&app, "/review", &pats).await;
+    let queue = pats.text("/review").await;
     assert!(
         !queue.contains(&format!("value=\"{item}\"")),
         "no checkbox: {queue}"
     );
     assert!(queue.contains("another program manager decides"), "{queue}");
-    let attendance = page_text(&app, &format!("/workshops/{workshop}"), &pats).await;
+    let attendance = pats.text(&format!("/workshops/{workshop}")).await;
     assert!(
         !attendance.contains(&format!("value=\"{}\"", puppet.id)),
         "{attendance}"
@@ -401,33 +380,32 @@ async fn the_pages_do_not_offer_an_onboarder_what_would_be_refused_and_say_who_m
     assert!(attendance.contains("id=\"onboarded-note\""), "{attendance}");
 
     // Another program manager is offered all of it.
-    let others = sign_in(&app, &app.address, &other.email, &other.password).await;
-    let page = page_text(&app, &format!("/items/{item}"), &others).await;
+    let others = app.browser(&other).await;
+    let page = others.text(&format!("/items/{item}")).await;
     assert!(!page.contains("id=\"onboarder-note\""));
     assert!(
         page.contains(&format!("action=\"/items/{item}/accept\"")),
         "{page}"
     );
-    let queue = page_text(&app, "/review", &others).await;
+    let queue = others.text("/review").await;
     assert!(queue.contains(&format!("value=\"{item}\"")), "{queue}");
-    let attendance = page_text(&app, &format!("/workshops/{workshop}"), &others).await;
+    let attendance = others.text(&format!("/workshops/{workshop}")).await;
     assert!(attendance.contains(&format!("value=\"{}\"", puppet.id)));
 }
 
 #[tokio::test]
 async fn an_auditor_reads_the_report_as_a_page() {
-    use crate::web::{page_text, sign_in};
     let (app, _sink) = spawn_app_with_sink().await;
     let auditor = app.create_user("auditor").await;
-    let cookie = sign_in(&app, &app.address, &auditor.email, &auditor.password).await;
-    let empty = page_text(&app, "/separation-of-duties", &cookie).await;
+    let browser = app.browser(&auditor).await;
+    let empty = browser.text("/separation-of-duties").await;
     assert!(empty.contains("Nothing to review"), "{empty}");
 
     let puppet_sme = account_used_from(&app, "sme", "Mallory's browser").await;
     let puppet_pm = account_used_from(&app, "program_manager", "Mallory's browser").await;
     let item = submit(&app, &puppet_sme).await;
     let award = app.accept(&puppet_pm.token, &item).await;
-    let page = page_text(&app, "/separation-of-duties", &cookie).await;
+    let page = browser.text("/separation-of-duties").await;
     assert!(
         page.contains(award.body["award"]["id"].as_str().unwrap()),
         "{page}"

@@ -300,9 +300,11 @@ pub async fn spawn_app_with_sink_and(
     (app, sink)
 }
 
-/// Mail to `smtp_url`, polled every 50 ms, retried after 100 ms (doubling).
+/// Mail to `smtp_url`, polled every 50 ms, retried after 100 ms (doubling); `/metrics` open
+/// to [`crate::helpers::METRICS_TOKEN`], so that a test can wait for the worker's rounds.
 pub fn quick_mail(settings: &mut sme_ledger::config::Settings, smtp_url: &str) {
     settings.smtp_url = Some(secrecy::SecretString::from(smtp_url.to_owned()));
+    settings.metrics_token = Some(secrecy::SecretString::from(crate::helpers::METRICS_TOKEN));
     settings.mail_poll_ms = 50;
     settings.mail_retry_base_ms = 100;
 }

@@ -1,9 +1,9 @@
 //! Accounts and who may manage them.
 
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::helpers::{TestApp, item_body, spawn_app, spawn_app_with, spawn_on};
+use crate::helpers::{TestApp, spawn_app, spawn_app_with, spawn_on};
 
 async fn create(app: &TestApp, token: &str, role: &str) -> crate::helpers::Reply {
     let email = format!("new-{}@example.org", uuid::Uuid::new_v4().simple());
@@ -353,50 +353,6 @@ const PUBLIC: [&str; 9] = [
     "/api/v1/auth/password-reset/confirm",
 ];
 
-/// A body the route would accept from a role allowed to call it, so that only the password
-/// rule can refuse it.
-fn acceptable_body(method: &str, path: &str, sme_id: &str) -> Option<Value> {
-    let today = chrono::Utc::now().date_naive().to_string();
-    Some(match (method, path) {
-        ("get", _) => return None,
-        ("post", "/api/v1/users") => json!({
-            "email": format!("x-{}@example.org", uuid::Uuid::new_v4().simple()),
-            "password": "a decent passphrase", "role": "sme",
-        }),
-        ("patch", "/api/v1/users/{id}") => json!({ "display_name": "Renamed" }),
-        ("post", "/api/v1/items") => item_body("associate", "standard", "sme_program"),
-        ("post", "/api/v1/rates/items") => json!({
-            "exam_tier": "associate", "item_type": "standard", "credits": 1, "effective_from": today,
-        }),
-        ("post", "/api/v1/rates/workshops") => json!({
-            "certification_level": "associate", "credits_per_day": 2, "effective_from": today,
-        }),
-        ("post", "/api/v1/workshops") => json!({
-            "kind": "jta", "title": "T", "certification_level": "expert",
-            "starts_on": today, "ends_on": today,
-        }),
-        ("post", "/api/v1/workshops/{id}/attendance") => {
-            json!({ "sme_id": sme_id, "days": [today] })
-        }
-        ("post", "/api/v1/me/certifications") | ("post", "/api/v1/smes/{id}/certifications") => {
-            json!({ "name": "CCNA", "level": "associate", "certified_on": today })
-        }
-        ("patch", "/api/v1/certifications/{id}") => json!({ "name": "CCNA" }),
-        ("post", "/api/v1/certifications/{id}/renew") => json!({ "on": today }),
-        ("post", "/api/v1/rates/recertification") => json!({
-            "certification_level": "expert", "credits": 120, "effective_from": today,
-        }),
-        (_, path)
-            if path.ends_with("/reject")
-                || path.ends_with("/revoke")
-                || path.ends_with("/reverse") =>
-        {
-            json!({ "reason": "test" })
-        }
-        _ => json!({}),
-    })
-}
-
 #[tokio::test]
 async fn an_account_given_a_one_time_password_must_change_it_first() {
     let app = spawn_lean().await;
@@ -416,6 +372,18 @@ async fn an_account_given_a_one_time_password_must_change_it_first() {
 
     let tokens = app.login_ok(&email, chosen_by_admin).await;
     let token = tokens["access_token"].as_str().unwrap();
+    let account = crate::helpers::TestUser {
+        id: sme_id.clone(),
+        email: email.clone(),
+        password: chosen_by_admin.into(),
+        token: token.to_owned(),
+        refresh_token: String::new(),
+    };
+    let input = crate::bodies::BodyFor {
+        sme: &account,
+        caller: Some(&account),
+        day: &|| crate::helpers::days_ago(0),
+    };
     let mut wrong = Vec::new();
     for (method, path) in sme_ledger::http::ROUTES {
         if PUBLIC.contains(path) || ALLOWED_BEFORE_CHANGE.contains(path) {
@@ -429,7 +397,8 @@ async fn an_account_given_a_one_time_password_must_change_it_first() {
             &url,
             Some(token),
         );
-        if let Some(body) = acceptable_body(method, path, &sme_id) {
+        // A body the route would accept, so that only the password rule can refuse it.
+        if let Some(body) = app.valid_body(method, path, &input).await {
             request = request.json(&body);
         }
         let reply = app.send(request).await;

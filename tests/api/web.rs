@@ -4,55 +4,16 @@ use reqwest::header::{COOKIE, LOCATION, ORIGIN, SET_COOKIE};
 use serde_json::json;
 
 use crate::helpers::{ADMIN_EMAIL, ADMIN_PASSWORD, TestApp, spawn_app, spawn_app_with};
+use crate::web_client::{Browser, csrf_token, session_cookie};
 
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' \
                    data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-/// Signs in through the form; returns the `name=value` of the session cookie.
-pub(crate) async fn sign_in(app: &TestApp, origin: &str, email: &str, password: &str) -> String {
-    let response = app
-        .client
-        .post(app.url("/sign-in"))
-        .header(ORIGIN, origin)
-        .form(&[("email", email), ("password", password), ("next", "/")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 303, "sign-in refused");
-    let cookie = response
-        .headers()
-        .get(SET_COOKIE)
-        .expect("a session cookie")
-        .to_str()
-        .unwrap()
-        .to_owned();
-    cookie.split(';').next().unwrap().to_owned()
-}
-
-pub(crate) async fn get(app: &TestApp, path: &str, cookie: &str) -> reqwest::Response {
-    app.client
-        .get(app.url(path))
-        .header(COOKIE, cookie)
-        .send()
-        .await
-        .unwrap()
-}
-
-pub(crate) async fn page_text(app: &TestApp, path: &str, cookie: &str) -> String {
-    get(app, path, cookie).await.text().await.unwrap()
-}
-
-fn csrf_token(page: &str) -> String {
-    let marker = "name=\"csrf_token\" value=\"";
-    let start = page.find(marker).expect("a csrf field") + marker.len();
-    page[start..].split('"').next().unwrap().to_owned()
-}
-
 /// An SME who signed in through the web (their password already their own).
-async fn signed_in_sme(app: &TestApp) -> (crate::helpers::TestUser, String) {
+async fn signed_in_sme(app: &TestApp) -> (crate::helpers::TestUser, Browser<'_>) {
     let sme = app.create_user("sme").await;
-    let cookie = sign_in(app, &app.address, &sme.email, &sme.password).await;
-    (sme, cookie)
+    let browser = app.browser(&sme).await;
+    (sme, browser)
 }
 
 #[tokio::test]
@@ -119,8 +80,8 @@ async fn a_page_without_a_session_sends_to_sign_in_and_only_to_a_local_path_afte
 #[tokio::test]
 async fn a_form_from_another_origin_or_without_its_token_changes_nothing() {
     let app = spawn_app().await;
-    let (sme, cookie) = signed_in_sme(&app).await;
-    let token = csrf_token(&page_text(&app, "/items/new", &cookie).await);
+    let (sme, browser) = signed_in_sme(&app).await;
+    let token = browser.csrf("/items/new").await;
     let form = |token: &str| {
         vec![
             ("csrf_token", token.to_owned()),
@@ -142,7 +103,7 @@ async fn a_form_from_another_origin_or_without_its_token_changes_nothing() {
         let mut request = app
             .client
             .post(app.url("/items/new"))
-            .header(COOKIE, &cookie)
+            .header(COOKIE, browser.cookie())
             .form(&fields);
         if let Some(origin) = origin {
             request = request.header(ORIGIN, origin);
@@ -157,7 +118,7 @@ async fn a_form_from_another_origin_or_without_its_token_changes_nothing() {
     let response = app
         .client
         .post(app.url("/items/new"))
-        .header(COOKIE, &cookie)
+        .header(COOKIE, browser.cookie())
         .header(ORIGIN, &app.address)
         .form(&form(&token))
         .send()
@@ -171,23 +132,14 @@ async fn a_form_from_another_origin_or_without_its_token_changes_nothing() {
 #[tokio::test]
 async fn a_session_ends_at_sign_out_and_when_the_password_changes_elsewhere() {
     let app = spawn_app().await;
-    let (sme, cookie) = signed_in_sme(&app).await;
-    assert_eq!(get(&app, "/items", &cookie).await.status(), 200);
-    let token = csrf_token(&page_text(&app, "/items", &cookie).await);
-    let response = app
-        .client
-        .post(app.url("/sign-out"))
-        .header(COOKIE, &cookie)
-        .header(ORIGIN, &app.address)
-        .form(&[("csrf_token", token)])
-        .send()
-        .await
-        .unwrap();
+    let (sme, browser) = signed_in_sme(&app).await;
+    assert_eq!(browser.get("/items").await.status(), 200);
+    let response = browser.submit("/items", "/sign-out", &[]).await;
     assert_eq!(response.status(), 303);
-    assert_eq!(get(&app, "/items", &cookie).await.status(), 303);
+    assert_eq!(browser.get("/items").await.status(), 303);
 
-    let cookie = sign_in(&app, &app.address, &sme.email, &sme.password).await;
-    assert_eq!(get(&app, "/items", &cookie).await.status(), 200);
+    let browser = app.browser(&sme).await;
+    assert_eq!(browser.get("/items").await.status(), 200);
     app.put(
         "/api/v1/me/password",
         &sme.token,
@@ -195,7 +147,7 @@ async fn a_session_ends_at_sign_out_and_when_the_password_changes_elsewhere() {
     )
     .await
     .expect(204);
-    let response = get(&app, "/items", &cookie).await;
+    let response = browser.get("/items").await;
     assert_eq!(response.status(), 303);
     assert!(
         response.headers()[LOCATION]
@@ -213,16 +165,15 @@ async fn signing_in_gives_a_new_session_id_and_ends_the_one_the_browser_brought(
         .client
         .post(app.url("/sign-in"))
         .header(ORIGIN, &app.address)
-        .header(COOKIE, &first)
+        .header(COOKIE, first.cookie())
         .form(&[("email", sme.email.as_str()), ("password", &sme.password)])
         .send()
         .await
         .unwrap();
-    let second = response.headers()[SET_COOKIE].to_str().unwrap();
-    let second = second.split(';').next().unwrap().to_owned();
-    assert_ne!(first, second);
-    assert_eq!(get(&app, "/items", &first).await.status(), 303);
-    assert_eq!(get(&app, "/items", &second).await.status(), 200);
+    let second = app.browser_with(session_cookie(&response));
+    assert_ne!(first.cookie(), second.cookie());
+    assert_eq!(first.get("/items").await.status(), 303);
+    assert_eq!(second.get("/items").await.status(), 200);
 }
 
 #[tokio::test]
@@ -344,37 +295,24 @@ async fn post_public(app: &TestApp, path: &str, form: &[(&str, &str)]) -> reqwes
 async fn an_sme_invited_in_the_browser_chooses_a_password_on_the_linked_page_and_signs_in() {
     let (app, sink) = crate::smtp_sink::spawn_app_with_sink().await;
     let pm = app.create_user("program_manager").await;
-    let pm_cookie = sign_in(&app, &app.address, &pm.email, &pm.password).await;
-    let form_page = get(&app, "/smes/new", &pm_cookie)
-        .await
-        .text()
-        .await
-        .unwrap();
+    let pm_browser = app.browser(&pm).await;
+    let form_page = pm_browser.text("/smes/new").await;
     assert!(
         !form_page.contains("name=\"password\""),
         "no password for the PM to choose"
     );
-    let csrf = form_page
-        .split("name=\"csrf_token\" value=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .unwrap()
-        .to_owned();
     let email = format!("web-invitee-{}@example.org", uuid::Uuid::new_v4().simple());
-    let created = app
-        .client
-        .post(app.url("/smes/new"))
-        .header(ORIGIN, &app.address)
-        .header(COOKIE, &pm_cookie)
-        .form(&[
-            ("csrf_token", csrf.as_str()),
-            ("once", &uuid::Uuid::new_v4().to_string()),
-            ("email", &email),
-            ("display_name", "Wendy Web"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let created = pm_browser
+        .post(
+            "/smes/new",
+            &[
+                ("csrf_token", &csrf_token(&form_page)),
+                ("once", &uuid::Uuid::new_v4().to_string()),
+                ("email", &email),
+                ("display_name", "Wendy Web"),
+            ],
+        )
+        .await;
     assert_eq!(created.status(), 303);
 
     let token = sink
@@ -416,7 +354,7 @@ async fn an_sme_invited_in_the_browser_chooses_a_password_on_the_linked_page_and
     .await;
     assert_eq!(set.status(), 303);
     assert_eq!(set.headers()[LOCATION], "/sign-in?password_set=1");
-    sign_in(&app, &app.address, &email, "Wendy's own passphrase").await;
+    app.browser_as(&email, "Wendy's own passphrase").await;
 
     // The link worked once.
     let again = post_public(
@@ -479,7 +417,8 @@ async fn a_forgotten_password_is_reset_through_the_pages_and_the_answer_reveals_
     .await;
     assert_eq!(set.status(), 303);
     assert_eq!(set.headers()[LOCATION], "/sign-in?password_reset=1");
-    sign_in(&app, &app.address, &sme.email, "a fresh passphrase of mine").await;
+    app.browser_as(&sme.email, "a fresh passphrase of mine")
+        .await;
     app.login(&sme.email, &sme.password).await.expect(401);
 }
 
@@ -500,16 +439,16 @@ fn age_sessions(app: &TestApp, seconds: i64) {
 #[tokio::test]
 async fn a_session_used_every_15_seconds_outlives_a_one_minute_idle_limit_and_idling_ends_it() {
     let app = spawn_app_with(|settings| settings.session_idle_minutes = 1).await;
-    let (_, cookie) = signed_in_sme(&app).await;
+    let (_, browser) = signed_in_sme(&app).await;
     for step in 1..=6 {
         age_sessions(&app, 15);
         assert_eq!(
-            get(&app, "/items", &cookie).await.status(),
+            browser.get("/items").await.status(),
             200,
             "the session ended at use {step}, {} s after sign-in",
             step * 15
         );
     }
     age_sessions(&app, 60);
-    assert_eq!(get(&app, "/items", &cookie).await.status(), 303);
+    assert_eq!(browser.get("/items").await.status(), 303);
 }

@@ -3,30 +3,16 @@
 //! its recipient.
 
 use chrono::{Months, Utc};
-use reqwest::header::{COOKIE, LOCATION, ORIGIN};
+use reqwest::header::LOCATION;
 use serde_json::json;
 
-use crate::helpers::{TestApp, TestUser, spawn_app};
+use crate::helpers::{TestApp, TestUser, days_ago, spawn_app};
 use crate::smtp_sink::{Received, spawn_app_with_sink_and};
-use crate::web_client::{csrf_token, page, sign_in};
+use crate::web_client::Browser;
 
 /// Posts the account page's notice form with `fields` (and the session's token).
-async fn save_notices(app: &TestApp, cookie: &str, fields: &[(&str, &str)]) -> reqwest::Response {
-    let (_, html) = page(app, "/account", cookie).await;
-    let mut form = vec![("csrf_token".to_owned(), csrf_token(&html))];
-    form.extend(
-        fields
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
-    );
-    app.client
-        .post(app.url("/account/notices"))
-        .header(COOKIE, cookie)
-        .header(ORIGIN, &app.address)
-        .form(&form)
-        .send()
-        .await
-        .unwrap()
+async fn save_notices(browser: &Browser<'_>, fields: &[(&str, &str)]) -> reqwest::Response {
+    browser.submit("/account", "/account/notices", fields).await
 }
 
 /// The mail preferences as the API answers them (an empty `PATCH /me` changes nothing).
@@ -41,18 +27,18 @@ async fn the_account_page_turns_notices_and_the_review_digest_on_and_off_for_eve
     let app = spawn_app().await;
     for role in ["sme", "program_manager", "auditor", "admin"] {
         let user = app.create_user(role).await;
-        let cookie = sign_in(&app, &user).await;
+        let browser = app.browser(&user).await;
         // Each role lands somewhere else; the navigation there links the account page.
-        let landing = crate::web_client::get(&app, "/", &cookie).await;
+        let landing = browser.get("/").await;
         let landing = match landing.headers().get(LOCATION) {
-            Some(to) => page(&app, to.to_str().unwrap(), &cookie).await.1,
+            Some(to) => browser.page(to.to_str().unwrap()).await.1,
             None => landing.text().await.unwrap(),
         };
         assert!(
             landing.contains("<a href=\"/account\""),
             "{role}: the navigation links the account page"
         );
-        let (status, html) = page(&app, "/account", &cookie).await;
+        let (status, html) = browser.page("/account").await;
         assert_eq!(status, 200, "{role}");
         assert!(html.contains("href=\"/account/password\""), "{role}");
         assert_eq!(
@@ -60,10 +46,10 @@ async fn the_account_page_turns_notices_and_the_review_digest_on_and_off_for_eve
             role == "program_manager"
         );
 
-        let response = save_notices(&app, &cookie, &[("notify", "off")]).await;
+        let response = save_notices(&browser, &[("notify", "off")]).await;
         assert_eq!(response.status(), 303, "{role}");
         assert_eq!(response.headers()[LOCATION], "/account");
-        let (_, html) = page(&app, "/account", &cookie).await;
+        let (_, html) = browser.page("/account").await;
         assert!(
             html.contains("Your notice settings are saved: notices off"),
             "{role}: {html}"
@@ -73,9 +59,9 @@ async fn the_account_page_turns_notices_and_the_review_digest_on_and_off_for_eve
 
         if role == "program_manager" {
             let response =
-                save_notices(&app, &cookie, &[("notify", "on"), ("review_digest", "on")]).await;
+                save_notices(&browser, &[("notify", "on"), ("review_digest", "on")]).await;
             assert_eq!(response.status(), 303);
-            let (_, html) = page(&app, "/account", &cookie).await;
+            let (_, html) = browser.page("/account").await;
             assert!(
                 html.contains("notices on, daily review digest on"),
                 "{html}"
@@ -87,7 +73,7 @@ async fn the_account_page_turns_notices_and_the_review_digest_on_and_off_for_eve
             );
         } else {
             // The use case's own refusal, beside the field.
-            let response = save_notices(&app, &cookie, &[("review_digest", "on")]).await;
+            let response = save_notices(&browser, &[("review_digest", "on")]).await;
             assert_eq!(response.status(), 422, "{role}");
             let html = response.text().await.unwrap();
             assert!(
@@ -103,16 +89,8 @@ async fn the_account_page_turns_notices_and_the_review_digest_on_and_off_for_eve
 async fn the_notice_form_without_its_token_changes_nothing() {
     let app = spawn_app().await;
     let sme = app.create_user("sme").await;
-    let cookie = sign_in(&app, &sme).await;
-    let response = app
-        .client
-        .post(app.url("/account/notices"))
-        .header(COOKIE, &cookie)
-        .header(ORIGIN, &app.address)
-        .form(&[("notify", "off")])
-        .send()
-        .await
-        .unwrap();
+    let browser = app.browser(&sme).await;
+    let response = browser.post("/account/notices", &[("notify", "off")]).await;
     assert_eq!(response.status(), 403);
     assert_eq!(preferences(&app, &sme).await["notify"], true);
 }
@@ -141,16 +119,14 @@ fn links(message: &Received) -> Vec<String> {
 }
 
 /// Opens `link` (with the recipient's session, or none) and checks it is a real page.
-async fn opens(app: &TestApp, link: &str, cookie: Option<&str>, what: &str) {
-    assert!(
-        link.starts_with(&app.address),
-        "{what}: {link} is not this service's"
-    );
-    let mut request = app.client.get(link);
-    if let Some(cookie) = cookie {
-        request = request.header(COOKIE, cookie);
-    }
-    let response = request.send().await.unwrap();
+async fn opens(app: &TestApp, link: &str, browser: Option<&Browser<'_>>, what: &str) {
+    let Some(path) = link.strip_prefix(&app.address) else {
+        panic!("{what}: {link} is not this service's");
+    };
+    let response = match browser {
+        Some(browser) => browser.get(path).await,
+        None => app.client.get(link).send().await.unwrap(),
+    };
     assert_eq!(response.status(), 200, "{what}: {link}");
     let html = response.text().await.unwrap();
     assert!(
@@ -205,31 +181,10 @@ async fn every_link_in_every_kind_of_mail_opens_a_working_page_for_its_recipient
     .await
     .expect(200);
     // Workshop days credited.
-    let today = Utc::now().date_naive();
-    let rate = json!({ "certification_level": "associate", "credits_per_day": 2,
-        "effective_from": today.to_string() });
-    app.post("/api/v1/rates/workshops", Some(&app.admin_token), &rate)
-        .await
-        .expect(201);
-    let workshop = app
-        .post(
-            "/api/v1/workshops",
-            Some(&pm.token),
-            &json!({ "kind": "mqc", "title": "Item writing", "certification_level": "associate",
-                "starts_on": today.to_string(), "ends_on": today.to_string() }),
-        )
+    app.workshop_rate("associate", 2).await;
+    app.workshop_with_days(&pm, &sme, "Item writing", "associate", &[days_ago(0)])
         .await;
-    workshop.expect(201);
-    app.post(
-        &format!(
-            "/api/v1/workshops/{}/attendance",
-            workshop.body["id"].as_str().unwrap()
-        ),
-        Some(&pm.token),
-        &json!({ "sme_id": sme.id, "days": [today.to_string()] }),
-    )
-    .await
-    .expect(201);
+    let today = Utc::now().date_naive();
     // Recertification reminder: a cycle ending in 60 days, credits still to earn.
     app.post(
         "/api/v1/me/certifications",
@@ -268,8 +223,8 @@ async fn every_link_in_every_kind_of_mail_opens_a_working_page_for_its_recipient
         })
         .await;
 
-    let sme_cookie = sign_in(&app, &sme).await;
-    let pm_cookie = sign_in(&app, &pm).await;
+    let sme_browser = app.browser(&sme).await;
+    let pm_browser = app.browser(&pm).await;
     let mut kinds = std::collections::BTreeSet::new();
     for message in &received {
         let recipient = message.recipients[0].as_str();
@@ -291,10 +246,10 @@ async fn every_link_in_every_kind_of_mail_opens_a_working_page_for_its_recipient
             |(_, kind)| kind,
         );
         kinds.insert(kind);
-        let cookie = if recipient == sme.email {
-            Some(sme_cookie.as_str())
+        let browser = if recipient == sme.email {
+            Some(&sme_browser)
         } else if recipient == pm.email {
-            Some(pm_cookie.as_str())
+            Some(&pm_browser)
         } else {
             // Invitation and reset links are for someone not signed in.
             assert!(
@@ -305,7 +260,7 @@ async fn every_link_in_every_kind_of_mail_opens_a_working_page_for_its_recipient
         };
         let found = links(message);
         assert!(!found.is_empty(), "{kind}: no link");
-        if cookie.is_some() {
+        if browser.is_some() {
             assert!(
                 message.header("List-Unsubscribe").is_some(),
                 "{kind}: a notice carries List-Unsubscribe"
@@ -316,7 +271,7 @@ async fn every_link_in_every_kind_of_mail_opens_a_working_page_for_its_recipient
             );
         }
         for link in &found {
-            opens(&app, link, cookie, kind).await;
+            opens(&app, link, browser, kind).await;
         }
     }
     assert_eq!(

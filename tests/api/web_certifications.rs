@@ -1,11 +1,9 @@
 //! Certifications and recertification progress in the web interface, through HTTP: the SME
 //! home's progress and chart, and who may open or change whose certifications.
 
-use reqwest::header::{COOKIE, ORIGIN};
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, TestUser, spawn_app};
-use crate::web_client::{csrf_token, page, sign_in};
 
 async fn certify(app: &TestApp, sme: &TestUser, name: &str) -> Value {
     let reply = app
@@ -24,15 +22,15 @@ async fn the_sme_home_shows_each_certifications_progress_and_the_credits_chart_w
     let app = spawn_app().await;
     let sme = app.create_user("sme").await;
     let pm = app.create_user("program_manager").await;
-    let cookie = sign_in(&app, &sme).await;
-    let (status, empty) = page(&app, "/", &cookie).await;
+    let browser = app.browser(&sme).await;
+    let (status, empty) = browser.page("/").await;
     assert_eq!(status, 200);
     assert!(empty.contains("Record your certification"), "{empty}");
 
     certify(&app, &sme, "CCNA").await;
     let item = app.submit_item(&sme, "associate", "standard").await;
     app.accept(&pm.token, &item).await.expect(200);
-    let (status, home) = page(&app, "/", &cookie).await;
+    let (status, home) = browser.page("/").await;
     assert_eq!(status, 200, "{home}");
     assert!(
         home.contains("<progress class=\"bar\" max=\"30\""),
@@ -50,27 +48,24 @@ async fn an_sme_neither_opens_nor_renews_another_smes_certifications_in_the_brow
     let owner = app.create_user("sme").await;
     let other = app.create_user("sme").await;
     let certification = certify(&app, &owner, "CCNA").await;
-    let cookie = sign_in(&app, &other).await;
+    let browser = app.browser(&other).await;
 
-    let (status, _) = page(&app, &format!("/smes/{}/certifications", owner.id), &cookie).await;
+    let (status, _) = browser
+        .page(&format!("/smes/{}/certifications", owner.id))
+        .await;
     assert_eq!(status, 403);
-    let (_, mine) = page(&app, "/certifications", &cookie).await;
-    let renew = app
-        .client
-        .post(app.url(&format!(
-            "/certifications/{}/renew",
-            certification["id"].as_str().unwrap()
-        )))
-        .header(COOKIE, &cookie)
-        .header(ORIGIN, &app.address)
-        .form(&[
-            ("csrf_token", csrf_token(&mine).as_str()),
-            ("once", &uuid::Uuid::new_v4().to_string()),
-            ("on", "2026-01-01"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let path = format!(
+        "/certifications/{}/renew",
+        certification["id"].as_str().unwrap()
+    );
+    let once = uuid::Uuid::new_v4().to_string();
+    let renew = browser
+        .submit(
+            "/certifications",
+            &path,
+            &[("once", &once), ("on", "2026-01-01")],
+        )
+        .await;
     assert_eq!(renew.status(), 404);
     let listed = app.get("/api/v1/me/certifications", &owner.token).await;
     assert_eq!(

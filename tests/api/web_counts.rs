@@ -5,7 +5,7 @@
 use serde_json::json;
 
 use crate::helpers::{item_body, spawn_app};
-use crate::web_client::{page, sign_in, visible_text};
+use crate::web_client::visible_text;
 
 #[tokio::test]
 async fn items_that_earned_credit_are_labelled_apart_from_items_by_status_and_decisions() {
@@ -36,8 +36,8 @@ async fn items_that_earned_credit_are_labelled_apart_from_items_by_status_and_de
     // Credit was posted for two items (the standard one, and the revoked one before its
     // reversal); two are accepted now, one revoked; three acceptances were decided.
 
-    let sme_cookie = sign_in(&app, &sme).await;
-    let (status, home) = page(&app, "/", &sme_cookie).await;
+    let sme_browser = app.browser(&sme).await;
+    let (status, home) = sme_browser.page("/").await;
     assert_eq!(status, 200);
     let home = visible_text(&home);
     assert!(home.contains("2 item(s) that earned credit"), "{home}");
@@ -48,7 +48,7 @@ async fn items_that_earned_credit_are_labelled_apart_from_items_by_status_and_de
     );
     assert!(!home.contains("accepted item(s)"), "{home}");
 
-    let (_, statement) = page(&app, "/statement", &sme_cookie).await;
+    let (_, statement) = sme_browser.page("/statement").await;
     let statement = visible_text(&statement);
     assert!(
         statement.contains("for 2 item(s) that earned credit"),
@@ -57,8 +57,8 @@ async fn items_that_earned_credit_are_labelled_apart_from_items_by_status_and_de
     assert!(!statement.contains("accepted item(s)"), "{statement}");
 
     let auditor = app.create_user("auditor").await;
-    let auditor_cookie = sign_in(&app, &auditor).await;
-    let (_, summary) = page(&app, "/summary", &auditor_cookie).await;
+    let auditor_browser = app.browser(&auditor).await;
+    let (_, summary) = auditor_browser.page("/summary").await;
     let summary = visible_text(&summary);
     assert!(
         summary.contains("for 2 item(s) that earned credit"),
@@ -68,8 +68,8 @@ async fn items_that_earned_credit_are_labelled_apart_from_items_by_status_and_de
     assert!(summary.contains("Revocations 1"), "{summary}");
     assert!(!summary.contains("accepted item(s)"), "{summary}");
 
-    let pm_cookie = sign_in(&app, &pm).await;
-    let (_, smes) = page(&app, "/smes", &pm_cookie).await;
+    let pm_browser = app.browser(&pm).await;
+    let (_, smes) = pm_browser.page("/smes").await;
     let smes = visible_text(&smes);
     assert!(smes.contains("Items that earned credit"), "{smes}");
     assert!(!smes.contains("Accepted items"), "{smes}");

@@ -1,10 +1,7 @@
 //! Downloads that write an audit event (the ledger exports and their manifest) refuse a
 //! request another site started: a link elsewhere must not export in the auditor's name.
 
-use reqwest::header::COOKIE;
-
 use crate::helpers::{TestApp, spawn_app};
-use crate::web_client::sign_in;
 
 /// The `report.exported` events recorded so far.
 async fn exports_recorded(app: &TestApp) -> usize {
@@ -26,7 +23,7 @@ async fn an_export_started_by_another_site_is_refused_and_records_nothing() {
     let pm = app.create_user("program_manager").await;
     app.accept(&pm.token, &item).await.expect(200);
     let auditor = app.create_user("auditor").await;
-    let cookie = sign_in(&app, &auditor).await;
+    let browser = app.browser(&auditor).await;
     let downloads = [
         "/exports/ledger.csv?until_seq=1",
         "/exports/ledger.jsonl?until_seq=1",
@@ -35,10 +32,8 @@ async fn an_export_started_by_another_site_is_refused_and_records_nothing() {
     for path in downloads {
         for site in ["cross-site", "same-site"] {
             let before = exports_recorded(&app).await;
-            let response = app
-                .client
-                .get(app.url(path))
-                .header(COOKIE, &cookie)
+            let response = browser
+                .get_request(path)
                 .header("sec-fetch-site", site)
                 .send()
                 .await
@@ -60,7 +55,7 @@ async fn an_export_started_by_another_site_is_refused_and_records_nothing() {
         }
         for site in [Some("same-origin"), Some("none"), None] {
             let before = exports_recorded(&app).await;
-            let mut request = app.client.get(app.url(path)).header(COOKIE, &cookie);
+            let mut request = browser.get_request(path);
             if let Some(site) = site {
                 request = request.header("sec-fetch-site", site);
             }
@@ -78,7 +73,7 @@ async fn an_export_started_by_another_site_is_refused_and_records_nothing() {
         }
     }
     // The exports page keeps plain links to them.
-    let (_, page) = crate::web_client::page(&app, "/exports?prepare=1", &cookie).await;
+    let (_, page) = browser.page("/exports?prepare=1").await;
     assert!(
         page.contains("href=\"/exports/ledger.csv?until_seq="),
         "{page}"

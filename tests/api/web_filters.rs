@@ -3,7 +3,6 @@
 //! it starts is refused (the statement as the summary).
 
 use crate::helpers::{TestApp, item_body, spawn_app};
-use crate::web_client::{page, sign_in};
 
 /// An item submitted by `sme` with a known reference; returns `(id, reference)`.
 async fn item(app: &TestApp, sme: &crate::helpers::TestUser) -> (String, String) {
@@ -45,23 +44,23 @@ async fn an_unknown_value_a_bad_date_or_number_is_refused_beside_its_field_and_l
     app.accept(&pm.token, &accepted).await.expect(200);
     let auditor = app.create_user("auditor").await;
     let admin = app.create_user("admin").await;
-    let sme_cookie = sign_in(&app, &sme).await;
-    let pm_cookie = sign_in(&app, &pm).await;
-    let auditor_cookie = sign_in(&app, &auditor).await;
-    let admin_cookie = sign_in(&app, &admin).await;
+    let sme_browser = app.browser(&sme).await;
+    let pm_browser = app.browser(&pm).await;
+    let auditor_browser = app.browser(&auditor).await;
+    let admin_browser = app.browser(&admin).await;
 
     // Unfiltered, each list shows what a refused filter must not show.
-    let (_, items) = page(&app, "/items", &sme_cookie).await;
+    let (_, items) = sme_browser.page("/items").await;
     assert!(items.contains(&accepted_ref));
-    let (_, queue) = page(&app, "/review", &pm_cookie).await;
+    let (_, queue) = pm_browser.page("/review").await;
     assert!(queue.contains(&waiting_ref));
-    let (_, ledger) = page(&app, "/ledger", &auditor_cookie).await;
+    let (_, ledger) = auditor_browser.page("/ledger").await;
     assert!(ledger.contains(&accepted_ref));
-    let (_, audit) = page(&app, "/audit-log", &auditor_cookie).await;
+    let (_, audit) = auditor_browser.page("/audit-log").await;
     assert!(audit.contains(&sme.email));
-    let (_, summary) = page(&app, "/summary", &auditor_cookie).await;
+    let (_, summary) = auditor_browser.page("/summary").await;
     assert!(summary.contains(&sme.email));
-    let (_, users) = page(&app, "/users", &admin_cookie).await;
+    let (_, users) = admin_browser.page("/users").await;
     assert!(users.contains(&sme.email));
 
     let cases: [(&str, &str, &str, &str); 17] = [
@@ -159,31 +158,30 @@ async fn an_unknown_value_a_bad_date_or_number_is_refused_beside_its_field_and_l
         ),
     ];
     for (path, who, field, hidden) in cases {
-        let cookie = match who {
-            "sme" => &sme_cookie,
-            "pm" => &pm_cookie,
-            "auditor" => &auditor_cookie,
-            _ => &admin_cookie,
+        let browser = match who {
+            "sme" => &sme_browser,
+            "pm" => &pm_browser,
+            "auditor" => &auditor_browser,
+            _ => &admin_browser,
         };
-        assert_refused(path, &page(&app, path, cookie).await, field, hidden);
+        assert_refused(path, &browser.page(path).await, field, hidden);
     }
 
     // The API's own words, and the values kept.
-    let (_, items) = page(&app, "/items?status=acepted", &sme_cookie).await;
+    let (_, items) = sme_browser.page("/items?status=acepted").await;
     assert!(
         items.contains("must be one of: submitted, accepted"),
         "{items}"
     );
-    let (_, ledger) = page(
-        &app,
-        "/ledger?sme=someone&from=2026-13-01&seq_to=7",
-        &auditor_cookie,
-    )
-    .await;
+    let (_, ledger) = auditor_browser
+        .page("/ledger?sme=someone&from=2026-13-01&seq_to=7")
+        .await;
     for kept in ["value=\"someone\"", "value=\"2026-13-01\"", "value=\"7\""] {
         assert!(ledger.contains(kept), "{kept} kept: {ledger}");
     }
-    let (_, queue) = page(&app, "/review?exam_code=350-401&exam_tier=gold", &pm_cookie).await;
+    let (_, queue) = pm_browser
+        .page("/review?exam_code=350-401&exam_tier=gold")
+        .await;
     assert!(queue.contains("value=\"350-401\""), "{queue}");
     assert!(
         !queue.contains("waiting-count"),
@@ -191,7 +189,7 @@ async fn an_unknown_value_a_bad_date_or_number_is_refused_beside_its_field_and_l
     );
 
     // A good value still filters.
-    let (status, items) = page(&app, "/items?status=submitted", &sme_cookie).await;
+    let (status, items) = sme_browser.page("/items?status=submitted").await;
     assert_eq!(status, 200);
     assert!(items.contains(&waiting_ref) && !items.contains(&accepted_ref));
     assert!(!items.contains("error-summary"));
@@ -204,26 +202,25 @@ async fn a_statement_period_that_ends_before_it_starts_is_refused_beside_its_fie
     let (accepted, _) = item(&app, &sme).await;
     let pm = app.create_user("program_manager").await;
     app.accept(&pm.token, &accepted).await.expect(200);
-    let cookie = sign_in(&app, &sme).await;
+    let browser = app.browser(&sme).await;
 
     let path = "/statement?from=2026-06-30&to=2026-01-01";
-    let (status, html) = page(&app, path, &cookie).await;
+    let (status, html) = browser.page(path).await;
     assert_eq!(status, 200);
     assert!(html.contains("must not be before the first day"), "{html}");
     assert!(html.contains("<a href=\"#to\">"), "{html}");
     assert!(html.contains("value=\"2026-06-30\"") && html.contains("value=\"2026-01-01\""));
     // No statement of 0 credits for the impossible period.
     assert!(!html.contains("Continuing-education credits of"), "{html}");
-    let csv = crate::web_client::get(
-        &app,
-        "/statement.csv?from=2026-06-30&to=2026-01-01",
-        &cookie,
-    )
-    .await;
+    let csv = browser
+        .get("/statement.csv?from=2026-06-30&to=2026-01-01")
+        .await;
     assert_ne!(csv.status(), 200);
 
     // An ordered period is a statement.
-    let (status, html) = page(&app, "/statement?from=2026-01-01&to=2099-12-31", &cookie).await;
+    let (status, html) = browser
+        .page("/statement?from=2026-01-01&to=2099-12-31")
+        .await;
     assert_eq!(status, 200);
     assert!(html.contains("Continuing-education credits of"), "{html}");
 }

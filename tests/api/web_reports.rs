@@ -6,7 +6,7 @@ use reqwest::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use serde_json::json;
 
 use crate::helpers::{TestApp, TestUser, spawn_app};
-use crate::web_client::{get, page, sign_in};
+use crate::web_client::Browser;
 
 /// The number in the row headed `label` of the table with id `table`.
 fn row_count(page: &str, table: &str, label: &str) -> u64 {
@@ -46,8 +46,8 @@ async fn the_summary_charts_how_long_the_waiting_items_have_waited_in_age_bucket
     app.accept(&pm.token, &decided).await.expect(200);
 
     for reader in [pm, app.create_user("auditor").await] {
-        let cookie = sign_in(&app, &reader).await;
-        let (status, summary) = page(&app, "/summary", &cookie).await;
+        let browser = app.browser(&reader).await;
+        let (status, summary) = browser.page("/summary").await;
         assert_eq!(status, 200);
         assert!(summary.contains("<svg class=\"chart\" id=\"queue-age\""));
         assert!(summary.contains("id=\"ages-summary\">3 item(s) waiting"));
@@ -127,15 +127,19 @@ async fn the_api_summary_carries_the_same_age_buckets_and_limits_them_to_the_sme
 async fn an_empty_review_queue_is_said_in_words_and_draws_no_age_chart() {
     let app = spawn_app().await;
     let pm = app.create_user("program_manager").await;
-    let cookie = sign_in(&app, &pm).await;
-    let (status, summary) = page(&app, "/summary", &cookie).await;
+    let browser = app.browser(&pm).await;
+    let (status, summary) = browser.page("/summary").await;
     assert_eq!(status, 200);
     assert!(summary.contains("No item is waiting for a decision"));
     assert!(!summary.contains("id=\"queue-age\""));
 }
 
 /// An SME named `name` with one accepted item (associate, standard), signed in on the web.
-async fn sme_with_credits(app: &TestApp, pm: &TestUser, name: &str) -> (TestUser, String) {
+async fn sme_with_credits<'a>(
+    app: &'a TestApp,
+    pm: &TestUser,
+    name: &str,
+) -> (TestUser, Browser<'a>) {
     let sme = app.create_user("sme").await;
     app.patch(
         &format!("/api/v1/users/{}", sme.id),
@@ -146,25 +150,25 @@ async fn sme_with_credits(app: &TestApp, pm: &TestUser, name: &str) -> (TestUser
     .expect(200);
     let item = app.submit_item(&sme, "associate", "standard").await;
     app.accept(&pm.token, &item).await.expect(200);
-    let cookie = sign_in(app, &sme).await;
-    (sme, cookie)
+    let browser = app.browser(&sme).await;
+    (sme, browser)
 }
 
 #[tokio::test]
 async fn an_smes_statement_downloads_as_csv_with_the_pages_lines_and_a_named_file() {
     let app = spawn_app().await;
     let pm = app.create_user("program_manager").await;
-    let (sme, cookie) = sme_with_credits(&app, &pm, "Ann =Lee").await;
+    let (sme, browser) = sme_with_credits(&app, &pm, "Ann =Lee").await;
     let today = Utc::now().date_naive();
     let period = format!("from={today}&to={today}");
 
-    let (status, statement) = page(&app, &format!("/statement?{period}"), &cookie).await;
+    let (status, statement) = browser.page(&format!("/statement?{period}")).await;
     assert_eq!(status, 200);
     assert!(statement.contains(&format!(
         "href=\"/statement.csv?{}\"",
         period.replace('&', "&#38;")
     )));
-    let response = get(&app, &format!("/statement.csv?{period}"), &cookie).await;
+    let response = browser.get(&format!("/statement.csv?{period}")).await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()[CONTENT_TYPE], "text/csv; charset=utf-8");
     assert_eq!(
@@ -186,11 +190,11 @@ async fn an_smes_statement_downloads_as_csv_with_the_pages_lines_and_a_named_fil
         "<td>Items: Associate, Standard</td><td class=\"num\">1</td><td class=\"num\">{balance}</td>"
     )));
     // The SME home links to it.
-    let (_, home) = page(&app, "/", &cookie).await;
+    let (_, home) = browser.page("/").await;
     assert!(home.contains("href=\"/statement.csv\""));
 
     // A period before the credits were posted has no lines but the total.
-    let response = get(&app, "/statement.csv?to=2020-01-31", &cookie).await;
+    let response = browser.get("/statement.csv?to=2020-01-31").await;
     assert_eq!(
         response.headers()[CONTENT_DISPOSITION],
         "attachment; filename=\"statement-Ann-Lee-to-2020-01-31.csv\""
@@ -208,8 +212,8 @@ async fn a_statement_csv_is_only_its_smes_own_and_a_bad_period_is_refused() {
     let (_, first) = sme_with_credits(&app, &pm, "First Sme").await;
     let (_, second) = sme_with_credits(&app, &pm, "Second Sme").await;
     // Each SME's download names them, and no query can name another SME.
-    for (cookie, name) in [(&first, "First-Sme"), (&second, "Second-Sme")] {
-        let response = get(&app, "/statement.csv?sme_id=someone-else", cookie).await;
+    for (browser, name) in [(&first, "First-Sme"), (&second, "Second-Sme")] {
+        let response = browser.get("/statement.csv?sme_id=someone-else").await;
         assert_eq!(response.status(), 200);
         let disposition = response.headers()[CONTENT_DISPOSITION]
             .to_str()
@@ -220,12 +224,12 @@ async fn a_statement_csv_is_only_its_smes_own_and_a_bad_period_is_refused() {
             "{disposition}"
         );
     }
-    let response = get(&app, "/statement.csv?from=yesterday", &first).await;
+    let response = first.get("/statement.csv?from=yesterday").await;
     assert_eq!(response.status(), 422);
     // Staff are refused as on the page.
-    let pm_cookie = sign_in(&app, &pm).await;
-    let page_status = get(&app, "/statement", &pm_cookie).await.status();
-    let csv_status = get(&app, "/statement.csv", &pm_cookie).await.status();
+    let pm_browser = app.browser(&pm).await;
+    let page_status = pm_browser.get("/statement").await.status();
+    let csv_status = pm_browser.get("/statement.csv").await.status();
     assert_eq!(csv_status, page_status);
     assert!(csv_status.is_client_error());
 }
@@ -269,8 +273,8 @@ async fn the_recertification_page_counts_certifications_by_status_and_lists_smes
     let auditor = app.create_user("auditor").await;
 
     for reader in [&pm, &auditor] {
-        let cookie = sign_in(&app, reader).await;
-        let (status, report) = page(&app, "/recertification", &cookie).await;
+        let browser = app.browser(reader).await;
+        let (status, report) = browser.page("/recertification").await;
         assert_eq!(status, 200);
         assert!(
             report.contains("href=\"/recertification\""),
@@ -303,13 +307,13 @@ async fn the_recertification_page_counts_certifications_by_status_and_lists_smes
         assert!(!report.contains(&format!(">{}<", due.id)));
     }
 
-    let cookie = sign_in(&app, &pm).await;
-    let (_, year) = page(&app, "/recertification?within_days=365", &cookie).await;
+    let browser = app.browser(&pm).await;
+    let (_, year) = browser.page("/recertification?within_days=365").await;
     assert_eq!(row_count(&year, "recertification-status-table", "Open"), 1);
     assert!(year.contains(&format!("/smes/{}/certifications\">Cy Later", later.id)));
     assert!(year.contains("href=\"/recertification.csv?within_days=365\""));
 
-    let (_, expired) = page(&app, "/recertification?status=expired", &cookie).await;
+    let (_, expired) = browser.page("/recertification?status=expired").await;
     assert!(expired.contains("Bob Gone"));
     assert!(!expired.contains("Ada Due"));
     assert!(expired.contains("<option value=\"expired\" selected>"));
@@ -320,7 +324,7 @@ async fn the_recertification_page_puts_each_filter_error_beside_its_field_and_re
 {
     let app = spawn_app().await;
     let pm = app.create_user("program_manager").await;
-    let cookie = sign_in(&app, &pm).await;
+    let browser = app.browser(&pm).await;
     for (query, field, message) in [
         (
             "within_days=soon",
@@ -330,7 +334,7 @@ async fn the_recertification_page_puts_each_filter_error_beside_its_field_and_re
         ("within_days=5000", "within_days", "must be 0 to 1098"),
         ("status=lapsed", "status", ""),
     ] {
-        let (_, report) = page(&app, &format!("/recertification?{query}"), &cookie).await;
+        let (_, report) = browser.page(&format!("/recertification?{query}")).await;
         let beside = format!("<span class=\"field-error\" id=\"{field}-error\">");
         let at = report
             .find(&beside)
@@ -342,22 +346,18 @@ async fn the_recertification_page_puts_each_filter_error_beside_its_field_and_re
             let kept = query.split('=').nth(1).unwrap();
             assert!(report.contains(&format!("value=\"{kept}\"")), "{query}");
         }
-        let csv = get(&app, &format!("/recertification.csv?{query}"), &cookie).await;
+        let csv = browser.get(&format!("/recertification.csv?{query}")).await;
         assert_eq!(csv.status(), 422, "{query}");
     }
     for role in ["sme", "admin"] {
         let user = app.create_user(role).await;
-        let cookie = sign_in(&app, &user).await;
-        let summary = get(&app, "/summary", &cookie).await.status();
+        let browser = app.browser(&user).await;
+        let summary = browser.get("/summary").await.status();
         assert!(summary.is_client_error());
         for path in ["/recertification", "/recertification.csv"] {
-            assert_eq!(
-                get(&app, path, &cookie).await.status(),
-                summary,
-                "{role} {path}"
-            );
+            assert_eq!(browser.get(path).await.status(), summary, "{role} {path}");
         }
-        let (_, home) = page(&app, "/", &cookie).await;
+        let (_, home) = browser.page("/").await;
         assert!(
             !home.contains("href=\"/recertification\""),
             "{role} navigation"
@@ -388,9 +388,9 @@ async fn the_recertification_csv_download_is_the_apis_csv_with_the_same_filters(
     certified_sme(&app, "Ada Due", granted_for_end_in(30)).await;
     let gone = certified_sme(&app, "Bob Gone", granted_for_end_in(-10)).await;
     let pm = app.create_user("program_manager").await;
-    let cookie = sign_in(&app, &pm).await;
+    let browser = app.browser(&pm).await;
     for query in ["", "?status=expired", "?within_days=10"] {
-        let web = get(&app, &format!("/recertification.csv{query}"), &cookie).await;
+        let web = browser.get(&format!("/recertification.csv{query}")).await;
         assert_eq!(web.status(), 200);
         let disposition = web.headers()[CONTENT_DISPOSITION].clone();
         let web = web.text().await.unwrap();
@@ -409,7 +409,8 @@ async fn the_recertification_csv_download_is_the_apis_csv_with_the_same_filters(
             "{query}"
         );
     }
-    let expired = get(&app, "/recertification.csv?status=expired", &cookie)
+    let expired = browser
+        .get("/recertification.csv?status=expired")
         .await
         .text()
         .await
@@ -443,8 +444,8 @@ async fn the_recertification_list_pages_by_sme_and_the_next_page_goes_on_after_t
         names.push(name);
     }
     let pm = app.create_user("program_manager").await;
-    let cookie = sign_in(&app, &pm).await;
-    let (_, first) = page(&app, "/recertification", &cookie).await;
+    let browser = app.browser(&pm).await;
+    let (_, first) = browser.page("/recertification").await;
     assert_eq!(
         row_count(&first, "recertification-status-table", "Due soon"),
         80
@@ -452,7 +453,7 @@ async fn the_recertification_list_pages_by_sme_and_the_next_page_goes_on_after_t
     let marker = "id=\"next-page\" href=\"";
     let at = first.find(marker).expect("a next page") + marker.len();
     let next = first[at..].split('"').next().unwrap().replace("&#38;", "&");
-    let (_, second) = page(&app, &next, &cookie).await;
+    let (_, second) = browser.page(&next).await;
     let on = |page: &str, name: &str| page.contains(&format!("\">{name}</a>"));
     let first_names: Vec<&&str> = names.iter().filter(|name| on(&first, name)).collect();
     let second_names: Vec<&&str> = names.iter().filter(|name| on(&second, name)).collect();

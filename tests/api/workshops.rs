@@ -2,56 +2,15 @@
 
 use chrono::{Duration, NaiveDate, Utc};
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::helpers::{TestApp, TestUser, spawn_app};
+use crate::helpers::{days_ago, spawn_app};
+
+/// The title of the workshops these tests create (what it is does not matter here).
+const TITLE: &str = "ENCOR cut score";
 
 fn today() -> NaiveDate {
     Utc::now().date_naive()
-}
-
-fn days_ago(n: i64) -> String {
-    (today() - Duration::days(n)).to_string()
-}
-
-async fn publish_rate(app: &TestApp, level: &str, credits: i64) -> Value {
-    let body = json!({ "certification_level": level, "credits_per_day": credits, "effective_from": today().to_string() });
-    let reply = app
-        .post("/api/v1/rates/workshops", Some(&app.admin_token), &body)
-        .await;
-    reply.expect(201);
-    reply.body
-}
-
-async fn create_workshop(
-    app: &TestApp,
-    pm: &TestUser,
-    level: &str,
-    starts_on: String,
-    ends_on: String,
-) -> String {
-    let body = json!({
-        "kind": "mqc", "title": "ENCOR cut score", "certification_level": level,
-        "exam_code": "350-401", "starts_on": starts_on, "ends_on": ends_on,
-    });
-    let reply = app.post("/api/v1/workshops", Some(&pm.token), &body).await;
-    reply.expect(201);
-    reply.body["id"].as_str().unwrap().to_owned()
-}
-
-async fn log(
-    app: &TestApp,
-    pm: &TestUser,
-    workshop: &str,
-    sme: &str,
-    days: &[String],
-) -> crate::helpers::Reply {
-    app.post(
-        &format!("/api/v1/workshops/{workshop}/attendance"),
-        Some(&pm.token),
-        &json!({ "sme_id": sme, "days": days }),
-    )
-    .await
 }
 
 #[tokio::test]
@@ -129,14 +88,16 @@ async fn attendance_posts_one_entry_per_day_at_the_levels_rate() {
     let app = spawn_app().await;
     let pm = app.create_user("program_manager").await;
     let sme = app.create_user("sme").await;
-    let workshop = create_workshop(&app, &pm, "expert", days_ago(4), days_ago(0)).await;
+    let workshop = app
+        .workshop(&pm, TITLE, "expert", &days_ago(4), &days_ago(0))
+        .await;
     let days = [days_ago(2), days_ago(3)];
-    log(&app, &pm, &workshop, &sme.id, &days)
+    app.log_attendance(&pm, &workshop, &sme.id, &days)
         .await
         .expect_problem(409, "no_rate_in_force");
 
-    let rate = publish_rate(&app, "expert", 8).await;
-    let reply = log(&app, &pm, &workshop, &sme.id, &days).await;
+    let rate = app.workshop_rate("expert", 8).await;
+    let reply = app.log_attendance(&pm, &workshop, &sme.id, &days).await;
     reply.expect(201);
     let entries = reply.body["entries"].as_array().unwrap();
     assert_eq!(entries.len(), 2);
@@ -163,15 +124,16 @@ async fn one_bad_day_refuses_the_whole_request() {
     let app = spawn_app().await;
     let pm = app.create_user("program_manager").await;
     let sme = app.create_user("sme").await;
-    publish_rate(&app, "associate", 2).await;
-    let workshop = create_workshop(
-        &app,
-        &pm,
-        "associate",
-        days_ago(3),
-        (today() + Duration::days(2)).to_string(),
-    )
-    .await;
+    app.workshop_rate("associate", 2).await;
+    let workshop = app
+        .workshop(
+            &pm,
+            TITLE,
+            "associate",
+            &days_ago(3),
+            &(today() + Duration::days(2)).to_string(),
+        )
+        .await;
     let cases: [(Vec<String>, &str); 4] = [
         (vec![days_ago(1), days_ago(5)], "outside"),
         (vec![days_ago(1), days_ago(1)], "more than once"),
@@ -182,7 +144,7 @@ async fn one_bad_day_refuses_the_whole_request() {
         (vec![days_ago(1), "yesterday".into()], "date"),
     ];
     for (days, why) in cases {
-        let reply = log(&app, &pm, &workshop, &sme.id, &days).await;
+        let reply = app.log_attendance(&pm, &workshop, &sme.id, &days).await;
         reply.expect_problem(422, "validation_failed");
         assert!(
             reply.body["errors"][0]["message"]
@@ -193,7 +155,7 @@ async fn one_bad_day_refuses_the_whole_request() {
             reply.text
         );
     }
-    log(&app, &pm, &workshop, &sme.id, &[])
+    app.log_attendance(&pm, &workshop, &sme.id, &[])
         .await
         .expect_problem(422, "validation_failed");
     assert!(
@@ -207,13 +169,19 @@ async fn a_day_is_credited_once_across_all_workshops() {
     let app = spawn_app().await;
     let pm = app.create_user("program_manager").await;
     let sme = app.create_user("sme").await;
-    publish_rate(&app, "specialist", 3).await;
-    let first = create_workshop(&app, &pm, "specialist", days_ago(5), days_ago(1)).await;
-    let second = create_workshop(&app, &pm, "specialist", days_ago(3), days_ago(0)).await;
-    log(&app, &pm, &first, &sme.id, &[days_ago(3)])
+    app.workshop_rate("specialist", 3).await;
+    let first = app
+        .workshop(&pm, TITLE, "specialist", &days_ago(5), &days_ago(1))
+        .await;
+    let second = app
+        .workshop(&pm, TITLE, "specialist", &days_ago(3), &days_ago(0))
+        .await;
+    app.log_attendance(&pm, &first, &sme.id, &[days_ago(3)])
         .await
         .expect(201);
-    let again = log(&app, &pm, &second, &sme.id, &[days_ago(2), days_ago(3)]).await;
+    let again = app
+        .log_attendance(&pm, &second, &sme.id, &[days_ago(2), days_ago(3)])
+        .await;
     again.expect_problem(409, "day_already_credited");
     assert!(
         again.body["detail"]
@@ -226,7 +194,7 @@ async fn a_day_is_credited_once_across_all_workshops() {
         1,
         "the good day was not posted either"
     );
-    log(&app, &pm, &second, &sme.id, &[days_ago(2)])
+    app.log_attendance(&pm, &second, &sme.id, &[days_ago(2)])
         .await
         .expect(201);
 }
@@ -236,16 +204,17 @@ async fn only_active_smes_attend_and_nobody_logs_their_own_days() {
     let app = spawn_app().await;
     let pm = app.create_user("program_manager").await;
     let auditor = app.create_user("auditor").await;
-    publish_rate(&app, "entry", 1).await;
-    let workshop = create_workshop(&app, &pm, "entry", days_ago(2), days_ago(0)).await;
-    log(&app, &pm, &workshop, &pm.id, &[days_ago(1)])
+    app.workshop_rate("entry", 1).await;
+    let workshop = app
+        .workshop(&pm, TITLE, "entry", &days_ago(2), &days_ago(0))
+        .await;
+    app.log_attendance(&pm, &workshop, &pm.id, &[days_ago(1)])
         .await
         .expect_problem(403, "own_attendance");
-    log(&app, &pm, &workshop, &auditor.id, &[days_ago(1)])
+    app.log_attendance(&pm, &workshop, &auditor.id, &[days_ago(1)])
         .await
         .expect_problem(422, "validation_failed");
-    log(
-        &app,
+    app.log_attendance(
         &pm,
         &workshop,
         &uuid::Uuid::new_v4().to_string(),
@@ -262,8 +231,7 @@ async fn only_active_smes_attend_and_nobody_logs_their_own_days() {
         )
         .await;
     reply.expect_problem(403, "forbidden");
-    log(
-        &app,
+    app.log_attendance(
         &pm,
         &uuid::Uuid::new_v4().to_string(),
         &sme.id,
@@ -291,32 +259,25 @@ async fn a_wrongly_logged_day_is_reversed_and_can_be_logged_again() {
     let app = spawn_app().await;
     let pm = app.create_user("program_manager").await;
     let sme = app.create_user("sme").await;
-    publish_rate(&app, "professional", 5).await;
-    let workshop = create_workshop(&app, &pm, "professional", days_ago(3), days_ago(0)).await;
-    let posted = log(&app, &pm, &workshop, &sme.id, &[days_ago(1)]).await;
-    let entry_id = posted.body["entries"][0]["id"].as_str().unwrap().to_owned();
+    app.workshop_rate("professional", 5).await;
+    let logged = app
+        .workshop_with_days(&pm, &sme, TITLE, "professional", &[days_ago(1)])
+        .await;
+    let (workshop, entry_id) = (logged.workshop.clone(), logged.entry_id(0));
 
     let reversal = app
-        .post(
-            &format!("/api/v1/ledger/{entry_id}/reverse"),
-            Some(&pm.token),
-            &json!({ "reason": "was on leave that day" }),
-        )
+        .reverse(&pm.token, entry_id, "was on leave that day")
         .await;
     reversal.expect(201);
     assert_eq!(reversal.body["amount"], -5);
     assert_eq!(reversal.body["day"], days_ago(1));
     assert_eq!(reversal.body["workshop_id"], workshop.as_str());
-    app.post(
-        &format!("/api/v1/ledger/{entry_id}/reverse"),
-        Some(&pm.token),
-        &json!({ "reason": "twice" }),
-    )
-    .await
-    .expect_problem(409, "already_reversed");
+    app.reverse(&pm.token, entry_id, "twice")
+        .await
+        .expect_problem(409, "already_reversed");
     assert_eq!(app.balance(&sme.token, &sme.id).await, 0);
 
-    log(&app, &pm, &workshop, &sme.id, &[days_ago(1)])
+    app.log_attendance(&pm, &workshop, &sme.id, &[days_ago(1)])
         .await
         .expect(201);
     assert_eq!(app.balance(&sme.token, &sme.id).await, 5);
@@ -341,12 +302,14 @@ async fn an_sme_sees_only_their_own_attendance() {
     let app = spawn_app().await;
     let pm = app.create_user("program_manager").await;
     let (ann, bob) = (app.create_user("sme").await, app.create_user("sme").await);
-    publish_rate(&app, "associate", 2).await;
-    let workshop = create_workshop(&app, &pm, "associate", days_ago(2), days_ago(0)).await;
-    log(&app, &pm, &workshop, &ann.id, &[days_ago(1)])
+    app.workshop_rate("associate", 2).await;
+    let workshop = app
+        .workshop(&pm, TITLE, "associate", &days_ago(2), &days_ago(0))
+        .await;
+    app.log_attendance(&pm, &workshop, &ann.id, &[days_ago(1)])
         .await
         .expect(201);
-    log(&app, &pm, &workshop, &bob.id, &[days_ago(1), days_ago(2)])
+    app.log_attendance(&pm, &workshop, &bob.id, &[days_ago(1), days_ago(2)])
         .await
         .expect(201);
     let path = format!("/api/v1/workshops/{workshop}/attendance");
@@ -379,9 +342,19 @@ async fn concurrent_logging_of_one_day_from_two_workshops_posts_it_once() {
     let pm = app.create_user("program_manager").await;
     let other_pm = app.create_user("program_manager").await;
     let sme = app.create_user("sme").await;
-    publish_rate(&app, "expert", 10).await;
-    let first = create_workshop(&app, &pm, "expert", days_ago(9), days_ago(0)).await;
-    let second = create_workshop(&app, &other_pm, "expert", days_ago(9), days_ago(0)).await;
+    app.workshop_rate("expert", 10).await;
+    let first = app
+        .workshop(&pm, TITLE, "expert", &days_ago(9), &days_ago(0))
+        .await;
+    let second = app
+        .workshop(
+            &other_pm,
+            "ENCOR cut score",
+            "expert",
+            &days_ago(9),
+            &days_ago(0),
+        )
+        .await;
     for n in 1..=5 {
         let day = [days_ago(n)];
         let requests = (0..8).map(|i| {
@@ -390,7 +363,7 @@ async fn concurrent_logging_of_one_day_from_two_workshops_posts_it_once() {
             } else {
                 (&second, &other_pm)
             };
-            log(&app, manager, workshop, &sme.id, &day)
+            app.log_attendance(manager, workshop, &sme.id, &day)
         });
         let replies = futures::future::join_all(requests).await;
         let created = replies.iter().filter(|r| r.status == 201).count();
@@ -418,8 +391,10 @@ async fn a_retried_attendance_request_replays_without_posting_again() {
     let app = spawn_app().await;
     let pm = app.create_user("program_manager").await;
     let sme = app.create_user("sme").await;
-    publish_rate(&app, "entry", 1).await;
-    let workshop = create_workshop(&app, &pm, "entry", days_ago(2), days_ago(0)).await;
+    app.workshop_rate("entry", 1).await;
+    let workshop = app
+        .workshop(&pm, TITLE, "entry", &days_ago(2), &days_ago(0))
+        .await;
     let key = uuid::Uuid::new_v4().to_string();
     let body = json!({ "sme_id": sme.id, "days": [days_ago(1), days_ago(2)] });
     let send = || {
@@ -445,8 +420,10 @@ async fn attendance_names_the_sme_by_email_or_id_but_not_both() {
     let app = spawn_app().await;
     let pm = app.create_user("program_manager").await;
     let sme = app.create_user("sme").await;
-    publish_rate(&app, "professional", 2).await;
-    let workshop = create_workshop(&app, &pm, "professional", days_ago(5), days_ago(1)).await;
+    app.workshop_rate("professional", 2).await;
+    let workshop = app
+        .workshop(&pm, TITLE, "professional", &days_ago(5), &days_ago(1))
+        .await;
     let path = format!("/api/v1/workshops/{workshop}/attendance");
     let by_email = app
         .post(
