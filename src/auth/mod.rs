@@ -2,6 +2,7 @@
 //! signing secret, and the [`AuthUser`] extractor every protected handler takes.
 
 mod extractor;
+mod fingerprint_key;
 pub mod forwarded;
 pub mod link_key;
 mod password;
@@ -10,6 +11,7 @@ mod throttle;
 mod token;
 
 pub use extractor::AuthUser;
+pub use fingerprint_key::FingerprintKey;
 pub use link_key::LinkKey;
 pub use password::PasswordHasher;
 pub use throttle::ThrottlePolicy;

@@ -9,6 +9,7 @@ mod invitations;
 mod items;
 mod ledger;
 mod me;
+pub mod metrics;
 pub mod openapi;
 mod outbox;
 mod pagination;

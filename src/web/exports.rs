@@ -11,8 +11,8 @@ use serde::Deserialize;
 use super::csrf::AuditedDownload;
 use super::errors::WebError;
 use super::forms::{Fields, FormState, filter_period, filter_value};
+use super::page::Choice;
 use super::session::{SignedIn, shared};
-use super::sme::Choice;
 use super::{Layout, ok};
 use crate::app::{reports, users};
 use crate::domain::{EntryKind, Role};
@@ -166,7 +166,7 @@ pub async fn page(
                 id: row.id,
             })
             .collect(),
-        kinds: super::sme::choices(EntryKind::ALL.iter().map(|kind| kind.as_str())),
+        kinds: super::page::choices(EntryKind::ALL.iter().map(|kind| kind.as_str())),
         prepared,
     })
 }

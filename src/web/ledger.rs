@@ -8,8 +8,8 @@ use serde::Deserialize;
 
 use super::errors::WebError;
 use super::forms::{Fields, FormState, filter_period, filter_value};
+use super::page::{date_time, humanize};
 use super::session::{SignedIn, shared};
-use super::sme::{date_time, humanize};
 use super::{Layout, ok};
 use crate::app::ledger::{self, BrowseQuery, EntryQuery};
 use crate::app::{Actor, audit_log};
@@ -187,7 +187,7 @@ fn browsed_line(row: BrowsedRow) -> BrowsedLine {
 struct LedgerPage {
     layout: Layout,
     form: FormState,
-    kinds: Vec<super::sme::Choice>,
+    kinds: Vec<super::page::Choice>,
     rows: Vec<BrowsedLine>,
     first_page: bool,
     next: Option<String>,
@@ -229,7 +229,7 @@ pub async fn browse(
     ok(&LedgerPage {
         layout: Layout::signed_in(&who, "Ledger", "/ledger"),
         form,
-        kinds: super::sme::choices(EntryKind::ALL.iter().map(|kind| kind.as_str())),
+        kinds: super::page::choices(EntryKind::ALL.iter().map(|kind| kind.as_str())),
         rows: rows.into_iter().map(browsed_line).collect(),
         first_page,
         next,

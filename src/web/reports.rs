@@ -14,7 +14,7 @@ use super::{Layout, ok};
 use std::collections::BTreeSet;
 
 use super::charts::{Series, StackedBars};
-use super::sme::humanize;
+use super::page::humanize;
 use crate::app::reports::{self, DecisionCounts, MonthlyCredits, SmeTotal, SummaryQuery};
 use crate::domain::Role;
 use crate::domain::balance::Breakdown;
@@ -277,7 +277,7 @@ pub struct QueueAge {
 fn queue_age(read: &reports::QueueAge) -> QueueAge {
     let counts = &read.buckets;
     let waiting: u64 = counts.iter().map(|(_, count)| count).sum();
-    let at = super::sme::date_time(&read.at);
+    let at = super::page::date_time(&read.at);
     let summary = if waiting == 0 {
         format!("No item is waiting for a decision ({at}).")
     } else {
