@@ -1,6 +1,7 @@
 //! Authentication: password hashing, access and refresh tokens, the login throttle, the
 //! signing secret, and the [`AuthUser`] extractor every protected handler takes.
 
+mod client;
 mod extractor;
 mod fingerprint_key;
 pub mod forwarded;
@@ -10,6 +11,7 @@ pub mod secret;
 mod throttle;
 mod token;
 
+pub use client::{client, client_address};
 pub use extractor::AuthUser;
 pub use fingerprint_key::FingerprintKey;
 pub use link_key::LinkKey;

@@ -1,7 +1,8 @@
 //! The auditor's exports page: choose filters, and the page fixes `until_seq` at the
 //! ledger's current head, so that the CSV or JSON Lines file and its signed manifest offered
 //! together always cover the same rows; it shows the offline verification command. The
-//! downloads stream through the API's own export code, under the web session.
+//! downloads stream through the same code as the API's ([`crate::downloads`]), under the web
+//! session.
 
 use actix_web::http::header::{CONTENT_DISPOSITION, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -16,7 +17,7 @@ use super::session::{SignedIn, shared};
 use super::{Layout, ok};
 use crate::app::{reports, users};
 use crate::domain::{EntryKind, Role};
-use crate::http::reports::{ExportQuery, export, manifest_for};
+use crate::downloads::{self, ExportQuery};
 use crate::reports::format::Format;
 use crate::reports::manifest;
 
@@ -180,7 +181,7 @@ async fn streamed(
 ) -> Result<HttpResponse, WebError> {
     who.require(&EXPORTERS)?;
     let (state, _) = shared(&req)?;
-    Ok(export(state, who.actor(), query.into_inner(), format).await?)
+    Ok(downloads::export(state, who.actor(), query.into_inner(), format).await?)
 }
 
 /// `GET /exports/ledger.csv` (records `report.exported`: refused when another site started
@@ -214,10 +215,10 @@ pub async fn manifest_file(
 ) -> Result<HttpResponse, WebError> {
     who.require(&EXPORTERS)?;
     let (state, _) = shared(&req)?;
-    let mut response = manifest_for(state, who.actor(), query.into_inner()).await?;
+    let mut response = downloads::manifest(state, who.actor(), query.into_inner()).await?;
     let until = response
         .headers()
-        .get(crate::http::reports::UNTIL_SEQ_HEADER)
+        .get(downloads::UNTIL_SEQ_HEADER)
         .and_then(|value| value.to_str().ok())
         .unwrap_or("head")
         .to_owned();

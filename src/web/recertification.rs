@@ -380,5 +380,5 @@ pub async fn csv(
         .parsed
         .ok_or_else(|| ApiError::invalid("within_days", "must be a whole number of days"))?;
     let (state, _) = shared(&req)?;
-    Ok(crate::http::recertification_report_csv(state.db.clone(), who.actor(), query).await?)
+    Ok(crate::downloads::recertification_csv(state.db.clone(), who.actor(), query).await?)
 }

@@ -463,9 +463,6 @@ pub async fn statement(
     })
 }
 
-/// The columns of the statement's CSV.
-const STATEMENT_CSV_FIELDS: [&str; 3] = ["source", "count", "credits"];
-
 /// `name` as a file name's part: ASCII letters and digits, runs of anything else as one `-`.
 fn file_name_part(name: &str) -> String {
     let mut part = String::new();
@@ -491,7 +488,6 @@ pub async fn statement_csv(
     who: SignedIn,
     query: web::Query<StatementQuery>,
 ) -> Result<HttpResponse, WebError> {
-    use crate::reports::format::{Cell, csv_header, write_csv_line};
     who.require(&[Role::Sme])?;
     let period = statement_period(&query);
     if let Some(error) = period.form.errors.first() {
@@ -508,25 +504,11 @@ pub async fn statement_csv(
         .run(move |conn| reports::my_credits(conn, &actor, Ok(credits_query)))
         .await?
         .credits;
-    let mut out = csv_header(&STATEMENT_CSV_FIELDS);
-    for line in statement_lines(&credits) {
-        write_csv_line(
-            &[
-                Cell::Text(&line.source),
-                Cell::Generated(line.count.to_string()),
-                Cell::Generated(line.credits.to_string()),
-            ],
-            &mut out,
-        );
-    }
-    write_csv_line(
-        &[
-            Cell::Text("Total"),
-            Cell::Generated(String::new()),
-            Cell::Generated(credits.total.to_string()),
-        ],
-        &mut out,
-    );
+    let lines: Vec<(String, u64, i64)> = statement_lines(&credits)
+        .into_iter()
+        .map(|line| (line.source, line.count, line.credits))
+        .collect();
+    let out = crate::reports::statement_csv(&lines, credits.total);
     let span = match (period.from, period.to) {
         (Some(from), Some(to)) => format!("{from}-to-{to}"),
         (Some(from), None) => format!("from-{from}"),
