@@ -8,14 +8,13 @@
 use std::collections::HashMap;
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime, TimeDelta, Utc};
-use diesel::prelude::*;
 use serde_json::json;
 
 use super::reports::{AsOf, requested_as_of};
 use super::{Actor, policy};
 use crate::audit::{self, AuditAction, Event};
 use crate::db::certifications::{self as rows, CertificationRow, RequirementRow};
-use crate::db::{self, DbConn, schema, users, write_transaction};
+use crate::db::{self, DbConn, users, write_transaction};
 use crate::domain::credits::{RateVersion, check_effective_from, rate_in_force};
 use crate::domain::recertification::{self, Cycle, Posting, Progress, Status};
 use crate::domain::{CertificationLevel, Credits, Role, parse_day};
@@ -420,23 +419,15 @@ impl Report {
         conn: &mut DbConn,
         after_sme: Option<&str>,
     ) -> Result<(Vec<ReportLine>, Option<String>), ApiError> {
-        use schema::users as u;
         let smes = rows::smes_with_cycles_ending_by(conn, self.ends_by, after_sme, REPORT_BATCH)?;
         let next = smes
             .last()
             .filter(|_| smes.len() as i64 >= REPORT_BATCH)
             .cloned();
-        let names: HashMap<String, (String, String)> = if smes.is_empty() {
-            HashMap::new()
-        } else {
-            u::table
-                .filter(u::id.eq_any(&smes))
-                .select((u::id, u::email, u::display_name))
-                .load::<(String, String, String)>(conn)?
-                .into_iter()
-                .map(|(id, email, name)| (id, (email, name)))
-                .collect()
-        };
+        let names: HashMap<String, (String, String)> = users::names_and_emails(conn, &smes)?
+            .into_iter()
+            .map(|(id, name, email)| (id, (email, name)))
+            .collect();
         let mut lines = Vec::new();
         for sme_id in &smes {
             let name = names.get(sme_id);

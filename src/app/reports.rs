@@ -8,7 +8,6 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use chrono::NaiveDateTime;
-use diesel::prelude::*;
 use serde::Serialize;
 use serde_json::json;
 
@@ -17,7 +16,7 @@ use crate::audit::{self, AuditAction, Event};
 use crate::db::audit::{self as audit_rows, AuditFilter};
 use crate::db::chain_heads::{self, Chain};
 use crate::db::ledger::{self, AttributedRow, EntryFilter, LedgerEntryRow};
-use crate::db::{self, DbConn, items as item_rows, schema, users, walk};
+use crate::db::{self, DbConn, items as item_rows, users, walk};
 use crate::domain::balance::{Attributed, Breakdown, Tally, reversed_source};
 use crate::domain::review_age::{self, AgeBucket};
 use crate::domain::{EntryKind, Role};
@@ -274,18 +273,8 @@ fn every_sme(conn: &mut DbConn, only: Option<&str>) -> Result<SmeTallies, ApiErr
 fn waiting_for_review(
     conn: &mut DbConn,
     only: Option<&str>,
-) -> diesel::QueryResult<HashMap<String, u64>> {
-    use schema::items;
-    let mut query = items::table
-        .filter(items::status.eq("submitted"))
-        .group_by(items::sme_id)
-        .select((items::sme_id, diesel::dsl::count_star()))
-        .into_boxed();
-    if let Some(sme_id) = only {
-        query = query.filter(items::sme_id.eq(sme_id.to_owned()));
-    }
-    Ok(query
-        .load::<(String, i64)>(conn)?
+) -> Result<HashMap<String, u64>, ApiError> {
+    Ok(crate::db::items::waiting_by_sme(conn, only)?
         .into_iter()
         .map(|(sme_id, count)| (sme_id, u64::try_from(count).unwrap_or_default()))
         .collect())
@@ -519,7 +508,7 @@ impl Export {
 
     /// The batch after `after_seq` (see [`Paging`]), in `seq` order, with the names an export
     /// shows.
-    pub fn batch(&self, conn: &mut DbConn, after_seq: i64) -> Result<Vec<ExportRow>, ApiError> {
+    pub fn batch(&self, conn: &mut DbConn, after_seq: i64) -> db::QueryResult<Vec<ExportRow>> {
         let rows = match self.paging() {
             Paging::Ranges => {
                 let range = EntryFilter {
@@ -599,16 +588,13 @@ fn export_page(
     filter: &EntryFilter,
     after_seq: i64,
     limit: i64,
-) -> diesel::QueryResult<Vec<ExportRow>> {
+) -> db::QueryResult<Vec<ExportRow>> {
     let entries = ledger::page(conn, filter, after_seq, limit)?;
     with_names(conn, entries)
 }
 
-fn with_names(
-    conn: &mut DbConn,
-    entries: Vec<LedgerEntryRow>,
-) -> diesel::QueryResult<Vec<ExportRow>> {
-    use schema::{items, users, workshops};
+fn with_names(conn: &mut DbConn, entries: Vec<LedgerEntryRow>) -> db::QueryResult<Vec<ExportRow>> {
+    use crate::db::{items, workshops};
     fn ids<'a>(ids: impl Iterator<Item = Option<&'a str>>) -> Vec<String> {
         let unique: BTreeSet<&str> = ids.flatten().collect();
         unique.into_iter().map(str::to_owned).collect()
@@ -623,33 +609,14 @@ fn with_names(
             .map(|(id, name)| (id, Arc::from(name)))
             .collect()
     };
-    let emails = if sme_ids.is_empty() {
-        HashMap::new()
-    } else {
-        users::table
-            .filter(users::id.eq_any(&sme_ids))
-            .select((users::id, users::email))
-            .load::<(String, String)>(conn)
-            .map(shared)?
-    };
-    let references = if item_ids.is_empty() {
-        HashMap::new()
-    } else {
-        items::table
-            .filter(items::id.eq_any(&item_ids))
-            .select((items::id, items::external_ref))
-            .load::<(String, String)>(conn)
-            .map(shared)?
-    };
-    let titles = if workshop_ids.is_empty() {
-        HashMap::new()
-    } else {
-        workshops::table
-            .filter(workshops::id.eq_any(&workshop_ids))
-            .select((workshops::id, workshops::title))
-            .load::<(String, String)>(conn)
-            .map(shared)?
-    };
+    let emails = shared(
+        users::names_and_emails(conn, &sme_ids)?
+            .into_iter()
+            .map(|(id, _, email)| (id, email))
+            .collect(),
+    );
+    let references = shared(items::external_refs(conn, &item_ids)?);
+    let titles = shared(workshops::titles(conn, &workshop_ids)?);
     Ok(entries
         .into_iter()
         .map(|entry| {
