@@ -20,13 +20,6 @@ use crate::domain::recertification::{self, Cycle, Posting, Progress, Status};
 use crate::domain::{CertificationLevel, Credits, Role, parse_day};
 use crate::error::{ApiError, FieldErrors};
 
-/// Who publishes requirement versions.
-const PUBLISHERS: [Role; 1] = [Role::Admin];
-/// Who reads an SME's progress (an SME only their own), as for credits.
-const PROGRESS_READERS: [Role; 3] = [Role::Sme, Role::ProgramManager, Role::Auditor];
-/// Who reads the report.
-const REPORT_READERS: [Role; 2] = [Role::ProgramManager, Role::Auditor];
-
 // ---------------------------------------------------------------------------------------
 // Requirements
 
@@ -78,7 +71,7 @@ impl NewRequirement {
 
 /// 403 before the values are judged.
 pub fn check_publication(actor: &Actor) -> Result<(), ApiError> {
-    policy::require(actor, &PUBLISHERS)
+    policy::require(actor, &policy::REQUIREMENT_PUBLISHERS)
 }
 
 /// Admin: stores a new requirement version and its audit event, in one transaction.
@@ -87,7 +80,7 @@ pub fn publish_requirement(
     actor: &Actor,
     new: &NewRequirement,
 ) -> Result<RequirementRow, ApiError> {
-    policy::require(actor, &PUBLISHERS)?;
+    policy::require(actor, &policy::REQUIREMENT_PUBLISHERS)?;
     let row = RequirementRow {
         id: uuid::Uuid::new_v4().to_string(),
         certification_level: new.certification_level,
@@ -250,7 +243,7 @@ pub fn sme_recertification(
     sme_id: &str,
     as_of: Result<Option<AsOf>, ApiError>,
 ) -> Result<Recertification, ApiError> {
-    policy::require(actor, &PROGRESS_READERS)?;
+    policy::require(actor, &policy::PROGRESS_READERS)?;
     policy::hide_from_other_smes(actor, sme_id)?;
     let as_of = as_of?;
     users::find(conn, sme_id)?
@@ -399,7 +392,7 @@ pub fn begin_report(
     actor: &Actor,
     query: Result<ReportQuery, ApiError>,
 ) -> Result<Report, ApiError> {
-    policy::require(actor, &REPORT_READERS)?;
+    policy::require(actor, &policy::RECERTIFICATION_REPORT_READERS)?;
     let query = query?;
     let as_of = crate::ledger::settle(conn, None)?;
     let ends_by = as_of.date() + TimeDelta::days(query.within_days);

@@ -27,13 +27,6 @@ use crate::reports::manifest::{self, Digest2};
 /// Rows read from the database per round trip when streaming or summing.
 pub const BATCH: i64 = 1_000;
 
-/// Who reads everyone's credits and the summary.
-const STAFF_READERS: [Role; 2] = [Role::ProgramManager, Role::Auditor];
-/// Who reads an SME's credits by id (an SME only their own).
-const CREDIT_READERS: [Role; 3] = [Role::Sme, Role::ProgramManager, Role::Auditor];
-/// Who exports the ledger.
-const EXPORTERS: [Role; 2] = [Role::Auditor, Role::ProgramManager];
-
 // ---------------------------------------------------------------------------------------
 // Credits
 
@@ -113,7 +106,7 @@ pub fn sme_credits(
     sme_id: &str,
     query: Result<CreditsQuery, ApiError>,
 ) -> Result<Credits, ApiError> {
-    policy::require(actor, &CREDIT_READERS)?;
+    policy::require(actor, &policy::CREDIT_READERS)?;
     policy::hide_from_other_smes(actor, sme_id)?;
     let query = query?;
     users::find(conn, sme_id)?
@@ -190,7 +183,7 @@ pub fn summary(
     actor: &Actor,
     query: Result<SummaryQuery, ApiError>,
 ) -> Result<Summary, ApiError> {
-    policy::require(actor, &STAFF_READERS)?;
+    policy::require(actor, &policy::REPORT_READERS)?;
     summary_read(conn, query?)
 }
 
@@ -533,7 +526,7 @@ pub fn begin_export(
     query: Result<ExportQuery, ApiError>,
     kind: ExportKind,
 ) -> Result<Export, ApiError> {
-    policy::require(actor, &EXPORTERS)?;
+    policy::require(actor, &policy::EXPORTERS)?;
     let ExportQuery {
         mut filter,
         until_seq,
@@ -658,7 +651,7 @@ fn resolve_until_seq(conn: &mut DbConn, requested: Option<i64>) -> Result<i64, A
 /// Auditor, program manager: the ledger's current last `seq`, which an export page fixes as
 /// its `until_seq` so that the data and the manifest it offers always cover the same rows.
 pub fn export_head(conn: &mut DbConn, actor: &Actor) -> Result<i64, ApiError> {
-    policy::require(actor, &EXPORTERS)?;
+    policy::require(actor, &policy::EXPORTERS)?;
     let (head, _) = chain_heads::read(conn, Chain::Ledger)?;
     Ok(head)
 }
@@ -681,7 +674,7 @@ pub fn monthly_credits(
     from: Option<NaiveDateTime>,
     to: Option<NaiveDateTime>,
 ) -> Result<Vec<MonthlyCredits>, ApiError> {
-    policy::require(actor, &STAFF_READERS)?;
+    policy::require(actor, &policy::REPORT_READERS)?;
     let mut sums: BTreeMap<(String, String), i64> = BTreeMap::new();
     for (posted_at, kind, amount, tier, level) in ledger::sourced(conn, from, to)? {
         let source = match kind {
@@ -711,7 +704,7 @@ pub fn decisions_by_exam_code(
     from: Option<NaiveDateTime>,
     to: Option<NaiveDateTime>,
 ) -> Result<Vec<(String, i64, i64)>, ApiError> {
-    policy::require(actor, &STAFF_READERS)?;
+    policy::require(actor, &policy::REPORT_READERS)?;
     let mut by_code: BTreeMap<String, (i64, i64)> = BTreeMap::new();
     for (code, status, count) in
         item_rows::decided_by_exam_code(conn, &["accepted", "rejected"], from, to)?

@@ -11,9 +11,9 @@ use super::page::{Choice, date_time};
 use super::session::{SignedIn, shared};
 use super::{Layout, ok};
 use crate::app::audit_log::{self, ListEvents, Outcome};
+use crate::app::policy;
 use crate::audit::AuditAction;
 use crate::db::audit::NamedEventRow;
-use crate::domain::Role;
 
 const PAGE: i64 = 50;
 
@@ -118,7 +118,7 @@ pub async fn list(
     who: SignedIn,
     filters: web::Query<AuditFilters>,
 ) -> Result<HttpResponse, WebError> {
-    who.require(&[Role::Auditor, Role::Admin])?;
+    who.require(&policy::AUDIT_READERS)?;
     let base = filters.query_string();
     let mut form = FormState::with_values(Fields::parse(base.as_bytes()));
     let text = |value: &Option<String>| {

@@ -15,13 +15,12 @@ use super::forms::{Fields, FormState, filter_period, filter_value};
 use super::page::Choice;
 use super::session::{SignedIn, shared};
 use super::{Layout, ok};
+use crate::app::policy;
 use crate::app::{reports, users};
-use crate::domain::{EntryKind, Role};
+use crate::domain::EntryKind;
 use crate::downloads::{self, ExportQuery};
 use crate::reports::format::Format;
 use crate::reports::manifest;
-
-const EXPORTERS: [Role; 2] = [Role::Auditor, Role::ProgramManager];
 
 const LABELS: &[(&str, &str)] = &[
     ("sme", "SME"),
@@ -78,7 +77,7 @@ pub async fn page(
     who: SignedIn,
     filters: web::Query<ExportFilters>,
 ) -> Result<HttpResponse, WebError> {
-    who.require(&EXPORTERS)?;
+    who.require(&policy::EXPORTERS)?;
     let (state, _) = shared(&req)?;
     let mut shown = form_urlencoded::Serializer::new(String::new());
     for (name, value) in [
@@ -179,7 +178,7 @@ async fn streamed(
     query: web::Query<ExportQuery>,
     format: Format,
 ) -> Result<HttpResponse, WebError> {
-    who.require(&EXPORTERS)?;
+    who.require(&policy::EXPORTERS)?;
     let (state, _) = shared(&req)?;
     Ok(downloads::export(state, who.actor(), query.into_inner(), format).await?)
 }
@@ -213,7 +212,7 @@ pub async fn manifest_file(
     who: SignedIn,
     query: web::Query<ExportQuery>,
 ) -> Result<HttpResponse, WebError> {
-    who.require(&EXPORTERS)?;
+    who.require(&policy::EXPORTERS)?;
     let (state, _) = shared(&req)?;
     let mut response = downloads::manifest(state, who.actor(), query.into_inner()).await?;
     let until = response
@@ -232,7 +231,7 @@ pub async fn manifest_file(
 
 /// `GET /exports/signing-key.txt`: the public half of the manifest signing key, to keep.
 pub async fn signing_key(req: HttpRequest, who: SignedIn) -> Result<HttpResponse, WebError> {
-    who.require(&EXPORTERS)?;
+    who.require(&policy::EXPORTERS)?;
     let (state, _) = shared(&req)?;
     Ok(HttpResponse::Ok()
         .content_type("text/plain; charset=utf-8")

@@ -12,9 +12,10 @@ use super::page::{date_time, humanize};
 use super::session::{SignedIn, shared};
 use super::{Layout, ok};
 use crate::app::ledger::{self, BrowseQuery, EntryQuery};
+use crate::app::policy;
 use crate::app::{Actor, audit_log};
 use crate::db::ledger::BrowsedRow;
-use crate::domain::{EntryKind, Role};
+use crate::domain::EntryKind;
 use crate::ledger::Verification;
 
 /// Entries on one page of the browser.
@@ -200,7 +201,7 @@ pub async fn browse(
     who: SignedIn,
     filters: web::Query<LedgerFilters>,
 ) -> Result<HttpResponse, WebError> {
-    who.require(&[Role::Auditor, Role::ProgramManager])?;
+    who.require(&policy::LEDGER_BROWSERS)?;
     let mut form = FormState::with_values(filters.fields());
     let query = browse_query(&filters, &mut form);
     let first_page = query.after_seq == 0;
@@ -296,7 +297,7 @@ pub async fn verify(
     who: SignedIn,
     ask: web::Query<VerifyAsk>,
 ) -> Result<HttpResponse, WebError> {
-    who.require(&[Role::Auditor, Role::Admin])?;
+    who.require(&policy::CHAIN_VERIFIERS)?;
     let checked = ask.run.is_some();
     let chains = if checked {
         let (state, _) = shared(&req)?;

@@ -15,13 +15,12 @@ use std::collections::BTreeSet;
 
 use super::charts::{Series, StackedBars};
 use super::page::humanize;
+use crate::app::policy;
 use crate::app::reports::{self, DecisionCounts, MonthlyCredits, SmeTotal, SummaryQuery};
-use crate::domain::Role;
 use crate::domain::balance::Breakdown;
 use crate::domain::review_age::AgeBucket;
 use crate::error::ApiError;
 
-const READERS: [Role; 2] = [Role::Auditor, Role::ProgramManager];
 const LABELS: &[(&str, &str)] = &[("from", "From"), ("to", "To")];
 
 #[derive(Deserialize, Default)]
@@ -352,7 +351,7 @@ pub async fn summary(
     who: SignedIn,
     period: web::Query<Period>,
 ) -> Result<HttpResponse, WebError> {
-    who.require(&READERS)?;
+    who.require(&policy::REPORT_READERS)?;
     let mut checked = check_period(&period);
     let csv = if checked.query.is_empty() {
         "/summary.csv".to_owned()
@@ -421,7 +420,7 @@ pub async fn summary_csv(
     who: SignedIn,
     period: web::Query<Period>,
 ) -> Result<HttpResponse, WebError> {
-    who.require(&READERS)?;
+    who.require(&policy::REPORT_READERS)?;
     let checked = check_period(&period);
     if let Some(error) = checked.form.errors.first() {
         return Err(WebError::Api(ApiError::invalid(
