@@ -18,6 +18,7 @@ use hmac::Mac;
 use serde::Serialize;
 use sha2::Sha256;
 
+use crate::auth::FingerprintKey;
 use crate::db::idempotency::{self, IdempotencyRow};
 use crate::db::{self, DbConn, write_transaction};
 use crate::error::ApiError;
@@ -88,32 +89,15 @@ impl Reply {
     }
 }
 
-/// The secret that keys request fingerprints. Bodies can hold secrets (a new account's
-/// password): a plain digest stored beside the response would let anyone who reads the
-/// database test guesses against it, a keyed one (HMAC-SHA-256) does not.
-#[derive(Clone)]
-pub struct FingerprintKey([u8; 32]);
-
-impl FingerprintKey {
-    /// Derived from the service's token-signing secret, so that every instance that shares
-    /// that secret computes the same fingerprints.
-    pub fn derive(secret: &secrecy::SecretString) -> Self {
-        use secrecy::ExposeSecret;
-        let mut mac = HmacSha256::new_from_slice(secret.expose_secret().as_bytes())
-            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
-        mac.update(b"sme-ledger idempotency fingerprint v1");
-        Self(mac.finalize().into_bytes().into())
-    }
-}
-
 type HmacSha256 = hmac::Hmac<Sha256>;
 
 /// What identifies "the same request": method, path and the body as parsed (so white space
-/// and key order do not matter), keyed with the service's [`FingerprintKey`].
+/// and key order do not matter), keyed with the service's [`FingerprintKey`]
+/// (registered beside the application state at start-up).
 pub fn fingerprint(req: &HttpRequest, body: &impl Serialize) -> String {
     let key = req
-        .app_data::<actix_web::web::Data<crate::state::AppState>>()
-        .map(|state| state.fingerprint_key.0)
+        .app_data::<FingerprintKey>()
+        .map(FingerprintKey::bytes)
         .unwrap_or_default();
     keyed_fingerprint(&key, req.method().as_str(), req.path(), body)
 }

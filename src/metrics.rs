@@ -1,8 +1,10 @@
-//! `GET /metrics`: what an operator graphs and alerts on, in Prometheus's text format.
+//! The service's metrics: what an operator graphs and alerts on, in Prometheus's text format
+//! (served at `GET /metrics` by [`crate::http::metrics`]).
 //!
 //! Counted as it happens: requests by route template and status, their latency, failed and
 //! throttled logins, housekeeping sweeps, the mail worker's rounds and reminder checks (a
-//! counter that stops growing is a worker that stopped; tests wait for a round with it). Read from the database at each scrape: postings by
+//! counter that stops growing is a worker that stopped; tests wait for a round with it).
+//! Read from the database at each scrape: postings by
 //! kind and items waiting for review (so they are right across restarts and instances), and
 //! the pool's connections in use and idle.
 //!
@@ -10,12 +12,7 @@
 //! `SME_LEDGER_METRICS_BIND` set. Otherwise nothing is recorded and `/metrics` is 404.
 
 use std::sync::Arc;
-use std::time::Instant;
 
-use actix_web::body::MessageBody;
-use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::middleware::Next;
-use actix_web::{HttpRequest, HttpResponse, web};
 use diesel::prelude::*;
 use prometheus::{
     HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
@@ -27,7 +24,6 @@ use crate::db::schema::{items, ledger_entries};
 use crate::db::{Db, DbConn};
 use crate::domain::{EntryKind, ItemStatus};
 use crate::error::ApiError;
-use crate::state::AppState;
 
 /// The service's metrics, one registry per running service.
 pub struct Metrics {
@@ -45,6 +41,13 @@ pub struct Metrics {
     items_waiting: IntGauge,
     /// The bearer token that opens `/metrics` on the service's own address, if any.
     token: Option<SecretString>,
+}
+
+impl Metrics {
+    /// The bearer token that opens `/metrics` on the service's own address, if any.
+    pub fn token(&self) -> Option<&SecretString> {
+        self.token.as_ref()
+    }
 }
 
 impl std::fmt::Debug for Metrics {
@@ -187,7 +190,7 @@ impl Metrics {
         self.reminder_checks.with_label_values(&[outcome]).inc();
     }
 
-    fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
+    pub fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
         let status = status.to_string();
         self.requests
             .with_label_values(&[method, route, status.as_str()])
@@ -198,7 +201,7 @@ impl Metrics {
     }
 
     /// The text a scrape returns, with the database-read gauges brought up to date.
-    async fn render(&self, db: &Db) -> Result<String, ApiError> {
+    pub async fn render(&self, db: &Db) -> Result<String, ApiError> {
         let (in_use, idle) = db.pool_connections();
         self.pool_connections
             .with_label_values(&["in_use"])
@@ -231,83 +234,4 @@ fn read_database_gauges(conn: &mut DbConn) -> Result<(Vec<(String, i64)>, i64), 
         .count()
         .get_result(conn)?;
     Ok((postings, waiting))
-}
-
-/// Middleware: counts each answered request under its route template (`/api/v1/items/{id}`,
-/// never the id itself, so the number of series stays bounded).
-pub async fn track(
-    request: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let metrics = request
-        .app_data::<web::Data<AppState>>()
-        .and_then(|state| state.metrics.clone());
-    let started = Instant::now();
-    let response = next.call(request).await?;
-    if let Some(metrics) = metrics {
-        let route = response
-            .request()
-            .match_pattern()
-            .unwrap_or_else(|| "unmatched".to_owned());
-        metrics.observe(
-            response.request().method().as_str(),
-            &route,
-            response.status().as_u16(),
-            started.elapsed().as_secs_f64(),
-        );
-    }
-    Ok(response)
-}
-
-/// `GET /metrics` on the service's own address: open only to the metrics token.
-pub async fn scrape_with_token(
-    request: HttpRequest,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let Some(metrics) = state.metrics.as_ref() else {
-        return Err(ApiError::NotFound);
-    };
-    let Some(expected) = metrics.token.as_ref() else {
-        return Err(ApiError::NotFound);
-    };
-    let presented = request
-        .headers()
-        .get(actix_web::http::header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
-        .unwrap_or("");
-    if !constant_time_eq(presented.as_bytes(), expected.expose_secret().as_bytes()) {
-        return Err(ApiError::Unauthenticated {
-            code: "unauthenticated",
-            detail: "The metrics token is missing or wrong.".into(),
-        });
-    }
-    respond(metrics, &state.db).await
-}
-
-/// `GET /metrics` on the separate metrics address: open, since that address is private.
-pub async fn scrape_open(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let Some(metrics) = state.metrics.as_ref() else {
-        return Err(ApiError::NotFound);
-    };
-    respond(metrics, &state.db).await
-}
-
-async fn respond(metrics: &Metrics, db: &Db) -> Result<HttpResponse, ApiError> {
-    let body = metrics.render(db).await?;
-    Ok(HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
-        .body(body))
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    use sha2::{Digest, Sha256};
-    // Comparing digests keeps the time independent of where the inputs differ and of the
-    // expected token's length.
-    let (a, b) = (Sha256::digest(a), Sha256::digest(b));
-    a.iter()
-        .zip(b.iter())
-        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-        == 0
 }

@@ -61,11 +61,12 @@ impl Application {
                 App::new()
                     .app_data(data.clone())
                     .app_data(web_config.clone())
-                    .route("/metrics", web::get().to(metrics::scrape_with_token))
+                    .app_data(data.fingerprint_key.clone())
+                    .route("/metrics", web::get().to(http::metrics::scrape_with_token))
                     .configure(http::configure(data.limits.max_body_bytes))
                     .configure(crate::web::configure)
                     .wrap(middleware::from_fn(crate::web::security_headers))
-                    .wrap(middleware::from_fn(metrics::track))
+                    .wrap(middleware::from_fn(http::metrics::track))
                     .wrap(middleware::from_fn(telemetry::request_span))
             }
         })
@@ -84,7 +85,7 @@ impl Application {
                 let server = HttpServer::new(move || {
                     App::new()
                         .app_data(data.clone())
-                        .route("/metrics", web::get().to(metrics::scrape_open))
+                        .route("/metrics", web::get().to(http::metrics::scrape_open))
                 })
                 .workers(1)
                 .disable_signals()
@@ -275,7 +276,7 @@ fn prepare(settings: &Settings) -> anyhow::Result<AppState> {
             max_body_bytes: settings.max_body_bytes,
         }),
         signing_key: Arc::new(signing_key),
-        fingerprint_key: crate::idempotency::FingerprintKey::derive(&jwt_secret),
+        fingerprint_key: crate::auth::FingerprintKey::derive(&jwt_secret),
         link_key: crate::auth::LinkKey::derive(&jwt_secret),
         metrics: if settings.metrics_token.is_some() || settings.metrics_bind.is_some() {
             Some(Metrics::new(settings.metrics_token.clone())?)

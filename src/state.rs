@@ -23,7 +23,7 @@ pub struct AppState {
     /// Signs export manifests.
     pub signing_key: Arc<ed25519_dalek::SigningKey>,
     /// Keys the fingerprints of idempotent requests.
-    pub fingerprint_key: crate::idempotency::FingerprintKey,
+    pub fingerprint_key: crate::auth::FingerprintKey,
     /// Makes and checks the tokens of one-time links (invitations, password resets).
     pub link_key: crate::auth::LinkKey,
     /// Present when metrics can be read (a metrics token or address is set).

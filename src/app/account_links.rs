@@ -100,15 +100,6 @@ pub fn end_invitation(conn: &mut DbConn, user_id: &str) -> Result<(), ApiError> 
     Ok(())
 }
 
-/// Ends every unused link of the account, of every purpose, in the caller's transaction
-/// (its invitation stays pending: a disabled account invited again once enabled).
-pub fn revoke_all(conn: &mut DbConn, user_id: &str, now: NaiveDateTime) -> Result<(), ApiError> {
-    for purpose in [account_tokens::INVITATION, account_tokens::PASSWORD_RESET] {
-        account_tokens::revoke_unused(conn, user_id, purpose, now)?;
-    }
-    Ok(())
-}
-
 /// Anyone holding a link of `purpose`: sets the account's password to `password` (checked
 /// against the policy first, which does not use the link up), uses the link, ends every
 /// session and refresh token of the account, clears its login-throttle locks, and records

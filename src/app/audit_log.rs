@@ -5,11 +5,8 @@ use super::{Actor, policy};
 use crate::audit::AuditAction;
 use crate::db::DbConn;
 use crate::db::audit::{self as event_rows, AuditEventRow, AuditFilter};
-use crate::domain::Role;
 use crate::error::ApiError;
 use crate::ledger::Verification;
-
-const READERS: [Role; 2] = [Role::Auditor, Role::Admin];
 
 /// Whether an event recorded a change or a refused attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,7 +53,7 @@ pub fn list(
     actor: &Actor,
     query: Result<ListEvents, ApiError>,
 ) -> Result<Vec<AuditEventRow>, ApiError> {
-    policy::require(actor, &READERS)?;
+    policy::require(actor, &policy::AUDIT_READERS)?;
     let query = query?;
     let filter = AuditFilter {
         actor_id: query.actor_id,
@@ -72,7 +69,7 @@ pub fn list(
 
 /// Recomputes the audit chain. Auditor, admin.
 pub fn verify(conn: &mut DbConn, actor: &Actor) -> Result<Verification, ApiError> {
-    policy::require(actor, &READERS)?;
+    policy::require(actor, &policy::AUDIT_READERS)?;
     crate::audit::verify(conn)
 }
 
@@ -84,7 +81,7 @@ pub fn list_named(
     query: ListEvents,
     actor_text: Option<String>,
 ) -> Result<Vec<event_rows::NamedEventRow>, ApiError> {
-    policy::require(actor, &READERS)?;
+    policy::require(actor, &policy::AUDIT_READERS)?;
     let filter = AuditFilter {
         actor_id: None,
         action: query.action.map(|action| action.as_str().to_owned()),

@@ -15,11 +15,6 @@ use crate::domain::recertification::{self, CertificationName, Cycle};
 use crate::domain::{CertificationLevel, Role, parse_day};
 use crate::error::{ApiError, FieldErrors};
 
-/// Who records and changes certifications (an SME only their own).
-const WRITERS: [Role; 3] = [Role::Sme, Role::ProgramManager, Role::Admin];
-/// Who reads them (an SME only their own).
-const READERS: [Role; 4] = [Role::Sme, Role::ProgramManager, Role::Auditor, Role::Admin];
-
 /// The most certifications one SME holds here. An exam author holds a handful; the cap keeps
 /// one account from filling the reminder round (and the mail queue) with thousands.
 pub const MAX_CERTIFICATIONS_PER_SME: i64 = 20;
@@ -146,7 +141,7 @@ fn writable(conn: &mut DbConn, actor: &Actor, id: &str) -> Result<CertificationR
         let row = rows::find(conn, id)?.ok_or(ApiError::NotFound)?;
         policy::hide_from_other_smes(actor, &row.sme_id)?;
     }
-    policy::require(actor, &WRITERS)?;
+    policy::require(actor, &policy::CERTIFICATION_WRITERS)?;
     rows::find(conn, id)?.ok_or(ApiError::NotFound)
 }
 
@@ -172,7 +167,7 @@ pub fn sme_certifications(
     actor: &Actor,
     sme_id: &str,
 ) -> Result<Vec<Certification>, ApiError> {
-    sme_in_scope(conn, actor, sme_id, &READERS)?;
+    sme_in_scope(conn, actor, sme_id, &policy::CERTIFICATION_READERS)?;
     list(conn, sme_id)
 }
 
@@ -190,7 +185,7 @@ pub fn check_own_record(actor: &Actor) -> Result<(), ApiError> {
 
 /// 403 (or 404) before the values are judged, for another SME's certifications.
 pub fn check_record_for(conn: &mut DbConn, actor: &Actor, sme_id: &str) -> Result<(), ApiError> {
-    sme_in_scope(conn, actor, sme_id, &WRITERS)
+    sme_in_scope(conn, actor, sme_id, &policy::CERTIFICATION_WRITERS)
 }
 
 /// Records a certification for `sme_id` with its first cycle and the audit event, in one

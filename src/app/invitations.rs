@@ -83,7 +83,8 @@ pub fn send(
 /// invitation and revokes the earlier link. 409 once the invitation was used.
 pub fn resend(conn: &mut DbConn, actor: &Actor, user_id: &str) -> Result<(), ApiError> {
     // As for every account route: to another SME the account does not exist.
-    let user = super::users::show(conn, actor, user_id)?;
+    policy::hide_from_other_smes(actor, user_id)?;
+    let user = users::find(conn, user_id)?.ok_or(ApiError::NotFound)?;
     policy::require(actor, &[Role::Admin, Role::ProgramManager])?;
     policy::may_create_account(actor, user.role)?;
     write_transaction(conn, |conn| {

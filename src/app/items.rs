@@ -27,9 +27,6 @@ use crate::sources;
 /// Longest reason or note accepted.
 pub const MAX_REASON_CHARS: usize = 500;
 
-/// Who reads items: an SME their own, program managers and auditors all; admins none.
-const READERS: [Role; 3] = [Role::Sme, Role::ProgramManager, Role::Auditor];
-
 /// A submission as typed by the SME: text, not yet checked.
 #[derive(Debug, Clone, Default)]
 pub struct Submission {
@@ -462,7 +459,7 @@ pub fn list(
     after: Option<(NaiveDateTime, String)>,
     limit: i64,
 ) -> Result<Vec<ItemDetails>, ApiError> {
-    policy::require(actor, &READERS)?;
+    policy::require(actor, &policy::ITEM_READERS)?;
     let Some(sme_id) = policy::own_sme_scope(actor, query.sme_id).filter() else {
         return Ok(Vec::new());
     };
@@ -482,7 +479,7 @@ pub fn list(
 
 /// An item the actor may see: readers only, and to an SME another SME's item is not found.
 fn visible(conn: &mut DbConn, actor: &Actor, item_id: &str) -> Result<ItemRow, ApiError> {
-    policy::require(actor, &READERS)?;
+    policy::require(actor, &policy::ITEM_READERS)?;
     let row = items::find(conn, item_id)?.ok_or(ApiError::NotFound)?;
     policy::hide_from_other_smes(actor, &row.sme_id)?;
     Ok(row)
@@ -562,7 +559,7 @@ pub fn history(conn: &mut DbConn, actor: &Actor, item_id: &str) -> Result<ItemHi
 /// How many items are in each status: an SME's own; everyone's for program managers and
 /// auditors.
 pub fn status_counts(conn: &mut DbConn, actor: &Actor) -> Result<Vec<(ItemStatus, i64)>, ApiError> {
-    policy::require(actor, &READERS)?;
+    policy::require(actor, &policy::ITEM_READERS)?;
     let own = actor.is(Role::Sme).then_some(actor.id.as_str());
     Ok(items::count_by_status(conn, own)?)
 }

@@ -135,7 +135,7 @@ fn apply_reversal(
 
 /// Auditor, admin (and an operator at the command line): recomputes the whole chain.
 pub fn verify(conn: &mut DbConn, actor: &Actor) -> Result<Verification, ApiError> {
-    policy::require(actor, &[Role::Auditor, Role::Admin])?;
+    policy::require(actor, &policy::CHAIN_VERIFIERS)?;
     ledger::verify(conn)
 }
 
@@ -189,7 +189,7 @@ pub fn browse(
     actor: &Actor,
     query: BrowseQuery,
 ) -> Result<Vec<entries::BrowsedRow>, ApiError> {
-    policy::require(actor, &[Role::Auditor, Role::ProgramManager])?;
+    policy::require(actor, &policy::LEDGER_BROWSERS)?;
     let filter = entries::BrowseFilter {
         entries: EntryFilter {
             sme_id: query.entries.sme_id,

@@ -7,6 +7,48 @@ use super::{Actor, ActorRole};
 use crate::domain::Role;
 use crate::error::ApiError;
 
+// ---------------------------------------------------------------------------------------
+// Who may, by subject: the use cases require these lists, and the pages ask the same ones
+// before they render (a page never writes its own).
+
+/// Who reads everyone's credits and the summary.
+pub const REPORT_READERS: [Role; 2] = [Role::ProgramManager, Role::Auditor];
+/// Who reads an SME's credits by id (an SME only their own).
+pub const CREDIT_READERS: [Role; 3] = [Role::Sme, Role::ProgramManager, Role::Auditor];
+/// Who exports the ledger.
+pub const EXPORTERS: [Role; 2] = [Role::Auditor, Role::ProgramManager];
+/// Who publishes requirement versions.
+pub const REQUIREMENT_PUBLISHERS: [Role; 1] = [Role::Admin];
+/// Who reads an SME's progress (an SME only their own), as for credits.
+pub const PROGRESS_READERS: [Role; 3] = [Role::Sme, Role::ProgramManager, Role::Auditor];
+/// Who reads the recertification report.
+pub const RECERTIFICATION_REPORT_READERS: [Role; 2] = [Role::ProgramManager, Role::Auditor];
+/// Who may publish rates.
+pub const RATE_PUBLISHERS: [Role; 1] = [Role::Admin];
+/// Who reads and verifies the audit log.
+pub const AUDIT_READERS: [Role; 2] = [Role::Auditor, Role::Admin];
+/// Who records and changes certifications (an SME only their own).
+pub const CERTIFICATION_WRITERS: [Role; 3] = [Role::Sme, Role::ProgramManager, Role::Admin];
+/// Who reads them (an SME only their own).
+pub const CERTIFICATION_READERS: [Role; 4] =
+    [Role::Sme, Role::ProgramManager, Role::Auditor, Role::Admin];
+/// Who reads the separation-of-duties report.
+pub const SEPARATION_READERS: [Role; 1] = [Role::Auditor];
+/// Who may read every account (an SME reads only their own).
+pub const ACCOUNT_READERS: [Role; 3] = [Role::Admin, Role::ProgramManager, Role::Auditor];
+/// Who may create accounts at all (which roles each may create: [`may_create_account`]).
+pub const ACCOUNT_CREATORS: [Role; 2] = [Role::Admin, Role::ProgramManager];
+/// Who reads items: an SME their own, program managers and auditors all; admins none.
+pub const ITEM_READERS: [Role; 3] = [Role::Sme, Role::ProgramManager, Role::Auditor];
+/// Who reads workshops and their attendance.
+pub const WORKSHOP_READERS: [Role; 3] = [Role::Sme, Role::ProgramManager, Role::Auditor];
+/// Who browses the whole ledger (every SME's entries, with their hashes).
+pub const LEDGER_BROWSERS: [Role; 2] = [Role::Auditor, Role::ProgramManager];
+/// Who recomputes the ledger's and the audit log's chains.
+pub const CHAIN_VERIFIERS: [Role; 2] = [Role::Auditor, Role::Admin];
+/// Who creates workshops and logs attendance.
+pub const WORKSHOP_ORGANISERS: [Role; 1] = [Role::ProgramManager];
+
 /// 403 unless the actor holds one of `roles`. An operator passes.
 pub fn require(actor: &Actor, roles: &[Role]) -> Result<(), ApiError> {
     match actor.role {

@@ -11,11 +11,8 @@ use crate::audit::{self, AuditAction, Event};
 use crate::db::rates::{self, ItemRateRow, WorkshopRateRow};
 use crate::db::{self, DbConn, write_transaction};
 use crate::domain::credits::{self, RateVersion, admissible, check_effective_from};
-use crate::domain::{CertificationLevel, Credits, ExamTier, ItemType, Role};
+use crate::domain::{CertificationLevel, Credits, ExamTier, ItemType};
 use crate::error::{ApiError, FieldError};
-
-/// Who may publish rates.
-const PUBLISHERS: [Role; 1] = [Role::Admin];
 
 /// A new item rate version, its values checked (the tier admits the type; the version takes
 /// effect today or later).
@@ -131,7 +128,7 @@ pub fn check_publication<C>(
     actor: &Actor,
     request: impl TryInto<C, Error = ApiError>,
 ) -> Result<C, ApiError> {
-    policy::require(actor, &PUBLISHERS)?;
+    policy::require(actor, &policy::RATE_PUBLISHERS)?;
     request.try_into()
 }
 
@@ -142,7 +139,7 @@ pub fn publish_item_rate(
     actor: &Actor,
     rate: &NewItemRate,
 ) -> Result<ItemRateRow, ApiError> {
-    policy::require(actor, &PUBLISHERS)?;
+    policy::require(actor, &policy::RATE_PUBLISHERS)?;
     let row = ItemRateRow {
         id: uuid::Uuid::new_v4().to_string(),
         exam_tier: rate.exam_tier,
@@ -179,7 +176,7 @@ pub fn publish_workshop_rate(
     actor: &Actor,
     rate: &NewWorkshopRate,
 ) -> Result<WorkshopRateRow, ApiError> {
-    policy::require(actor, &PUBLISHERS)?;
+    policy::require(actor, &policy::RATE_PUBLISHERS)?;
     let row = WorkshopRateRow {
         id: uuid::Uuid::new_v4().to_string(),
         certification_level: rate.certification_level,

@@ -8,25 +8,17 @@
 use std::collections::HashMap;
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime, TimeDelta, Utc};
-use diesel::prelude::*;
 use serde_json::json;
 
 use super::reports::{AsOf, requested_as_of};
 use super::{Actor, policy};
 use crate::audit::{self, AuditAction, Event};
 use crate::db::certifications::{self as rows, CertificationRow, RequirementRow};
-use crate::db::{self, DbConn, schema, users, write_transaction};
+use crate::db::{self, DbConn, users, write_transaction};
 use crate::domain::credits::{RateVersion, check_effective_from, rate_in_force};
 use crate::domain::recertification::{self, Cycle, Posting, Progress, Status};
 use crate::domain::{CertificationLevel, Credits, Role, parse_day};
 use crate::error::{ApiError, FieldErrors};
-
-/// Who publishes requirement versions.
-const PUBLISHERS: [Role; 1] = [Role::Admin];
-/// Who reads an SME's progress (an SME only their own), as for credits.
-const PROGRESS_READERS: [Role; 3] = [Role::Sme, Role::ProgramManager, Role::Auditor];
-/// Who reads the report.
-const REPORT_READERS: [Role; 2] = [Role::ProgramManager, Role::Auditor];
 
 // ---------------------------------------------------------------------------------------
 // Requirements
@@ -79,7 +71,7 @@ impl NewRequirement {
 
 /// 403 before the values are judged.
 pub fn check_publication(actor: &Actor) -> Result<(), ApiError> {
-    policy::require(actor, &PUBLISHERS)
+    policy::require(actor, &policy::REQUIREMENT_PUBLISHERS)
 }
 
 /// Admin: stores a new requirement version and its audit event, in one transaction.
@@ -88,7 +80,7 @@ pub fn publish_requirement(
     actor: &Actor,
     new: &NewRequirement,
 ) -> Result<RequirementRow, ApiError> {
-    policy::require(actor, &PUBLISHERS)?;
+    policy::require(actor, &policy::REQUIREMENT_PUBLISHERS)?;
     let row = RequirementRow {
         id: uuid::Uuid::new_v4().to_string(),
         certification_level: new.certification_level,
@@ -251,7 +243,7 @@ pub fn sme_recertification(
     sme_id: &str,
     as_of: Result<Option<AsOf>, ApiError>,
 ) -> Result<Recertification, ApiError> {
-    policy::require(actor, &PROGRESS_READERS)?;
+    policy::require(actor, &policy::PROGRESS_READERS)?;
     policy::hide_from_other_smes(actor, sme_id)?;
     let as_of = as_of?;
     users::find(conn, sme_id)?
@@ -400,7 +392,7 @@ pub fn begin_report(
     actor: &Actor,
     query: Result<ReportQuery, ApiError>,
 ) -> Result<Report, ApiError> {
-    policy::require(actor, &REPORT_READERS)?;
+    policy::require(actor, &policy::RECERTIFICATION_REPORT_READERS)?;
     let query = query?;
     let as_of = crate::ledger::settle(conn, None)?;
     let ends_by = as_of.date() + TimeDelta::days(query.within_days);
@@ -420,23 +412,15 @@ impl Report {
         conn: &mut DbConn,
         after_sme: Option<&str>,
     ) -> Result<(Vec<ReportLine>, Option<String>), ApiError> {
-        use schema::users as u;
         let smes = rows::smes_with_cycles_ending_by(conn, self.ends_by, after_sme, REPORT_BATCH)?;
         let next = smes
             .last()
             .filter(|_| smes.len() as i64 >= REPORT_BATCH)
             .cloned();
-        let names: HashMap<String, (String, String)> = if smes.is_empty() {
-            HashMap::new()
-        } else {
-            u::table
-                .filter(u::id.eq_any(&smes))
-                .select((u::id, u::email, u::display_name))
-                .load::<(String, String, String)>(conn)?
-                .into_iter()
-                .map(|(id, email, name)| (id, (email, name)))
-                .collect()
-        };
+        let names: HashMap<String, (String, String)> = users::names_and_emails(conn, &smes)?
+            .into_iter()
+            .map(|(id, name, email)| (id, (email, name)))
+            .collect();
         let mut lines = Vec::new();
         for sme_id in &smes {
             let name = names.get(sme_id);

@@ -28,13 +28,6 @@ use crate::sources;
 /// Rows read from the database per round trip when streaming or summing.
 pub const BATCH: i64 = 1_000;
 
-/// Who reads everyone's credits and the summary.
-const STAFF_READERS: [Role; 2] = [Role::ProgramManager, Role::Auditor];
-/// Who reads an SME's credits by id (an SME only their own).
-const CREDIT_READERS: [Role; 3] = [Role::Sme, Role::ProgramManager, Role::Auditor];
-/// Who exports the ledger.
-const EXPORTERS: [Role; 2] = [Role::Auditor, Role::ProgramManager];
-
 // ---------------------------------------------------------------------------------------
 // Credits
 
@@ -114,7 +107,7 @@ pub fn sme_credits(
     sme_id: &str,
     query: Result<CreditsQuery, ApiError>,
 ) -> Result<Credits, ApiError> {
-    policy::require(actor, &CREDIT_READERS)?;
+    policy::require(actor, &policy::CREDIT_READERS)?;
     policy::hide_from_other_smes(actor, sme_id)?;
     let query = query?;
     users::find(conn, sme_id)?
@@ -191,7 +184,7 @@ pub fn summary(
     actor: &Actor,
     query: Result<SummaryQuery, ApiError>,
 ) -> Result<Summary, ApiError> {
-    policy::require(actor, &STAFF_READERS)?;
+    policy::require(actor, &policy::REPORT_READERS)?;
     summary_read(conn, query?)
 }
 
@@ -274,8 +267,8 @@ fn every_sme(conn: &mut DbConn, only: Option<&str>) -> Result<SmeTallies, ApiErr
 fn waiting_for_review(
     conn: &mut DbConn,
     only: Option<&str>,
-) -> diesel::QueryResult<HashMap<String, u64>> {
-    Ok(item_rows::waiting_per_sme(conn, only)?
+) -> Result<HashMap<String, u64>, ApiError> {
+    Ok(crate::db::items::waiting_by_sme(conn, only)?
         .into_iter()
         .map(|(sme_id, count)| (sme_id, u64::try_from(count).unwrap_or_default()))
         .collect())
@@ -503,7 +496,7 @@ impl Export {
 
     /// The batch after `after_seq` (see [`Paging`]), in `seq` order, with the names an export
     /// shows.
-    pub fn batch(&self, conn: &mut DbConn, after_seq: i64) -> Result<Vec<ExportRow>, ApiError> {
+    pub fn batch(&self, conn: &mut DbConn, after_seq: i64) -> db::QueryResult<Vec<ExportRow>> {
         let rows = match self.paging() {
             Paging::Ranges => {
                 let range = EntryFilter {
@@ -528,7 +521,7 @@ pub fn begin_export(
     query: Result<ExportQuery, ApiError>,
     kind: ExportKind,
 ) -> Result<Export, ApiError> {
-    policy::require(actor, &EXPORTERS)?;
+    policy::require(actor, &policy::EXPORTERS)?;
     let ExportQuery {
         mut filter,
         until_seq,
@@ -584,19 +577,16 @@ fn export_page(
     filter: &EntryFilter,
     after_seq: i64,
     limit: i64,
-) -> diesel::QueryResult<Vec<ExportRow>> {
+) -> db::QueryResult<Vec<ExportRow>> {
     let label = sources::label_column("ledger_entries.source_type", "ledger_entries.source_id");
     let entries = ledger::page_with_source_labels(conn, filter, after_seq, limit, &label)?;
     fn ids<'a>(ids: impl Iterator<Item = Option<&'a str>>) -> Vec<String> {
         let unique: BTreeSet<&str> = ids.flatten().collect();
         unique.into_iter().map(str::to_owned).collect()
     }
-    let names = ledger::names_of(
-        conn,
-        &ids(entries.iter().map(|(e, _)| Some(e.sme_id.as_str()))),
-        &ids(entries.iter().map(|(e, _)| e.item_id.as_deref())),
-        &ids(entries.iter().map(|(e, _)| e.workshop_id.as_deref())),
-    )?;
+    let sme_ids = ids(entries.iter().map(|(e, _)| Some(e.sme_id.as_str())));
+    let item_ids = ids(entries.iter().map(|(e, _)| e.item_id.as_deref()));
+    let workshop_ids = ids(entries.iter().map(|(e, _)| e.workshop_id.as_deref()));
     // Each name once per batch, shared by the rows that show it.
     let shared = |pairs: Vec<(String, String)>| -> HashMap<String, Arc<str>> {
         pairs
@@ -604,11 +594,14 @@ fn export_page(
             .map(|(id, name)| (id, Arc::from(name)))
             .collect()
     };
-    let (emails, references, titles) = (
-        shared(names.emails),
-        shared(names.references),
-        shared(names.titles),
+    let emails = shared(
+        users::names_and_emails(conn, &sme_ids)?
+            .into_iter()
+            .map(|(id, _, email)| (id, email))
+            .collect(),
     );
+    let references = shared(item_rows::external_refs(conn, &item_ids)?);
+    let titles = shared(crate::db::workshops::titles(conn, &workshop_ids)?);
     Ok(entries
         .into_iter()
         .map(|(entry, label)| {
@@ -651,7 +644,7 @@ fn resolve_until_seq(conn: &mut DbConn, requested: Option<i64>) -> Result<i64, A
 /// Auditor, program manager: the ledger's current last `seq`, which an export page fixes as
 /// its `until_seq` so that the data and the manifest it offers always cover the same rows.
 pub fn export_head(conn: &mut DbConn, actor: &Actor) -> Result<i64, ApiError> {
-    policy::require(actor, &EXPORTERS)?;
+    policy::require(actor, &policy::EXPORTERS)?;
     let (head, _) = chain_heads::read(conn, Chain::Ledger)?;
     Ok(head)
 }
@@ -675,7 +668,7 @@ pub fn monthly_credits(
     from: Option<NaiveDateTime>,
     to: Option<NaiveDateTime>,
 ) -> Result<Vec<MonthlyCredits>, ApiError> {
-    policy::require(actor, &STAFF_READERS)?;
+    policy::require(actor, &policy::REPORT_READERS)?;
     type Key = (String, Option<(SourceType, String)>);
     let mut sums: BTreeMap<Key, i64> = BTreeMap::new();
     let filter = EntryFilter {
@@ -718,7 +711,7 @@ pub fn decisions_by_exam_code(
     from: Option<NaiveDateTime>,
     to: Option<NaiveDateTime>,
 ) -> Result<Vec<(String, i64, i64)>, ApiError> {
-    policy::require(actor, &STAFF_READERS)?;
+    policy::require(actor, &policy::REPORT_READERS)?;
     let mut by_code: BTreeMap<String, (i64, i64)> = BTreeMap::new();
     for (code, status, count) in
         item_rows::decided_by_exam_code(conn, &["accepted", "rejected"], from, to)?

@@ -9,11 +9,7 @@ use chrono::NaiveDateTime;
 
 use super::{Actor, policy};
 use crate::db::{DbConn, account_clients, users};
-use crate::domain::Role;
 use crate::error::ApiError;
-
-/// Who may read the report.
-const READERS: [Role; 1] = [Role::Auditor];
 
 /// A person as the report names them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,7 +64,7 @@ pub fn report(
     actor: &Actor,
     page: Result<Page, ApiError>,
 ) -> Result<Report, ApiError> {
-    policy::require(actor, &READERS)?;
+    policy::require(actor, &policy::SEPARATION_READERS)?;
     let Page { after_seq, limit } = page?;
     let mut postings = account_clients::shared_client_postings(conn, after_seq, limit + 1)?;
     let more = postings.len() as i64 > limit;

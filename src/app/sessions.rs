@@ -15,7 +15,9 @@ use sha2::{Digest, Sha256};
 
 use super::{Actor, Client};
 use crate::audit::{self, AuditAction, Event};
-use crate::db::{self, DbConn, account_clients, refresh_tokens, users, write_transaction};
+use crate::db::{
+    self, DbConn, account_clients, account_tokens, refresh_tokens, users, write_transaction,
+};
 use crate::domain::{Email, NewPassword};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -313,7 +315,7 @@ pub fn revoke_everything(
         let found = users::update(conn, user_id, changes, true, now)?;
         refresh_tokens::revoke_all_of_user(conn, user_id, now)?;
         if changes.password_hash.is_some() || changes.disabled == Some(true) {
-            super::account_links::revoke_all(conn, user_id, now)?;
+            account_tokens::revoke_all_unused(conn, user_id, now)?;
         }
         Ok(found)
     })

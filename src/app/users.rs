@@ -16,11 +16,6 @@ use crate::domain::{DisplayName, Email, NewPassword, Role};
 use crate::error::{ApiError, FieldError};
 use crate::state::AppState;
 
-/// Who may read every account (an SME reads only their own).
-const READERS: [Role; 3] = [Role::Admin, Role::ProgramManager, Role::Auditor];
-/// Who may create accounts at all (which roles each may create: [`policy::may_create_account`]).
-const CREATORS: [Role; 2] = [Role::Admin, Role::ProgramManager];
-
 /// A new account as asked for, its values checked.
 pub struct NewUser {
     pub email: Email,
@@ -169,7 +164,7 @@ pub async fn prepare(
     actor: &Actor,
     request: impl TryInto<NewUser, Error = ApiError>,
 ) -> Result<Account, ApiError> {
-    policy::require(actor, &CREATORS)?;
+    policy::require(actor, &policy::ACCOUNT_CREATORS)?;
     let NewUser {
         email,
         role,
@@ -325,7 +320,7 @@ pub fn list(
     actor: &Actor,
     query: impl TryInto<UserQuery, Error = ApiError>,
 ) -> Result<UserPage, ApiError> {
-    policy::require(actor, &READERS)?;
+    policy::require(actor, &policy::ACCOUNT_READERS)?;
     let query = query.try_into()?;
     let filter = users::UserFilter {
         role: query.role,
@@ -344,7 +339,7 @@ pub const MAX_SME_CHOICES: i64 = 1_000;
 /// Admin, program manager, auditor: the active SME accounts in creation order (at most
 /// [`MAX_SME_CHOICES`]), for choosing one by name in a form or a filter.
 pub fn active_smes(conn: &mut DbConn, actor: &Actor) -> Result<Vec<users::UserRow>, ApiError> {
-    policy::require(actor, &READERS)?;
+    policy::require(actor, &policy::ACCOUNT_READERS)?;
     let filter = users::UserFilter {
         role: Some(Role::Sme),
         email: None,

@@ -17,11 +17,6 @@ use crate::error::{ApiError, FieldError};
 use crate::ledger;
 use crate::sources;
 
-/// Who reads workshops and their attendance.
-const READERS: [Role; 3] = [Role::Sme, Role::ProgramManager, Role::Auditor];
-/// Who creates workshops and logs attendance.
-const ORGANISERS: [Role; 1] = [Role::ProgramManager];
-
 /// A workshop to create, its values checked (`domain::workshop::check_span` included).
 #[derive(Debug, Clone)]
 pub struct NewWorkshop {
@@ -42,7 +37,7 @@ pub fn create(
     actor: &Actor,
     workshop: Result<NewWorkshop, ApiError>,
 ) -> Result<WorkshopRow, ApiError> {
-    policy::require(actor, &ORGANISERS)?;
+    policy::require(actor, &policy::WORKSHOP_ORGANISERS)?;
     let workshop = workshop?;
     let row = WorkshopRow {
         id: uuid::Uuid::new_v4().to_string(),
@@ -92,7 +87,7 @@ pub fn list(
     actor: &Actor,
     query: Result<ListWorkshops, ApiError>,
 ) -> Result<Vec<WorkshopRow>, ApiError> {
-    policy::require(actor, &READERS)?;
+    policy::require(actor, &policy::WORKSHOP_READERS)?;
     let query = query?;
     let filter = WorkshopFilter {
         kind: query.kind,
@@ -110,7 +105,7 @@ pub fn list(
 
 /// One workshop. SME, program manager, auditor.
 pub fn show(conn: &mut DbConn, actor: &Actor, workshop_id: &str) -> Result<WorkshopRow, ApiError> {
-    policy::require(actor, &READERS)?;
+    policy::require(actor, &policy::WORKSHOP_READERS)?;
     workshop_rows::find(conn, workshop_id)?.ok_or(ApiError::NotFound)
 }
 
@@ -182,7 +177,7 @@ pub fn log_attendance(
     workshop_id: &str,
     command: &LogAttendance,
 ) -> Result<Vec<LedgerEntryRow>, ApiError> {
-    policy::require(actor, &ORGANISERS)?;
+    policy::require(actor, &policy::WORKSHOP_ORGANISERS)?;
     let workshop = workshop_rows::find(conn, workshop_id)?.ok_or(ApiError::NotFound)?;
     let attendee = &command.attendee;
     let account = match attendee {
@@ -276,7 +271,7 @@ pub fn list_attendance(
     workshop_id: &str,
     query: Result<ListAttendance, ApiError>,
 ) -> Result<Vec<LedgerEntryRow>, ApiError> {
-    policy::require(actor, &READERS)?;
+    policy::require(actor, &policy::WORKSHOP_READERS)?;
     let query = query?;
     workshop_rows::find(conn, workshop_id)?.ok_or(ApiError::NotFound)?;
     let Some(sme_id) = policy::own_sme_scope(actor, query.sme_id).filter() else {

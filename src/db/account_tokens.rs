@@ -52,6 +52,23 @@ pub fn find_by_hash(
         .optional()
 }
 
+/// Revokes every unused link of the user, of every purpose (its invitation stays pending: a
+/// disabled account invited again once enabled); returns how many.
+pub fn revoke_all_unused(
+    conn: &mut DbConn,
+    user_id: &str,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(
+        account_tokens::table
+            .filter(account_tokens::user_id.eq(user_id))
+            .filter(account_tokens::used_at.is_null())
+            .filter(account_tokens::revoked_at.is_null()),
+    )
+    .set(account_tokens::revoked_at.eq(Some(now)))
+    .execute(conn)
+}
+
 /// Revokes every unused link of `purpose` of the user; returns how many.
 pub fn revoke_unused(
     conn: &mut DbConn,

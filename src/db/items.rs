@@ -288,15 +288,26 @@ pub fn waiting_submission_times(
     query.load(conn)
 }
 
-/// How many items wait for review (status `submitted`) per SME (only `only`'s, if given).
-pub fn waiting_per_sme(conn: &mut DbConn, only: Option<&str>) -> QueryResult<Vec<(String, i64)>> {
+/// The items waiting for review (status `submitted`), per SME (only `sme_id`'s if given).
+pub fn waiting_by_sme(conn: &mut DbConn, sme_id: Option<&str>) -> QueryResult<Vec<(String, i64)>> {
     let mut query = items::table
         .filter(items::status.eq(ItemStatus::Submitted))
         .group_by(items::sme_id)
         .select((items::sme_id, diesel::dsl::count_star()))
         .into_boxed();
-    if let Some(sme_id) = only {
+    if let Some(sme_id) = sme_id {
         query = query.filter(items::sme_id.eq(sme_id.to_owned()));
     }
     query.load(conn)
+}
+
+/// `(id, external_ref)` of the items among `ids`.
+pub fn external_refs(conn: &mut DbConn, ids: &[String]) -> QueryResult<Vec<(String, String)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    items::table
+        .filter(items::id.eq_any(ids))
+        .select((items::id, items::external_ref))
+        .load(conn)
 }

@@ -367,45 +367,6 @@ pub fn page_with_source_labels(
         .load(conn)
 }
 
-/// The names an export shows beside a batch of entries, by id.
-#[derive(Debug, Clone, Default)]
-pub struct BatchNames {
-    pub emails: Vec<(String, String)>,
-    pub references: Vec<(String, String)>,
-    pub titles: Vec<(String, String)>,
-}
-
-/// The emails of `sme_ids`, the external references of `item_ids`, the titles of
-/// `workshop_ids`: one query each (none for an empty list).
-pub fn names_of(
-    conn: &mut DbConn,
-    sme_ids: &[String],
-    item_ids: &[String],
-    workshop_ids: &[String],
-) -> QueryResult<BatchNames> {
-    use super::schema::users;
-    let mut names = BatchNames::default();
-    if !sme_ids.is_empty() {
-        names.emails = users::table
-            .filter(users::id.eq_any(sme_ids))
-            .select((users::id, users::email))
-            .load(conn)?;
-    }
-    if !item_ids.is_empty() {
-        names.references = items::table
-            .filter(items::id.eq_any(item_ids))
-            .select((items::id, items::external_ref))
-            .load(conn)?;
-    }
-    if !workshop_ids.is_empty() {
-        names.titles = workshops::table
-            .filter(workshops::id.eq_any(workshop_ids))
-            .select((workshops::id, workshops::title))
-            .load(conn)?;
-    }
-    Ok(names)
-}
-
 /// An entry with the names a person reads beside it: the item's external reference and exam,
 /// the workshop's title.
 #[derive(Debug, Clone, Queryable)]

@@ -116,3 +116,14 @@ pub fn release_claim(conn: &mut DbConn, entry_id: &str) -> QueryResult<()> {
         .execute(conn)
         .map(drop)
 }
+
+/// `(id, title)` of the workshops among `ids`.
+pub fn titles(conn: &mut DbConn, ids: &[String]) -> QueryResult<Vec<(String, String)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    workshops::table
+        .filter(workshops::id.eq_any(ids))
+        .select((workshops::id, workshops::title))
+        .load(conn)
+}

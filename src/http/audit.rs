@@ -6,13 +6,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
-use super::extract::{every_refusal, lower_bound, upper_bound};
 use super::pagination;
 use crate::app::audit_log;
 use crate::auth::AuthUser;
 use crate::db::audit::AuditEventRow;
 use crate::domain::parse_id;
 use crate::error::ApiError;
+use crate::params::{every_refusal, lower_bound, upper_bound};
 use crate::state::AppState;
 
 #[derive(Deserialize, IntoParams)]

@@ -5,10 +5,10 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::client;
 use super::extract::Json;
 use crate::app::sessions::{self, Login, TokenPair};
 use crate::auth::AuthUser;
+use crate::auth::client;
 use crate::error::ApiError;
 use crate::state::AppState;
 

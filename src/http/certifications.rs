@@ -3,13 +3,9 @@
 //! the requirement versions under `/rates/recertification`. Each handler parses, calls the
 //! use case in `app::certifications` or `app::recertification` and renders its answer.
 
-use std::sync::Arc;
-
 use actix_web::http::StatusCode;
-use actix_web::http::header::CONTENT_DISPOSITION;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, NaiveDate, Utc};
-use futures_util::stream;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -20,16 +16,15 @@ use crate::app::certifications::{
     self as certs, Certification, Correction, NewCertification, Renewal,
 };
 use crate::app::recertification::{
-    self as recert, CertificationProgress, NewRequirement, Recertification, Report, ReportLine,
-    ReportQuery,
+    self as recert, CertificationProgress, NewRequirement, Recertification, ReportLine, ReportQuery,
 };
 use crate::auth::AuthUser;
-use crate::db::Db;
 use crate::db::certifications::RequirementRow;
 use crate::domain::recertification::ce_applies;
+use crate::downloads;
 use crate::error::ApiError;
 use crate::idempotency::{self, IdempotencyKey, Reply};
-use crate::reports::format::{Cell, Format, csv_header, write_csv_line};
+use crate::reports::stream::ReportLayout;
 use crate::state::AppState;
 
 // ---------------------------------------------------------------------------------------
@@ -513,200 +508,36 @@ pub struct RecertificationReportView {
     certifications: Vec<ReportLineView>,
 }
 
-/// The columns of the report's CSV form: one row per certification.
-pub const REPORT_CSV_FIELDS: [&str; 18] = [
-    "sme_id",
-    "email",
-    "display_name",
-    "certification_id",
-    "name",
-    "level",
-    "certified_on",
-    "cycle_starts_on",
-    "expires_on",
-    "ce_applies",
-    "required",
-    "earned",
-    "remaining",
-    "days_left",
-    "status",
-    "credits_expiring_within_90_days",
-    "highest_active",
-    "as_of",
-];
-
-fn write_csv_report_line(line: &ReportLine, as_of: &str, out: &mut Vec<u8>) {
-    let (row, progress) = (&line.progress.certification, &line.progress.progress);
-    let number = |n: i64| Cell::Generated(n.to_string());
-    let optional = |n: Option<i64>| Cell::Generated(n.map(|n| n.to_string()).unwrap_or_default());
-    write_csv_line(
-        &[
-            Cell::Text(&row.sme_id),
-            Cell::OptionalText(line.email.as_deref()),
-            Cell::OptionalText(line.display_name.as_deref()),
-            Cell::Text(&row.id),
-            Cell::Text(&row.name),
-            Cell::Generated(row.level.as_str().to_owned()),
-            Cell::Generated(row.certified_on.to_string()),
-            Cell::Generated(line.progress.cycle.starts_on.to_string()),
-            Cell::Generated(line.progress.cycle.expires_on.to_string()),
-            Cell::Generated(ce_applies(row.level).to_string()),
-            optional(progress.required),
-            number(progress.earned),
-            optional(progress.remaining),
-            number(progress.days_left),
-            Cell::Generated(progress.status.as_str().to_owned()),
-            number(progress.expiring_soon),
-            Cell::Generated(line.progress.highest_active.to_string()),
-            Cell::Generated(as_of.to_owned()),
-        ],
-        out,
-    );
-}
-
-/// The report's two forms.
-#[derive(Debug, Clone, Copy)]
-enum ReportFormat {
-    Json,
-    Csv,
-}
-
-enum Stage {
-    Opening,
-    Lines,
-    Closing,
-    Done,
-}
-
-struct ReportStream {
-    db: Db,
-    report: Arc<Report>,
-    format: ReportFormat,
-    after: Option<String>,
-    stage: Stage,
-    /// JSON: whether a line was written (the next one needs a comma).
-    wrote: bool,
-}
-
-fn rfc3339(report: &Report) -> String {
-    report
-        .as_of
-        .and_utc()
-        .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
-}
-
-/// The next chunk of the report: the opening, then one batch of SMEs per database trip,
-/// then the closing.
-async fn next_report_chunk(
-    mut state: ReportStream,
-) -> Result<Option<(web::Bytes, ReportStream)>, ApiError> {
-    let mut chunk = Vec::new();
-    match state.stage {
-        Stage::Done => return Ok(None),
-        Stage::Opening => {
-            state.stage = Stage::Lines;
-            chunk = match state.format {
-                ReportFormat::Csv => csv_header(&REPORT_CSV_FIELDS),
-                ReportFormat::Json => {
-                    let report = &state.report;
-                    let opening = serde_json::json!({
-                        "as_of": rfc3339(report),
-                        "within_days": report.query.within_days,
-                        "ends_by": report.ends_by,
-                        "status": report.query.status.map(|s| s.as_str()),
-                    })
-                    .to_string();
-                    // `{"as_of":…,"status":…` then the list.
-                    let mut opening = opening.into_bytes();
-                    opening.pop();
-                    opening.extend_from_slice(b",\"certifications\":[");
-                    opening
-                }
-            };
-        }
-        Stage::Lines => {
-            let (report, after) = (state.report.clone(), state.after.take());
-            let (lines, next) = state
-                .db
-                .run(move |conn| report.batch(conn, after.as_deref()))
-                .await?;
-            let as_of = rfc3339(&state.report);
-            for line in &lines {
-                match state.format {
-                    ReportFormat::Csv => write_csv_report_line(line, &as_of, &mut chunk),
-                    ReportFormat::Json => {
-                        if state.wrote {
-                            chunk.push(b',');
-                        }
-                        state.wrote = true;
-                        serde_json::to_writer(&mut chunk, &ReportLineView::from(line))
-                            .map_err(|error| ApiError::Internal(error.into()))?;
-                    }
-                }
+/// The report's JSON form: the opening fields, then the lines as they are read.
+fn json_layout() -> ReportLayout {
+    ReportLayout {
+        opening: |report| {
+            let opening = serde_json::json!({
+                "as_of": crate::reports::recertification::as_of(report),
+                "within_days": report.query.within_days,
+                "ends_by": report.ends_by,
+                "status": report.query.status.map(|s| s.as_str()),
+            })
+            .to_string();
+            // `{"as_of":…,"status":…` then the list.
+            let mut opening = opening.into_bytes();
+            opening.pop();
+            opening.extend_from_slice(b",\"certifications\":[");
+            opening
+        },
+        line: |line, _, first, out| {
+            if !first {
+                out.push(b',');
             }
-            state.after = next;
-            if state.after.is_none() {
-                state.stage = Stage::Closing;
-            }
-        }
-        Stage::Closing => {
-            state.stage = Stage::Done;
-            if let ReportFormat::Json = state.format {
-                chunk.extend_from_slice(b"]}");
-            }
-        }
+            serde_json::to_writer(out, &ReportLineView::from(line))
+                .map_err(|error| ApiError::Internal(error.into()))
+        },
+        closing: b"]}",
     }
-    Ok(Some((web::Bytes::from(chunk), state)))
 }
 
-async fn report(
-    state: web::Data<AppState>,
-    user: AuthUser,
-    params: &ReportParams,
-    format: ReportFormat,
-) -> Result<HttpResponse, ApiError> {
-    let query = ReportQuery::parse(params.within_days, params.status.as_deref());
-    streamed_report(state.db.clone(), user.actor(), query, format).await
-}
-
-/// The report as CSV, streamed, for another front end (the web pages) that checked who asks
-/// in its own way. `query` is as that front end parsed it.
-pub async fn report_csv_for(
-    db: Db,
-    actor: crate::app::Actor,
-    query: Result<ReportQuery, ApiError>,
-) -> Result<HttpResponse, ApiError> {
-    streamed_report(db, actor, query, ReportFormat::Csv).await
-}
-
-async fn streamed_report(
-    db: Db,
-    actor: crate::app::Actor,
-    query: Result<ReportQuery, ApiError>,
-    format: ReportFormat,
-) -> Result<HttpResponse, ApiError> {
-    let report = db
-        .run(move |conn| recert::begin_report(conn, &actor, query))
-        .await?;
-    let first = ReportStream {
-        db,
-        report: Arc::new(report),
-        format,
-        after: None,
-        stage: Stage::Opening,
-        wrote: false,
-    };
-    let mut response = HttpResponse::Ok();
-    match format {
-        ReportFormat::Csv => response
-            .content_type(Format::Csv.content_type())
-            .insert_header((
-                CONTENT_DISPOSITION,
-                "attachment; filename=\"recertification.csv\"",
-            )),
-        ReportFormat::Json => response.content_type("application/json"),
-    };
-    Ok(response.streaming(stream::try_unfold(first, next_report_chunk)))
+fn report_query(params: &ReportParams) -> Result<ReportQuery, ApiError> {
+    ReportQuery::parse(params.within_days, params.status.as_deref())
 }
 
 /// Program manager, auditor: the certifications whose cycle ends within `within_days` (or
@@ -718,7 +549,15 @@ pub async fn report_json(
     state: web::Data<AppState>,
     query: web::Query<ReportParams>,
 ) -> Result<HttpResponse, ApiError> {
-    report(state, user, &query, ReportFormat::Json).await
+    downloads::recertification_report(
+        state.db.clone(),
+        user.actor(),
+        report_query(&query),
+        json_layout(),
+        "application/json",
+        None,
+    )
+    .await
 }
 
 /// Program manager, auditor: the same report as CSV, one row per certification, streamed.
@@ -729,7 +568,7 @@ pub async fn report_csv(
     state: web::Data<AppState>,
     query: web::Query<ReportParams>,
 ) -> Result<HttpResponse, ApiError> {
-    report(state, user, &query, ReportFormat::Csv).await
+    downloads::recertification_csv(state.db.clone(), user.actor(), report_query(&query)).await
 }
 
 // ---------------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ pub async fn accept(
     body: Json<AcceptInvitation>,
 ) -> Result<HttpResponse, ApiError> {
     let AcceptInvitation { token, password } = body.into_inner();
-    use_case::accept(&state, token, password, &super::client(&req)).await?;
+    use_case::accept(&state, token, password, &crate::auth::client(&req)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
-use super::extract::{Json, OptionalJson, lower_bound, upper_bound};
+use super::extract::{Json, OptionalJson};
 use super::pagination;
 use super::views::{EntryView, ItemView};
 use crate::app::items::{self, Decide, Decided, ItemQuery, Reason, Submission};
@@ -17,6 +17,7 @@ use crate::auth::AuthUser;
 use crate::domain::{ExamTier, ExternalRef, ItemAction, ItemStatus, ItemType, code, parse_id};
 use crate::error::{ApiError, FieldErrors};
 use crate::idempotency::{self, IdempotencyKey, Reply};
+use crate::params::{lower_bound, upper_bound};
 use crate::state::AppState;
 
 #[derive(Deserialize, Serialize, ToSchema)]

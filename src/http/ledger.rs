@@ -6,7 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::extract::{Json, lower_bound, upper_bound};
+use super::extract::Json;
 use super::items::ReasonBody;
 use super::pagination;
 use super::views::EntryView;
@@ -16,6 +16,7 @@ use crate::auth::AuthUser;
 use crate::domain::{EntryKind, parse_id};
 use crate::error::{ApiError, FieldErrors};
 use crate::idempotency::{self, IdempotencyKey, Reply};
+use crate::params::{lower_bound, upper_bound};
 use crate::state::AppState;
 
 #[derive(Deserialize, IntoParams)]

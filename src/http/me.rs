@@ -5,12 +5,12 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::client;
 use super::extract::Json;
 use super::users::UserView;
 use crate::app::notices::{self, Preferences};
 use crate::app::sessions::{self, ChangePassword as PasswordChange};
 use crate::auth::AuthUser;
+use crate::auth::client;
 use crate::error::ApiError;
 use crate::state::AppState;
 

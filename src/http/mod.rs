@@ -9,23 +9,20 @@ mod invitations;
 mod items;
 mod ledger;
 mod me;
+pub mod metrics;
 pub mod openapi;
 mod outbox;
 mod pagination;
 mod password_reset;
 mod problem;
 mod rates;
-pub(crate) mod reports;
+mod reports;
 mod separation;
 mod users;
 mod views;
 mod workshops;
 
 use actix_web::{HttpResponse, Resource, web};
-
-/// The recertification report as streamed CSV, also served to signed-in browsers.
-pub(crate) use certifications::report_csv_for as recertification_report_csv;
-pub use extract::{client, client_address};
 
 use crate::error::ApiError;
 

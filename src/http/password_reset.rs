@@ -5,9 +5,9 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::client_address;
 use super::extract::Json;
 use crate::app::password_reset as use_case;
+use crate::auth::client_address;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -66,6 +66,6 @@ pub async fn confirm(
     body: Json<ConfirmReset>,
 ) -> Result<HttpResponse, ApiError> {
     let ConfirmReset { token, password } = body.into_inner();
-    use_case::confirm(&state, token, password, &super::client(&req)).await?;
+    use_case::confirm(&state, token, password, &crate::auth::client(&req)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

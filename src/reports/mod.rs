@@ -1,9 +1,12 @@
-//! Report formats: the ledger exports (CSV, JSON Lines) and their signed manifests, and the
-//! summary as CSV. Pure formatting; what is read, and who may read it, is in
-//! [`crate::app::reports`].
+//! Report formats: the ledger exports (CSV, JSON Lines) and their signed manifests, the
+//! summary, the recertification report and an SME's statement as CSV (pure formatting), and
+//! the engines that stream the exports and the report batch by batch ([`stream`]). What is
+//! read, and who may read it, is in [`crate::app::reports`] and [`crate::app::recertification`].
 
 pub mod format;
 pub mod manifest;
+pub mod recertification;
+pub mod stream;
 
 use crate::app::reports::SmeTotal;
 use crate::domain::EntryKind;
@@ -65,5 +68,34 @@ pub fn summary_csv(smes: &[SmeTotal]) -> Vec<u8> {
             &mut out,
         );
     }
+    out
+}
+
+/// The columns of an SME's statement as CSV.
+pub const STATEMENT_CSV_FIELDS: [&str; 3] = ["source", "count", "credits"];
+
+/// An SME's statement as CSV: a row per line of the breakdown (its source in words, the
+/// count, the credits), then a last `Total` row.
+pub fn statement_csv(lines: &[(String, u64, i64)], total: i64) -> Vec<u8> {
+    use format::Cell;
+    let mut out = format::csv_header(&STATEMENT_CSV_FIELDS);
+    for (source, count, credits) in lines {
+        format::write_csv_line(
+            &[
+                Cell::Text(source),
+                Cell::Generated(count.to_string()),
+                Cell::Generated(credits.to_string()),
+            ],
+            &mut out,
+        );
+    }
+    format::write_csv_line(
+        &[
+            Cell::Text("Total"),
+            Cell::Generated(String::new()),
+            Cell::Generated(total.to_string()),
+        ],
+        &mut out,
+    );
     out
 }

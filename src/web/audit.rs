@@ -7,13 +7,13 @@ use serde::Deserialize;
 
 use super::errors::WebError;
 use super::forms::{Fields, FormState, filter_period, filter_value};
+use super::page::{Choice, date_time};
 use super::session::{SignedIn, shared};
-use super::sme::{Choice, date_time};
 use super::{Layout, ok};
 use crate::app::audit_log::{self, ListEvents, Outcome};
+use crate::app::policy;
 use crate::audit::AuditAction;
 use crate::db::audit::NamedEventRow;
-use crate::domain::Role;
 
 const PAGE: i64 = 50;
 
@@ -55,7 +55,7 @@ impl AuditFilters {
 
 /// An action as people read it: `item.accepted` → `Item accepted`.
 fn action_label(action: &str) -> String {
-    super::sme::humanize(&action.replace(['.', '_'], " ").replace("  ", " "))
+    super::page::humanize(&action.replace(['.', '_'], " ").replace("  ", " "))
 }
 
 pub struct EventLine {
@@ -85,12 +85,12 @@ fn event_line(row: NamedEventRow) -> EventLine {
         role: event
             .actor_role
             .as_deref()
-            .map(super::sme::humanize)
+            .map(super::page::humanize)
             .unwrap_or_default(),
         action: action_label(&event.action),
         refused: event.outcome == Outcome::Refused.as_str(),
         status: event.status,
-        target: super::sme::humanize(&event.target_type),
+        target: super::page::humanize(&event.target_type),
         details: if event.details == "{}" || event.details == "null" {
             String::new()
         } else {
@@ -118,7 +118,7 @@ pub async fn list(
     who: SignedIn,
     filters: web::Query<AuditFilters>,
 ) -> Result<HttpResponse, WebError> {
-    who.require(&[Role::Auditor, Role::Admin])?;
+    who.require(&policy::AUDIT_READERS)?;
     let base = filters.query_string();
     let mut form = FormState::with_values(Fields::parse(base.as_bytes()));
     let text = |value: &Option<String>| {

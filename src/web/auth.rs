@@ -83,7 +83,7 @@ pub async fn sign_in(req: HttpRequest, posted: PublicPost) -> Result<HttpRespons
         email: fields.text("email"),
         password: SecretString::from(fields.raw("password").to_owned()),
     };
-    let client = crate::http::client(&req);
+    let client = crate::auth::client(&req);
     match web_sessions::sign_in(&state, login, &client, config.lifetimes).await {
         Ok(session_id) => {
             // A session the browser brought along ends: the id is never carried across a
@@ -178,7 +178,7 @@ pub async fn change_password(req: HttpRequest, posted: Posted) -> Result<HttpRes
             current: SecretString::from(fields.raw("current_password").to_owned()),
             new: SecretString::from(new.to_owned()),
         };
-        let client = crate::http::client(&req);
+        let client = crate::auth::client(&req);
         match sessions::change_password(&state, &who.actor(), change, &client).await {
             Ok(()) => {
                 let user_id = who.user_id.clone();

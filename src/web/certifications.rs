@@ -10,8 +10,8 @@ use askama::Template;
 
 use super::errors::WebError;
 use super::forms::{FormState, Posted, once};
+use super::page::{Choice, choices, humanize, once_only, reply};
 use super::session::{SignedIn, shared};
-use super::sme::{Choice, choices, humanize, once_only, reply};
 use super::svg::{LineChart, line_chart};
 use super::{Layout, html};
 use crate::app::certifications::{self, Certification, NewCertification, Renewal};

@@ -1,7 +1,8 @@
 //! The auditor's exports page: choose filters, and the page fixes `until_seq` at the
 //! ledger's current head, so that the CSV or JSON Lines file and its signed manifest offered
 //! together always cover the same rows; it shows the offline verification command. The
-//! downloads stream through the API's own export code, under the web session.
+//! downloads stream through the same code as the API's ([`crate::downloads`]), under the web
+//! session.
 
 use actix_web::http::header::{CONTENT_DISPOSITION, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -11,16 +12,15 @@ use serde::Deserialize;
 use super::csrf::AuditedDownload;
 use super::errors::WebError;
 use super::forms::{Fields, FormState, filter_period, filter_value};
+use super::page::Choice;
 use super::session::{SignedIn, shared};
-use super::sme::Choice;
 use super::{Layout, ok};
+use crate::app::policy;
 use crate::app::{reports, users};
-use crate::domain::{EntryKind, Role};
-use crate::http::reports::{ExportQuery, export, manifest_for};
+use crate::domain::EntryKind;
+use crate::downloads::{self, ExportQuery};
 use crate::reports::format::Format;
 use crate::reports::manifest;
-
-const EXPORTERS: [Role; 2] = [Role::Auditor, Role::ProgramManager];
 
 const LABELS: &[(&str, &str)] = &[
     ("sme", "SME"),
@@ -77,7 +77,7 @@ pub async fn page(
     who: SignedIn,
     filters: web::Query<ExportFilters>,
 ) -> Result<HttpResponse, WebError> {
-    who.require(&EXPORTERS)?;
+    who.require(&policy::EXPORTERS)?;
     let (state, _) = shared(&req)?;
     let mut shown = form_urlencoded::Serializer::new(String::new());
     for (name, value) in [
@@ -166,7 +166,7 @@ pub async fn page(
                 id: row.id,
             })
             .collect(),
-        kinds: super::sme::choices(EntryKind::ALL.iter().map(|kind| kind.as_str())),
+        kinds: super::page::choices(EntryKind::ALL.iter().map(|kind| kind.as_str())),
         prepared,
     })
 }
@@ -178,9 +178,9 @@ async fn streamed(
     query: web::Query<ExportQuery>,
     format: Format,
 ) -> Result<HttpResponse, WebError> {
-    who.require(&EXPORTERS)?;
+    who.require(&policy::EXPORTERS)?;
     let (state, _) = shared(&req)?;
-    Ok(export(state, who.actor(), query.into_inner(), format).await?)
+    Ok(downloads::export(state, who.actor(), query.into_inner(), format).await?)
 }
 
 /// `GET /exports/ledger.csv` (records `report.exported`: refused when another site started
@@ -212,12 +212,12 @@ pub async fn manifest_file(
     who: SignedIn,
     query: web::Query<ExportQuery>,
 ) -> Result<HttpResponse, WebError> {
-    who.require(&EXPORTERS)?;
+    who.require(&policy::EXPORTERS)?;
     let (state, _) = shared(&req)?;
-    let mut response = manifest_for(state, who.actor(), query.into_inner()).await?;
+    let mut response = downloads::manifest(state, who.actor(), query.into_inner()).await?;
     let until = response
         .headers()
-        .get(crate::http::reports::UNTIL_SEQ_HEADER)
+        .get(downloads::UNTIL_SEQ_HEADER)
         .and_then(|value| value.to_str().ok())
         .unwrap_or("head")
         .to_owned();
@@ -231,7 +231,7 @@ pub async fn manifest_file(
 
 /// `GET /exports/signing-key.txt`: the public half of the manifest signing key, to keep.
 pub async fn signing_key(req: HttpRequest, who: SignedIn) -> Result<HttpResponse, WebError> {
-    who.require(&EXPORTERS)?;
+    who.require(&policy::EXPORTERS)?;
     let (state, _) = shared(&req)?;
     Ok(HttpResponse::Ok()
         .content_type("text/plain; charset=utf-8")

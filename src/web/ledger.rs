@@ -8,13 +8,14 @@ use serde::Deserialize;
 
 use super::errors::WebError;
 use super::forms::{Fields, FormState, filter_period, filter_value};
+use super::page::{date_time, humanize};
 use super::session::{SignedIn, shared};
-use super::sme::{date_time, humanize};
 use super::{Layout, ok};
 use crate::app::ledger::{self, BrowseQuery, EntryQuery};
+use crate::app::policy;
 use crate::app::{Actor, audit_log};
 use crate::db::ledger::BrowsedRow;
-use crate::domain::{EntryKind, Role};
+use crate::domain::EntryKind;
 use crate::ledger::Verification;
 
 /// Entries on one page of the browser.
@@ -187,7 +188,7 @@ fn browsed_line(row: BrowsedRow) -> BrowsedLine {
 struct LedgerPage {
     layout: Layout,
     form: FormState,
-    kinds: Vec<super::sme::Choice>,
+    kinds: Vec<super::page::Choice>,
     rows: Vec<BrowsedLine>,
     first_page: bool,
     next: Option<String>,
@@ -200,7 +201,7 @@ pub async fn browse(
     who: SignedIn,
     filters: web::Query<LedgerFilters>,
 ) -> Result<HttpResponse, WebError> {
-    who.require(&[Role::Auditor, Role::ProgramManager])?;
+    who.require(&policy::LEDGER_BROWSERS)?;
     let mut form = FormState::with_values(filters.fields());
     let query = browse_query(&filters, &mut form);
     let first_page = query.after_seq == 0;
@@ -229,7 +230,7 @@ pub async fn browse(
     ok(&LedgerPage {
         layout: Layout::signed_in(&who, "Ledger", "/ledger"),
         form,
-        kinds: super::sme::choices(EntryKind::ALL.iter().map(|kind| kind.as_str())),
+        kinds: super::page::choices(EntryKind::ALL.iter().map(|kind| kind.as_str())),
         rows: rows.into_iter().map(browsed_line).collect(),
         first_page,
         next,
@@ -296,7 +297,7 @@ pub async fn verify(
     who: SignedIn,
     ask: web::Query<VerifyAsk>,
 ) -> Result<HttpResponse, WebError> {
-    who.require(&[Role::Auditor, Role::Admin])?;
+    who.require(&policy::CHAIN_VERIFIERS)?;
     let checked = ask.run.is_some();
     let chains = if checked {
         let (state, _) = shared(&req)?;

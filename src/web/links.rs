@@ -137,7 +137,7 @@ pub async fn request_reset(req: HttpRequest, posted: PublicPost) -> Result<HttpR
     if email.is_empty() {
         form.refuse("email", "is required", EMAIL_LABELS, "email");
     } else {
-        let client = crate::http::client_address(&req);
+        let client = crate::auth::client_address(&req);
         match password_reset::request(&state, &email, &client).await {
             Ok(()) => {
                 return html(
@@ -203,7 +203,7 @@ async fn choose(
             SecretString::from(token.clone()),
             SecretString::from(new.to_owned()),
         );
-        let client = crate::http::client(&req);
+        let client = crate::auth::client(&req);
         let outcome = match purpose {
             Purpose::Invitation => {
                 invitations::accept(&state, token_secret, password, &client).await

@@ -19,6 +19,7 @@ mod exports;
 mod forms;
 mod ledger;
 mod links;
+mod page;
 mod rates;
 mod recertification;
 mod reports;

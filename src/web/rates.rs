@@ -9,8 +9,8 @@ use chrono::{NaiveDate, Utc};
 
 use super::errors::WebError;
 use super::forms::{Fields, FormState, Posted, once};
+use super::page::{Choice, choices, date_time, humanize, once_only, reply};
 use super::session::{SignedIn, shared};
-use super::sme::{Choice, choices, date_time, humanize, once_only, reply};
 use super::{Layout, html, ok};
 use crate::app::{rates, recertification};
 use crate::db::DbConn;

@@ -10,15 +10,14 @@ use std::collections::BTreeSet;
 use super::charts::{Series, StackedBars};
 use super::errors::WebError;
 use super::forms::{Fields, FormState};
+use super::page::humanize;
 use super::session::{SignedIn, shared};
-use super::sme::humanize;
 use super::{Layout, ok};
+use crate::app::policy;
 use crate::app::recertification::{self as recert, ReportLine, ReportQuery};
-use crate::domain::Role;
 use crate::domain::recertification::Status;
 use crate::error::ApiError;
 
-const READERS: [Role; 2] = [Role::ProgramManager, Role::Auditor];
 const LABELS: &[(&str, &str)] = &[
     ("within_days", "Ending within (days)"),
     ("status", "Status"),
@@ -291,7 +290,7 @@ pub async fn page(
     who: SignedIn,
     filters: web::Query<Filters>,
 ) -> Result<HttpResponse, WebError> {
-    who.require(&READERS)?;
+    who.require(&policy::RECERTIFICATION_REPORT_READERS)?;
     let mut checked = check(&filters);
     let with_query = |path: &str, extra: Option<(&str, &str)>| {
         let mut query = form_urlencoded::Serializer::new(checked.query.clone());
@@ -368,7 +367,7 @@ pub async fn csv(
     who: SignedIn,
     filters: web::Query<Filters>,
 ) -> Result<HttpResponse, WebError> {
-    who.require(&READERS)?;
+    who.require(&policy::RECERTIFICATION_REPORT_READERS)?;
     let checked = check(&filters);
     if let Some(error) = checked.form.errors.first() {
         return Err(WebError::Api(ApiError::invalid(
@@ -380,5 +379,5 @@ pub async fn csv(
         .parsed
         .ok_or_else(|| ApiError::invalid("within_days", "must be a whole number of days"))?;
     let (state, _) = shared(&req)?;
-    Ok(crate::http::recertification_report_csv(state.db.clone(), who.actor(), query).await?)
+    Ok(crate::downloads::recertification_csv(state.db.clone(), who.actor(), query).await?)
 }

@@ -14,14 +14,14 @@ use super::{Layout, ok};
 use std::collections::BTreeSet;
 
 use super::charts::{Series, StackedBars};
-use super::sme::humanize;
+use super::page::humanize;
+use crate::app::policy;
 use crate::app::reports::{self, DecisionCounts, MonthlyCredits, SmeTotal, SummaryQuery};
+use crate::domain::SourceType;
 use crate::domain::balance::Breakdown;
 use crate::domain::review_age::AgeBucket;
-use crate::domain::{Role, SourceType};
 use crate::error::ApiError;
 
-const READERS: [Role; 2] = [Role::Auditor, Role::ProgramManager];
 const LABELS: &[(&str, &str)] = &[("from", "From"), ("to", "To")];
 
 #[derive(Deserialize, Default)]
@@ -277,7 +277,7 @@ pub struct QueueAge {
 fn queue_age(read: &reports::QueueAge) -> QueueAge {
     let counts = &read.buckets;
     let waiting: u64 = counts.iter().map(|(_, count)| count).sum();
-    let at = super::sme::date_time(&read.at);
+    let at = super::page::date_time(&read.at);
     let summary = if waiting == 0 {
         format!("No item is waiting for a decision ({at}).")
     } else {
@@ -352,7 +352,7 @@ pub async fn summary(
     who: SignedIn,
     period: web::Query<Period>,
 ) -> Result<HttpResponse, WebError> {
-    who.require(&READERS)?;
+    who.require(&policy::REPORT_READERS)?;
     let mut checked = check_period(&period);
     let csv = if checked.query.is_empty() {
         "/summary.csv".to_owned()
@@ -421,7 +421,7 @@ pub async fn summary_csv(
     who: SignedIn,
     period: web::Query<Period>,
 ) -> Result<HttpResponse, WebError> {
-    who.require(&READERS)?;
+    who.require(&policy::REPORT_READERS)?;
     let checked = check_period(&period);
     if let Some(error) = checked.form.errors.first() {
         return Err(WebError::Api(ApiError::invalid(

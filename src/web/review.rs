@@ -13,10 +13,10 @@ use sha2::{Digest, Sha256};
 
 use super::errors::WebError;
 use super::forms::{Fields, FormState, Posted, once};
-use super::session::{SignedIn, shared};
-use super::sme::{
+use super::page::{
     Choice, ItemLine, Once, choices, date_time, humanize, item_line, once_only, reply,
 };
+use super::session::{SignedIn, shared};
 use super::{Layout, html};
 use crate::app::items::{self, Author, Decide, Decided, ItemQuery, Reason};
 use crate::app::{onboarders, users};

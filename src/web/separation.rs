@@ -7,8 +7,8 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::errors::WebError;
+use super::page::{date_time, humanize};
 use super::session::{SignedIn, shared};
-use super::sme::{date_time, humanize};
 use super::{Layout, ok};
 use crate::app::separation::{self, Finding, Page};
 

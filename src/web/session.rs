@@ -65,7 +65,7 @@ impl SignedIn {
             return Ok(None);
         };
         let lifetimes = config.lifetimes;
-        let client = crate::http::client(req);
+        let client = crate::auth::client(req);
         let resumed = state
             .db
             .run(move |conn| web_sessions::resume(conn, &session_id, lifetimes))

@@ -11,8 +11,8 @@ use serde::Deserialize;
 
 use super::errors::WebError;
 use super::forms::{Fields, FormState, Posted, once};
+use super::page::{once_only, reply};
 use super::session::{SignedIn, shared};
-use super::sme::{once_only, reply};
 use super::{Layout, html, ok};
 use crate::app::reports::{self, SummaryQuery};
 use crate::app::users::{self, NewUser};

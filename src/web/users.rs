@@ -14,8 +14,8 @@ use serde::Deserialize;
 
 use super::errors::WebError;
 use super::forms::{Fields, FormState, Posted, once};
+use super::page::{Choice, date_time, reply};
 use super::session::{SignedIn, shared};
-use super::sme::{Choice, date_time, reply};
 use super::{Layout, html, ok, role_label, see_other};
 use crate::app::users::{self, Asked, NewUser, UpdateRequest, UserUpdate};
 use crate::db::users::UserRow;

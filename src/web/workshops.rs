@@ -11,9 +11,9 @@ use serde_json::json;
 
 use super::errors::WebError;
 use super::forms::{Fields, FormState, Posted, once};
+use super::page::{Choice, choices, date_time, humanize, once_only, reply};
 use super::review::Person;
 use super::session::{SignedIn, shared};
-use super::sme::{Choice, choices, date_time, humanize, once_only, reply};
 use super::{Layout, html, ok};
 use crate::app::items;
 use crate::app::workshops::{
