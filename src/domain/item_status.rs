@@ -11,8 +11,20 @@ use std::str::FromStr;
 
 use super::Invalid;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, utoipa::ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    utoipa::ToSchema,
+    strum::VariantArray,
+    strum::IntoStaticStr,
+    strum::Display,
+)]
 #[schema(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum ItemStatus {
     Submitted,
     Accepted,
@@ -21,7 +33,8 @@ pub enum ItemStatus {
     Revoked,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
 pub enum ItemAction {
     Accept,
     Reject,
@@ -37,22 +50,10 @@ pub struct NotAllowed {
 }
 
 impl ItemStatus {
-    pub const ALL: [ItemStatus; 5] = [
-        ItemStatus::Submitted,
-        ItemStatus::Accepted,
-        ItemStatus::Rejected,
-        ItemStatus::Withdrawn,
-        ItemStatus::Revoked,
-    ];
+    pub const ALL: &'static [ItemStatus] = <ItemStatus as strum::VariantArray>::VARIANTS;
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            ItemStatus::Submitted => "submitted",
-            ItemStatus::Accepted => "accepted",
-            ItemStatus::Rejected => "rejected",
-            ItemStatus::Withdrawn => "withdrawn",
-            ItemStatus::Revoked => "revoked",
-        }
+        self.into()
     }
 
     /// The status after `action`, if `action` is allowed now.
@@ -71,15 +72,11 @@ impl ItemStatus {
 
 impl ItemAction {
     pub fn as_str(self) -> &'static str {
-        match self {
-            ItemAction::Accept => "accept",
-            ItemAction::Reject => "reject",
-            ItemAction::Withdraw => "withdraw",
-            ItemAction::Revoke => "revoke",
-        }
+        self.into()
     }
 
-    /// The status this action leads to, as a word.
+    /// The status this action leads to, as a word (for people: a sentence's word, not a
+    /// stored name, so written out).
     pub fn past_participle(self) -> &'static str {
         match self {
             ItemAction::Accept => "accepted",
@@ -114,18 +111,7 @@ impl FromStr for ItemStatus {
     type Err = Invalid;
 
     fn from_str(s: &str) -> Result<Self, Invalid> {
-        ItemStatus::ALL
-            .into_iter()
-            .find(|status| status.as_str() == s)
-            .ok_or_else(|| {
-                Invalid::new("must be one of: submitted, accepted, rejected, withdrawn, revoked")
-            })
-    }
-}
-
-impl fmt::Display for ItemStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        super::parse_name(s)
     }
 }
 
@@ -195,7 +181,7 @@ mod tests {
 
     #[test]
     fn every_allowed_action_starts_from_its_documented_status() {
-        for status in ItemStatus::ALL {
+        for &status in ItemStatus::ALL {
             for action in ACTIONS {
                 if status.apply(action).is_ok() {
                     assert_eq!(action.from_status(), status);

@@ -46,3 +46,20 @@ impl Invalid {
         Self(message.into())
     }
 }
+
+/// Parses one of the names of a closed set (an enum deriving strum's `VariantArray` and
+/// `IntoStaticStr`, its names in snake_case), or says which names there are: "must be one of:
+/// a, b", in the variants' order, as the API's refusals quote them.
+pub(crate) fn parse_name<T>(s: &str) -> Result<T, Invalid>
+where
+    T: strum::VariantArray + Copy + Into<&'static str>,
+{
+    T::VARIANTS
+        .iter()
+        .copied()
+        .find(|variant| Into::<&'static str>::into(*variant) == s)
+        .ok_or_else(|| {
+            let names: Vec<&'static str> = T::VARIANTS.iter().map(|v| (*v).into()).collect();
+            Invalid::new(format!("must be one of: {}", names.join(", ")))
+        })
+}

@@ -1,15 +1,25 @@
 //! Workshop rules: kinds, the span of a workshop, and which days of attendance can be credited.
 
 use std::collections::BTreeSet;
-use std::fmt;
 use std::str::FromStr;
 
 use chrono::NaiveDate;
 
 use super::Invalid;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, utoipa::ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    utoipa::ToSchema,
+    strum::VariantArray,
+    strum::IntoStaticStr,
+    strum::Display,
+)]
 #[schema(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum WorkshopKind {
     /// Minimally qualified candidate workshop (cut-score setting).
     Mqc,
@@ -19,10 +29,7 @@ pub enum WorkshopKind {
 
 impl WorkshopKind {
     pub fn as_str(self) -> &'static str {
-        match self {
-            WorkshopKind::Mqc => "mqc",
-            WorkshopKind::Jta => "jta",
-        }
+        self.into()
     }
 }
 
@@ -30,17 +37,7 @@ impl FromStr for WorkshopKind {
     type Err = Invalid;
 
     fn from_str(s: &str) -> Result<Self, Invalid> {
-        match s {
-            "mqc" => Ok(WorkshopKind::Mqc),
-            "jta" => Ok(WorkshopKind::Jta),
-            _ => Err(Invalid::new("must be one of: mqc, jta")),
-        }
-    }
-}
-
-impl fmt::Display for WorkshopKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        super::parse_name(s)
     }
 }
 
