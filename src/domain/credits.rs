@@ -1,49 +1,8 @@
 //! Credit rules: what an item or a workshop day earns, as whole numbers.
 
-use std::str::FromStr;
-
 use chrono::NaiveDate;
 
 use super::Invalid;
-
-/// Defines a closed set of names parsed from the outside world: each variant's name in
-/// snake_case (strum derives the names, `Display` and the variant list), stored as such in
-/// the database, so a rename is a migration.
-macro_rules! named_enum {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident),+ $(,)? }) => {
-        $(#[$meta])*
-        // The schema derive only documents the names for the OpenAPI description.
-        #[derive(
-            Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, utoipa::ToSchema,
-            strum::VariantArray, strum::IntoStaticStr, strum::Display,
-        )]
-        #[schema(rename_all = "snake_case")]
-        #[strum(serialize_all = "snake_case")]
-        pub enum $name { $($variant),+ }
-
-        impl $name {
-            pub const ALL: &'static [$name] = <$name as strum::VariantArray>::VARIANTS;
-
-            pub fn as_str(self) -> &'static str {
-                self.into()
-            }
-        }
-
-        impl FromStr for $name {
-            type Err = Invalid;
-
-            fn from_str(s: &str) -> Result<Self, Invalid> {
-                super::parse_name(s)
-            }
-        }
-
-        impl serde::Serialize for $name {
-            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.serialize_str(self.as_str())
-            }
-        }
-    };
-}
 
 named_enum!(
     /// The exam an item was written for.

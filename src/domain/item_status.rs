@@ -7,31 +7,14 @@
 //! ```
 
 use std::fmt;
-use std::str::FromStr;
 
-use super::Invalid;
-
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    utoipa::ToSchema,
-    strum::VariantArray,
-    strum::IntoStaticStr,
-    strum::Display,
-)]
-#[schema(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum ItemStatus {
+named_enum!(ItemStatus {
     Submitted,
     Accepted,
     Rejected,
     Withdrawn,
     Revoked,
-}
+});
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr)]
 #[strum(serialize_all = "snake_case")]
@@ -50,12 +33,6 @@ pub struct NotAllowed {
 }
 
 impl ItemStatus {
-    pub const ALL: &'static [ItemStatus] = <ItemStatus as strum::VariantArray>::VARIANTS;
-
-    pub fn as_str(self) -> &'static str {
-        self.into()
-    }
-
     /// The status after `action`, if `action` is allowed now.
     pub fn apply(self, action: ItemAction) -> Result<ItemStatus, NotAllowed> {
         use ItemAction as A;
@@ -104,20 +81,6 @@ impl fmt::Display for NotAllowed {
             self.action.past_participle(),
             self.action.from_status().as_str()
         )
-    }
-}
-
-impl FromStr for ItemStatus {
-    type Err = Invalid;
-
-    fn from_str(s: &str) -> Result<Self, Invalid> {
-        super::parse_name(s)
-    }
-}
-
-impl serde::Serialize for ItemStatus {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
     }
 }
 

@@ -9,8 +9,6 @@
 //!   wherever it falls). A reversal of an entry from before the window takes nothing from it.
 //! - Nothing posted after `as_of` changes the answer for that `as_of`.
 
-use std::str::FromStr;
-
 use chrono::{Months, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta};
 use unicode_normalization::UnicodeNormalization;
 
@@ -167,21 +165,7 @@ impl Posting {
     }
 }
 
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    strum::VariantArray,
-    strum::IntoStaticStr,
-    strum::Display,
-)]
-#[strum(serialize_all = "snake_case")]
-pub enum Status {
+named_enum!(Status {
     /// Enough credits earned in the cycle.
     Met,
     /// Not met, with [`DUE_SOON_DAYS`] or fewer left.
@@ -192,23 +176,7 @@ pub enum Status {
     Expired,
     /// An entry-level certification: CE credits do not renew it.
     NotApplicable,
-}
-
-impl Status {
-    pub const ALL: &'static [Status] = <Status as strum::VariantArray>::VARIANTS;
-
-    pub fn as_str(self) -> &'static str {
-        self.into()
-    }
-}
-
-impl FromStr for Status {
-    type Err = Invalid;
-
-    fn from_str(s: &str) -> Result<Self, Invalid> {
-        super::parse_name(s)
-    }
-}
+});
 
 /// One certification's progress at `as_of`.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,36 +1,9 @@
-use std::str::FromStr;
-
-use super::Invalid;
-
-/// The one role a user holds.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    utoipa::ToSchema,
-    strum::VariantArray,
-    strum::IntoStaticStr,
-    strum::Display,
-)]
-#[schema(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum Role {
-    Sme,
-    ProgramManager,
-    Auditor,
-    Admin,
-}
+named_enum!(
+    /// The one role a user holds.
+    Role { Sme, ProgramManager, Auditor, Admin }
+);
 
 impl Role {
-    pub const ALL: &'static [Role] = <Role as strum::VariantArray>::VARIANTS;
-
-    pub fn as_str(self) -> &'static str {
-        self.into()
-    }
-
     /// Which roles a user of this role may create accounts for.
     /// Admins create any role; program managers onboard SMEs only.
     pub fn may_create(self, target: Role) -> bool {
@@ -58,20 +31,6 @@ impl Role {
     /// Roles that may read every user's account (not only their own).
     pub fn reads_all_users(self) -> bool {
         matches!(self, Role::Admin | Role::ProgramManager | Role::Auditor)
-    }
-}
-
-impl FromStr for Role {
-    type Err = Invalid;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        super::parse_name(s)
-    }
-}
-
-impl serde::Serialize for Role {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
     }
 }
 

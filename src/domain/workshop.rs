@@ -1,45 +1,17 @@
 //! Workshop rules: kinds, the span of a workshop, and which days of attendance can be credited.
 
 use std::collections::BTreeSet;
-use std::str::FromStr;
 
 use chrono::NaiveDate;
 
 use super::Invalid;
 
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    utoipa::ToSchema,
-    strum::VariantArray,
-    strum::IntoStaticStr,
-    strum::Display,
-)]
-#[schema(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum WorkshopKind {
+named_enum!(WorkshopKind {
     /// Minimally qualified candidate workshop (cut-score setting).
     Mqc,
     /// Job task analysis workshop.
     Jta,
-}
-
-impl WorkshopKind {
-    pub fn as_str(self) -> &'static str {
-        self.into()
-    }
-}
-
-impl FromStr for WorkshopKind {
-    type Err = Invalid;
-
-    fn from_str(s: &str) -> Result<Self, Invalid> {
-        super::parse_name(s)
-    }
-}
+});
 
 /// Longest workshop, in days (both ends included).
 pub const MAX_SPAN_DAYS: i64 = 31;
