@@ -173,7 +173,7 @@ mod tests {
     fn who_may_create_which_accounts() {
         let admin = Actor::user("a", Role::Admin, "r");
         let pm = Actor::user("p", Role::ProgramManager, "r");
-        for role in Role::ALL {
+        for &role in Role::ALL {
             assert!(may_create_account(&admin, role).is_ok());
             assert!(may_create_account(&Actor::operator(), role).is_ok());
             assert!(may_create_account(&sme("s"), role).is_err());
@@ -188,7 +188,7 @@ mod tests {
     #[test]
     fn only_an_operator_passes_require_operator() {
         assert!(require_operator(&Actor::operator()).is_ok());
-        for role in Role::ALL {
+        for &role in Role::ALL {
             let user = Actor::user("u", role, "r");
             assert_eq!(require_operator(&user).map_err(|e| e.status()), Err(403));
         }

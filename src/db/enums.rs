@@ -1,5 +1,6 @@
 //! The domain's enumerations as text columns: rows hold `ExamTier`, `ItemStatus`, `Role`…,
-//! never strings compared by hand. Written as the text of their `as_str`; read back through
+//! never strings compared by hand. Written as the text of their `as_str` (each variant's name
+//! in snake_case, derived by strum: see the test of the stored names below); read back through
 //! their `FromStr`, so a stored value the code does not know is an error, not a default.
 
 use diesel::backend::Backend;
@@ -125,6 +126,74 @@ mod tests {
                 .get_result(&mut conn)
                 .unwrap_or_default();
         assert_eq!(text, "program_manager");
+    }
+
+    /// The names are derived from the variants (strum, snake_case) and stored in rows: a
+    /// renamed variant would make every stored row unreadable, so the stored names are
+    /// written out here once, as the database holds them, and the refusal quotes them all.
+    #[test]
+    fn the_stored_names_are_the_ones_rows_already_hold() {
+        fn names<T: Copy + Into<&'static str>>(all: &[T]) -> Vec<&'static str> {
+            all.iter().map(|v| (*v).into()).collect()
+        }
+        use crate::domain::recertification::Status;
+        /// The names derived, the names stored, and the refusal of an unknown name.
+        type Case = (
+            Vec<&'static str>,
+            &'static [&'static str],
+            Result<(), String>,
+        );
+        let cases: [Case; 8] = [
+            (
+                names(ExamTier::ALL),
+                &["associate", "specialist", "technology_core", "ccie_lab"],
+                "x".parse::<ExamTier>().map(drop).map_err(|e| e.0),
+            ),
+            (
+                names(ItemType::ALL),
+                &["standard", "performance"],
+                "x".parse::<ItemType>().map(drop).map_err(|e| e.0),
+            ),
+            (
+                names(AuthoringChannel::ALL),
+                &["sme_program", "external_vendor"],
+                "x".parse::<AuthoringChannel>().map(drop).map_err(|e| e.0),
+            ),
+            (
+                names(CertificationLevel::ALL),
+                &["entry", "associate", "specialist", "professional", "expert"],
+                "x".parse::<CertificationLevel>().map(drop).map_err(|e| e.0),
+            ),
+            (
+                names(ItemStatus::ALL),
+                &["submitted", "accepted", "rejected", "withdrawn", "revoked"],
+                "x".parse::<ItemStatus>().map(drop).map_err(|e| e.0),
+            ),
+            (
+                names(Role::ALL),
+                &["sme", "program_manager", "auditor", "admin"],
+                "x".parse::<Role>().map(drop).map_err(|e| e.0),
+            ),
+            (
+                names(&[WorkshopKind::Mqc, WorkshopKind::Jta]),
+                &["mqc", "jta"],
+                "x".parse::<WorkshopKind>().map(drop).map_err(|e| e.0),
+            ),
+            (
+                names(Status::ALL),
+                &["met", "due_soon", "open", "expired", "not_applicable"],
+                "x".parse::<Status>().map(drop).map_err(|e| e.0),
+            ),
+        ];
+        for (derived, stored, refusal) in cases {
+            assert_eq!(derived, stored);
+            assert_eq!(
+                refusal,
+                Err(format!("must be one of: {}", stored.join(", ")))
+            );
+        }
+        assert_eq!(ItemStatus::Withdrawn.to_string(), "withdrawn");
+        assert_eq!(Role::ProgramManager.to_string(), "program_manager");
     }
 
     #[test]

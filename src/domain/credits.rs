@@ -1,77 +1,30 @@
 //! Credit rules: what an item or a workshop day earns, as whole numbers.
 
-use std::fmt;
-use std::str::FromStr;
-
 use chrono::NaiveDate;
 
 use super::Invalid;
 
-/// Defines a closed set of snake_case names parsed from the outside world.
-macro_rules! named_enum {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        // The schema derive only documents the names for the OpenAPI description.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, utoipa::ToSchema)]
-        #[schema(rename_all = "snake_case")]
-        pub enum $name { $($variant),+ }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text),+ }
-            }
-        }
-
-        impl FromStr for $name {
-            type Err = Invalid;
-
-            fn from_str(s: &str) -> Result<Self, Invalid> {
-                Self::ALL.iter().copied().find(|v| v.as_str() == s).ok_or_else(|| {
-                    let names: Vec<&str> = Self::ALL.iter().map(|v| v.as_str()).collect();
-                    Invalid::new(format!("must be one of: {}", names.join(", ")))
-                })
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl serde::Serialize for $name {
-            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.serialize_str(self.as_str())
-            }
-        }
-    };
-}
-
 named_enum!(
     /// The exam an item was written for.
-    ExamTier {
-        Associate => "associate",
-        Specialist => "specialist",
-        TechnologyCore => "technology_core",
-        CcieLab => "ccie_lab",
-    }
+    ExamTier { Associate, Specialist, TechnologyCore, CcieLab }
 );
 
-named_enum!(ItemType { Standard => "standard", Performance => "performance" });
+named_enum!(ItemType {
+    Standard,
+    Performance
+});
 
 named_enum!(
     /// Who commissioned the item: only items written for the program earn credit.
-    AuthoringChannel { SmeProgram => "sme_program", ExternalVendor => "external_vendor" }
+    AuthoringChannel { SmeProgram, ExternalVendor }
 );
 
 named_enum!(CertificationLevel {
-    Entry => "entry",
-    Associate => "associate",
-    Specialist => "specialist",
-    Professional => "professional",
-    Expert => "expert",
+    Entry,
+    Associate,
+    Specialist,
+    Professional,
+    Expert,
 });
 
 /// A number of credits: whole, never negative as a rate. Ledger amounts (which may be

@@ -7,21 +7,17 @@
 //! ```
 
 use std::fmt;
-use std::str::FromStr;
 
-use super::Invalid;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, utoipa::ToSchema)]
-#[schema(rename_all = "snake_case")]
-pub enum ItemStatus {
+named_enum!(ItemStatus {
     Submitted,
     Accepted,
     Rejected,
     Withdrawn,
     Revoked,
-}
+});
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
 pub enum ItemAction {
     Accept,
     Reject,
@@ -37,24 +33,6 @@ pub struct NotAllowed {
 }
 
 impl ItemStatus {
-    pub const ALL: [ItemStatus; 5] = [
-        ItemStatus::Submitted,
-        ItemStatus::Accepted,
-        ItemStatus::Rejected,
-        ItemStatus::Withdrawn,
-        ItemStatus::Revoked,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ItemStatus::Submitted => "submitted",
-            ItemStatus::Accepted => "accepted",
-            ItemStatus::Rejected => "rejected",
-            ItemStatus::Withdrawn => "withdrawn",
-            ItemStatus::Revoked => "revoked",
-        }
-    }
-
     /// The status after `action`, if `action` is allowed now.
     pub fn apply(self, action: ItemAction) -> Result<ItemStatus, NotAllowed> {
         use ItemAction as A;
@@ -71,15 +49,11 @@ impl ItemStatus {
 
 impl ItemAction {
     pub fn as_str(self) -> &'static str {
-        match self {
-            ItemAction::Accept => "accept",
-            ItemAction::Reject => "reject",
-            ItemAction::Withdraw => "withdraw",
-            ItemAction::Revoke => "revoke",
-        }
+        self.into()
     }
 
-    /// The status this action leads to, as a word.
+    /// The status this action leads to, as a word (for people: a sentence's word, not a
+    /// stored name, so written out).
     pub fn past_participle(self) -> &'static str {
         match self {
             ItemAction::Accept => "accepted",
@@ -107,31 +81,6 @@ impl fmt::Display for NotAllowed {
             self.action.past_participle(),
             self.action.from_status().as_str()
         )
-    }
-}
-
-impl FromStr for ItemStatus {
-    type Err = Invalid;
-
-    fn from_str(s: &str) -> Result<Self, Invalid> {
-        ItemStatus::ALL
-            .into_iter()
-            .find(|status| status.as_str() == s)
-            .ok_or_else(|| {
-                Invalid::new("must be one of: submitted, accepted, rejected, withdrawn, revoked")
-            })
-    }
-}
-
-impl fmt::Display for ItemStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl serde::Serialize for ItemStatus {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
     }
 }
 
@@ -195,7 +144,7 @@ mod tests {
 
     #[test]
     fn every_allowed_action_starts_from_its_documented_status() {
-        for status in ItemStatus::ALL {
+        for &status in ItemStatus::ALL {
             for action in ACTIONS {
                 if status.apply(action).is_ok() {
                     assert_eq!(action.from_status(), status);

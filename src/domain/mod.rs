@@ -3,6 +3,46 @@
 //! Everything here is parsed from untrusted input once, at the boundary, and carries its
 //! guarantee in its type afterwards ("parse, don't validate").
 
+/// Defines a closed set of names parsed from the outside world and stored as text: each
+/// variant's name in snake_case (strum derives the names, `Display` and the variant list
+/// `ALL`), parsed by [`parse_name`] and serialized as that name. The names are stored in the
+/// database, so a rename is a migration (`db/enums.rs` pins them).
+macro_rules! named_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident),+ $(,)? }) => {
+        $(#[$meta])*
+        // The schema derive only documents the names for the OpenAPI description.
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, utoipa::ToSchema,
+            strum::VariantArray, strum::IntoStaticStr, strum::Display,
+        )]
+        #[schema(rename_all = "snake_case")]
+        #[strum(serialize_all = "snake_case")]
+        pub enum $name { $($(#[$vmeta])* $variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = <$name as strum::VariantArray>::VARIANTS;
+
+            pub fn as_str(self) -> &'static str {
+                self.into()
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = $crate::domain::Invalid;
+
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                $crate::domain::parse_name(s)
+            }
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+    };
+}
+
 pub mod balance;
 pub mod chain;
 pub mod credits;
@@ -47,4 +87,21 @@ impl Invalid {
     pub fn new(message: impl Into<String>) -> Self {
         Self(message.into())
     }
+}
+
+/// Parses one of the names of a closed set (an enum deriving strum's `VariantArray` and
+/// `IntoStaticStr`, its names in snake_case), or says which names there are: "must be one of:
+/// a, b", in the variants' order, as the API's refusals quote them.
+pub(crate) fn parse_name<T>(s: &str) -> Result<T, Invalid>
+where
+    T: strum::VariantArray + Copy + Into<&'static str>,
+{
+    T::VARIANTS
+        .iter()
+        .copied()
+        .find(|variant| Into::<&'static str>::into(*variant) == s)
+        .ok_or_else(|| {
+            let names: Vec<&'static str> = T::VARIANTS.iter().map(|v| (*v).into()).collect();
+            Invalid::new(format!("must be one of: {}", names.join(", ")))
+        })
 }

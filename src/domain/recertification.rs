@@ -9,9 +9,6 @@
 //!   wherever it falls). A reversal of an entry from before the window takes nothing from it.
 //! - Nothing posted after `as_of` changes the answer for that `as_of`.
 
-use std::fmt;
-use std::str::FromStr;
-
 use chrono::{Months, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta};
 use unicode_normalization::UnicodeNormalization;
 
@@ -168,8 +165,7 @@ impl Posting {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Status {
+named_enum!(Status {
     /// Enough credits earned in the cycle.
     Met,
     /// Not met, with [`DUE_SOON_DAYS`] or fewer left.
@@ -180,47 +176,7 @@ pub enum Status {
     Expired,
     /// An entry-level certification: CE credits do not renew it.
     NotApplicable,
-}
-
-impl Status {
-    pub const ALL: [Status; 5] = [
-        Status::Met,
-        Status::DueSoon,
-        Status::Open,
-        Status::Expired,
-        Status::NotApplicable,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Met => "met",
-            Status::DueSoon => "due_soon",
-            Status::Open => "open",
-            Status::Expired => "expired",
-            Status::NotApplicable => "not_applicable",
-        }
-    }
-}
-
-impl FromStr for Status {
-    type Err = Invalid;
-
-    fn from_str(s: &str) -> Result<Self, Invalid> {
-        Self::ALL
-            .into_iter()
-            .find(|status| status.as_str() == s)
-            .ok_or_else(|| {
-                let names: Vec<&str> = Self::ALL.iter().map(|s| s.as_str()).collect();
-                Invalid::new(format!("must be one of: {}", names.join(", ")))
-            })
-    }
-}
-
-impl fmt::Display for Status {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+});
 
 /// One certification's progress at `as_of`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -512,7 +468,7 @@ mod tests {
 
     #[test]
     fn statuses_parse() {
-        for status in Status::ALL {
+        for &status in Status::ALL {
             assert_eq!(status.as_str().parse(), Ok(status));
         }
         assert!("MET".parse::<Status>().is_err());

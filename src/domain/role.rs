@@ -1,30 +1,9 @@
-use std::fmt;
-use std::str::FromStr;
-
-use super::Invalid;
-
-/// The one role a user holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, utoipa::ToSchema)]
-#[schema(rename_all = "snake_case")]
-pub enum Role {
-    Sme,
-    ProgramManager,
-    Auditor,
-    Admin,
-}
+named_enum!(
+    /// The one role a user holds.
+    Role { Sme, ProgramManager, Auditor, Admin }
+);
 
 impl Role {
-    pub const ALL: [Role; 4] = [Role::Sme, Role::ProgramManager, Role::Auditor, Role::Admin];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Sme => "sme",
-            Role::ProgramManager => "program_manager",
-            Role::Auditor => "auditor",
-            Role::Admin => "admin",
-        }
-    }
-
     /// Which roles a user of this role may create accounts for.
     /// Admins create any role; program managers onboard SMEs only.
     pub fn may_create(self, target: Role) -> bool {
@@ -55,36 +34,13 @@ impl Role {
     }
 }
 
-impl FromStr for Role {
-    type Err = Invalid;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Role::ALL
-            .into_iter()
-            .find(|role| role.as_str() == s)
-            .ok_or_else(|| Invalid::new("must be one of: sme, program_manager, auditor, admin"))
-    }
-}
-
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl serde::Serialize for Role {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn every_role_round_trips_through_its_name() {
-        for role in Role::ALL {
+        for &role in Role::ALL {
             assert_eq!(role.as_str().parse::<Role>(), Ok(role));
         }
     }
@@ -121,7 +77,7 @@ mod tests {
 
     #[test]
     fn admins_create_any_role_and_others_none() {
-        for target in Role::ALL {
+        for &target in Role::ALL {
             assert!(Role::Admin.may_create(target));
             assert!(!Role::Sme.may_create(target));
             assert!(!Role::Auditor.may_create(target));

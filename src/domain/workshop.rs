@@ -1,48 +1,17 @@
 //! Workshop rules: kinds, the span of a workshop, and which days of attendance can be credited.
 
 use std::collections::BTreeSet;
-use std::fmt;
-use std::str::FromStr;
 
 use chrono::NaiveDate;
 
 use super::Invalid;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, utoipa::ToSchema)]
-#[schema(rename_all = "snake_case")]
-pub enum WorkshopKind {
+named_enum!(WorkshopKind {
     /// Minimally qualified candidate workshop (cut-score setting).
     Mqc,
     /// Job task analysis workshop.
     Jta,
-}
-
-impl WorkshopKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            WorkshopKind::Mqc => "mqc",
-            WorkshopKind::Jta => "jta",
-        }
-    }
-}
-
-impl FromStr for WorkshopKind {
-    type Err = Invalid;
-
-    fn from_str(s: &str) -> Result<Self, Invalid> {
-        match s {
-            "mqc" => Ok(WorkshopKind::Mqc),
-            "jta" => Ok(WorkshopKind::Jta),
-            _ => Err(Invalid::new("must be one of: mqc, jta")),
-        }
-    }
-}
-
-impl fmt::Display for WorkshopKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+});
 
 /// Longest workshop, in days (both ends included).
 pub const MAX_SPAN_DAYS: i64 = 31;

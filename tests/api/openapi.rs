@@ -4,6 +4,21 @@ use reqwest::Method;
 
 use crate::helpers::spawn_app;
 
+/// Every `method path` the OpenAPI document lists (`get /api/v1/items`…).
+pub fn documented_routes(document: &serde_json::Value) -> Vec<String> {
+    document["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, item)| {
+            item.as_object()
+                .unwrap()
+                .keys()
+                .map(move |method| format!("{method} {path}"))
+        })
+        .collect()
+}
+
 #[tokio::test]
 async fn the_openapi_document_lists_every_route_and_no_other() {
     let app = spawn_app().await;
@@ -22,17 +37,7 @@ async fn the_openapi_document_lists_every_route_and_no_other() {
         .iter()
         .map(|(method, path)| format!("{method} {path}"))
         .collect();
-    let mut documented: Vec<String> = document["paths"]
-        .as_object()
-        .unwrap()
-        .iter()
-        .flat_map(|(path, item)| {
-            item.as_object()
-                .unwrap()
-                .keys()
-                .map(move |method| format!("{method} {path}"))
-        })
-        .collect();
+    let mut documented = documented_routes(document);
     served.sort();
     documented.sort();
     assert_eq!(served, documented, "routes and the OpenAPI document differ");
