@@ -18,7 +18,7 @@ use super::page::{
 };
 use super::session::{SignedIn, shared};
 use super::{Layout, html};
-use crate::app::items::{self, Author, Decide, Decided, ItemQuery, Reason};
+use crate::app::items::{self, Author, Decide, Decided, ItemQuery};
 use crate::app::{onboarders, users};
 use crate::domain::{ExamTier, ItemAction, ItemStatus, ItemType, Role, code};
 use crate::error::ApiError;
@@ -445,12 +445,14 @@ async fn decide_from_page(
     reason_field: &'static str,
 ) -> Result<HttpResponse, WebError> {
     let mut form = FormState::with_values(posted.fields.clone());
-    let reason = match (action, posted.fields.get(reason_field)) {
-        (ItemAction::Accept, None) => Ok(None),
-        (_, raw) => Reason::parse(reason_field, raw.unwrap_or_default()).map(Some),
-    };
-    let reason = match reason {
-        Ok(reason) => reason,
+    let command = Decide::parse(
+        item_id.clone(),
+        action,
+        reason_field,
+        posted.fields.get(reason_field),
+    );
+    let command = match command {
+        Ok(command) => command,
         Err(error) => {
             form.refuse_all(error, DECISION_LABELS, "decision")?;
             return item_view(
@@ -462,11 +464,6 @@ async fn decide_from_page(
             )
             .await;
         }
-    };
-    let command = Decide {
-        item_id: item_id.clone(),
-        action,
-        reason,
     };
     let actor = posted.who.actor();
     let result = once_only(&req, &posted, move |conn, once| {
