@@ -150,7 +150,7 @@ fn examine(
                 "was already used with a different request",
             )]))
         }
-        Some(row) if row.state == "completed" => Ok(Some(Claim::Replay(stored_reply(row)?))),
+        Some(row) if row.is_completed() => Ok(Some(Claim::Replay(stored_reply(row)?))),
         Some(_)
             if idempotency::take_over_stale(
                 conn,
@@ -186,7 +186,7 @@ fn claim(
                 user_id: user_id.to_owned(),
                 key: key.to_owned(),
                 request_hash: request_hash.to_owned(),
-                state: "in_flight".into(),
+                state: idempotency::IN_FLIGHT.into(),
                 response_status: None,
                 response_body: None,
                 response_location: None,

@@ -179,8 +179,48 @@ impl Reason {
 pub struct Decide {
     pub item_id: String,
     pub action: ItemAction,
-    /// Required to reject and revoke (the HTTP bodies demand it); an optional note to accept.
+    /// Required to reject and revoke ([`decide`] refuses either without one); an optional
+    /// note to accept; nothing to withdraw.
     pub reason: Option<Reason>,
+}
+
+/// The refusal of a rejection or revocation without a reason (422, `field` named).
+pub fn reason_required(field: &str, action: ItemAction) -> ApiError {
+    let what = match action {
+        ItemAction::Revoke => "revoke",
+        _ => "reject",
+    };
+    ApiError::invalid(
+        field,
+        format!("is required: say why you {what} the item (1 to {MAX_REASON_CHARS} characters)"),
+    )
+}
+
+impl Decide {
+    /// The decision as a front end received it, the reason (or note) as typed and named
+    /// `field` in a refusal: every front end gets the same rule and the same refusal.
+    pub fn parse(
+        item_id: String,
+        action: ItemAction,
+        field: &str,
+        raw: Option<&str>,
+    ) -> Result<Self, ApiError> {
+        let reason = match (action, raw) {
+            (ItemAction::Withdraw, _) => None,
+            (ItemAction::Reject | ItemAction::Revoke, raw)
+                if raw.is_none_or(|raw| raw.trim().is_empty()) =>
+            {
+                return Err(reason_required(field, action));
+            }
+            (_, None) => None,
+            (_, Some(raw)) => Some(Reason::parse(field, raw)?),
+        };
+        Ok(Self {
+            item_id,
+            action,
+            reason,
+        })
+    }
 }
 
 /// A decision's outcome: the item as it now is, as the actor may see it, and the ledger entry
@@ -246,6 +286,9 @@ fn invalid_transition(current: ItemStatus, action: ItemAction) -> ApiError {
 fn apply_decision(conn: &mut DbConn, actor: &Actor, command: &Decide) -> Result<Decided, ApiError> {
     let action = command.action;
     let reason = command.reason.as_ref().map(Reason::as_str);
+    if matches!(action, ItemAction::Reject | ItemAction::Revoke) && reason.is_none() {
+        return Err(reason_required("reason", action));
+    }
     let item = items::find(conn, &command.item_id)?.ok_or(ApiError::NotFound)?;
     let owner = item.sme_id == actor.id;
     match action {
@@ -318,7 +361,7 @@ fn apply_decision(conn: &mut DbConn, actor: &Actor, command: &Decide) -> Result<
             Some(award) => Some(sources::reverse(
                 conn,
                 &award,
-                reason.unwrap_or("item revoked"),
+                reason.unwrap_or_default(),
                 &actor.id,
             )?),
             None => None,

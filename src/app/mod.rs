@@ -12,6 +12,7 @@ pub mod ledger;
 pub mod mail;
 pub mod notices;
 pub mod onboarders;
+pub mod pagination;
 pub mod password_reset;
 pub mod policy;
 pub mod rates;

@@ -19,7 +19,7 @@ use crate::db::ledger::{self, AttributedRow, EntryFilter};
 use crate::db::{self, DbConn, items as item_rows, users, walk};
 use crate::domain::balance::{Attributed, Breakdown, Tally};
 use crate::domain::review_age::{self, AgeBucket};
-use crate::domain::{EntryKind, Role, SourceType};
+use crate::domain::{EntryKind, ItemStatus, Role, SourceType};
 use crate::error::ApiError;
 use crate::reports::format::{EntryNames, ExportRow};
 use crate::reports::manifest::{self, Digest2};
@@ -713,11 +713,14 @@ pub fn decisions_by_exam_code(
 ) -> Result<Vec<(String, i64, i64)>, ApiError> {
     policy::require(actor, &policy::REPORT_READERS)?;
     let mut by_code: BTreeMap<String, (i64, i64)> = BTreeMap::new();
-    for (code, status, count) in
-        item_rows::decided_by_exam_code(conn, &["accepted", "rejected"], from, to)?
-    {
+    for (code, status, count) in item_rows::decided_by_exam_code(
+        conn,
+        &[ItemStatus::Accepted, ItemStatus::Rejected],
+        from,
+        to,
+    )? {
         let line = by_code.entry(code).or_default();
-        if status == "accepted" {
+        if status == ItemStatus::Accepted {
             line.0 += count;
         } else {
             line.1 += count;

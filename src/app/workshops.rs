@@ -135,6 +135,40 @@ pub struct LogAttendance {
 /// Most days one attendance request may carry (a workshop's longest span).
 pub const MAX_DAYS_PER_REQUEST: usize = 31;
 
+/// The refusal of a list of days that is empty or too long (`field` named).
+fn days_count_refusal(field: &str, count: usize) -> Option<FieldError> {
+    match count {
+        0 => Some(FieldError::new(
+            field,
+            format!("choose at least one day (1 to {MAX_DAYS_PER_REQUEST})"),
+        )),
+        n if n > MAX_DAYS_PER_REQUEST => Some(FieldError::new(
+            field,
+            format!("choose at most {MAX_DAYS_PER_REQUEST} days ({n} were sent)"),
+        )),
+        _ => None,
+    }
+}
+
+/// The attendance days as a front end received them (each `YYYY-MM-DD`): 1 to
+/// [`MAX_DAYS_PER_REQUEST`] of them, every refusal named `field`, so that the API, the pages
+/// and any other front end refuse the same lists in the same words.
+pub fn parse_days(field: &str, raw: &[String]) -> Result<Vec<NaiveDate>, Vec<FieldError>> {
+    let mut refusals: Vec<FieldError> = days_count_refusal(field, raw.len()).into_iter().collect();
+    let mut days = Vec::with_capacity(raw.len().min(MAX_DAYS_PER_REQUEST));
+    for raw in raw.iter().take(MAX_DAYS_PER_REQUEST) {
+        match crate::domain::parse_day(raw) {
+            Ok(day) => days.push(day),
+            Err(why) => refusals.push(FieldError::new(field, format!("{raw}: {why}"))),
+        }
+    }
+    if refusals.is_empty() {
+        Ok(days)
+    } else {
+        Err(refusals)
+    }
+}
+
 /// What the audit log records of an attendance attempt, refused or not.
 pub struct AttendanceAttempt {
     pub workshop_id: String,
@@ -178,6 +212,9 @@ pub fn log_attendance(
     command: &LogAttendance,
 ) -> Result<Vec<LedgerEntryRow>, ApiError> {
     policy::require(actor, &policy::WORKSHOP_ORGANISERS)?;
+    if let Some(refusal) = days_count_refusal("days", command.days.len()) {
+        return Err(ApiError::Validation(vec![refusal]));
+    }
     let workshop = workshop_rows::find(conn, workshop_id)?.ok_or(ApiError::NotFound)?;
     let attendee = &command.attendee;
     let account = match attendee {

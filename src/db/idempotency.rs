@@ -20,6 +20,18 @@ pub struct IdempotencyRow {
     pub completed_at: Option<NaiveDateTime>,
 }
 
+/// A claim being answered: its request is still at work (or died mid-way).
+pub const IN_FLIGHT: &str = "in_flight";
+/// A claim answered: its response is stored, to be sent again.
+pub const COMPLETED: &str = "completed";
+
+impl IdempotencyRow {
+    /// Whether the response is stored ([`COMPLETED`]).
+    pub fn is_completed(&self) -> bool {
+        self.state == COMPLETED
+    }
+}
+
 pub fn insert(conn: &mut DbConn, row: &IdempotencyRow) -> QueryResult<()> {
     diesel::insert_into(idempotency_keys::table)
         .values(row)
@@ -46,7 +58,7 @@ pub fn take_over_stale(
 ) -> QueryResult<bool> {
     let stale = idempotency_keys::table
         .find((user_id, key))
-        .filter(idempotency_keys::state.eq("in_flight"))
+        .filter(idempotency_keys::state.eq(IN_FLIGHT))
         .filter(idempotency_keys::request_hash.eq(request_hash))
         .filter(idempotency_keys::created_at.lt(stale_before));
     let updated = diesel::update(stale)
@@ -66,7 +78,7 @@ pub fn complete(
 ) -> QueryResult<()> {
     diesel::update(idempotency_keys::table.find((user_id, key)))
         .set((
-            idempotency_keys::state.eq("completed"),
+            idempotency_keys::state.eq(COMPLETED),
             idempotency_keys::response_status.eq(status),
             idempotency_keys::response_body.eq(body),
             idempotency_keys::response_location.eq(location),
@@ -80,6 +92,6 @@ pub fn complete(
 pub fn release(conn: &mut DbConn, user_id: &str, key: &str) -> QueryResult<()> {
     let claim = idempotency_keys::table
         .find((user_id, key))
-        .filter(idempotency_keys::state.eq("in_flight"));
+        .filter(idempotency_keys::state.eq(IN_FLIGHT));
     diesel::delete(claim).execute(conn).map(drop)
 }

@@ -253,12 +253,12 @@ pub fn count(conn: &mut DbConn, filter: &ItemFilter) -> QueryResult<i64> {
 /// among `statuses`, per exam code: one grouped query.
 pub fn decided_by_exam_code(
     conn: &mut DbConn,
-    statuses: &[&str],
+    statuses: &[ItemStatus],
     from: Option<NaiveDateTime>,
     to: Option<NaiveDateTime>,
-) -> QueryResult<Vec<(String, String, i64)>> {
+) -> QueryResult<Vec<(String, ItemStatus, i64)>> {
     let mut query = items::table
-        .filter(items::status.eq_any(statuses.iter().map(|s| (*s).to_owned())))
+        .filter(items::status.eq_any(statuses.to_vec()))
         .filter(items::decided_at.is_not_null())
         .group_by((items::exam_code, items::status))
         .select((items::exam_code, items::status, diesel::dsl::count_star()))
@@ -279,7 +279,7 @@ pub fn waiting_submission_times(
     sme_id: Option<&str>,
 ) -> QueryResult<Vec<NaiveDateTime>> {
     let mut query = items::table
-        .filter(items::status.eq("submitted"))
+        .filter(items::status.eq(ItemStatus::Submitted))
         .select(items::submitted_at)
         .into_boxed();
     if let Some(sme_id) = sme_id {

@@ -12,7 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::extract::{Json, OptionalJson};
 use super::pagination;
 use super::views::{EntryView, ItemView};
-use crate::app::items::{self, Decide, Decided, ItemQuery, Reason, Submission};
+use crate::app::items::{self, Decide, Decided, ItemQuery, Submission};
 use crate::auth::AuthUser;
 use crate::domain::{ExamTier, ExternalRef, ItemAction, ItemStatus, ItemType, code, parse_id};
 use crate::error::{ApiError, FieldErrors};
@@ -398,16 +398,12 @@ pub async fn accept(
     body: OptionalJson<AcceptItem>,
 ) -> Result<HttpResponse, ApiError> {
     let fingerprint = idempotency::fingerprint(&req, &body.0);
-    let command = Decide {
-        item_id: path.into_inner(),
-        action: ItemAction::Accept,
-        reason: body
-            .0
-            .note
-            .as_deref()
-            .map(|note| Reason::parse("note", note))
-            .transpose()?,
-    };
+    let command = Decide::parse(
+        path.into_inner(),
+        ItemAction::Accept,
+        "note",
+        body.0.note.as_deref(),
+    )?;
     decide(user, state, command, key, fingerprint).await
 }
 
@@ -430,11 +426,12 @@ pub async fn reject(
     body: Json<ReasonBody>,
 ) -> Result<HttpResponse, ApiError> {
     let fingerprint = idempotency::fingerprint(&req, &*body);
-    let command = Decide {
-        item_id: path.into_inner(),
-        action: ItemAction::Reject,
-        reason: Some(Reason::parse("reason", &body.reason)?),
-    };
+    let command = Decide::parse(
+        path.into_inner(),
+        ItemAction::Reject,
+        "reason",
+        Some(&body.reason),
+    )?;
     decide(user, state, command, key, fingerprint).await
 }
 
@@ -484,10 +481,11 @@ pub async fn revoke(
     body: Json<ReasonBody>,
 ) -> Result<HttpResponse, ApiError> {
     let fingerprint = idempotency::fingerprint(&req, &*body);
-    let command = Decide {
-        item_id: path.into_inner(),
-        action: ItemAction::Revoke,
-        reason: Some(Reason::parse("reason", &body.reason)?),
-    };
+    let command = Decide::parse(
+        path.into_inner(),
+        ItemAction::Revoke,
+        "reason",
+        Some(&body.reason),
+    )?;
     decide(user, state, command, key, fingerprint).await
 }

@@ -12,7 +12,6 @@ mod me;
 pub mod metrics;
 pub mod openapi;
 mod outbox;
-mod pagination;
 mod password_reset;
 mod problem;
 mod rates;
@@ -24,6 +23,7 @@ mod workshops;
 
 use actix_web::{HttpResponse, Resource, web};
 
+use crate::app::pagination;
 use crate::error::ApiError;
 
 async fn method_not_allowed() -> Result<HttpResponse, ApiError> {

@@ -12,7 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::extract::Json;
 use super::pagination;
 use super::views::EntryView;
-use crate::app::workshops::{self, AttendanceAttempt, Attendee, MAX_DAYS_PER_REQUEST, NewWorkshop};
+use crate::app::workshops::{self, AttendanceAttempt, Attendee, NewWorkshop};
 use crate::auth::AuthUser;
 use crate::db::workshops::WorkshopRow;
 use crate::domain::workshop::check_span;
@@ -314,20 +314,10 @@ impl TryFrom<&LogAttendance> for workshops::LogAttendance {
     type Error = ApiError;
 
     fn try_from(body: &LogAttendance) -> Result<Self, ApiError> {
-        let mut refusals = Vec::new();
-        if body.days.is_empty() || body.days.len() > MAX_DAYS_PER_REQUEST {
-            refusals.push(FieldError::new(
-                "days",
-                format!("must list 1 to {MAX_DAYS_PER_REQUEST} dates"),
-            ));
-        }
-        let mut days = Vec::with_capacity(body.days.len().min(MAX_DAYS_PER_REQUEST));
-        for raw in body.days.iter().take(MAX_DAYS_PER_REQUEST) {
-            match field("days", crate::domain::parse_day(raw)) {
-                Ok(day) => days.push(day),
-                Err(refusal) => refusals.push(refusal),
-            }
-        }
+        let (days, refusals) = match workshops::parse_days("days", &body.days) {
+            Ok(days) => (days, Vec::new()),
+            Err(refusals) => (Vec::new(), refusals),
+        };
         let attendee = match (body.sme_id.as_deref(), body.sme_email.as_deref()) {
             (Some(id), None) => field("sme_id", crate::domain::parse_id(id)).map(Attendee::Id),
             (None, Some(email)) => {

@@ -6,7 +6,6 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
-use chrono::NaiveDateTime;
 use serde::Deserialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -18,8 +17,8 @@ use super::page::{
 };
 use super::session::{SignedIn, shared};
 use super::{Layout, html};
-use crate::app::items::{self, Author, Decide, Decided, ItemQuery, Reason};
-use crate::app::{onboarders, users};
+use crate::app::items::{self, Author, Decide, Decided, ItemQuery};
+use crate::app::{onboarders, pagination, users};
 use crate::domain::{ExamTier, ItemAction, ItemStatus, ItemType, Role, code};
 use crate::error::ApiError;
 use crate::idempotency::{self, Reply};
@@ -66,16 +65,6 @@ struct QueuePage {
     once: String,
     next_page: Option<String>,
     outcomes: Vec<Outcome>,
-}
-
-fn cursor(at: &NaiveDateTime, id: &str) -> String {
-    format!("{}~{id}", at.format("%Y-%m-%dT%H:%M:%S%.6f"))
-}
-
-fn parse_cursor(raw: &str) -> Option<(NaiveDateTime, String)> {
-    let (at, id) = raw.split_once('~')?;
-    let at = NaiveDateTime::parse_from_str(at, "%Y-%m-%dT%H:%M:%S%.f").ok()?;
-    Some((at, id.to_owned()))
 }
 
 fn queue_filters(query: &QueueQuery, form: &mut FormState) -> ItemQuery {
@@ -143,7 +132,10 @@ async fn queue_page(
 ) -> Result<HttpResponse, WebError> {
     let mut form = FormState::with_values(query_fields(query));
     let filters = queue_filters(query, &mut form);
-    let after = query.after.as_deref().and_then(parse_cursor);
+    // A cursor this service did not issue (an old bookmark) opens the first page.
+    let after = pagination::parse_time_cursor(query.after.as_deref())
+        .ok()
+        .flatten();
     let (state, _) = shared(req)?;
     let actor = who.actor();
     // A refused filter shows no list (and no count), rather than the unfiltered queue.
@@ -174,7 +166,7 @@ async fn queue_page(
         found.truncate(QUEUE_PAGE as usize);
         let last = found
             .last()
-            .map(|row| cursor(&row.item.submitted_at, &row.item.id));
+            .map(|row| pagination::time_cursor(row.item.submitted_at, &row.item.id));
         let mut link = form_urlencoded::Serializer::new(String::new());
         for (name, value) in form.values.fingerprinted() {
             link.append_pair(&name, &value);
@@ -445,12 +437,14 @@ async fn decide_from_page(
     reason_field: &'static str,
 ) -> Result<HttpResponse, WebError> {
     let mut form = FormState::with_values(posted.fields.clone());
-    let reason = match (action, posted.fields.get(reason_field)) {
-        (ItemAction::Accept, None) => Ok(None),
-        (_, raw) => Reason::parse(reason_field, raw.unwrap_or_default()).map(Some),
-    };
-    let reason = match reason {
-        Ok(reason) => reason,
+    let command = Decide::parse(
+        item_id.clone(),
+        action,
+        reason_field,
+        posted.fields.get(reason_field),
+    );
+    let command = match command {
+        Ok(command) => command,
         Err(error) => {
             form.refuse_all(error, DECISION_LABELS, "decision")?;
             return item_view(
@@ -462,11 +456,6 @@ async fn decide_from_page(
             )
             .await;
         }
-    };
-    let command = Decide {
-        item_id: item_id.clone(),
-        action,
-        reason,
     };
     let actor = posted.who.actor();
     let result = once_only(&req, &posted, move |conn, once| {

@@ -339,21 +339,17 @@ pub async fn log_attendance(
     let workshop_id = path.into_inner();
     let mut form = FormState::with_values(posted.fields.clone());
     let smes = posted.fields.all("sme");
-    let mut days = Vec::new();
-    for raw in posted.fields.all("day") {
-        match parse_day(&raw) {
-            Ok(day) => days.push(day),
-            Err(why) => form.refuse("day", format!("{raw}: {why}"), ATTENDANCE_LABELS, "day"),
+    let days = match workshops::parse_days("day", &posted.fields.all("day")) {
+        Ok(days) => days,
+        Err(refusals) => {
+            for refusal in refusals {
+                form.refuse("day", refusal.message, ATTENDANCE_LABELS, "day");
+            }
+            Vec::new()
         }
-    }
+    };
     if smes.is_empty() {
         form.refuse("sme", "choose at least one SME", ATTENDANCE_LABELS, "sme");
-    }
-    if days.is_empty() && form.error("day").is_none() {
-        form.refuse("day", "choose at least one day", ATTENDANCE_LABELS, "day");
-    }
-    if days.len() > workshops::MAX_DAYS_PER_REQUEST {
-        form.refuse("day", "too many days", ATTENDANCE_LABELS, "day");
     }
     if !form.errors.is_empty() {
         return workshop_view(

@@ -722,3 +722,92 @@ async fn an_items_history_tells_who_did_what() {
     assert_eq!(steps[1]["to_status"], "accepted");
     assert_eq!(steps[1]["ledger_entry_id"], award_id);
 }
+
+/// Posts the item page's `action` form (`reject`, `revoke`) with `fields` and its CSRF token,
+/// as `pm`; the status and the page's text.
+async fn post_decision_form(
+    app: &TestApp,
+    pm: &TestUser,
+    item_id: &str,
+    action: &str,
+    fields: &[(&str, &str)],
+) -> (u16, String) {
+    use crate::web_client::{csrf_token, page, sign_in, visible_text};
+    use reqwest::header::{COOKIE, ORIGIN};
+    let cookie = sign_in(app, pm).await;
+    let (status, html) = page(app, &format!("/items/{item_id}"), &cookie).await;
+    assert_eq!(status, 200);
+    let token = csrf_token(&html);
+    let mut form = vec![("csrf_token", token.as_str())];
+    form.extend(fields.iter().copied());
+    let response = app
+        .client
+        .post(app.url(&format!("/items/{item_id}/{action}")))
+        .header(COOKIE, &cookie)
+        .header(ORIGIN, &app.address)
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, visible_text(&response.text().await.unwrap()))
+}
+
+#[tokio::test]
+async fn a_reason_is_required_to_reject_or_revoke_in_the_same_words_on_the_api_and_the_page() {
+    let app = spawn_app().await;
+    let (sme, pm) = team(&app).await;
+    let submitted = app.submit_item(&sme, "associate", "standard").await;
+    let accepted = app.submit_item(&sme, "associate", "standard").await;
+    app.post(
+        &format!("/api/v1/items/{accepted}/accept"),
+        Some(&pm.token),
+        &json!({}),
+    )
+    .await
+    .expect(200);
+
+    for (item_id, action, page_field, verb) in [
+        (&submitted, "reject", "reject_reason", "reject"),
+        (&accepted, "revoke", "revoke_reason", "revoke"),
+    ] {
+        let reply = app
+            .post(
+                &format!("/api/v1/items/{item_id}/{action}"),
+                Some(&pm.token),
+                &json!({ "reason": " " }),
+            )
+            .await;
+        reply.expect_problem(422, "validation_failed");
+        assert_eq!(reply.body["errors"][0]["field"], "reason", "{}", reply.text);
+        let message = reply.body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            message.contains(&format!("say why you {verb}")),
+            "{message}"
+        );
+
+        for blank in ["", "   "] {
+            let (status, text) =
+                post_decision_form(&app, &pm, item_id, action, &[(page_field, blank)]).await;
+            assert_eq!(status, 422, "{action}: {text}");
+            assert!(text.contains(&message), "{action}: {text}");
+        }
+        let (status, text) = post_decision_form(&app, &pm, item_id, action, &[]).await;
+        assert_eq!(status, 422, "{action} without the field: {text}");
+        assert!(text.contains(&message), "{action}: {text}");
+    }
+
+    // Neither item changed, and the accepted one's award stands.
+    let item = app
+        .get(&format!("/api/v1/items/{submitted}"), &pm.token)
+        .await;
+    assert_eq!(item.body["status"], "submitted", "{}", item.text);
+    let item = app
+        .get(&format!("/api/v1/items/{accepted}"), &pm.token)
+        .await;
+    assert_eq!(item.body["status"], "accepted", "{}", item.text);
+    assert_eq!(app.all_entries(&pm.token, "").await.len(), 1);
+}

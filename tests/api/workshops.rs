@@ -531,3 +531,63 @@ async fn a_workshop_names_every_refused_field_at_once() {
     fields.sort();
     assert_eq!(fields, ["certification_level", "ends_on", "kind", "title"]);
 }
+
+/// Posts the workshop page's attendance form with `fields` (and its CSRF token); the status
+/// and the page's text.
+async fn post_attendance_form(
+    app: &TestApp,
+    pm: &TestUser,
+    workshop: &str,
+    fields: &[(&str, String)],
+) -> (u16, String) {
+    use crate::web_client::{csrf_token, page, sign_in, visible_text};
+    use reqwest::header::{COOKIE, ORIGIN};
+    let cookie = sign_in(app, pm).await;
+    let (status, html) = page(app, &format!("/workshops/{workshop}"), &cookie).await;
+    assert_eq!(status, 200);
+    let mut form = vec![("csrf_token", csrf_token(&html))];
+    form.extend(fields.iter().cloned());
+    let response = app
+        .client
+        .post(app.url(&format!("/workshops/{workshop}/attendance")))
+        .header(COOKIE, &cookie)
+        .header(ORIGIN, &app.address)
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, visible_text(&response.text().await.unwrap()))
+}
+
+#[tokio::test]
+async fn an_empty_list_of_days_is_refused_in_the_same_words_on_the_api_and_the_page() {
+    let app = spawn_app().await;
+    publish_rate(&app, "entry", 3).await;
+    let pm = app.create_user("program_manager").await;
+    let sme = app.create_user("sme").await;
+    let workshop = create_workshop(&app, &pm, "entry", days_ago(2), days_ago(0)).await;
+
+    let reply = log(&app, &pm, &workshop, &sme.id, &[]).await;
+    reply.expect_problem(422, "validation_failed");
+    assert_eq!(reply.body["errors"][0]["field"], "days", "{}", reply.text);
+    let message = reply.body["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(message.contains("choose at least one day"), "{message}");
+
+    let too_many: Vec<String> = (0..32).map(|_| days_ago(1)).collect();
+    let reply = log(&app, &pm, &workshop, &sme.id, &too_many).await;
+    reply.expect_problem(422, "validation_failed");
+    assert_eq!(reply.body["errors"][0]["field"], "days", "{}", reply.text);
+
+    let (status, text) =
+        post_attendance_form(&app, &pm, &workshop, &[("sme", sme.id.clone())]).await;
+    assert_eq!(status, 422, "{text}");
+    assert!(text.contains(&message), "{text}");
+
+    // Nothing was posted by either.
+    let entries = app.all_entries(&pm.token, "").await;
+    assert!(entries.is_empty(), "{entries:?}");
+}

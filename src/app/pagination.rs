@@ -1,5 +1,6 @@
 //! Lists: `limit` (default 50, at most 500) and an opaque `cursor` naming where the previous
 //! page stopped. Time-ordered lists resume after a `(timestamp, id)`; chains after a `seq`.
+//! The one cursor codec, for the API's lists and the pages' "next page" links alike.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
