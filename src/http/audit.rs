@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
-use super::pagination;
 use crate::app::audit_log;
+use crate::app::pagination;
 use crate::auth::AuthUser;
 use crate::db::audit::AuditEventRow;
 use crate::domain::parse_id;

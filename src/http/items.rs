@@ -10,9 +10,9 @@ use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
 use super::extract::{Json, OptionalJson};
-use super::pagination;
 use super::views::{EntryView, ItemView};
 use crate::app::items::{self, Decide, Decided, ItemQuery, Submission};
+use crate::app::pagination;
 use crate::auth::AuthUser;
 use crate::domain::{ExamTier, ExternalRef, ItemAction, ItemStatus, ItemType, code, parse_id};
 use crate::error::{ApiError, FieldErrors};

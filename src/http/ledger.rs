@@ -8,10 +8,10 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::extract::Json;
 use super::items::ReasonBody;
-use super::pagination;
 use super::views::EntryView;
 use crate::app::items::Reason;
 use crate::app::ledger::{self, EntryQuery, Reverse};
+use crate::app::pagination;
 use crate::auth::AuthUser;
 use crate::domain::{EntryKind, parse_id};
 use crate::error::{ApiError, FieldErrors};

@@ -23,7 +23,6 @@ mod workshops;
 
 use actix_web::{HttpResponse, Resource, web};
 
-use crate::app::pagination;
 use crate::error::ApiError;
 
 async fn method_not_allowed() -> Result<HttpResponse, ApiError> {

@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::pagination;
 use crate::app::mail::{self as use_case, OutboxQuery};
+use crate::app::pagination;
 use crate::auth::AuthUser;
 use crate::db::outbox::OutboxRow;
 use crate::error::{ApiError, FieldErrors};

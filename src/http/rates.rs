@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::extract::Json;
-use super::pagination;
 use super::views::{ItemRateView, WorkshopRateView};
+use crate::app::pagination;
 use crate::app::rates::{self as use_case, RatePage};
 use crate::auth::AuthUser;
 use crate::error::ApiError;

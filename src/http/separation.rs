@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::pagination;
+use crate::app::pagination;
 use crate::app::separation;
 use crate::auth::AuthUser;
 use crate::error::ApiError;

@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, ToSchema};
 
 use super::extract::Json;
-use super::pagination;
+use crate::app::pagination;
 use crate::app::users::{self as use_case, Asked, NewUser, UserQuery, UserUpdate};
 use crate::auth::AuthUser;
 use crate::db::users;

@@ -10,8 +10,8 @@ use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
 use super::extract::Json;
-use super::pagination;
 use super::views::EntryView;
+use crate::app::pagination;
 use crate::app::workshops::{self, AttendanceAttempt, Attendee, NewWorkshop};
 use crate::auth::AuthUser;
 use crate::db::workshops::WorkshopRow;
