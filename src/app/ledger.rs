@@ -140,8 +140,8 @@ pub fn verify(conn: &mut DbConn, actor: &Actor) -> Result<Verification, ApiError
 }
 
 /// SME (own entries only, whatever `sme_id` asks), program manager, auditor: the newest
-/// entries first (before `before_seq` if given), each with its item's reference or its
-/// workshop's title, in one query.
+/// entries first (before `before_seq` if given), each with what it is about in its source's
+/// words, in one query.
 pub fn newest_with_labels(
     conn: &mut DbConn,
     actor: &Actor,
@@ -162,8 +162,14 @@ pub fn newest_with_labels(
         posted_before: query.posted_before,
         ..EntryFilter::default()
     };
+    let description =
+        sources::description_column("ledger_entries.source_type", "ledger_entries.source_id");
     Ok(entries::labelled_newest_first(
-        conn, &filter, before_seq, limit,
+        conn,
+        &filter,
+        before_seq,
+        limit,
+        &description,
     )?)
 }
 
@@ -182,8 +188,8 @@ pub struct BrowseQuery {
     pub fetch: i64,
 }
 
-/// Auditor, program manager: entries in `seq` order, each with its SME, item or workshop,
-/// rate and reversal links, in one query.
+/// Auditor, program manager: entries in `seq` order, each with its SME, what it is about and
+/// its rate in its source's words, and its reversal links, in one query.
 pub fn browse(
     conn: &mut DbConn,
     actor: &Actor,
@@ -207,10 +213,16 @@ pub fn browse(
         seq_from: query.seq_from,
         seq_to: query.seq_to,
     };
+    let (source_type, source_id) = ("ledger_entries.source_type", "ledger_entries.source_id");
+    let words = entries::SourceWords {
+        description: sources::description_column(source_type, source_id),
+        rate: sources::rate_column(source_type, source_id, "ledger_entries.rate_id"),
+    };
     Ok(entries::browse(
         conn,
         &filter,
         query.after_seq,
         query.fetch.clamp(1, 501),
+        &words,
     )?)
 }

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
 
-use super::schema::{items, ledger_entries, workshops};
+use super::schema::ledger_entries;
 use super::{DbConn, MultiBackend};
 use crate::domain::entry::EntryFields;
 use crate::domain::source::ATTRIBUTION_FIELDS;
@@ -367,32 +367,27 @@ pub fn page_with_source_labels(
         .load(conn)
 }
 
-/// An entry with the names a person reads beside it: the item's external reference and exam,
-/// the workshop's title.
+/// An entry with what a page says it is about (its source's description).
 #[derive(Debug, Clone, Queryable)]
 pub struct LabelledRow {
     pub entry: LedgerEntryRow,
-    pub external_ref: Option<String>,
-    pub exam_code: Option<String>,
-    pub workshop_title: Option<String>,
+    pub description: Option<String>,
 }
 
-/// Like [`page`], newest first (before `before_seq` if given), each entry with its labels, in
-/// one query.
+/// Like [`page`], newest first (before `before_seq` if given), each entry with its
+/// description (`description`: the SQL of [`crate::sources::description_column`]), in one
+/// query.
 pub fn labelled_newest_first(
     conn: &mut DbConn,
     filter: &EntryFilter,
     before_seq: Option<i64>,
     limit: i64,
+    description: &str,
 ) -> QueryResult<Vec<LabelledRow>> {
     let query = ledger_entries::table
-        .left_join(items::table)
-        .left_join(workshops::table)
         .select((
             LedgerEntryRow::as_select(),
-            items::external_ref.nullable(),
-            items::exam_code.nullable(),
-            workshops::title.nullable(),
+            diesel::dsl::sql::<Nullable<Text>>(description),
         ))
         .into_boxed();
     let mut query = filtered!(query, filter, 0_i64);
@@ -434,27 +429,29 @@ diesel::define_sql_function! {
     fn lower(text: Text) -> Text;
 }
 
-/// An entry as the ledger browser shows it: the SME's name and email, the item or workshop
-/// it is about, the rate that priced it, and the entry it reverses or that reversed it.
+/// An entry as the ledger browser shows it: the SME's name and email, what it is about and
+/// the rate that priced it (in its source's words), and the entry it reverses or that
+/// reversed it.
 #[derive(Debug, Clone, Queryable)]
 #[diesel(check_for_backend(MultiBackend))]
 pub struct BrowsedRow {
     pub entry: LedgerEntryRow,
     pub sme_name: String,
     pub sme_email: String,
-    pub external_ref: Option<String>,
-    pub exam_code: Option<String>,
-    pub workshop_title: Option<String>,
-    /// The item rate's credits, when an item rate priced the entry.
-    pub item_rate_credits: Option<i64>,
-    pub item_rate_from: Option<NaiveDate>,
-    /// The workshop rate's credits per day, when a workshop rate priced the entry.
-    pub workshop_rate_credits: Option<i64>,
-    pub workshop_rate_from: Option<NaiveDate>,
+    pub description: Option<String>,
+    pub rate: Option<String>,
     /// The `seq` of the entry this one reverses.
     pub reverses_seq: Option<i64>,
     /// The `seq` of the reversal of this entry.
     pub reversed_by_seq: Option<i64>,
+}
+
+/// The SQL of what the browser says of each entry's source and rate: see
+/// [`crate::sources::description_column`] and [`crate::sources::rate_column`].
+#[derive(Debug, Clone)]
+pub struct SourceWords {
+    pub description: String,
+    pub rate: String,
 }
 
 /// What the ledger browser narrows to, beyond an [`EntryFilter`].
@@ -475,18 +472,13 @@ pub fn browse(
     filter: &BrowseFilter,
     after_seq: i64,
     limit: i64,
+    words: &SourceWords,
 ) -> QueryResult<Vec<BrowsedRow>> {
-    use super::schema::{item_rates, users, workshop_rates};
+    use super::schema::users;
     let (reversed, reversal) =
         diesel::alias!(ledger_entries as reversed, ledger_entries as reversal);
     let query = ledger_entries::table
         .inner_join(users::table.on(users::id.eq(ledger_entries::sme_id)))
-        .left_join(items::table.on(ledger_entries::item_id.eq(items::id.nullable())))
-        .left_join(workshops::table.on(ledger_entries::workshop_id.eq(workshops::id.nullable())))
-        .left_join(item_rates::table.on(ledger_entries::rate_id.eq(item_rates::id.nullable())))
-        .left_join(
-            workshop_rates::table.on(ledger_entries::rate_id.eq(workshop_rates::id.nullable())),
-        )
         .left_join(reversed.on(
             ledger_entries::reverses_entry_id.eq(reversed.field(ledger_entries::id).nullable()),
         ))
@@ -499,13 +491,8 @@ pub fn browse(
             LedgerEntryRow::as_select(),
             users::display_name,
             users::email,
-            items::external_ref.nullable(),
-            items::exam_code.nullable(),
-            workshops::title.nullable(),
-            item_rates::credits.nullable(),
-            item_rates::effective_from.nullable(),
-            workshop_rates::credits_per_day.nullable(),
-            workshop_rates::effective_from.nullable(),
+            diesel::dsl::sql::<Nullable<Text>>(&words.description),
+            diesel::dsl::sql::<Nullable<Text>>(&words.rate),
             reversed.field(ledger_entries::seq).nullable(),
             reversal.field(ledger_entries::seq).nullable(),
         ))

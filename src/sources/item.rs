@@ -30,6 +30,16 @@ impl CreditSource for Items {
         "SELECT items.external_ref FROM items WHERE items.id = {id}"
     }
 
+    fn description_sql(&self) -> &'static str {
+        "SELECT 'item ' || items.external_ref || ' (' || items.exam_code || ')' \
+         FROM items WHERE items.id = {id}"
+    }
+
+    fn rate_sql(&self) -> &'static str {
+        "SELECT CAST(item_rates.credits AS TEXT) || ' credit(s) per item, from ' \
+         || CAST(item_rates.effective_from AS TEXT) FROM item_rates WHERE item_rates.id = {rate}"
+    }
+
     fn reversal_route(&self) -> ReversalRoute {
         ReversalRoute::Elsewhere {
             code: "use_item_revoke",

@@ -44,6 +44,15 @@ pub trait CreditSource: Sync {
     /// reference, the workshop's title.
     fn label_sql(&self) -> &'static str;
 
+    /// The subquery of what a page says an entry is about, in lower case: "item AB-12
+    /// (350-401)", "workshop “ENCOR cut score”".
+    fn description_sql(&self) -> &'static str;
+
+    /// The subquery of what a page says of the rate that priced an entry, with `{rate}`
+    /// standing for the SQL expression of its `rate_id`: "3 credit(s) per item, from
+    /// 2026-01-01".
+    fn rate_sql(&self) -> &'static str;
+
     /// How an entry of this source is reversed.
     fn reversal_route(&self) -> ReversalRoute;
 
@@ -67,9 +76,10 @@ pub fn all() -> impl Iterator<Item = &'static dyn CreditSource> {
 /// `CASE source_type WHEN 'item' THEN (…) … END`: a subquery of each source, chosen by the
 /// entry's source. `source_type` and `source_id` are the SQL expressions of the entry's
 /// columns.
+/// `{id}` (and `{rate}`) in each subquery stand for `source_id` (and `rate_id`).
 fn by_source(
     source_type: &str,
-    source_id: &str,
+    [source_id, rate_id]: [&str; 2],
     subquery: impl Fn(&dyn CreditSource) -> Option<&'static str>,
 ) -> String {
     let mut sql = format!("CASE {source_type}");
@@ -78,7 +88,7 @@ fn by_source(
             sql.push_str(&format!(
                 " WHEN '{}' THEN ({})",
                 source.source_type().as_str(),
-                query.replace("{id}", source_id)
+                query.replace("{id}", source_id).replace("{rate}", rate_id)
             ));
         }
     }
@@ -90,7 +100,7 @@ fn by_source(
 /// fewer), for the entry whose source columns are `source_type` and `source_id`.
 pub fn attribution_columns(source_type: &str, source_id: &str) -> [String; ATTRIBUTION_FIELDS] {
     std::array::from_fn(|field| {
-        let column = by_source(source_type, source_id, |source| {
+        let column = by_source(source_type, [source_id, "NULL"], |source| {
             source.attribution_sql().get(field).copied()
         });
         // A CASE whose every branch is absent is NULL; some backends refuse `CASE x END`.
@@ -104,7 +114,24 @@ pub fn attribution_columns(source_type: &str, source_id: &str) -> [String; ATTRI
 
 /// The SQL of an entry's label (see [`CreditSource::label_sql`]).
 pub fn label_column(source_type: &str, source_id: &str) -> String {
-    by_source(source_type, source_id, |source| Some(source.label_sql()))
+    by_source(source_type, [source_id, "NULL"], |source| {
+        Some(source.label_sql())
+    })
+}
+
+/// The SQL of what a page says an entry is about (see [`CreditSource::description_sql`]).
+pub fn description_column(source_type: &str, source_id: &str) -> String {
+    by_source(source_type, [source_id, "NULL"], |source| {
+        Some(source.description_sql())
+    })
+}
+
+/// The SQL of what a page says of an entry's rate (see [`CreditSource::rate_sql`]); NULL for
+/// an entry without a rate (a reversal).
+pub fn rate_column(source_type: &str, source_id: &str, rate_id: &str) -> String {
+    by_source(source_type, [source_id, rate_id], |source| {
+        Some(source.rate_sql())
+    })
 }
 
 /// Reverses `entry` with `reason`, and does what its source does after a reversal, in the
@@ -134,12 +161,17 @@ mod tests {
                 source_type.attribution().len(),
                 "{source_type}: one subquery per attribution field"
             );
-            for sql in source.attribution_sql().iter().chain([&source.label_sql()]) {
+            let record = [source.label_sql(), source.description_sql()];
+            for sql in source.attribution_sql().iter().chain(&record) {
                 assert!(
                     sql.contains("{id}"),
                     "{source_type}: {sql} reads its record"
                 );
             }
+            assert!(
+                source.rate_sql().contains("{rate}"),
+                "{source_type}: the rate subquery reads the entry's rate"
+            );
         }
     }
 

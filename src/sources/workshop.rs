@@ -29,6 +29,16 @@ impl CreditSource for Workshops {
         "SELECT workshops.title FROM workshops WHERE workshops.id = {id}"
     }
 
+    fn description_sql(&self) -> &'static str {
+        "SELECT 'workshop “' || workshops.title || '”' FROM workshops WHERE workshops.id = {id}"
+    }
+
+    fn rate_sql(&self) -> &'static str {
+        "SELECT CAST(workshop_rates.credits_per_day AS TEXT) || ' credit(s) per day, from ' \
+         || CAST(workshop_rates.effective_from AS TEXT) \
+         FROM workshop_rates WHERE workshop_rates.id = {rate}"
+    }
+
     fn reversal_route(&self) -> ReversalRoute {
         ReversalRoute::Direct
     }

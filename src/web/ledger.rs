@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::errors::WebError;
 use super::forms::{Fields, FormState, filter_period, filter_value};
-use super::page::{date_time, humanize};
+use super::page::{date_time, entry_description, humanize};
 use super::session::{SignedIn, shared};
 use super::{Layout, ok};
 use crate::app::ledger::{self, BrowseQuery, EntryQuery};
@@ -147,25 +147,11 @@ pub struct BrowsedLine {
 
 fn browsed_line(row: BrowsedRow) -> BrowsedLine {
     let entry = &row.entry;
-    let what = match (&row.external_ref, &row.workshop_title) {
-        (Some(reference), _) => format!(
-            "Item {reference} ({})",
-            row.exam_code.as_deref().unwrap_or_default()
-        ),
-        (None, Some(title)) => match entry.day {
-            Some(day) => format!("Workshop “{title}”, {day}"),
-            None => format!("Workshop “{title}”"),
-        },
-        (None, None) => String::new(),
-    };
-    let rate = match (
-        row.item_rate_credits.zip(row.item_rate_from),
-        row.workshop_rate_credits.zip(row.workshop_rate_from),
-    ) {
-        (Some((credits, from)), _) => format!("{credits} credit(s) per item, from {from}"),
-        (None, Some((credits, from))) => format!("{credits} credit(s) per day, from {from}"),
-        (None, None) => String::new(),
-    };
+    let mut what = entry_description(entry.kind, row.description.as_deref());
+    if let Some(day) = entry.day {
+        what.push_str(&format!(", {day}"));
+    }
+    let rate = row.rate.clone().unwrap_or_default();
     BrowsedLine {
         seq: entry.seq,
         posted: date_time(&entry.posted_at),

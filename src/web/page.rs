@@ -11,7 +11,7 @@ use super::see_other;
 use super::session::shared;
 use crate::app::items::ItemDetails;
 use crate::db::web_sessions;
-use crate::domain::ItemStatus;
+use crate::domain::{EntryKind, ItemStatus};
 use crate::error::ApiError;
 use crate::idempotency::{self, Reply};
 
@@ -19,6 +19,20 @@ use crate::idempotency::{self, Reply};
 pub struct Choice {
     pub value: &'static str,
     pub label: String,
+}
+
+/// What an entry is about, as a line of a table says it: its source's description
+/// ("Item AB-12 (350-401)", "Workshop “ENCOR cut score”"), after "Reversal: " for a reversal.
+pub fn entry_description(kind: EntryKind, description: Option<&str>) -> String {
+    let description = description.unwrap_or("a record no longer there");
+    if kind == EntryKind::Reversal {
+        return format!("Reversal: {description}");
+    }
+    let mut chars = description.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
 }
 
 /// A stored name as people read it: `technology_core` → `Technology core`, with the

@@ -10,7 +10,9 @@ use serde::Deserialize;
 
 use super::errors::WebError;
 use super::forms::{FormState, Posted, once};
-use super::page::{Choice, ItemLine, choices, date_time, humanize, item_line, once_only, reply};
+use super::page::{
+    Choice, ItemLine, choices, date_time, entry_description, humanize, item_line, once_only, reply,
+};
 use super::session::{SignedIn, shared};
 use super::{Layout, html, ok, see_other};
 use crate::app::items::{self, Decide, ItemQuery, Submission};
@@ -36,22 +38,9 @@ pub struct EntryLine {
 
 pub fn entry_line(row: &LabelledRow) -> EntryLine {
     let entry = &row.entry;
-    let source = match (&row.external_ref, &row.workshop_title) {
-        (Some(reference), _) => format!(
-            "item {reference} ({})",
-            row.exam_code.as_deref().unwrap_or_default()
-        ),
-        (None, Some(title)) => format!("workshop “{title}”"),
-        (None, None) => String::new(),
-    };
-    let what = match entry.kind {
-        EntryKind::ItemAward => format!("Award for {source}"),
-        EntryKind::WorkshopDay => format!("Day at {source}"),
-        EntryKind::Reversal => format!("Reversal: {source}"),
-    };
     EntryLine {
         posted: date_time(&entry.posted_at),
-        what,
+        what: entry_description(entry.kind, row.description.as_deref()),
         day: entry.day.map(|day| day.to_string()).unwrap_or_default(),
         amount: entry.amount,
         reason: entry.reason.clone().unwrap_or_default(),

@@ -732,25 +732,19 @@ async fn post_decision_form(
     action: &str,
     fields: &[(&str, &str)],
 ) -> (u16, String) {
-    use crate::web_client::{csrf_token, page, sign_in, visible_text};
-    use reqwest::header::{COOKIE, ORIGIN};
-    let cookie = sign_in(app, pm).await;
-    let (status, html) = page(app, &format!("/items/{item_id}"), &cookie).await;
-    assert_eq!(status, 200);
-    let token = csrf_token(&html);
-    let mut form = vec![("csrf_token", token.as_str())];
-    form.extend(fields.iter().copied());
-    let response = app
-        .client
-        .post(app.url(&format!("/items/{item_id}/{action}")))
-        .header(COOKIE, &cookie)
-        .header(ORIGIN, &app.address)
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
+    let browser = app.browser(pm).await;
+    let response = browser
+        .submit(
+            &format!("/items/{item_id}"),
+            &format!("/items/{item_id}/{action}"),
+            fields,
+        )
+        .await;
     let status = response.status().as_u16();
-    (status, visible_text(&response.text().await.unwrap()))
+    (
+        status,
+        crate::web_client::visible_text(&response.text().await.unwrap()),
+    )
 }
 
 #[tokio::test]

@@ -1,12 +1,13 @@
 //! Credit sources (SPEC §12): every entry names its source, credits break down by source with
 //! reversals counted against the source of what they reverse, and every registered source has
-//! its line, its label and its export columns.
+//! its line, its label, its words on the pages and its export columns.
 
 use chrono::Utc;
 use serde_json::{Value, json};
 use sme_ledger::domain::SourceType;
 
 use crate::helpers::{TestApp, TestUser, spawn_app};
+use crate::web_client::visible_text;
 
 /// Posts one credit of `source` to `sme` and returns its entry. A source added to the
 /// registry without a fixture here does not compile: the test below then covers it.
@@ -95,6 +96,8 @@ async fn every_source_has_its_entries_its_breakdown_line_and_its_export_columns(
         .lines()
         .map(|line| serde_json::from_str(line).unwrap())
         .collect();
+    let home = visible_text(&app.browser(&sme).await.text("/").await);
+    let browser = visible_text(&app.browser(&auditor).await.text("/ledger").await);
     for source in SourceType::ALL {
         let row = rows
             .iter()
@@ -107,7 +110,16 @@ async fn every_source_has_its_entries_its_breakdown_line_and_its_export_columns(
             "{source}: the export names what the entry is about: {row}"
         );
         assert!(row["source_id"].as_str().is_some_and(|id| !id.is_empty()));
+        // The pages say what each entry is about in its source's words: the SME's home
+        // (recent entries) and the auditor's ledger browser, with the rate that priced it.
+        let label = row["source_label"].as_str().unwrap();
+        for text in [&home, &browser] {
+            assert!(text.contains(label), "{source}: no “{label}” in {text}");
+        }
     }
+    assert!(!home.contains("no longer there") && !browser.contains("no longer there"));
+    assert!(browser.contains("credit(s) per item, from"), "{browser}");
+    assert!(browser.contains("credit(s) per day, from"), "{browser}");
     app.assert_chain_verifies().await;
 }
 

@@ -4,7 +4,7 @@ use chrono::{Duration, NaiveDate, Utc};
 use reqwest::Method;
 use serde_json::json;
 
-use crate::helpers::{days_ago, spawn_app};
+use crate::helpers::{TestApp, TestUser, days_ago, spawn_app};
 
 /// The title of the workshops these tests create (what it is does not matter here).
 const TITLE: &str = "ENCOR cut score";
@@ -538,37 +538,34 @@ async fn post_attendance_form(
     app: &TestApp,
     pm: &TestUser,
     workshop: &str,
-    fields: &[(&str, String)],
+    fields: &[(&str, &str)],
 ) -> (u16, String) {
-    use crate::web_client::{csrf_token, page, sign_in, visible_text};
-    use reqwest::header::{COOKIE, ORIGIN};
-    let cookie = sign_in(app, pm).await;
-    let (status, html) = page(app, &format!("/workshops/{workshop}"), &cookie).await;
-    assert_eq!(status, 200);
-    let mut form = vec![("csrf_token", csrf_token(&html))];
-    form.extend(fields.iter().cloned());
-    let response = app
-        .client
-        .post(app.url(&format!("/workshops/{workshop}/attendance")))
-        .header(COOKIE, &cookie)
-        .header(ORIGIN, &app.address)
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
+    let browser = app.browser(pm).await;
+    let response = browser
+        .submit(
+            &format!("/workshops/{workshop}"),
+            &format!("/workshops/{workshop}/attendance"),
+            fields,
+        )
+        .await;
     let status = response.status().as_u16();
-    (status, visible_text(&response.text().await.unwrap()))
+    (
+        status,
+        crate::web_client::visible_text(&response.text().await.unwrap()),
+    )
 }
 
 #[tokio::test]
 async fn an_empty_list_of_days_is_refused_in_the_same_words_on_the_api_and_the_page() {
     let app = spawn_app().await;
-    publish_rate(&app, "entry", 3).await;
+    app.workshop_rate("entry", 3).await;
     let pm = app.create_user("program_manager").await;
     let sme = app.create_user("sme").await;
-    let workshop = create_workshop(&app, &pm, "entry", days_ago(2), days_ago(0)).await;
+    let workshop = app
+        .workshop(&pm, TITLE, "entry", &days_ago(2), &days_ago(0))
+        .await;
 
-    let reply = log(&app, &pm, &workshop, &sme.id, &[]).await;
+    let reply = app.log_attendance(&pm, &workshop, &sme.id, &[]).await;
     reply.expect_problem(422, "validation_failed");
     assert_eq!(reply.body["errors"][0]["field"], "days", "{}", reply.text);
     let message = reply.body["errors"][0]["message"]
@@ -578,12 +575,12 @@ async fn an_empty_list_of_days_is_refused_in_the_same_words_on_the_api_and_the_p
     assert!(message.contains("choose at least one day"), "{message}");
 
     let too_many: Vec<String> = (0..32).map(|_| days_ago(1)).collect();
-    let reply = log(&app, &pm, &workshop, &sme.id, &too_many).await;
+    let reply = app.log_attendance(&pm, &workshop, &sme.id, &too_many).await;
     reply.expect_problem(422, "validation_failed");
     assert_eq!(reply.body["errors"][0]["field"], "days", "{}", reply.text);
 
     let (status, text) =
-        post_attendance_form(&app, &pm, &workshop, &[("sme", sme.id.clone())]).await;
+        post_attendance_form(&app, &pm, &workshop, &[("sme", sme.id.as_str())]).await;
     assert_eq!(status, 422, "{text}");
     assert!(text.contains(&message), "{text}");
 
