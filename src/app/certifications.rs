@@ -157,7 +157,7 @@ fn name_taken() -> ApiError {
 
 /// The caller's own certifications. SME.
 pub fn my_certifications(conn: &mut DbConn, actor: &Actor) -> Result<Vec<Certification>, ApiError> {
-    policy::require(actor, &[Role::Sme])?;
+    policy::require(actor, &policy::SMES)?;
     list(conn, &actor.id)
 }
 
@@ -180,7 +180,7 @@ fn list(conn: &mut DbConn, sme_id: &str) -> Result<Vec<Certification>, ApiError>
 
 /// 403 before the values are judged: the role, for the caller's own certifications.
 pub fn check_own_record(actor: &Actor) -> Result<(), ApiError> {
-    policy::require(actor, &[Role::Sme])
+    policy::require(actor, &policy::SMES)
 }
 
 /// 403 (or 404) before the values are judged, for another SME's certifications.

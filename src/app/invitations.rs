@@ -8,7 +8,6 @@ use serde_json::json;
 use super::{Actor, ActorRole, account_links, policy};
 use crate::audit::{self, AuditAction, Event};
 use crate::db::{DbConn, account_tokens, users, write_transaction};
-use crate::domain::Role;
 use crate::error::ApiError;
 use crate::mail::{self, Notice, OneTimeLink, Recipient};
 use crate::state::AppState;
@@ -85,7 +84,7 @@ pub fn resend(conn: &mut DbConn, actor: &Actor, user_id: &str) -> Result<(), Api
     // As for every account route: to another SME the account does not exist.
     policy::hide_from_other_smes(actor, user_id)?;
     let user = users::find(conn, user_id)?.ok_or(ApiError::NotFound)?;
-    policy::require(actor, &[Role::Admin, Role::ProgramManager])?;
+    policy::require(actor, &policy::ACCOUNT_CREATORS)?;
     policy::may_create_account(actor, user.role)?;
     write_transaction(conn, |conn| {
         let flags = account_tokens::mail_flags(conn, &user.id)?.ok_or(ApiError::NotFound)?;

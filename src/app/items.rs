@@ -105,7 +105,7 @@ pub fn submit(
     actor: &Actor,
     submission: &Submission,
 ) -> Result<ItemRow, ApiError> {
-    policy::require(actor, &[Role::Sme])?;
+    policy::require(actor, &policy::SMES)?;
     let item = NewItem::try_from(submission)?;
     let ineligible_reason = credits::ineligibility(item.authoring_channel);
     let row = ItemRow {
@@ -264,8 +264,8 @@ pub fn decide<T>(
         policy::hide_from_other_smes(actor, &owner.sme_id)?;
     }
     let allowed: &[Role] = match command.action {
-        ItemAction::Withdraw => &[Role::Sme],
-        ItemAction::Accept | ItemAction::Reject | ItemAction::Revoke => &[Role::ProgramManager],
+        ItemAction::Withdraw => &policy::SMES,
+        ItemAction::Accept | ItemAction::Reject | ItemAction::Revoke => &policy::REVIEWERS,
     };
     if let Err(error) = policy::require(actor, allowed) {
         return Err(audit::refusal(conn, actor, &event, error));
@@ -632,7 +632,7 @@ pub fn queue(
     after: Option<(NaiveDateTime, String)>,
     limit: i64,
 ) -> Result<Queue, ApiError> {
-    policy::require(actor, &[Role::ProgramManager, Role::Auditor])?;
+    policy::require(actor, &policy::QUEUE_READERS)?;
     let filter = ItemFilter {
         sme_id: query.sme_id,
         reference_key: query.external_ref.map(|r| r.key().to_owned()),

@@ -38,7 +38,7 @@ pub fn list(
     after_seq: i64,
     limit: i64,
 ) -> Result<Vec<LedgerEntryRow>, ApiError> {
-    policy::require(actor, &[Role::Sme, Role::ProgramManager, Role::Auditor])?;
+    policy::require(actor, &policy::ENTRY_READERS)?;
     let Some(sme_id) = policy::own_sme_scope(actor, query.sme_id).filter() else {
         return Ok(Vec::new());
     };
@@ -84,7 +84,7 @@ pub fn reverse<T>(
         let entry = entries::find(conn, &command.entry_id)?.ok_or(ApiError::NotFound)?;
         policy::hide_from_other_smes(actor, &entry.sme_id)?;
     }
-    if let Err(error) = policy::require(actor, &[Role::ProgramManager]) {
+    if let Err(error) = policy::require(actor, &policy::LEDGER_CORRECTORS) {
         return Err(audit::refusal(conn, actor, &event, error));
     }
     in_transaction(conn, &mut |conn| apply_reversal(conn, actor, command))
@@ -149,7 +149,7 @@ pub fn newest_with_labels(
     before_seq: Option<i64>,
     limit: i64,
 ) -> Result<Vec<entries::LabelledRow>, ApiError> {
-    policy::require(actor, &[Role::Sme, Role::ProgramManager, Role::Auditor])?;
+    policy::require(actor, &policy::ENTRY_READERS)?;
     let Some(sme_id) = policy::own_sme_scope(actor, query.sme_id).filter() else {
         return Ok(Vec::new());
     };

@@ -7,7 +7,6 @@ use serde_json::json;
 use super::{Actor, policy};
 use crate::audit::{self, AuditAction, Event};
 use crate::db::{self, DbConn, outbox, write_transaction};
-use crate::domain::Role;
 use crate::error::ApiError;
 
 /// What a list of messages is narrowed to.
@@ -32,7 +31,7 @@ pub fn list(
     actor: &Actor,
     query: impl TryInto<OutboxQuery, Error = ApiError>,
 ) -> Result<Vec<outbox::OutboxRow>, ApiError> {
-    policy::require(actor, &[Role::Admin])?;
+    policy::require(actor, &policy::OUTBOX_OPERATORS)?;
     let query = query.try_into()?;
     Ok(outbox::page(
         conn,
@@ -45,7 +44,7 @@ pub fn list(
 /// Admin: makes a pending or dead message due now, its tries counted afresh; it keeps its
 /// `Message-ID`. A message being sent, or sent, is 409.
 pub fn retry(conn: &mut DbConn, actor: &Actor, id: &str) -> Result<outbox::OutboxRow, ApiError> {
-    policy::require(actor, &[Role::Admin])?;
+    policy::require(actor, &policy::OUTBOX_OPERATORS)?;
     write_transaction(conn, |conn| {
         let row = outbox::find(conn, id)?.ok_or(ApiError::NotFound)?;
         if !outbox::retry_now(conn, id, db::now())? {

@@ -48,6 +48,27 @@ pub const LEDGER_BROWSERS: [Role; 2] = [Role::Auditor, Role::ProgramManager];
 pub const CHAIN_VERIFIERS: [Role; 2] = [Role::Auditor, Role::Admin];
 /// Who creates workshops and logs attendance.
 pub const WORKSHOP_ORGANISERS: [Role; 1] = [Role::ProgramManager];
+/// Who has items, credits, certifications and a statement of their own, and submits items.
+pub const SMES: [Role; 1] = [Role::Sme];
+/// Who reads the review queue and the workshop pages of every SME.
+pub const QUEUE_READERS: [Role; 2] = [Role::ProgramManager, Role::Auditor];
+/// Who decides items (one by one or a page at once).
+pub const REVIEWERS: [Role; 1] = [Role::ProgramManager];
+/// Who reverses a ledger entry (a workshop day logged by mistake).
+pub const LEDGER_CORRECTORS: [Role; 1] = [Role::ProgramManager];
+/// Who reads ledger entries: an SME their own, program managers and auditors all.
+pub const ENTRY_READERS: [Role; 3] = [Role::Sme, Role::ProgramManager, Role::Auditor];
+/// Who invites SMEs from the SME list (admins invite anyone from the users page).
+pub const SME_ONBOARDERS: [Role; 1] = [Role::ProgramManager];
+/// Who reads any SME's certifications from the SME's page (the SME reads their own on theirs).
+pub const STAFF_CERTIFICATION_READERS: [Role; 3] =
+    [Role::ProgramManager, Role::Auditor, Role::Admin];
+/// Who records a certification for an SME from the SME's page.
+pub const STAFF_CERTIFICATION_WRITERS: [Role; 2] = [Role::ProgramManager, Role::Admin];
+/// Who manages accounts: lists and searches them, changes roles, unlocks, disables.
+pub const ACCOUNT_ADMINISTRATORS: [Role; 1] = [Role::Admin];
+/// Who reads the mail outbox and sends a failed mail again.
+pub const OUTBOX_OPERATORS: [Role; 1] = [Role::Admin];
 
 /// 403 unless the actor holds one of `roles`. An operator passes.
 pub fn require(actor: &Actor, roles: &[Role]) -> Result<(), ApiError> {

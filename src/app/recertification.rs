@@ -231,7 +231,7 @@ pub fn my_recertification(
     actor: &Actor,
     as_of: Result<Option<AsOf>, ApiError>,
 ) -> Result<Recertification, ApiError> {
-    policy::require(actor, &[Role::Sme])?;
+    policy::require(actor, &policy::SMES)?;
     read(conn, &actor.id, as_of?)
 }
 
@@ -526,7 +526,7 @@ pub fn my_credits_by_month(
     conn: &mut DbConn,
     actor: &Actor,
 ) -> Result<Vec<MonthCredits>, ApiError> {
-    policy::require(actor, &[Role::Sme])?;
+    policy::require(actor, &policy::SMES)?;
     let as_of = crate::ledger::settle(conn, None)?;
     // From the epoch: PostgreSQL timestamps do not reach `NaiveDateTime::MIN`.
     let from = chrono::DateTime::UNIX_EPOCH.naive_utc();

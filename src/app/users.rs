@@ -445,7 +445,7 @@ pub async fn update(
     };
     let privileged = request.asked().is_privileged();
     if privileged || actor.id != target.id {
-        policy::require(actor, &[Role::Admin])?;
+        policy::require(actor, &policy::ACCOUNT_ADMINISTRATORS)?;
     }
     let command = request.try_into()?;
     let demotes_self =
@@ -560,7 +560,7 @@ fn ensure_an_admin_remains(
 /// address it was tried from), for an owner locked out by someone else's guessing.
 pub fn unlock(conn: &mut DbConn, actor: &Actor, target_id: &str) -> Result<(), ApiError> {
     let target = show(conn, actor, target_id)?;
-    policy::require(actor, &[Role::Admin])?;
+    policy::require(actor, &policy::ACCOUNT_ADMINISTRATORS)?;
     write_transaction(conn, |conn| {
         let cleared = ThrottlePolicy::unlock_account(conn, &target.email)?;
         audit::record(
@@ -659,7 +659,7 @@ pub fn search(
     after: Option<(NaiveDateTime, String)>,
     fetch: i64,
 ) -> Result<Vec<users::UserRow>, ApiError> {
-    policy::require(actor, &[Role::Admin])?;
+    policy::require(actor, &policy::ACCOUNT_ADMINISTRATORS)?;
     let text = text
         .map(|text| text.trim().to_lowercase())
         .filter(|text| !text.is_empty());

@@ -15,6 +15,7 @@ use super::session::{SignedIn, shared};
 use super::svg::{LineChart, line_chart};
 use super::{Layout, html};
 use crate::app::certifications::{self, Certification, NewCertification, Renewal};
+use crate::app::policy;
 use crate::app::recertification::{self, MonthCredits, Recertification};
 use crate::app::users;
 use crate::domain::recertification::Status;
@@ -283,7 +284,7 @@ async fn page(
 
 /// `GET /certifications`: the SME's own certifications, progress and forms.
 pub async fn mine(req: HttpRequest, who: SignedIn) -> Result<HttpResponse, WebError> {
-    who.require(&[Role::Sme])?;
+    who.require(&policy::SMES)?;
     page(
         &req,
         &who,
@@ -302,7 +303,7 @@ pub async fn of_sme(
     who: SignedIn,
     path: web::Path<String>,
 ) -> Result<HttpResponse, WebError> {
-    who.require(&[Role::ProgramManager, Role::Auditor, Role::Admin])?;
+    who.require(&policy::STAFF_CERTIFICATION_READERS)?;
     let whose = Whose::Sme(path.into_inner());
     page(
         &req,
@@ -374,7 +375,7 @@ async fn record(req: HttpRequest, posted: Posted, whose: Whose) -> Result<HttpRe
 
 /// `POST /certifications`: an SME records one of their own.
 pub async fn record_mine(req: HttpRequest, posted: Posted) -> Result<HttpResponse, WebError> {
-    posted.who.require(&[Role::Sme])?;
+    posted.who.require(&policy::SMES)?;
     record(req, posted, Whose::Own).await
 }
 
@@ -384,7 +385,7 @@ pub async fn record_for(
     path: web::Path<String>,
     posted: Posted,
 ) -> Result<HttpResponse, WebError> {
-    posted.who.require(&[Role::ProgramManager, Role::Admin])?;
+    posted.who.require(&policy::STAFF_CERTIFICATION_WRITERS)?;
     record(req, posted, Whose::Sme(path.into_inner())).await
 }
 

@@ -28,6 +28,7 @@ mod separation;
 mod session;
 mod sme;
 mod smes;
+mod statement;
 mod svg;
 mod users;
 mod workshops;
@@ -122,8 +123,8 @@ page_table! {
     "/items/{id}/accept" => { post: review::accept },
     "/items/{id}/reject" => { post: review::reject },
     "/items/{id}/revoke" => { post: review::revoke },
-    "/statement" => { get: sme::statement },
-    "/statement.csv" => { get: sme::statement_csv },
+    "/statement" => { get: statement::statement },
+    "/statement.csv" => { get: statement::statement_csv },
     "/workshop-days" => { get: sme::workshop_days },
     "/certifications" => { get: certifications::mine, post: certifications::record_mine },
     "/certifications/{id}/renew" => { post: certifications::renew },

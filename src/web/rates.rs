@@ -12,9 +12,9 @@ use super::forms::{Fields, FormState, Posted, once};
 use super::page::{Choice, choices, date_time, humanize, once_only, reply};
 use super::session::{SignedIn, shared};
 use super::{Layout, html, ok};
-use crate::app::{rates, recertification};
+use crate::app::{policy, rates, recertification};
 use crate::db::DbConn;
-use crate::domain::{CertificationLevel, ExamTier, ItemType, Role};
+use crate::domain::{CertificationLevel, ExamTier, ItemType};
 use crate::error::ApiError;
 
 /// Versions read per history (newest shown first).
@@ -181,7 +181,7 @@ pub struct Section {
 
 /// `GET /rates`: the three histories, newest first. Admins.
 pub async fn list(req: HttpRequest, who: SignedIn) -> Result<HttpResponse, WebError> {
-    who.require(&[Role::Admin])?;
+    who.require(&policy::RATE_PUBLISHERS)?;
     let (state, _) = shared(&req)?;
     let reader = who.clone();
     let (items, workshops, requirements) = state
@@ -284,7 +284,7 @@ fn publish_form(
 
 /// `GET /rates/{kind}/new`. Admins.
 pub async fn new_page(who: SignedIn, path: web::Path<String>) -> Result<HttpResponse, WebError> {
-    who.require(&[Role::Admin])?;
+    who.require(&policy::RATE_PUBLISHERS)?;
     let kind = Kind::parse(&path)?;
     let today = Utc::now().date_naive().to_string();
     let form = FormState::with_values(Fields::parse(
@@ -312,7 +312,7 @@ fn check(who: &SignedIn, kind: Kind, fields: &Fields) -> Result<Checked, ApiErro
     let day = fields.text("effective_from");
     match kind {
         Kind::Item => {
-            crate::app::policy::require(&actor, &[Role::Admin])?;
+            policy::require(&actor, &policy::RATE_PUBLISHERS)?;
             let credits = credits?;
             Ok(Checked::Item(rates::NewItemRate::parse(
                 &fields.text("exam_tier"),
@@ -322,7 +322,7 @@ fn check(who: &SignedIn, kind: Kind, fields: &Fields) -> Result<Checked, ApiErro
             )?))
         }
         Kind::Workshop => {
-            crate::app::policy::require(&actor, &[Role::Admin])?;
+            policy::require(&actor, &policy::RATE_PUBLISHERS)?;
             let credits = credits?;
             Ok(Checked::Workshop(rates::NewWorkshopRate::parse(
                 &fields.text("certification_level"),
@@ -441,7 +441,7 @@ pub async fn publish(
     path: web::Path<String>,
     posted: Posted,
 ) -> Result<HttpResponse, WebError> {
-    posted.who.require(&[Role::Admin])?;
+    posted.who.require(&policy::RATE_PUBLISHERS)?;
     let kind = Kind::parse(&path)?;
     let fields = posted.fields.clone();
     let values: Vec<(String, String)> = kind

@@ -18,6 +18,7 @@ use super::page::{
 use super::session::{SignedIn, shared};
 use super::{Layout, html};
 use crate::app::items::{self, Author, Decide, Decided, ItemQuery};
+use crate::app::policy;
 use crate::app::{onboarders, pagination, users};
 use crate::domain::{ExamTier, ItemAction, ItemStatus, ItemType, Role, code};
 use crate::error::ApiError;
@@ -218,7 +219,7 @@ pub async fn queue(
     who: SignedIn,
     query: web::Query<QueueQuery>,
 ) -> Result<HttpResponse, WebError> {
-    who.require(&[Role::ProgramManager, Role::Auditor])?;
+    who.require(&policy::QUEUE_READERS)?;
     queue_page(&req, &who, &query, Vec::new()).await
 }
 
@@ -536,7 +537,7 @@ const MAX_BULK: usize = 100;
 /// Accepts each selected item in a decision of its own (its own transaction, posting and
 /// audit record); says for each whether it was accepted and, if not, why.
 pub async fn bulk_accept(req: HttpRequest, posted: Posted) -> Result<HttpResponse, WebError> {
-    posted.who.require(&[Role::ProgramManager])?;
+    posted.who.require(&policy::REVIEWERS)?;
     let selected = posted.fields.all("item");
     if selected.is_empty() || selected.len() > MAX_BULK {
         let outcomes = vec![Outcome {

@@ -14,6 +14,7 @@ use super::forms::{Fields, FormState, Posted, once};
 use super::page::{once_only, reply};
 use super::session::{SignedIn, shared};
 use super::{Layout, html, ok};
+use crate::app::policy;
 use crate::app::reports::{self, SummaryQuery};
 use crate::app::users::{self, NewUser};
 use crate::domain::Role;
@@ -48,7 +49,7 @@ pub async fn list(
     who: SignedIn,
     query: web::Query<SmeSearch>,
 ) -> Result<HttpResponse, WebError> {
-    who.require(&[Role::ProgramManager, Role::Auditor])?;
+    who.require(&policy::REPORT_READERS)?;
     let (state, _) = shared(&req)?;
     let actor = who.actor();
     let summary = state
@@ -112,7 +113,7 @@ fn new_sme_form(
 }
 
 pub async fn new_page(who: SignedIn) -> Result<HttpResponse, WebError> {
-    who.require(&[Role::ProgramManager])?;
+    who.require(&policy::SME_ONBOARDERS)?;
     new_sme_form(&who, FormState::default(), StatusCode::OK)
 }
 
@@ -138,7 +139,7 @@ impl TryFrom<SmeForm> for NewUser {
 
 /// Creates an SME account through the API's use case, which invites its owner by email.
 pub async fn create(req: HttpRequest, posted: Posted) -> Result<HttpResponse, WebError> {
-    posted.who.require(&[Role::ProgramManager])?;
+    posted.who.require(&policy::SME_ONBOARDERS)?;
     let (state, _) = shared(&req)?;
     let fields = &posted.fields;
     let values = Fields::parse(

@@ -17,6 +17,7 @@ use super::forms::{Fields, FormState, Posted, once};
 use super::page::{Choice, date_time, reply};
 use super::session::{SignedIn, shared};
 use super::{Layout, html, ok, role_label, see_other};
+use crate::app::policy;
 use crate::app::users::{self, Asked, NewUser, UpdateRequest, UserUpdate};
 use crate::db::users::UserRow;
 use crate::db::web_sessions;
@@ -94,7 +95,7 @@ pub async fn list(
     who: SignedIn,
     query: web::Query<UserSearch>,
 ) -> Result<HttpResponse, WebError> {
-    who.require(&[Role::Admin])?;
+    who.require(&policy::ACCOUNT_ADMINISTRATORS)?;
     let (state, _) = shared(&req)?;
     let mut shown = form_urlencoded::Serializer::new(String::new());
     for (name, value) in [("q", &query.q), ("role", &query.role)] {
@@ -193,7 +194,7 @@ fn new_user_form(
 }
 
 pub async fn new_page(who: SignedIn) -> Result<HttpResponse, WebError> {
-    who.require(&[Role::Admin])?;
+    who.require(&policy::ACCOUNT_ADMINISTRATORS)?;
     let form = FormState::with_values(Fields::parse(b"how=password"));
     new_user_form(&who, form, StatusCode::OK)
 }
@@ -249,7 +250,7 @@ impl TryFrom<NewUserForm> for NewUser {
 /// `POST /users/new`: with a one-time password (shown once, on this answer only), or with an
 /// invitation by email. A double click creates one account: the second answer says so.
 pub async fn create(req: HttpRequest, posted: Posted) -> Result<HttpResponse, WebError> {
-    posted.who.require(&[Role::Admin])?;
+    posted.who.require(&policy::ACCOUNT_ADMINISTRATORS)?;
     let (state, _) = shared(&req)?;
     let fields = &posted.fields;
     let mut form = FormState::with_values(Fields::parse(
@@ -401,7 +402,7 @@ pub async fn show(
     who: SignedIn,
     path: web::Path<String>,
 ) -> Result<HttpResponse, WebError> {
-    who.require(&[Role::Admin])?;
+    who.require(&policy::ACCOUNT_ADMINISTRATORS)?;
     user_page(
         &req,
         &who,
@@ -452,7 +453,7 @@ async fn apply(
     id: String,
     change: Change,
 ) -> Result<Result<UserRow, HttpResponse>, WebError> {
-    posted.who.require(&[Role::Admin])?;
+    posted.who.require(&policy::ACCOUNT_ADMINISTRATORS)?;
     let (state, _) = shared(req)?;
     match users::update(&state, &posted.who.actor(), id.clone(), change).await {
         Ok(row) => Ok(Ok(row)),
@@ -569,7 +570,7 @@ pub async fn unlock(
     path: web::Path<String>,
     posted: Posted,
 ) -> Result<HttpResponse, WebError> {
-    posted.who.require(&[Role::Admin])?;
+    posted.who.require(&policy::ACCOUNT_ADMINISTRATORS)?;
     let (state, _) = shared(&req)?;
     let id = path.into_inner();
     let actor = posted.who.actor();

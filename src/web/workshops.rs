@@ -16,6 +16,7 @@ use super::review::Person;
 use super::session::{SignedIn, shared};
 use super::{Layout, html, ok};
 use crate::app::items;
+use crate::app::policy;
 use crate::app::workshops::{
     self, AttendanceAttempt, Attendee, ListAttendance, ListWorkshops, LogAttendance, NewWorkshop,
 };
@@ -68,7 +69,7 @@ struct WorkshopsPage {
 }
 
 pub async fn list(req: HttpRequest, who: SignedIn) -> Result<HttpResponse, WebError> {
-    who.require(&[Role::ProgramManager, Role::Auditor])?;
+    who.require(&policy::QUEUE_READERS)?;
     let (state, _) = shared(&req)?;
     let actor = who.actor();
     let rows = state
@@ -135,7 +136,7 @@ fn new_workshop_form(
 }
 
 pub async fn new_page(who: SignedIn) -> Result<HttpResponse, WebError> {
-    who.require(&[Role::ProgramManager])?;
+    who.require(&policy::WORKSHOP_ORGANISERS)?;
     new_workshop_form(&who, FormState::default(), StatusCode::OK)
 }
 
@@ -174,7 +175,7 @@ fn new_workshop(fields: &Fields) -> Result<NewWorkshop, ApiError> {
 
 pub async fn create(req: HttpRequest, posted: Posted) -> Result<HttpResponse, WebError> {
     // The role before the values, as the use case does.
-    posted.who.require(&[Role::ProgramManager])?;
+    posted.who.require(&policy::WORKSHOP_ORGANISERS)?;
     let actor = posted.who.actor();
     let result = match new_workshop(&posted.fields) {
         Err(error) => Err(WebError::Api(error)),
@@ -317,7 +318,7 @@ pub async fn show(
     who: SignedIn,
     path: web::Path<String>,
 ) -> Result<HttpResponse, WebError> {
-    who.require(&[Role::ProgramManager, Role::Auditor])?;
+    who.require(&policy::QUEUE_READERS)?;
     workshop_view(
         &req,
         &who,

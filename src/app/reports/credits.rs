@@ -75,7 +75,7 @@ pub fn my_credits(
     actor: &Actor,
     query: Result<CreditsQuery, ApiError>,
 ) -> Result<Credits, ApiError> {
-    policy::require(actor, &[Role::Sme])?;
+    policy::require(actor, &policy::SMES)?;
     read_credits(conn, &actor.id, query?)
 }
 
