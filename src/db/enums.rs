@@ -143,7 +143,12 @@ mod tests {
             &'static [&'static str],
             Result<(), String>,
         );
-        let cases: [Case; 8] = [
+        let cases: [Case; 9] = [
+            (
+                names(EntryKind::ALL),
+                &["item_award", "workshop_day", "reversal"],
+                "x".parse::<EntryKind>().map(drop).map_err(|e| e.0),
+            ),
             (
                 names(ExamTier::ALL),
                 &["associate", "specialist", "technology_core", "ccie_lab"],

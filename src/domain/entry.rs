@@ -1,57 +1,19 @@
 //! Ledger entries as the chain sees them: their kinds and their canonical encoding.
 
-use std::fmt;
-use std::str::FromStr;
-
 use chrono::{NaiveDate, NaiveDateTime};
 use serde::Serialize;
 
+use super::SourceType;
 use super::chain::canonical_time;
-use super::{Invalid, SourceType};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, utoipa::ToSchema)]
-#[schema(rename_all = "snake_case")]
-pub enum EntryKind {
+named_enum!(EntryKind {
     /// Credits for an accepted item, at its tier and type's rate.
     ItemAward,
     /// Credits for one day of workshop attendance, at the level's rate.
     WorkshopDay,
     /// The exact negative of one earlier entry.
     Reversal,
-}
-
-impl EntryKind {
-    pub const ALL: [EntryKind; 3] = [
-        EntryKind::ItemAward,
-        EntryKind::WorkshopDay,
-        EntryKind::Reversal,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EntryKind::ItemAward => "item_award",
-            EntryKind::WorkshopDay => "workshop_day",
-            EntryKind::Reversal => "reversal",
-        }
-    }
-}
-
-impl FromStr for EntryKind {
-    type Err = Invalid;
-
-    fn from_str(s: &str) -> Result<Self, Invalid> {
-        EntryKind::ALL
-            .into_iter()
-            .find(|kind| kind.as_str() == s)
-            .ok_or_else(|| Invalid::new("must be one of: item_award, workshop_day, reversal"))
-    }
-}
-
-impl fmt::Display for EntryKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+});
 
 /// The version of the canonical encoding new entries are written with.
 ///
@@ -290,7 +252,7 @@ mod tests {
 
     #[test]
     fn kinds_round_trip() {
-        for kind in EntryKind::ALL {
+        for &kind in EntryKind::ALL {
             assert_eq!(kind.as_str().parse(), Ok(kind));
         }
         assert!("award".parse::<EntryKind>().is_err());
