@@ -186,6 +186,15 @@ impl FormState {
             .map(|error| error.message.as_str())
     }
 
+    /// For a download, which has no form to show its refusals on: the first one, as the
+    /// API's 422 for that field; `Ok` when the form was filled in well.
+    pub fn refused(&self) -> Result<(), ApiError> {
+        match self.errors.first() {
+            Some(error) => Err(ApiError::invalid(&error.field, error.message.clone())),
+            None => Ok(()),
+        }
+    }
+
     /// Adds a refusal of `field`; `labels` maps field names to what the form calls them, and
     /// a field the form does not have is shown against `fallback`.
     pub fn refuse(

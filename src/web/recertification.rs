@@ -369,12 +369,7 @@ pub async fn csv(
 ) -> Result<HttpResponse, WebError> {
     who.require(&policy::RECERTIFICATION_REPORT_READERS)?;
     let checked = check(&filters);
-    if let Some(error) = checked.form.errors.first() {
-        return Err(WebError::Api(ApiError::invalid(
-            &error.field,
-            error.message.clone(),
-        )));
-    }
+    checked.form.refused()?;
     let query = checked
         .parsed
         .ok_or_else(|| ApiError::invalid("within_days", "must be a whole number of days"))?;

@@ -20,7 +20,6 @@ use crate::app::reports::{self, DecisionCounts, MonthlyCredits, SmeTotal, Summar
 use crate::domain::SourceType;
 use crate::domain::balance::Breakdown;
 use crate::domain::review_age::AgeBucket;
-use crate::error::ApiError;
 
 const LABELS: &[(&str, &str)] = &[("from", "From"), ("to", "To")];
 
@@ -423,12 +422,7 @@ pub async fn summary_csv(
 ) -> Result<HttpResponse, WebError> {
     who.require(&policy::REPORT_READERS)?;
     let checked = check_period(&period);
-    if let Some(error) = checked.form.errors.first() {
-        return Err(WebError::Api(ApiError::invalid(
-            &error.field,
-            error.message.clone(),
-        )));
-    }
+    checked.form.refused()?;
     let (state, _) = shared(&req)?;
     let actor = who.actor();
     let query = summary_query(checked.from, checked.to);

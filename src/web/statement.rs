@@ -14,7 +14,6 @@ use super::{Layout, ok};
 use crate::app::policy;
 use crate::app::reports::{self, CreditsQuery};
 use crate::domain::balance::Breakdown;
-use crate::error::ApiError;
 
 #[derive(Deserialize)]
 pub struct StatementQuery {
@@ -194,12 +193,7 @@ pub async fn statement_csv(
 ) -> Result<HttpResponse, WebError> {
     who.require(&policy::SMES)?;
     let period = statement_period(&query);
-    if let Some(error) = period.form.errors.first() {
-        return Err(WebError::Api(ApiError::invalid(
-            &error.field,
-            error.message.clone(),
-        )));
-    }
+    period.form.refused()?;
     let (state, _) = shared(&req)?;
     let actor = who.actor();
     let credits_query = statement_query(&period);

@@ -732,19 +732,14 @@ async fn post_decision_form(
     action: &str,
     fields: &[(&str, &str)],
 ) -> (u16, String) {
-    let browser = app.browser(pm).await;
-    let response = browser
-        .submit(
+    app.browser(pm)
+        .await
+        .submit_for_text(
             &format!("/items/{item_id}"),
             &format!("/items/{item_id}/{action}"),
             fields,
         )
-        .await;
-    let status = response.status().as_u16();
-    (
-        status,
-        crate::web_client::visible_text(&response.text().await.unwrap()),
-    )
+        .await
 }
 
 #[tokio::test]

@@ -118,6 +118,18 @@ impl Browser<'_> {
         form.extend_from_slice(fields);
         self.post(path, &form).await
     }
+
+    /// [`Self::submit`], answered by the status and the visible text of the page it returns.
+    pub async fn submit_for_text(
+        &self,
+        form_page: &str,
+        path: &str,
+        fields: &[(&str, &str)],
+    ) -> (u16, String) {
+        let response = self.submit(form_page, path, fields).await;
+        let status = response.status().as_u16();
+        (status, visible_text(&response.text().await.unwrap()))
+    }
 }
 
 /// The session's CSRF token, from a page's form.

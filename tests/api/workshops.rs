@@ -540,19 +540,14 @@ async fn post_attendance_form(
     workshop: &str,
     fields: &[(&str, &str)],
 ) -> (u16, String) {
-    let browser = app.browser(pm).await;
-    let response = browser
-        .submit(
+    app.browser(pm)
+        .await
+        .submit_for_text(
             &format!("/workshops/{workshop}"),
             &format!("/workshops/{workshop}/attendance"),
             fields,
         )
-        .await;
-    let status = response.status().as_u16();
-    (
-        status,
-        crate::web_client::visible_text(&response.text().await.unwrap()),
-    )
+        .await
 }
 
 #[tokio::test]
