@@ -11,8 +11,8 @@ use super::forms::{Fields, FormState, Posted};
 use super::session::{SignedIn, shared};
 use super::{Layout, html, see_other};
 use crate::app::notices::{self, Preferences};
+use crate::app::policy;
 use crate::app::web_sessions;
-use crate::domain::Role;
 
 const LABELS: &[(&str, &str)] = &[
     ("notify", "Notices by email"),
@@ -43,7 +43,7 @@ fn page(
             form,
             email: who.email.clone(),
             preferences,
-            reviews: who.role == Role::ProgramManager,
+            reviews: who.may(&policy::REVIEWERS),
         },
     )
 }
@@ -97,7 +97,7 @@ pub async fn update_notices(req: HttpRequest, posted: Posted) -> Result<HttpResp
     let review_digest = on_off(&fields, "review_digest", &mut form);
     let actor = who.actor();
     let session = who.session_hash.clone();
-    let reviews = who.role == Role::ProgramManager;
+    let reviews = who.may(&policy::REVIEWERS);
     let checked = form.errors.is_empty();
     let outcome = state
         .db

@@ -130,6 +130,8 @@ struct CertificationsPage {
     action: String,
     /// The SME a program manager's page is about (empty on the SME's own page).
     sme_id: String,
+    /// Whether the reader may see progress (credits): not an admin.
+    shows_progress: bool,
     progress: Vec<ProgressLine>,
     certs: Vec<CertLine>,
     form: FormState,
@@ -167,11 +169,12 @@ impl Whose {
     }
 }
 
-/// What a certifications page reads: the SME's name, certifications and progress.
+/// What a certifications page reads: the SME's name, certifications and progress (for those
+/// who may read it: an admin records certifications but does not read credits).
 struct Read {
     name: String,
     list: Vec<Certification>,
-    progress: Recertification,
+    progress: Option<Recertification>,
 }
 
 async fn read(req: &HttpRequest, who: &SignedIn, whose: Whose) -> Result<Read, WebError> {
@@ -184,11 +187,20 @@ async fn read(req: &HttpRequest, who: &SignedIn, whose: Whose) -> Result<Read, W
             Whose::Own => Ok(Read {
                 name: own_name,
                 list: certifications::my_certifications(conn, &actor)?,
-                progress: recertification::my_recertification(conn, &actor, Ok(None))?,
+                progress: Some(recertification::my_recertification(conn, &actor, Ok(None))?),
             }),
             Whose::Sme(id) => {
                 let list = certifications::sme_certifications(conn, &actor, &id)?;
-                let progress = recertification::sme_recertification(conn, &actor, &id, Ok(None))?;
+                let progress = if policy::allows(&actor, &policy::PROGRESS_READERS) {
+                    Some(recertification::sme_recertification(
+                        conn,
+                        &actor,
+                        &id,
+                        Ok(None),
+                    )?)
+                } else {
+                    None
+                };
                 let user = users::show(conn, &actor, &id)?;
                 Ok::<_, ApiError>(Read {
                     name: user.display_name,
@@ -267,13 +279,18 @@ async fn page(
             heading,
             whose: whose_name,
             own,
-            can_write: matches!(who.role, Role::Sme | Role::ProgramManager | Role::Admin),
+            can_write: who.may(&policy::CERTIFICATION_WRITERS),
             sme_id: match &whose_id {
                 Some(id) => id.clone(),
                 None => String::new(),
             },
             action,
-            progress: progress_lines(&read.progress),
+            shows_progress: read.progress.is_some(),
+            progress: read
+                .progress
+                .as_ref()
+                .map(progress_lines)
+                .unwrap_or_default(),
             certs,
             form,
             once: once(),

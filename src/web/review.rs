@@ -304,7 +304,7 @@ async fn item_view(
             )
             .unwrap_or_default()
     };
-    let staff = who.role == Role::ProgramManager;
+    let staff = who.may(&policy::REVIEWERS);
     let own = item.sme_id == who.user_id;
     let decidable = matches!(item.status, ItemStatus::Submitted | ItemStatus::Accepted);
     let page = ItemPage {

@@ -91,6 +91,12 @@ impl SignedIn {
         Ok(signed_in)
     }
 
+    /// Whether the use cases behind a page let this person do what `roles` may: a page asks
+    /// before it offers a form or a section.
+    pub fn may(&self, roles: &[Role]) -> bool {
+        crate::app::policy::allows(&self.actor(), roles)
+    }
+
     /// Refuses anyone without one of `roles`, as a page (403).
     pub fn require(&self, roles: &[Role]) -> Result<(), WebError> {
         crate::app::policy::require(&self.actor(), roles).map_err(WebError::Api)

@@ -23,7 +23,7 @@ use crate::app::workshops::{
 use crate::app::{onboarders, users};
 use crate::db::workshops::WorkshopRow;
 use crate::domain::workshop::check_span;
-use crate::domain::{CertificationLevel, Role, WorkshopKind, bounded_text, code, parse_day};
+use crate::domain::{CertificationLevel, WorkshopKind, bounded_text, code, parse_day};
 use crate::error::{ApiError, FieldErrors};
 
 const LIST_LIMIT: i64 = 200;
@@ -86,7 +86,7 @@ pub async fn list(req: HttpRequest, who: SignedIn) -> Result<HttpResponse, WebEr
         layout: Layout::signed_in(&who, "Workshops", "/workshops"),
         rows: rows.iter().map(workshop_line).collect(),
         limit: LIST_LIMIT,
-        may_create: who.role == Role::ProgramManager,
+        may_create: who.may(&policy::WORKSHOP_ORGANISERS),
     })
 }
 
@@ -244,7 +244,7 @@ async fn workshop_view(
 ) -> Result<HttpResponse, WebError> {
     let (state, _) = shared(req)?;
     let actor = who.actor();
-    let may_log = who.role == Role::ProgramManager;
+    let may_log = who.may(&policy::WORKSHOP_ORGANISERS);
     let (workshop, entries, names, smes) = state
         .db
         .run(move |conn| {

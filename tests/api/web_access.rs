@@ -63,10 +63,9 @@ const PAGES: &[(&str, Target, [Outcome; 5])] = &[
     ("/review",                       Nothing,       [SignIn,  Refused, Page,    Page,    Refused]),
     ("/smes",                         Nothing,       [SignIn,  Refused, Page,    Page,    Refused]),
     ("/smes/new",                     Nothing,       [SignIn,  Refused, Page,    Refused, Refused]),
-    // An SME has their own at /certifications. The README says admins read this page too;
-    // they get 403 today (the page's recertification progress is refused to admins, as
-    // `GET /api/v1/smes/{id}/recertification` is): reported, not settled here.
-    ("/smes/{id}/certifications",     Sme,           [SignIn,  Refused, Page,    Page,    Refused]),
+    // An SME has their own at /certifications. Admins record certifications here without
+    // the progress section (they read no credits, as `/api/v1/smes/{id}/recertification`).
+    ("/smes/{id}/certifications",     Sme,           [SignIn,  Refused, Page,    Page,    Page]),
     ("/workshops",                    Nothing,       [SignIn,  Refused, Page,    Page,    Refused]),
     ("/workshops/new",                Nothing,       [SignIn,  Refused, Page,    Refused, Refused]),
     ("/workshops/{id}",               Workshop,      [SignIn,  Refused, Page,    Page,    Refused]),

@@ -77,3 +77,47 @@ async fn an_sme_neither_opens_nor_renews_another_smes_certifications_in_the_brow
         listed.body
     );
 }
+
+#[tokio::test]
+async fn an_admin_records_an_smes_certification_from_the_sme_page_without_reading_progress() {
+    let app = spawn_app().await;
+    let sme = app.create_user("sme").await;
+    let admin = app.create_user("admin").await;
+    let browser = app.browser(&admin).await;
+
+    let user_page = browser.text(&format!("/users/{}", sme.id)).await;
+    let page = format!("/smes/{}/certifications", sme.id);
+    assert!(user_page.contains(&format!("href=\"{page}\"")), "{user_page}");
+    let (status, before) = browser.page(&page).await;
+    assert_eq!(status, 200, "{before}");
+    assert!(!before.contains("Progress toward recertification"), "{before}");
+    assert!(before.contains("Record a certification"), "{before}");
+
+    let once = uuid::Uuid::new_v4().to_string();
+    let recorded = browser
+        .submit(
+            &page,
+            &page,
+            &[
+                ("once", &once),
+                ("name", "CCNP Enterprise"),
+                ("level", "professional"),
+                ("certified_on", "2025-06-01"),
+            ],
+        )
+        .await;
+    assert_eq!(recorded.status(), 303);
+    let after = browser.text(&page).await;
+    assert!(after.contains("<h3>CCNP Enterprise</h3>"), "{after}");
+    let listed = app.get("/api/v1/me/certifications", &sme.token).await;
+    assert_eq!(
+        listed.body["certifications"][0]["name"], "CCNP Enterprise",
+        "{}",
+        listed.body
+    );
+
+    // A program manager's view of the same page has the progress.
+    let pm = app.create_user("program_manager").await;
+    let managed = app.browser(&pm).await.text(&page).await;
+    assert!(managed.contains("Progress toward recertification"), "{managed}");
+}
