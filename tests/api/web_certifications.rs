@@ -87,10 +87,16 @@ async fn an_admin_records_an_smes_certification_from_the_sme_page_without_readin
 
     let user_page = browser.text(&format!("/users/{}", sme.id)).await;
     let page = format!("/smes/{}/certifications", sme.id);
-    assert!(user_page.contains(&format!("href=\"{page}\"")), "{user_page}");
+    assert!(
+        user_page.contains(&format!("href=\"{page}\"")),
+        "{user_page}"
+    );
     let (status, before) = browser.page(&page).await;
     assert_eq!(status, 200, "{before}");
-    assert!(!before.contains("Progress toward recertification"), "{before}");
+    assert!(
+        !before.contains("Progress toward recertification"),
+        "{before}"
+    );
     assert!(before.contains("Record a certification"), "{before}");
 
     let once = uuid::Uuid::new_v4().to_string();
@@ -119,5 +125,8 @@ async fn an_admin_records_an_smes_certification_from_the_sme_page_without_readin
     // A program manager's view of the same page has the progress.
     let pm = app.create_user("program_manager").await;
     let managed = app.browser(&pm).await.text(&page).await;
-    assert!(managed.contains("Progress toward recertification"), "{managed}");
+    assert!(
+        managed.contains("Progress toward recertification"),
+        "{managed}"
+    );
 }
