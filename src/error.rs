@@ -204,7 +204,10 @@ impl ApiError {
                 )
             }
             ApiError::TooManyRequests { retry_after_secs } => {
-                format!("Too many attempts; try again in {retry_after_secs} seconds.")
+                format!(
+                    "Too many attempts; try again in {}.",
+                    in_minutes(*retry_after_secs)
+                )
             }
             ApiError::Unavailable(_) => {
                 "The service cannot reach its database right now; try again shortly.".into()
@@ -344,6 +347,15 @@ impl From<crate::db::Failure> for ApiError {
     }
 }
 
+/// A wait as people say it: whole minutes, rounded up ("1 minute", "15 minutes"); the
+/// `Retry-After` header keeps the seconds.
+fn in_minutes(seconds: u64) -> String {
+    match seconds.div_ceil(60).max(1) {
+        1 => "1 minute".to_owned(),
+        minutes => format!("{minutes} minutes"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -361,6 +373,24 @@ mod tests {
 
     fn body_of(error: &ApiError) -> serde_json::Value {
         serde_json::to_value(error.problem("req-1")).unwrap_or_default()
+    }
+
+    #[test]
+    fn a_throttled_caller_is_told_the_wait_in_minutes_rounded_up() {
+        for (seconds, words) in [
+            (1, "1 minute"),
+            (60, "1 minute"),
+            (61, "2 minutes"),
+            (900, "15 minutes"),
+        ] {
+            let error = ApiError::TooManyRequests {
+                retry_after_secs: seconds,
+            };
+            assert_eq!(
+                error.problem("r").detail,
+                format!("Too many attempts; try again in {words}.")
+            );
+        }
     }
 
     #[test]

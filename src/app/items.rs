@@ -491,10 +491,15 @@ pub struct ItemQuery {
     pub submitted_from: Option<NaiveDateTime>,
     /// Exclusive upper bound on `submitted_at`.
     pub submitted_before: Option<NaiveDateTime>,
+    /// Part of the author's name or email (any case): the pages' search.
+    pub sme_text: Option<String>,
+    /// Newest first (the pages' lists); the API lists oldest first.
+    pub newest_first: bool,
 }
 
 /// SME (own items only, whatever `sme_id` asks), program manager, auditor: at most `limit`
-/// items in submission order after `after` (a `(submitted_at, id)` position).
+/// items in submission order (or newest first) after `after` (a `(submitted_at, id)`
+/// position).
 pub fn list(
     conn: &mut DbConn,
     actor: &Actor,
@@ -515,6 +520,8 @@ pub fn list(
         item_type: query.item_type,
         submitted_from: query.submitted_from,
         submitted_before: query.submitted_before,
+        sme_text: query.sme_text.map(|text| text.to_lowercase()),
+        newest_first: query.newest_first,
     };
     let rows = items::page(conn, &filter, after, limit)?;
     details(conn, rows, shows_shared_references(actor))
@@ -642,6 +649,8 @@ pub fn queue(
         item_type: query.item_type,
         submitted_from: query.submitted_from,
         submitted_before: query.submitted_before,
+        sme_text: None,
+        newest_first: false,
     };
     let waiting = items::count(
         conn,

@@ -259,18 +259,45 @@ fn in_force<R>(
     Ok(rows.into_iter().nth(chosen))
 }
 
+/// The item rate version in force today for a tier and type, if any.
+fn item_rate_today(
+    conn: &mut DbConn,
+    tier: ExamTier,
+    item_type: ItemType,
+) -> Result<Option<ItemRateRow>, ApiError> {
+    let today = Utc::now().date_naive();
+    let rows = rates::item_rate_versions(conn, tier, item_type, today)?;
+    in_force(rows, today, |row| {
+        (&row.id, row.effective_from, row.created_at, row.credits)
+    })
+}
+
+/// What an accepted item earns today, for every tier and type an item may have (in the
+/// order of [`ExamTier::ALL`] and [`ItemType::ALL`]): the credits of the rate in force, or
+/// `None` where none is. Any signed-in user, as the rate lists.
+pub fn item_rates_today(
+    conn: &mut DbConn,
+    _actor: &Actor,
+) -> Result<Vec<(ExamTier, ItemType, Option<i64>)>, ApiError> {
+    let mut today = Vec::new();
+    for &tier in ExamTier::ALL {
+        for &item_type in ItemType::ALL {
+            if admissible(tier, item_type).is_ok() {
+                let rate = item_rate_today(conn, tier, item_type)?;
+                today.push((tier, item_type, rate.map(|row| row.credits)));
+            }
+        }
+    }
+    Ok(today)
+}
+
 /// The item rate version in force today for a tier and type.
 pub fn item_rate_in_force(
     conn: &mut DbConn,
     tier: ExamTier,
     item_type: ItemType,
 ) -> Result<ItemRateRow, ApiError> {
-    let today = Utc::now().date_naive();
-    let rows = rates::item_rate_versions(conn, tier, item_type, today)?;
-    in_force(rows, today, |row| {
-        (&row.id, row.effective_from, row.created_at, row.credits)
-    })?
-    .ok_or_else(|| {
+    item_rate_today(conn, tier, item_type)?.ok_or_else(|| {
         ApiError::conflict(
             "no_rate_in_force",
             format!(

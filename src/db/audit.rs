@@ -95,7 +95,7 @@ pub fn named_page(
     after_seq: i64,
     limit: i64,
 ) -> QueryResult<Vec<NamedEventRow>> {
-    use super::ledger::lower;
+    use super::lower;
     use super::schema::users;
     let mut query = audit_events::table
         .left_join(users::table.on(audit_events::actor_id.eq(users::id.nullable())))

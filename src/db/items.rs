@@ -3,8 +3,8 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::DbConn;
-use super::schema::{credited_references, item_references, items};
+use super::schema::{credited_references, item_references, items, users};
+use super::{DbConn, lower};
 use crate::domain::{AuthoringChannel, ExamTier, ItemStatus, ItemType};
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
@@ -99,9 +99,68 @@ pub struct ItemFilter {
     /// A normalised external reference (`domain::reference_key`).
     pub reference_key: Option<String>,
     pub exam_code: Option<String>,
+    /// Part of the author's name or email, lower case.
+    pub sme_text: Option<String>,
+    /// Newest submission first (and `after` counts backwards), not oldest first.
+    pub newest_first: bool,
 }
 
-/// One page in submission order, after the `(submitted_at, id)` of the previous page.
+/// Narrows a boxed query of `items` to `filter`: everything but the page's position and
+/// order, so that a page and its count always agree.
+macro_rules! filtered {
+    ($query:expr, $filter:expr) => {{
+        let filter: &ItemFilter = $filter;
+        let mut query = $query;
+        if let Some(sme_id) = &filter.sme_id {
+            query = query.filter(items::sme_id.eq(sme_id.clone()));
+        }
+        if let Some(status) = &filter.status {
+            query = query.filter(items::status.eq(*status));
+        }
+        if let Some(tier) = &filter.exam_tier {
+            query = query.filter(items::exam_tier.eq(*tier));
+        }
+        if let Some(item_type) = &filter.item_type {
+            query = query.filter(items::item_type.eq(*item_type));
+        }
+        if let Some(key) = &filter.reference_key {
+            query = query.filter(
+                items::id.eq_any(
+                    item_references::table
+                        .filter(item_references::reference_key.eq(key.clone()))
+                        .select(item_references::item_id),
+                ),
+            );
+        }
+        if let Some(exam_code) = &filter.exam_code {
+            query = query.filter(items::exam_code.eq(exam_code.clone()));
+        }
+        if let Some(text) = &filter.sme_text {
+            let pattern = format!("%{}%", text.replace('\\', "").replace(['%', '_'], ""));
+            query = query.filter(
+                items::sme_id.eq_any(
+                    users::table
+                        .filter(
+                            lower(users::display_name)
+                                .like(pattern.clone())
+                                .or(lower(users::email).like(pattern)),
+                        )
+                        .select(users::id),
+                ),
+            );
+        }
+        if let Some(from) = filter.submitted_from {
+            query = query.filter(items::submitted_at.ge(from));
+        }
+        if let Some(before) = filter.submitted_before {
+            query = query.filter(items::submitted_at.lt(before));
+        }
+        query
+    }};
+}
+
+/// One page in submission order (or its reverse), after the `(submitted_at, id)` of the
+/// previous page.
 pub fn page(
     conn: &mut DbConn,
     filter: &ItemFilter,
@@ -110,46 +169,27 @@ pub fn page(
 ) -> QueryResult<Vec<ItemRow>> {
     let mut query = items::table.select(ItemRow::as_select()).into_boxed();
     if let Some((at, id)) = after {
-        query = query.filter(
-            items::submitted_at
-                .gt(at)
-                .or(items::submitted_at.eq(at).and(items::id.gt(id))),
-        );
+        query = if filter.newest_first {
+            query.filter(
+                items::submitted_at
+                    .lt(at)
+                    .or(items::submitted_at.eq(at).and(items::id.lt(id))),
+            )
+        } else {
+            query.filter(
+                items::submitted_at
+                    .gt(at)
+                    .or(items::submitted_at.eq(at).and(items::id.gt(id))),
+            )
+        };
     }
-    if let Some(sme_id) = &filter.sme_id {
-        query = query.filter(items::sme_id.eq(sme_id.clone()));
-    }
-    if let Some(status) = &filter.status {
-        query = query.filter(items::status.eq(*status));
-    }
-    if let Some(tier) = &filter.exam_tier {
-        query = query.filter(items::exam_tier.eq(*tier));
-    }
-    if let Some(item_type) = &filter.item_type {
-        query = query.filter(items::item_type.eq(*item_type));
-    }
-    if let Some(key) = &filter.reference_key {
-        query = query.filter(
-            items::id.eq_any(
-                item_references::table
-                    .filter(item_references::reference_key.eq(key.clone()))
-                    .select(item_references::item_id),
-            ),
-        );
-    }
-    if let Some(exam_code) = &filter.exam_code {
-        query = query.filter(items::exam_code.eq(exam_code.clone()));
-    }
-    if let Some(from) = filter.submitted_from {
-        query = query.filter(items::submitted_at.ge(from));
-    }
-    if let Some(before) = filter.submitted_before {
-        query = query.filter(items::submitted_at.lt(before));
-    }
-    query
-        .order((items::submitted_at.asc(), items::id.asc()))
-        .limit(limit)
-        .load(conn)
+    let query = filtered!(query, filter);
+    let query = if filter.newest_first {
+        query.order((items::submitted_at.desc(), items::id.desc()))
+    } else {
+        query.order((items::submitted_at.asc(), items::id.asc()))
+    };
+    query.limit(limit).load(conn)
 }
 
 /// Records the reference key of a new item. Fails with a unique violation if the SME already
@@ -230,23 +270,8 @@ pub fn count_by_status(
 
 /// How many items match `filter`.
 pub fn count(conn: &mut DbConn, filter: &ItemFilter) -> QueryResult<i64> {
-    let mut query = items::table.select(diesel::dsl::count_star()).into_boxed();
-    if let Some(sme_id) = &filter.sme_id {
-        query = query.filter(items::sme_id.eq(sme_id.clone()));
-    }
-    if let Some(status) = &filter.status {
-        query = query.filter(items::status.eq(*status));
-    }
-    if let Some(tier) = &filter.exam_tier {
-        query = query.filter(items::exam_tier.eq(*tier));
-    }
-    if let Some(item_type) = &filter.item_type {
-        query = query.filter(items::item_type.eq(*item_type));
-    }
-    if let Some(exam_code) = &filter.exam_code {
-        query = query.filter(items::exam_code.eq(exam_code.clone()));
-    }
-    query.first(conn)
+    let query = items::table.select(diesel::dsl::count_star()).into_boxed();
+    filtered!(query, filter).first(conn)
 }
 
 /// How many items decided in `[from, to)` (either bound optional) now have each status

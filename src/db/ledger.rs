@@ -6,7 +6,7 @@ use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
 
 use super::schema::ledger_entries;
-use super::{DbConn, MultiBackend};
+use super::{DbConn, MultiBackend, lower};
 use crate::domain::entry::EntryFields;
 use crate::domain::source::ATTRIBUTION_FIELDS;
 use crate::domain::{EntryKind, SourceType};
@@ -422,11 +422,6 @@ mod tests {
         )));
         assert!(!is_second_reversal(&Error::NotFound));
     }
-}
-
-diesel::define_sql_function! {
-    /// SQL `lower`, for a search that ignores case on both backends.
-    fn lower(text: Text) -> Text;
 }
 
 /// An entry as the ledger browser shows it: the SME's name and email, what it is about and

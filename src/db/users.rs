@@ -264,7 +264,7 @@ pub fn search(
     after: Option<(NaiveDateTime, String)>,
     limit: i64,
 ) -> QueryResult<Vec<UserRow>> {
-    use super::ledger::lower;
+    use super::lower;
     let mut query = users::table.select(UserRow::as_select()).into_boxed();
     if let Some((created_at, id)) = after {
         query = query.filter(

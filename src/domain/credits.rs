@@ -53,7 +53,7 @@ impl Credits {
 pub fn admissible(tier: ExamTier, item_type: ItemType) -> Result<(), Invalid> {
     match (tier, item_type) {
         (ExamTier::CcieLab, ItemType::Standard) => Err(Invalid::new(
-            "ccie_lab items are performance items; standard items are not allowed",
+            "CCIE lab items are performance items; a standard item is not allowed for this tier",
         )),
         _ => Ok(()),
     }
@@ -96,10 +96,27 @@ pub struct RateVersion<Id> {
 /// The version in force on `day`: the latest effective on or before it, and among those the
 /// last published. `None` if nothing is in force yet.
 pub fn rate_in_force<Id>(versions: &[RateVersion<Id>], day: NaiveDate) -> Option<&RateVersion<Id>> {
+    let index = version_in_force(
+        versions
+            .iter()
+            .map(|version| (version.effective_from, version.published_seq)),
+        day,
+    )?;
+    versions.get(index)
+}
+
+/// The same rule for any effective-dated versions (rates, requirements), each given as its
+/// `(effective_from, publication order)`: the index of the one in force on `day`.
+pub fn version_in_force(
+    versions: impl IntoIterator<Item = (NaiveDate, i64)>,
+    day: NaiveDate,
+) -> Option<usize> {
     versions
-        .iter()
-        .filter(|version| version.effective_from <= day)
-        .max_by_key(|version| (version.effective_from, version.published_seq))
+        .into_iter()
+        .enumerate()
+        .filter(|(_, (effective_from, _))| *effective_from <= day)
+        .max_by_key(|(_, order)| *order)
+        .map(|(index, _)| index)
 }
 
 /// A new version may take effect today or later, never in the past: history is not rewritten.

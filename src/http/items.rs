@@ -150,6 +150,8 @@ impl TryFrom<&ListItems> for ItemQuery {
                 .as_deref()
                 .map(|raw| upper_bound("submitted_to", raw))
                 .transpose()?,
+            sme_text: None,
+            newest_first: false,
         })
     }
 }

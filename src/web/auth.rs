@@ -23,8 +23,6 @@ pub struct SignInPage {
     notice: Option<&'static str>,
 }
 
-const SIGN_IN_LABELS: &[(&str, &str)] = &[("email", "Email"), ("password", "Password")];
-
 #[derive(Deserialize)]
 pub struct SignInQuery {
     next: Option<String>,
@@ -105,8 +103,10 @@ pub async fn sign_in(req: HttpRequest, posted: PublicPost) -> Result<HttpRespons
             } else {
                 StatusCode::UNAUTHORIZED
             };
+            // Neither field is marked: saying which one was wrong would tell whether the
+            // account exists.
             let mut form = FormState::with_values(without_password(&fields));
-            form.refuse_all(error, SIGN_IN_LABELS, "email")?;
+            form.refuse_form(error.problem("").detail);
             sign_in_form(status, form, &next, None)
         }
         Err(error) => Err(error.into()),

@@ -195,8 +195,10 @@ impl FormState {
         }
     }
 
-    /// Adds a refusal of `field`; `labels` maps field names to what the form calls them, and
-    /// a field the form does not have is shown against `fallback`.
+    /// Adds a refusal of `field`; `labels` maps field names to what the form calls them, in
+    /// the order the form shows them, and a field the form does not have is shown against
+    /// `fallback`. The message is put in the form's words ([`in_form_words`]) and the
+    /// refusals are kept in the form's field order.
     pub fn refuse(
         &mut self,
         field: &str,
@@ -218,6 +220,23 @@ impl FormState {
         self.errors.push(FormError {
             field,
             label,
+            message: in_form_words(&message.into(), labels),
+        });
+        let position = |error: &FormError| {
+            labels
+                .iter()
+                .position(|(name, _)| *name == error.field)
+                .unwrap_or(labels.len())
+        };
+        self.errors.sort_by_key(position);
+    }
+
+    /// A refusal of the form as a whole, that no single field caused (a sign-in whose email
+    /// and password do not match): in the summary only, no field marked.
+    pub fn refuse_form(&mut self, message: impl Into<String>) {
+        self.errors.push(FormError {
+            field: String::new(),
+            label: String::new(),
             message: message.into(),
         });
     }
@@ -249,6 +268,35 @@ impl FormState {
             error => Err(WebError::Api(error)),
         }
     }
+}
+
+/// A use case's refusal as the form would say it: a list of the API's names for a choice
+/// becomes "choose one of the options shown" (the form shows them, in its own words), and
+/// another field named in the message (`starts_on`) is called by its label ("First day").
+pub fn in_form_words(message: &str, labels: &[(&str, &str)]) -> String {
+    if message.starts_with("must be one of: ") {
+        return "choose one of the options shown".to_owned();
+    }
+    let mut words = String::with_capacity(message.len());
+    let mut token = String::new();
+    let flush = |token: &mut String, words: &mut String| {
+        let label = labels
+            .iter()
+            .find(|(name, _)| name.contains('_') && *name == token.as_str())
+            .map(|(_, label)| *label);
+        words.push_str(label.unwrap_or(token));
+        token.clear();
+    };
+    for c in message.chars() {
+        if c.is_ascii_alphanumeric() || c == '_' {
+            token.push(c);
+        } else {
+            flush(&mut token, &mut words);
+            words.push(c);
+        }
+    }
+    flush(&mut token, &mut words);
+    words
 }
 
 /// A fresh one-time key for a form that creates or decides.
@@ -303,4 +351,56 @@ pub fn filter_period(
         form.refuse("to", "must not be before the first day", labels, "to");
     }
     (from, to)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LABELS: &[(&str, &str)] = &[
+        ("title", "Title"),
+        ("kind", "Kind"),
+        ("starts_on", "First day"),
+        ("ends_on", "Last day"),
+    ];
+
+    #[test]
+    fn a_refusal_names_other_fields_and_choices_as_the_form_shows_them() {
+        assert_eq!(
+            in_form_words("must not be before starts_on", LABELS),
+            "must not be before First day"
+        );
+        assert_eq!(
+            in_form_words("must be one of: mqc, jta", LABELS),
+            "choose one of the options shown"
+        );
+        // Plain words that happen to be field names stay words.
+        assert_eq!(
+            in_form_words("the title must not be empty", LABELS),
+            "the title must not be empty"
+        );
+    }
+
+    #[test]
+    fn refusals_are_listed_in_the_forms_field_order() {
+        let mut form = FormState::default();
+        form.refuse("ends_on", "must not be before starts_on", LABELS, "title");
+        form.refuse("title", "must not be empty", LABELS, "title");
+        form.refuse_form("nothing was saved");
+        form.refuse("kind", "must be one of: mqc, jta", LABELS, "title");
+        let listed: Vec<(&str, &str)> = form
+            .errors
+            .iter()
+            .map(|error| (error.label.as_str(), error.message.as_str()))
+            .collect();
+        assert_eq!(
+            listed,
+            [
+                ("Title", "must not be empty"),
+                ("Kind", "choose one of the options shown"),
+                ("Last day", "must not be before First day"),
+                ("", "nothing was saved"),
+            ]
+        );
+    }
 }

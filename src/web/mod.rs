@@ -17,6 +17,7 @@ mod csrf;
 mod errors;
 mod exports;
 mod forms;
+mod items;
 mod ledger;
 mod links;
 mod page;
@@ -116,10 +117,10 @@ page_table! {
     "/account" => { get: account::show },
     "/account/notices" => { post: account::update_notices },
     "/account/password" => { get: auth::password_page, post: auth::change_password },
-    "/items" => { get: sme::my_items },
+    "/items" => { get: items::list },
     "/items/new" => { get: sme::submit_page, post: sme::submit },
     "/items/{id}" => { get: review::item_page },
-    "/items/{id}/withdraw" => { post: sme::withdraw },
+    "/items/{id}/withdraw" => { get: sme::withdraw_page, post: sme::withdraw },
     "/items/{id}/accept" => { post: review::accept },
     "/items/{id}/reject" => { post: review::reject },
     "/items/{id}/revoke" => { post: review::revoke },
@@ -271,6 +272,7 @@ fn nav_links(role: Role) -> &'static [(&'static str, &'static str)] {
         ],
         Role::ProgramManager => &[
             ("/review", "Review queue"),
+            ("/items", "Items"),
             ("/smes", "SMEs"),
             ("/workshops", "Workshops"),
             ("/summary", "Summary"),
@@ -278,6 +280,7 @@ fn nav_links(role: Role) -> &'static [(&'static str, &'static str)] {
         ],
         Role::Auditor => &[
             ("/ledger", "Ledger"),
+            ("/items", "Items"),
             ("/verify", "Verify"),
             ("/audit-log", "Audit log"),
             ("/separation-of-duties", "Separation of duties"),

@@ -2,6 +2,8 @@
 //! each with its version history, and a form to publish a new version (effective today or
 //! later) that first previews what changes. Versions are never edited.
 
+use std::collections::BTreeSet;
+
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -14,7 +16,7 @@ use super::session::{SignedIn, shared};
 use super::{Layout, html, ok};
 use crate::app::{policy, rates, recertification};
 use crate::db::DbConn;
-use crate::domain::{CertificationLevel, ExamTier, ItemType};
+use crate::domain::{CertificationLevel, ExamTier, ItemType, credits};
 use crate::error::ApiError;
 
 /// Versions read per history (newest shown first).
@@ -98,6 +100,8 @@ pub struct VersionLine {
     pub credits: i64,
     pub effective_from: NaiveDate,
     pub published: String,
+    /// Whether this is the version in force today for what it applies to.
+    pub in_force: bool,
 }
 
 /// One version as the history's rows and the preview compare them.
@@ -106,6 +110,17 @@ struct Version {
     credits: i64,
     effective_from: NaiveDate,
     published: chrono::NaiveDateTime,
+    /// Who published it; `None` for the program's values the service ships with.
+    published_by: Option<String>,
+}
+
+impl Version {
+    fn published(&self) -> String {
+        match self.published_by {
+            Some(_) => date_time(&self.published),
+            None => "Shipped with the service".to_owned(),
+        }
+    }
 }
 
 fn item_key(tier: &str, item_type: &str) -> String {
@@ -127,6 +142,7 @@ fn history(conn: &mut DbConn, who: &SignedIn, kind: Kind) -> Result<Vec<Version>
                 credits: row.credits,
                 effective_from: row.effective_from,
                 published: row.created_at,
+                published_by: row.created_by,
             })
             .collect(),
         Kind::Workshop => rates::list_workshop_rates(conn, &actor, page)?
@@ -136,6 +152,7 @@ fn history(conn: &mut DbConn, who: &SignedIn, kind: Kind) -> Result<Vec<Version>
                 credits: row.credits_per_day,
                 effective_from: row.effective_from,
                 published: row.created_at,
+                published_by: row.created_by,
             })
             .collect(),
         Kind::Requirement => recertification::list_requirements(conn, &actor, None, HISTORY)?
@@ -145,20 +162,48 @@ fn history(conn: &mut DbConn, who: &SignedIn, kind: Kind) -> Result<Vec<Version>
                 credits: row.credits,
                 effective_from: row.effective_from,
                 published: row.created_at,
+                published_by: row.created_by,
             })
             .collect(),
     })
 }
 
-fn lines(mut versions: Vec<Version>) -> Vec<VersionLine> {
-    versions.reverse();
-    versions
+/// The history newest first, each version marked if it is the one in force `today` for what
+/// it applies to (by the rule that prices postings, `credits::version_in_force`).
+fn lines(versions: &[Version], today: NaiveDate) -> Vec<VersionLine> {
+    let keys: BTreeSet<&str> = versions
+        .iter()
+        .map(|version| version.key.as_str())
+        .collect();
+    let in_force: Vec<usize> = keys
         .into_iter()
-        .map(|version| VersionLine {
-            applies_to: version.key,
+        .filter_map(|key| {
+            let of_key: Vec<usize> = (0..versions.len())
+                .filter(|&at| versions[at].key == key)
+                .collect();
+            let chosen = credits::version_in_force(
+                of_key.iter().map(|&at| {
+                    let version = &versions[at];
+                    (
+                        version.effective_from,
+                        version.published.and_utc().timestamp_micros(),
+                    )
+                }),
+                today,
+            )?;
+            of_key.get(chosen).copied()
+        })
+        .collect();
+    versions
+        .iter()
+        .enumerate()
+        .rev()
+        .map(|(at, version)| VersionLine {
+            applies_to: version.key.clone(),
             credits: version.credits,
             effective_from: version.effective_from,
-            published: date_time(&version.published),
+            published: version.published(),
+            in_force: in_force.contains(&at),
         })
         .collect()
 }
@@ -184,6 +229,7 @@ pub async fn list(req: HttpRequest, who: SignedIn) -> Result<HttpResponse, WebEr
     who.require(&policy::RATE_PUBLISHERS)?;
     let (state, _) = shared(&req)?;
     let reader = who.clone();
+    let today = Utc::now().date_naive();
     let (items, workshops, requirements) = state
         .db
         .run(move |conn| {
@@ -202,21 +248,21 @@ pub async fn list(req: HttpRequest, who: SignedIn) -> Result<HttpResponse, WebEr
                 slug: "items",
                 button: "Publish an item rate",
                 unit: "Credits per item",
-                rows: lines(items),
+                rows: lines(&items, today),
             },
             Section {
                 title: "Workshop rates",
                 slug: "workshops",
                 button: "Publish a workshop rate",
                 unit: "Credits per day",
-                rows: lines(workshops),
+                rows: lines(&workshops, today),
             },
             Section {
                 title: "Recertification requirements",
                 slug: "requirements",
                 button: "Publish a requirement",
                 unit: "Credits per cycle",
-                rows: lines(requirements),
+                rows: lines(&requirements, today),
             },
         ],
     })
@@ -406,8 +452,11 @@ fn preview(
         Kind::Requirement => format!(
             "{when}: {credits} {unit}, for cycles that start from then on; cycles already running keep their requirement."
         ),
-        _ => format!(
-            "{when}: {credits} {unit}, for what is accepted or attended from then on; entries already posted keep the rate they were posted with."
+        Kind::Item => format!(
+            "{when}: {credits} {unit}, for items accepted from then on; items already credited keep the rate they were posted with."
+        ),
+        Kind::Workshop => format!(
+            "{when}: {credits} {unit}, for workshop days credited from then on; days already credited keep the rate they were posted with."
         ),
     };
     let later = history(conn, who, kind)?

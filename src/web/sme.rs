@@ -5,10 +5,10 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
-use serde::Deserialize;
 
 use super::errors::WebError;
 use super::forms::{FormState, Posted, once};
+use super::items::{ItemsQuery, items_href};
 use super::page::{
     Choice, ItemLine, choices, date_time, entry_description, humanize, item_line, once_only, reply,
 };
@@ -17,6 +17,7 @@ use super::{Layout, html, ok, see_other};
 use crate::app::items::{self, Decide, ItemQuery, Submission};
 use crate::app::ledger::{self, EntryQuery};
 use crate::app::policy;
+use crate::app::rates;
 use crate::app::recertification;
 use crate::app::reports::{self, CreditsQuery};
 use crate::db::ledger::LabelledRow;
@@ -136,22 +137,51 @@ struct SubmitPage {
     tiers: Vec<Choice>,
     types: Vec<Choice>,
     channels: Vec<Choice>,
+    /// What an accepted item of each tier and type earns today.
+    earns: Vec<Earning>,
 }
 
+/// One line of "What an accepted item earns today".
+struct Earning {
+    tier: String,
+    item_type: String,
+    /// The credits, or why there are none.
+    credits: String,
+}
+
+/// The submit form's fields in the order it shows them, with its labels.
 const SUBMIT_LABELS: &[(&str, &str)] = &[
+    ("external_ref", "Item bank reference"),
     ("exam_code", "Exam code"),
     ("exam_tier", "Exam tier"),
     ("item_type", "Item type"),
-    ("authoring_channel", "Authoring channel"),
-    ("external_ref", "Item bank reference"),
+    ("authoring_channel", "How was it authored?"),
     ("blueprint_objective", "Blueprint objective"),
 ];
 
-fn submit_form(
+async fn submit_form(
+    req: &HttpRequest,
     who: &SignedIn,
     form: FormState,
     status: StatusCode,
 ) -> Result<HttpResponse, WebError> {
+    let (state, _) = shared(req)?;
+    let actor = who.actor();
+    let rates = state
+        .db
+        .run(move |conn| rates::item_rates_today(conn, &actor))
+        .await?;
+    let earns = rates
+        .into_iter()
+        .map(|(tier, item_type, credits)| Earning {
+            tier: humanize(tier.as_str()),
+            item_type: humanize(item_type.as_str()),
+            credits: match credits {
+                Some(credits) => format!("{credits} credit(s)"),
+                None => "no rate is published yet".to_owned(),
+            },
+        })
+        .collect();
     html(
         status,
         &SubmitPage {
@@ -161,13 +191,14 @@ fn submit_form(
             tiers: choices(ExamTier::ALL.iter().map(|tier| tier.as_str())),
             types: choices(ItemType::ALL.iter().map(|kind| kind.as_str())),
             channels: choices(AuthoringChannel::ALL.iter().map(|channel| channel.as_str())),
+            earns,
         },
     )
 }
 
-pub async fn submit_page(who: SignedIn) -> Result<HttpResponse, WebError> {
+pub async fn submit_page(req: HttpRequest, who: SignedIn) -> Result<HttpResponse, WebError> {
     who.require(&policy::SMES)?;
-    submit_form(&who, FormState::default(), StatusCode::OK)
+    submit_form(&req, &who, FormState::default(), StatusCode::OK).await
 }
 
 fn submission(form: &super::forms::Fields) -> Submission {
@@ -202,15 +233,10 @@ pub async fn submit(req: HttpRequest, posted: Posted) -> Result<HttpResponse, We
         Err(WebError::Api(error)) => {
             let mut form = FormState::with_values(posted.fields.clone());
             form.refuse_all(error, SUBMIT_LABELS, "external_ref")?;
-            submit_form(&posted.who, form, StatusCode::UNPROCESSABLE_ENTITY)
+            submit_form(&req, &posted.who, form, StatusCode::UNPROCESSABLE_ENTITY).await
         }
         other => other,
     }
-}
-
-#[derive(Deserialize)]
-pub struct MyItemsQuery {
-    status: Option<String>,
 }
 
 #[derive(Template)]
@@ -221,15 +247,24 @@ struct MyItemsPage {
     items: Vec<ItemLine>,
     statuses: Vec<Choice>,
     status: String,
-    limit: i64,
+    /// The next page (older items), if any.
+    older: Option<String>,
+    /// The first page, when this is a later one.
+    newest: Option<String>,
 }
 
+/// Items on one page of "My items".
+const MY_ITEMS_PAGE: i64 = 50;
+
+/// Most workshop days one page lists.
 const LIST_LIMIT: i64 = 200;
 
+/// "My items" (`/items` for an SME, see [`super::items::list`]): the SME's own items newest
+/// first, filtered by status, 50 a page.
 pub async fn my_items(
-    req: HttpRequest,
-    who: SignedIn,
-    query: web::Query<MyItemsQuery>,
+    req: &HttpRequest,
+    who: &SignedIn,
+    query: &ItemsQuery,
 ) -> Result<HttpResponse, WebError> {
     who.require(&policy::SMES)?;
     let asked = super::forms::present(query.status.as_deref());
@@ -246,29 +281,74 @@ pub async fn my_items(
         &mut form,
         str::parse::<ItemStatus>,
     );
+    let cursor = super::forms::present(query.cursor.as_deref());
+    let after = crate::app::pagination::parse_time_cursor(cursor)?;
     let rows = if form.errors.is_empty() {
-        let (state, _) = shared(&req)?;
+        let (state, _) = shared(req)?;
         let actor = who.actor();
         state
             .db
             .run(move |conn| {
                 let filter = ItemQuery {
                     status,
+                    newest_first: true,
                     ..ItemQuery::default()
                 };
-                items::list(conn, &actor, filter, None, LIST_LIMIT)
+                items::list(conn, &actor, filter, after, MY_ITEMS_PAGE + 1)
             })
             .await?
     } else {
         Vec::new()
     };
+    let (rows, next) = crate::app::pagination::finish(rows, MY_ITEMS_PAGE, |row| {
+        crate::app::pagination::time_cursor(row.item.submitted_at, &row.item.id)
+    });
+    let shown = |cursor: Option<&str>| {
+        items_href(&[
+            ("status", asked.unwrap_or_default()),
+            ("cursor", cursor.unwrap_or_default()),
+        ])
+    };
     ok(&MyItemsPage {
-        layout: Layout::signed_in(&who, "My items", "/items"),
+        layout: Layout::signed_in(who, "My items", "/items"),
         items: rows.iter().map(item_line).collect(),
         statuses: choices(ItemStatus::ALL.iter().map(|status| status.as_str())),
         status: asked.unwrap_or_default().to_owned(),
+        older: next.map(|next| shown(Some(&next))),
+        newest: cursor.map(|_| shown(None)),
         form,
-        limit: LIST_LIMIT,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "web/withdraw.html")]
+struct WithdrawPage {
+    layout: Layout,
+    item: ItemLine,
+}
+
+/// `GET /items/{id}/withdraw`: what withdrawing the item means, and the button that does it
+/// (a withdrawal cannot be undone). The author only; another SME's item is not found.
+pub async fn withdraw_page(
+    req: HttpRequest,
+    who: SignedIn,
+    path: web::Path<String>,
+) -> Result<HttpResponse, WebError> {
+    who.require(&policy::SMES)?;
+    let (state, _) = shared(&req)?;
+    let actor = who.actor();
+    let item_id = path.into_inner();
+    let details = state
+        .db
+        .run(move |conn| items::show(conn, &actor, &item_id))
+        .await?;
+    ok(&WithdrawPage {
+        layout: Layout::signed_in(
+            &who,
+            format!("Withdraw item {}?", details.item.external_ref),
+            "/items",
+        ),
+        item: item_line(&details),
     })
 }
 

@@ -59,7 +59,7 @@ pub async fn list(
     let q = query.q.as_deref().unwrap_or_default().trim().to_owned();
     let needle = q.to_lowercase();
     let all = summary.smes.len();
-    let rows = summary
+    let mut rows = summary
         .smes
         .into_iter()
         .filter(|sme| {
@@ -78,7 +78,9 @@ pub async fn list(
             days: sme.credits.workshops.days,
             waiting: sme.waiting_for_review,
         })
-        .collect();
+        .collect::<Vec<_>>();
+    // In name order, as people look a person up (the summary's order is the SMEs' ids).
+    rows.sort_by_cached_key(|line| (line.name.to_lowercase(), line.email.to_lowercase()));
     ok(&SmesPage {
         layout: Layout::signed_in(&who, "SMEs", "/smes"),
         q,

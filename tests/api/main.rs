@@ -42,5 +42,6 @@ mod web_client;
 mod web_counts;
 mod web_downloads;
 mod web_filters;
+mod web_items;
 mod web_reports;
 mod workshops;

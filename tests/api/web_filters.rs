@@ -167,10 +167,10 @@ async fn an_unknown_value_a_bad_date_or_number_is_refused_beside_its_field_and_l
         assert_refused(path, &browser.page(path).await, field, hidden);
     }
 
-    // The API's own words, and the values kept.
+    // The form's words (its options, not the API's names), and the values kept.
     let (_, items) = sme_browser.page("/items?status=acepted").await;
     assert!(
-        items.contains("must be one of: submitted, accepted"),
+        items.contains("Status: choose one of the options shown"),
         "{items}"
     );
     let (_, ledger) = auditor_browser

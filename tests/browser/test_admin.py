@@ -139,12 +139,27 @@ def test_an_admin_publishes_a_rate_that_a_later_acceptance_uses(service, page, p
     preview = page.inner_text(".preview")
     assert "Today: 6 credit(s) per accepted item" in preview
     assert "From today: 9 credit(s) per accepted item" in preview
+    # In the words of items, not of workshop days.
+    assert "for items accepted from then on" in preview and "attended" not in preview
     pages.check("admin-publish-rate-preview")
     page.click("button:has-text('Publish this version')")
     page.wait_for_load_state("load")
     assert page.url.endswith("/rates")
     assert "Published: Technology core, performance items earn 9 credit(s)" in page.content()
-    assert "9" in page.inner_text("#items-history tbody tr:first-child")
+    newest = page.locator("#items-history tbody tr").first
+    assert "9" in newest.inner_text()
+    # The new version is the one in force today, and the one it replaced is no longer.
+    assert "In force today" in newest.inner_text()
+    replaced = page.locator(
+        "#items-history tbody tr", has_text="Technology core, performance"
+    ).nth(1)
+    assert "In force today" not in replaced.inner_text()
+    assert page.locator("#items-history .in-force").count() == 7  # one per tier and type
+    # The program's values the service ships with say so, not a date in 1970.
+    requirements = page.inner_text("#requirements-history")
+    assert "1970-01-01 00:00" not in requirements
+    assert "Shipped with the service" in requirements
+    pages.check("admin-rates-in-force")
 
     # An item accepted afterwards earns the new rate.
     sme = service.user("sme")

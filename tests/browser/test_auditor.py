@@ -89,6 +89,9 @@ def test_an_auditor_finds_a_posting_verifies_and_exports_what_verifies_offline(
     page.wait_for_load_state("load")
     pages.check("exports-prepared")
     command = page.inner_text("#verify-command")
+    # Where the program comes from, and why the key must come from elsewhere too.
+    assert "cargo install --path ." in page.inner_text("#get-program")
+    assert "channel you trust" in page.inner_text("#trusted-key")
     assert command.startswith("sme-ledger verify-export --manifest ")
     files = {}
     for link in ["download-csv", "download-manifest", "download-key"]:

@@ -66,6 +66,9 @@ def test_a_wrong_password_gets_the_generic_message_and_keeps_the_email(service, 
     assert "The email or password is not correct." in page.content()
     assert page.input_value("#email") == sme["email"]
     assert page.input_value("#password") == ""
+    # Neither field is marked (saying which was wrong would tell whether the account exists).
+    assert page.locator(".has-error, [aria-invalid=true]").count() == 0
+    assert page.locator(".error-summary a").count() == 0
     pages.check("sign-in-refused")
     sign_in(page, "nobody-" + sme["email"], "not the password at all")
     assert "The email or password is not correct." in page.content()
@@ -75,7 +78,8 @@ def test_repeated_failures_are_throttled(service, page, pages):
     sme = service.user("sme")
     for _ in range(8):
         sign_in(page, sme["email"], "wrong password again")
-    assert "Too many attempts" in page.content()
+    # The wait in minutes, as people say it.
+    assert re.search(r"Too many attempts; try again in \d+ minutes?\.", page.content())
     pages.check("sign-in-throttled")
     # Even the right password is refused while the lock lasts.
     sign_in(page, sme["email"])
@@ -133,6 +137,11 @@ def test_an_item_submitted_by_an_sme_and_accepted_by_a_manager_shows_in_the_sme_
     sme_pages.check("sme-home-empty")
     # A refused submission keeps the values and says why beside the field.
     sme_page.goto("/items/new")
+    # The form says what an accepted item earns today, tier by tier.
+    earns = sme_page.locator("#item-rates-today tbody tr", has_text="Associate").filter(
+        has_text="Performance"
+    )
+    assert "4 credit(s)" in earns.inner_text()
     sme_pages.check("submit-item")
     sme_page.fill("#external_ref", reference)
     sme_page.fill("#exam_code", "350 401 with spaces")
@@ -143,6 +152,12 @@ def test_an_item_submitted_by_an_sme_and_accepted_by_a_manager_shows_in_the_sme_
     assert "There is a problem" in sme_page.content()
     assert sme_page.input_value("#external_ref") == reference
     assert sme_page.locator(".field.has-error").count() >= 2
+    # In the form's words and in the form's order: the exam code's field comes before the
+    # item type's, and the tier is called as the form shows it.
+    summary = sme_page.locator(".error-summary li").all_inner_texts()
+    assert summary[0].startswith("Exam code:"), summary
+    assert any("CCIE lab items are performance items" in line for line in summary), summary
+    assert not any("ccie_lab" in line or "_" in line.split(":")[0] for line in summary), summary
     sme_pages.check("submit-item-refused")
     submit_item(sme_page, reference, tier="associate", item_type="performance")
     assert sme_page.url.endswith("/items")
@@ -195,17 +210,52 @@ def test_an_item_submitted_by_an_sme_and_accepted_by_a_manager_shows_in_the_sme_
     pm_context.close()
 
 
-def test_an_sme_withdraws_a_submitted_item(service, page, pages):
+def test_an_sme_withdraws_a_submitted_item_after_confirming(service, page, pages):
     sme = service.user("sme")
     reference = ref()
     sign_in(page, sme["email"])
     submit_item(page, reference)
-    page.click(f"button[aria-label='Withdraw {reference}']")
-    page.wait_for_load_state("load")
+    # The list's link asks first; keeping the item changes nothing.
+    page.click(f"a:has-text('Withdraw {reference}')")
+    page.wait_for_url(re.compile(r"/items/[0-9a-f-]+/withdraw$"))
+    assert "cannot be undone" in page.inner_text("#withdraw-means")
+    pages.check("withdraw-confirm")
+    page.click("text=Keep it")
+    page.wait_for_url(re.compile(r"/items$"))
+    page.goto("/items?status=submitted")
+    assert reference in page.content()
+    page.click(f"a:has-text('Withdraw {reference}')")
+    page.click(f"button:has-text('Withdraw {reference}')")
+    page.wait_for_url(re.compile(r"/items$"))
     assert f"Withdrew item {reference}" in page.content()
     page.goto("/items?status=withdrawn")
     assert reference in page.content()
     pages.check("my-items-withdrawn")
+
+
+def test_my_items_are_paged_newest_first(service, page, pages):
+    sme = service.user("sme")
+    token = service.reader(sme)
+    references = [ref() for _ in range(52)]
+    for reference in references:
+        service.api.call(
+            "POST", "/items",
+            {"external_ref": reference, "exam_code": "350-401", "exam_tier": "associate",
+             "item_type": "standard", "authoring_channel": "sme_program"},
+            token=token,
+        )
+    sign_in(page, sme["email"])
+    page.goto("/items")
+    first = page.locator("tbody tr td:first-child").all_inner_texts()
+    assert len(first) == 50
+    # The newest is on top, so an SME with many items reaches the new ones to withdraw them.
+    assert first[0] == references[-1] and first[-1] == references[2]
+    page.click("text=Older items")
+    older = page.locator("tbody tr td:first-child").all_inner_texts()
+    assert older == [references[1], references[0]]
+    pages.check("my-items-older")
+    page.click("text=Newest items")
+    assert page.locator("tbody tr td:first-child").first.inner_text() == references[-1]
 
 
 def test_accepting_several_items_at_once_says_how_each_went(service, browser, page, pages):
@@ -339,9 +389,13 @@ def test_a_session_ends_at_sign_out_and_when_the_account_is_disabled(service, br
 def test_a_manager_finds_smes_and_creates_an_sme_account(service, page, pages):
     manager = service.user("program_manager")
     named = service.user("sme", name="Zed Searchable")
+    service.user("sme", name="Aaron Early")
     sign_in(page, manager["email"])
     page.goto("/smes")
     pages.check("smes")
+    # In name order, whatever order the accounts were made in.
+    names = page.locator("main table tbody tr td:first-child").all_inner_texts()
+    assert names == sorted(names, key=lambda name: name.lower()), names
     page.fill("#q", "zed search")
     page.click("form.filters button[type=submit]")
     assert named["email"] in page.content()
@@ -525,3 +579,40 @@ def test_other_roles_get_a_home_that_says_where_to_go(service, page, pages):
     # An error page keeps the navigation and the sign-out of whoever is signed in.
     assert page.locator("header button:has-text('Sign out')").count() == 1
     pages.check("forbidden")
+
+
+def test_a_manager_finds_an_accepted_item_by_its_reference_and_revokes_it(service, page, pages):
+    sme = service.user("sme", name="Rita Reyes")
+    manager = service.user("program_manager")
+    reference = ref()
+    item = service.api.call(
+        "POST", "/items",
+        {"external_ref": reference, "exam_code": "350-401", "exam_tier": "associate",
+         "item_type": "standard", "authoring_channel": "sme_program"},
+        token=service.reader(sme),
+    )
+    service.api.call("POST", f"/items/{item['id']}/accept", {}, token=service.reader(manager))
+    sign_in(page, manager["email"])
+    page.click("header nav >> text=Items")
+    pages.check("items")
+    # Typed another way: lower case, an underscore for the dash.
+    page.fill("#reference", reference.lower().replace("-", "_"))
+    page.select_option("#status", "accepted")
+    page.click("form.filters button[type=submit]")
+    rows = page.locator("#found-items tbody tr")
+    assert rows.count() == 1
+    assert "Rita Reyes" in rows.first.inner_text()
+    pages.check("items-found")
+    page.click(f"#found-items >> text={reference}")
+    page.wait_for_url(re.compile(r"/items/[0-9a-f-]+$"))
+    page.fill("#revoke_reason", "copied from a public source")
+    page.click("button:has-text('Revoke')")
+    page.wait_for_load_state("load")
+    assert page.inner_text("#item-status") == "revoked"
+    # Found again by part of the author's name, now revoked.
+    page.goto("/items?sme=rita&status=revoked")
+    assert reference in page.inner_text("#found-items")
+    # A value the API would refuse is refused beside its field.
+    page.goto("/items?status=lost")
+    assert "Status: choose one of the options shown" in page.inner_text(".error-summary")
+    pages.check("items-refused")
