@@ -309,11 +309,11 @@ pub fn item_rate_in_force(
     })
 }
 
-/// The workshop rate version in force today for a certification level.
-pub fn workshop_rate_in_force(
+/// The workshop rate version in force today for a certification level, if any.
+fn workshop_rate_today(
     conn: &mut DbConn,
     level: CertificationLevel,
-) -> Result<WorkshopRateRow, ApiError> {
+) -> Result<Option<WorkshopRateRow>, ApiError> {
     let today = Utc::now().date_naive();
     let rows = rates::workshop_rate_versions(conn, level, today)?;
     in_force(rows, today, |row| {
@@ -323,8 +323,30 @@ pub fn workshop_rate_in_force(
             row.created_at,
             row.credits_per_day,
         )
-    })?
-    .ok_or_else(|| {
+    })
+}
+
+/// The certification levels no workshop rate is in force for today: days at workshops of
+/// those levels cannot be credited until an admin publishes one. Any signed-in user.
+pub fn levels_without_workshop_rate(
+    conn: &mut DbConn,
+    _actor: &Actor,
+) -> Result<Vec<CertificationLevel>, ApiError> {
+    let mut missing = Vec::new();
+    for &level in CertificationLevel::ALL {
+        if workshop_rate_today(conn, level)?.is_none() {
+            missing.push(level);
+        }
+    }
+    Ok(missing)
+}
+
+/// The workshop rate version in force today for a certification level.
+pub fn workshop_rate_in_force(
+    conn: &mut DbConn,
+    level: CertificationLevel,
+) -> Result<WorkshopRateRow, ApiError> {
+    workshop_rate_today(conn, level)?.ok_or_else(|| {
         ApiError::conflict(
             "no_rate_in_force",
             format!(

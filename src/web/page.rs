@@ -203,3 +203,22 @@ where
     )
     .into())
 }
+
+/// The certification levels no workshop rate is in force for today, as people read them
+/// ("Associate, Expert"); empty when every level has one.
+pub async fn levels_without_workshop_rate(
+    req: &actix_web::HttpRequest,
+    who: &super::session::SignedIn,
+) -> Result<String, super::errors::WebError> {
+    let (state, _) = super::session::shared(req)?;
+    let actor = who.actor();
+    let levels = state
+        .db
+        .run(move |conn| crate::app::rates::levels_without_workshop_rate(conn, &actor))
+        .await?;
+    Ok(levels
+        .iter()
+        .map(|level| humanize(level.as_str()))
+        .collect::<Vec<_>>()
+        .join(", "))
+}

@@ -98,7 +98,9 @@ pub struct VersionLine {
     /// What it applies to (tier and type, or level).
     pub applies_to: String,
     pub credits: i64,
-    pub effective_from: NaiveDate,
+    /// The day it took effect; "From the start" for the program's values the service
+    /// ships with.
+    pub effective_from: String,
     pub published: String,
     /// Whether this is the version in force today for what it applies to.
     pub in_force: bool,
@@ -119,6 +121,15 @@ impl Version {
         match self.published_by {
             Some(_) => date_time(&self.published),
             None => "Shipped with the service".to_owned(),
+        }
+    }
+
+    fn effective_from(&self) -> String {
+        match self.published_by {
+            None if self.effective_from == chrono::DateTime::UNIX_EPOCH.date_naive() => {
+                "From the start".to_owned()
+            }
+            _ => self.effective_from.to_string(),
         }
     }
 }
@@ -201,7 +212,7 @@ fn lines(versions: &[Version], today: NaiveDate) -> Vec<VersionLine> {
         .map(|(at, version)| VersionLine {
             applies_to: version.key.clone(),
             credits: version.credits,
-            effective_from: version.effective_from,
+            effective_from: version.effective_from(),
             published: version.published(),
             in_force: in_force.contains(&at),
         })

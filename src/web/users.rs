@@ -87,6 +87,8 @@ struct UsersPage {
     next: Option<String>,
     first_page: bool,
     filtered: bool,
+    /// The levels no workshop rate is in force for ("" when none).
+    unpriced: String,
 }
 
 /// `GET /users`. Admins.
@@ -149,7 +151,9 @@ pub async fn list(
         );
         format!("/users?{}", next.finish())
     });
+    let unpriced = super::page::levels_without_workshop_rate(&req, &who).await?;
     ok(&UsersPage {
+        unpriced,
         layout: Layout::signed_in(&who, "Users", "/users"),
         form,
         roles: role_choices(),

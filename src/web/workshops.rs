@@ -98,6 +98,8 @@ struct NewWorkshopPage {
     once: String,
     kinds: Vec<Choice>,
     levels: Vec<Choice>,
+    /// The levels no workshop rate is in force for ("" when none).
+    unpriced: String,
 }
 
 const WORKSHOP_LABELS: &[(&str, &str)] = &[
@@ -109,11 +111,13 @@ const WORKSHOP_LABELS: &[(&str, &str)] = &[
     ("ends_on", "Last day"),
 ];
 
-fn new_workshop_form(
+async fn new_workshop_form(
+    req: &HttpRequest,
     who: &SignedIn,
     form: FormState,
     status: StatusCode,
 ) -> Result<HttpResponse, WebError> {
+    let unpriced = super::page::levels_without_workshop_rate(req, who).await?;
     html(
         status,
         &NewWorkshopPage {
@@ -131,13 +135,14 @@ fn new_workshop_form(
                 },
             ],
             levels: choices(CertificationLevel::ALL.iter().map(|level| level.as_str())),
+            unpriced,
         },
     )
 }
 
-pub async fn new_page(who: SignedIn) -> Result<HttpResponse, WebError> {
+pub async fn new_page(req: HttpRequest, who: SignedIn) -> Result<HttpResponse, WebError> {
     who.require(&policy::WORKSHOP_ORGANISERS)?;
-    new_workshop_form(&who, FormState::default(), StatusCode::OK)
+    new_workshop_form(&req, &who, FormState::default(), StatusCode::OK).await
 }
 
 /// The form's values, checked as the API checks its body.
@@ -199,7 +204,7 @@ pub async fn create(req: HttpRequest, posted: Posted) -> Result<HttpResponse, We
         Err(WebError::Api(error)) => {
             let mut form = FormState::with_values(posted.fields.clone());
             form.refuse_all(error, WORKSHOP_LABELS, "title")?;
-            new_workshop_form(&posted.who, form, StatusCode::UNPROCESSABLE_ENTITY)
+            new_workshop_form(&req, &posted.who, form, StatusCode::UNPROCESSABLE_ENTITY).await
         }
         other => other,
     }

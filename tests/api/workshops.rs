@@ -583,3 +583,40 @@ async fn an_empty_list_of_days_is_refused_in_the_same_words_on_the_api_and_the_p
     let entries = app.all_entries(&pm.token, "").await;
     assert!(entries.is_empty(), "{entries:?}");
 }
+
+#[tokio::test]
+async fn the_admins_home_and_the_workshop_form_name_the_levels_without_a_workshop_rate() {
+    let app = spawn_app().await;
+    let admin = app.create_user("admin").await;
+    let pm = app.create_user("program_manager").await;
+    let notice = |page: &str| {
+        let text = crate::web_client::visible_text(page);
+        text.split_once("No workshop rate is in force for these levels: ")
+            .map(|(_, rest)| {
+                rest.split_once('.')
+                    .map_or(rest, |(levels, _)| levels)
+                    .trim()
+                    .to_owned()
+            })
+    };
+    // Workshop rates ship empty: every level is named.
+    let home = app.browser(&admin).await.text("/users").await;
+    assert_eq!(
+        notice(&home).as_deref(),
+        Some("Entry, Associate, Specialist, Professional, Expert"),
+        "{home}"
+    );
+    app.workshop_rate("entry", 2).await;
+    app.workshop_rate("associate", 3).await;
+    let form = app.browser(&pm).await.text("/workshops/new").await;
+    assert_eq!(
+        notice(&form).as_deref(),
+        Some("Specialist, Professional, Expert"),
+        "{form}"
+    );
+    for level in ["specialist", "professional", "expert"] {
+        app.workshop_rate(level, 4).await;
+    }
+    let home = app.browser(&admin).await.text("/users").await;
+    assert_eq!(notice(&home), None, "{home}");
+}

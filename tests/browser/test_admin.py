@@ -159,6 +159,7 @@ def test_an_admin_publishes_a_rate_that_a_later_acceptance_uses(service, page, p
     requirements = page.inner_text("#requirements-history")
     assert "1970-01-01 00:00" not in requirements
     assert "Shipped with the service" in requirements
+    assert "1970-01-01" not in requirements and "From the start" in requirements
     pages.check("admin-rates-in-force")
 
     # An item accepted afterwards earns the new rate.
