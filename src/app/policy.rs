@@ -75,7 +75,11 @@ pub fn require(actor: &Actor, roles: &[Role]) -> Result<(), ApiError> {
     if allows(actor, roles) {
         return Ok(());
     }
-    let names: Vec<&str> = roles.iter().map(|role| role.as_str()).collect();
+    // As people say them ("program manager"), in the API's detail and on the pages alike.
+    let names: Vec<String> = roles
+        .iter()
+        .map(|role| role.as_str().replace('_', " "))
+        .collect();
     Err(ApiError::forbidden(format!(
         "This action needs the role {}.",
         names.join(" or ")

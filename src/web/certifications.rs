@@ -132,6 +132,9 @@ struct CertificationsPage {
     sme_id: String,
     /// Whether the reader may see progress (credits): not an admin.
     shows_progress: bool,
+    /// Where "Back" leads on another SME's page: the SME list, or for an admin (who has
+    /// none) the SME's account.
+    back: (String, &'static str),
     progress: Vec<ProgressLine>,
     certs: Vec<CertLine>,
     form: FormState,
@@ -286,6 +289,14 @@ async fn page(
             },
             action,
             shows_progress: read.progress.is_some(),
+            back: if who.may(&policy::REPORT_READERS) {
+                ("/smes".to_owned(), "Back to SMEs")
+            } else {
+                (
+                    format!("/users/{}", whose_id.as_deref().unwrap_or_default()),
+                    "Back to the account",
+                )
+            },
             progress: read
                 .progress
                 .as_ref()

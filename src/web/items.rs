@@ -125,7 +125,8 @@ async fn search(
             "reference",
             LABELS,
             &mut form,
-            ExternalRef::parse,
+            // Spaces are punctuation here too: "bank 77" finds BANK-77.
+            |raw| ExternalRef::parse(&raw.split_whitespace().collect::<Vec<_>>().join("-")),
         ),
         exam_code: filter_value(
             query.exam_code.as_deref(),

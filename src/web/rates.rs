@@ -451,6 +451,9 @@ fn preview(
     };
     let today = Utc::now().date_naive();
     let now = match current {
+        Some((credits, since)) if since == chrono::DateTime::UNIX_EPOCH.date_naive() => {
+            format!("Today: {credits} {unit} (in force from the start).")
+        }
         Some((credits, since)) => format!("Today: {credits} {unit} (in force since {since})."),
         None => "Today: no version is in force.".to_owned(),
     };

@@ -155,7 +155,7 @@ const SUBMIT_LABELS: &[(&str, &str)] = &[
     ("exam_code", "Exam code"),
     ("exam_tier", "Exam tier"),
     ("item_type", "Item type"),
-    ("authoring_channel", "How was it authored?"),
+    ("authoring_channel", "How it was authored"),
     ("blueprint_objective", "Blueprint objective"),
 ];
 

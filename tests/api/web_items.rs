@@ -31,6 +31,11 @@ async fn a_program_manager_finds_an_accepted_item_by_reference_author_and_status
     );
     assert!(!found.contains(&bob_item), "{found}");
     assert!(visible_text(&found).contains("accepted"), "{found}");
+    let spaced = browser.text("/items?reference=Bank%207731").await;
+    assert!(
+        spaced.contains(&ann_item),
+        "spaces are punctuation: {spaced}"
+    );
 
     // Part of the author's email, any case; and by status.
     let part = &bob.email[..12].to_uppercase();

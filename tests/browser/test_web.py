@@ -532,12 +532,23 @@ def test_pages_work_at_320_pixels_and_by_keyboard(service, browser):
     page = context.new_page()
     pages = Pages(page)
     sign_in(page, sme["email"])
+    submit_item(page, ref())
     for path, name in [("/", "narrow-sme-home"), ("/items/new", "narrow-submit-item"),
-                       ("/statement", "narrow-statement")]:
+                       ("/statement", "narrow-statement"), ("/items", "narrow-my-items")]:
         page.goto(path)
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 320, f"{path} is {width} px wide at 320"
         pages.check(name)
+    # The staff's lists too, with long names in their choices.
+    service.user("sme", name="Maximiliana Wolfeschlegelsteinhausen-Bergerdorff")
+    for role, paths in [("program_manager", ["/review", "/smes", "/items"]),
+                        ("auditor", ["/exports", "/ledger"])]:
+        sign_in(page, service.user(role)["email"])
+        for path in paths:
+            page.goto(path)
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= 320, f"{path} is {width} px wide at 320 for a {role}"
+    sign_in(page, sme["email"])
     # The first Tab reaches the skip link, which moves to the main content.
     page.goto("/items/new")
     page.keyboard.press("Tab")
