@@ -336,6 +336,16 @@ pub fn filter_day(
     filter_value(raw, field, labels, form, crate::domain::parse_day)
 }
 
+/// A period as its page names it: "2026-01-01 to 2026-06-30", "from …", "up to …", "all time".
+pub fn period_words(from: Option<chrono::NaiveDate>, to: Option<chrono::NaiveDate>) -> String {
+    match (from, to) {
+        (Some(from), Some(to)) => format!("{from} to {to}"),
+        (Some(from), None) => format!("from {from}"),
+        (None, Some(to)) => format!("up to {to}"),
+        (None, None) => "all time".to_owned(),
+    }
+}
+
 /// A period's first and last days (both included), each refused beside its field when it is
 /// not a day, and a period that ends before it starts refused beside `to`.
 pub fn filter_period(

@@ -126,12 +126,16 @@ impl Version {
 
     fn effective_from(&self) -> String {
         match self.published_by {
-            None if self.effective_from == chrono::DateTime::UNIX_EPOCH.date_naive() => {
-                "From the start".to_owned()
-            }
+            None if from_the_start(self.effective_from) => "From the start".to_owned(),
             _ => self.effective_from.to_string(),
         }
     }
+}
+
+/// Whether a version took effect on the first day there is: the program's values the service
+/// ships with, which have applied from the start.
+fn from_the_start(day: NaiveDate) -> bool {
+    day == chrono::DateTime::UNIX_EPOCH.date_naive()
 }
 
 fn item_key(tier: &str, item_type: &str) -> String {
@@ -451,7 +455,7 @@ fn preview(
     };
     let today = Utc::now().date_naive();
     let now = match current {
-        Some((credits, since)) if since == chrono::DateTime::UNIX_EPOCH.date_naive() => {
+        Some((credits, since)) if from_the_start(since) => {
             format!("Today: {credits} {unit} (in force from the start).")
         }
         Some((credits, since)) => format!("Today: {credits} {unit} (in force since {since})."),

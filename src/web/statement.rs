@@ -97,12 +97,7 @@ fn statement_period(query: &StatementQuery) -> StatementPeriod {
         STATEMENT_LABELS,
         &mut form,
     );
-    let words = match (from, to) {
-        (Some(from), Some(to)) => format!("{from} to {to}"),
-        (Some(from), None) => format!("from {from}"),
-        (None, Some(to)) => format!("up to {to}"),
-        (None, None) => "all time".to_owned(),
-    };
+    let words = super::forms::period_words(from, to);
     StatementPeriod {
         form,
         query: shown,
